@@ -1,0 +1,19 @@
+"""gradelib: checks hand-derived backpropagation against numerical differentiation.
+
+    import gradelib
+    gradelib.check("single_neuron", single_neuron_gradients)   # feedback in words
+    gradelib.grade("single_neuron", single_neuron_gradients)   # the same, raising AssertionError
+
+The modules, one idea each: networks (the three networks of the notes),
+exercises (their shapes and the student contract), oracle (central
+differences), points (where to look), student (calling untrusted code),
+surgery and diagnose (naming the mistake), check (the verdict), result.
+"""
+from .check import check, grade
+from .exercises import EXERCISES
+from .networks import log_softmax, relu_chain, single_neuron, softmax, softmax_223
+from .oracle import numerical_gradient
+from .result import Result
+
+__all__ = ["check", "grade", "numerical_gradient", "EXERCISES", "Result",
+           "single_neuron", "relu_chain", "softmax_223", "softmax", "log_softmax"]

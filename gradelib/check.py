@@ -1,0 +1,206 @@
+"""check(exercise, fn): run the student's function at chosen points and say what is wrong.
+
+The order matters for honesty: every call of the student's function happens,
+and its answers are turned into plain floats, before the oracle computes
+anything, so no object or frame the student can reach holds the answer.
+"""
+import types
+
+import numpy as np
+
+from . import networks, points
+from .diagnose import close, diagnose
+from .exercises import lookup
+from .oracle import GUARD, loss_gradients, _refuse_inside_student_code
+from .result import Result
+from .student import Problem, call, read_dict, read_vector
+
+SOFTMAX_CASES = [
+    # ordinary logits first: a naive exp() handles these
+    [0.5, -1.2, 2.0], [1.0, 1.0, 1.0], [-0.3, 0.8, 0.1], [2.5, -0.7, -2.2],
+    # then the ones that overflow or underflow a naive exp()
+    [1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0], [-1000.0, -1001.0, -1002.0],
+]
+N_ORDINARY = 4
+
+
+def _function_name(fn, exercise):
+    if isinstance(fn, types.FunctionType):
+        return f"{fn.__name__}()"
+    return f"your {exercise.notebook_function}()"
+
+
+def _notes(calls):
+    notes = []
+    printed = "".join(c.printed for c in calls)
+    if printed.strip():
+        text = printed.strip()
+        notes.append("Your function printed: " + (text if len(text) <= 300 else text[:300] + "…"))
+    warned = list(dict.fromkeys(w for c in calls for w in c.warned))
+    if warned:
+        notes.append("Your function raised warnings: " + "; ".join(warned[:3]))
+    return notes
+
+
+def check(exercise, fn, *, seed=0, reveal=True):
+    """Check a student's function for one exercise of the contract; return a Result.
+
+    exercise: a name in gradelib.EXERCISES; fn: the student's function;
+    seed: which test points (the same seed, the same points); reveal: whether
+    the feedback may show the expected value at a failing point (hidden tests
+    pass reveal=False).
+    """
+    _refuse_inside_student_code()
+    try:
+        ex = lookup(exercise)
+    except ValueError as err:
+        return Result(str(exercise), False, [str(err)], ["unknown_exercise"])
+    if not callable(fn):
+        return Result(ex.name, False, [
+            f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
+            f"it got {type(fn).__name__} {_safe_repr(fn)}."], ["not_callable"])
+    name = _function_name(fn, ex)
+    GUARD.asked = False
+    try:
+        if ex.kind == "softmax":
+            return _check_softmax(ex, fn, name)
+        return _check_network(ex, fn, name, seed, reveal)
+    finally:
+        GUARD.asked = False
+
+
+def grade(exercise, fn, *, seed=0, reveal=False):
+    """check(), for an nbgrader test cell: raises AssertionError with the feedback unless it passed."""
+    return check(exercise, fn, seed=seed, reveal=reveal).assert_passed()
+
+
+def _safe_repr(value):
+    try:
+        text = repr(value) if type(value) in (str, int, float, type(None)) else ""
+    except Exception:
+        text = ""
+    return text[:40]
+
+
+def _borrowed(ex, name, calls):
+    return Result(ex.name, False, [
+        f"{name} asked gradelib for the answer (numerical_gradient or check). The point is to derive it "
+        "yourself: write the chain rule out."], ["oracle_borrowed"], _notes(calls))
+
+
+def _check_network(ex, fn, name, seed, reveal):
+    net, update = ex.network, ex.kind == "update"
+    pts = points.choose(net, seed)
+    what = "new parameters" if update else "gradients"
+    answers, calls, notes = [], [], []
+    for i in range(len(pts)):
+        args = pts.call_args(i, update)
+        given = dict(args[1])
+        c = call(fn, args, name)
+        calls.append(c)
+        if GUARD.asked:
+            return _borrowed(ex, name, calls)
+        try:
+            if c.problem:
+                raise c.problem
+            answers.append(read_dict(c.value, net.params, name, what))
+        except Problem as p:
+            where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i, update)})"
+            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+        if _changed(args[1], given) and not notes:
+            notes.append(f"{name} changed the params dict it was given; it is safer to build a new dict.")
+    S = {k: np.array([a[k] for a in answers]) for k in net.params}
+    for k in net.params:
+        bad = ~np.isfinite(S[k])
+        if bad.any():
+            i = int(np.argmax(bad))
+            label = k if update else f"dLoss/d{k}"
+            return Result(ex.name, False, [f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
+                                           "a gradient here is always a finite number."], ["not_finite"],
+                          notes + _notes(calls))
+    G = loss_gradients(net, pts.X, pts.P, pts.T)
+    if update:
+        S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
+    if all(close(S[k], G[k]) for k in net.params):
+        return Result(ex.name, True, [_praise(ex, pts)], [], notes + _notes(calls))
+    findings = diagnose(ex, pts, S, G)
+    messages, per_parameter = [], {}
+    for mistake, ks, sentence, i in findings:
+        if reveal:
+            k = ks[0]
+            if update:
+                expected = pts.P[k][i] - pts.E[i] * G[k][i]
+                got = pts.P[k][i] - pts.E[i] * S[k][i]
+                sentence += f" For example at {pts.describe(i, True)}: new {k} should be {expected:.6g}, yours is {got:.6g}."
+            else:
+                sentence += (f" For example at {pts.describe(i)}: dLoss/d{k} = {G[k][i]:.6g}, "
+                             f"yours is {S[k][i]:.6g}.")
+        messages.append(sentence)
+        for k in ks:
+            per_parameter.setdefault(k, []).append(mistake)
+    return Result(ex.name, False, messages, [f[0] for f in findings], notes + _notes(calls), per_parameter)
+
+
+def _changed(now, before):
+    try:
+        return type(now) is not dict or list(dict.keys(now)) != list(before) or any(
+            type(dict.__getitem__(now, k)) is not float or dict.__getitem__(now, k) != v
+            for k, v in before.items())
+    except Exception:
+        return True
+
+
+def _praise(ex, pts):
+    net = ex.network
+    patterns = []
+    for u, (_, label, _) in net.relus.items():
+        on = int(pts.on(u).sum())
+        patterns.append(f"{label} on at {on} and off at {len(pts) - on}")
+    if ex.kind == "update":
+        lead = f"All {len(net.params)} new parameters agree with p − η·dLoss/dp"
+    else:
+        lead = f"All {len(net.params)} gradients agree with the numerical gradient"
+    return f"{lead} at {len(pts)} test points ({'; '.join(patterns)})."
+
+
+def _check_softmax(ex, fn, name):
+    calls, rows = [], []
+    for i, logits in enumerate(SOFTMAX_CASES):
+        c = call(fn, (np.array(logits),), name)
+        calls.append(c)
+        if GUARD.asked:
+            return _borrowed(ex, name, calls)
+        try:
+            if c.problem:
+                raise c.problem
+            rows.append(read_vector(c.value, len(logits), name))
+        except Problem as p:
+            if i >= N_ORDINARY and p.mistake == "exception":
+                rows.append([float("nan")] * len(logits))  # a crash only on huge logits is an overflow
+                continue
+            where = "" if p.mistake == "not_implemented" else f" (logits = {logits})"
+            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+    ref = [networks.softmax(logits) for logits in SOFTMAX_CASES]
+    ok = [bool(np.all(np.isfinite(r))) and bool(np.allclose(r, e, rtol=1e-9, atol=1e-12)) for r, e in zip(rows, ref)]
+    notes = _notes(calls)
+    if all(ok):
+        return Result(ex.name, True, [f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
+                                      "including [1000, 1001, 1002] and [-1000, 0, 1000]."], [], notes)
+    if all(ok[:N_ORDINARY]):
+        bad = [SOFTMAX_CASES[i] for i, good in enumerate(ok) if not good]
+        return Result(ex.name, False, [
+            f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
+            "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
+            "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."], ["softmax_overflow"], notes)
+    i = ok.index(False)
+    logits, r, e = SOFTMAX_CASES[i], np.array(rows[i]), np.array(ref[i])
+    if np.all(np.isfinite(r)) and abs(r.sum() - 1) > 1e-6 and r.sum() != 0 and np.allclose(r / r.sum(), e):
+        mistake, text = "softmax_not_normalized", (f"Your probabilities for logits {logits} sum to {r.sum():.6g}, "
+                                                   "not 1: divide every exp(Y_k) by the sum Σ_j exp(Y_j).")
+    elif np.all(np.isfinite(r)) and np.allclose(r, np.array(logits) / np.sum(logits)):
+        mistake, text = "softmax_no_exp", "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j)."
+    else:
+        mistake, text = "wrong_value", (f"For logits {logits} your softmax gives {[round(v, 6) for v in r]}, "
+                                        f"but P = {[round(float(v), 6) for v in e]}.")
+    return Result(ex.name, False, [text], [mistake], notes)
+

@@ -1,0 +1,112 @@
+"""What each exercise is: its network's shape (in the notes' names) and its student contract.
+
+The shape (which weight joins which nodes, which nodes are ReLUs) is all the
+diagnosis knows about a network; no gradient formula is written down here.
+"""
+from dataclasses import dataclass
+
+from . import networks
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    forward: object
+    params: tuple          # the notes' parameter names, in the notes' order
+    inputs: tuple          # names of the entries of x
+    edges: dict            # parameter -> (source node or None for a bias, target node)
+    relus: dict            # ReLU node -> (pre-activation key, how the notes call the node, its pre-activation)
+    classes: tuple = ()    # target nodes of a classifier; () for a regression target
+    target_name: str = "target"
+
+    def out_edges(self, node):
+        return [p for p, (src, _) in self.edges.items() if src == node]
+
+    @property
+    def hidden_nodes(self):
+        """ReLU nodes that feed another node: δ has to flow back through them."""
+        return [u for u in self.relus if self.out_edges(u)]
+
+    @property
+    def hidden_params(self):
+        return [p for p, (_, dst) in self.edges.items() if dst in self.hidden_nodes]
+
+    def downstream(self, node):
+        """Every node that node feeds, directly or through others."""
+        found, todo = [], [node]
+        while todo:
+            for p in self.out_edges(todo.pop()):
+                dst = self.edges[p][1]
+                if dst not in found:
+                    found.append(dst)
+                    todo.append(dst)
+        return found
+
+    def units_on_path(self, param):
+        """ReLU nodes whose on/off state decides whether dLoss/d(param) can be nonzero."""
+        src, dst = self.edges[param]
+        nodes = [src, dst] + self.downstream(dst)
+        return [u for u in nodes if u in self.relus]
+
+
+SINGLE_NEURON = Network(
+    name="single_neuron", forward=networks.single_neuron,
+    params=("w1", "w2", "b"), inputs=("x1", "x2"),
+    edges={"w1": ("x1", "Y"), "w2": ("x2", "Y"), "b": (None, "Y")},
+    relus={"Y": ("z", "the neuron", "w1·x1 + w2·x2 + b")}, target_name="target O_b")
+
+RELU_CHAIN = Network(
+    name="relu_chain", forward=networks.relu_chain,
+    params=("w11", "b1", "w12", "b2"), inputs=("x1",),
+    edges={"w11": ("x1", "Y1"), "b1": (None, "Y1"), "w12": ("Y1", "Y2"), "b2": (None, "Y2")},
+    relus={"Y1": ("z1", "neuron 1", "w11·x1 + b1"), "Y2": ("z2", "neuron 2", "w12·Y1 + b2")}, target_name="target O_b2")
+
+SOFTMAX_223 = Network(
+    name="softmax_223", forward=networks.softmax_223,
+    params=("W13", "W23", "W14", "W24", "b3", "b4",
+            "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7"),
+    inputs=("x1", "x2"),
+    edges={"W13": ("x1", "Y3"), "W23": ("x2", "Y3"), "b3": (None, "Y3"),
+           "W14": ("x1", "Y4"), "W24": ("x2", "Y4"), "b4": (None, "Y4"),
+           "W35": ("Y3", "Y5"), "W45": ("Y4", "Y5"), "b5": (None, "Y5"),
+           "W36": ("Y3", "Y6"), "W46": ("Y4", "Y6"), "b6": (None, "Y6"),
+           "W37": ("Y3", "Y7"), "W47": ("Y4", "Y7"), "b7": (None, "Y7")},
+    relus={"Y3": ("z3", "node 3", "W13·X1 + W23·X2 + b3"),
+           "Y4": ("z4", "node 4", "W14·X1 + W24·X2 + b4")},
+    classes=(5, 6, 7), target_name="target node")
+
+NETWORKS = {net.name: net for net in (SINGLE_NEURON, RELU_CHAIN, SOFTMAX_223)}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    kind: str                       # "gradient", "update" or "softmax"
+    network: Network = None
+    signature: str = ""
+    notebook_function: str = ""
+
+
+EXERCISES = {
+    "single_neuron": Exercise("single_neuron", "gradient", SINGLE_NEURON,
+                              "fn(x, params, target)", "single_neuron_gradients"),
+    "single_neuron_update": Exercise("single_neuron_update", "update", SINGLE_NEURON,
+                                     "fn(x, params, target, eta)", "single_neuron_update"),
+    "relu_chain": Exercise("relu_chain", "gradient", RELU_CHAIN,
+                           "fn(x, params, target)", "relu_chain_gradients"),
+    "relu_chain_update": Exercise("relu_chain_update", "update", RELU_CHAIN,
+                                  "fn(x, params, target, eta)", "relu_chain_update"),
+    "softmax": Exercise("softmax", "softmax", None, "fn(logits)", "softmax"),
+    "softmax_223": Exercise("softmax_223", "gradient", SOFTMAX_223,
+                            "fn(x, params, target)", "softmax_223_gradients"),
+    "softmax_223_update": Exercise("softmax_223_update", "update", SOFTMAX_223,
+                                   "fn(x, params, target, eta)", "softmax_223_update"),
+}
+
+
+def lookup(name):
+    """The Exercise called name, or a ValueError whose message lists the right names."""
+    if isinstance(name, str) and name in EXERCISES:
+        return EXERCISES[name]
+    known = ", ".join(repr(n) for n in EXERCISES)
+    raise ValueError(f"There is no exercise called {name!r}. The exercises are: {known}.")

@@ -1,0 +1,93 @@
+"""Where the checker looks: test points that see every branch of every ReLU.
+
+At a single random point a hidden unit is often off, and then every formula
+for what flows through it gives 0 and looks right.  So the points are chosen by
+pattern: each ReLU is on at some points and off at others (for two units, every
+on/off combination), and every class of the softmax net is the target at a
+point where both hidden nodes are on.  Every pre-activation keeps |z| ≥ 0.1,
+far from the kink compared with the oracle's h = 1e-5, so the derivative is
+defined there and ReLU'(0) never matters.  Values are rounded to two decimals
+so that a student can redo a point on paper.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+MARGIN = 0.1          # smallest |z| of any ReLU at a test point
+MIN_P = 0.02          # smallest softmax probability, so no output's gradient is negligible
+
+PATTERNS = {
+    "single_neuron": [(1,), (1,), (1,), (0,), (0,)],
+    "relu_chain": [(1, 1), (1, 1), (1, 1), (1, 0), (0, 1), (0, 0)],
+    "softmax_223": [(1, 1), (1, 1), (1, 1), (1, 0), (0, 1), (0, 0), (1, 1), (1, 0), (0, 1)],
+}
+
+
+@dataclass
+class Points:
+    net: object
+    X: tuple        # arrays (n,)
+    P: dict         # arrays (n,)
+    T: np.ndarray
+    E: np.ndarray   # a learning rate per point, for the update exercises
+    state: dict     # the forward pass at every point
+
+    def __len__(self):
+        return len(self.T)
+
+    def on(self, unit):
+        return self.state[self.net.relus[unit][0]] > 0
+
+    def call_args(self, i, with_eta):
+        """Fresh Python objects for one call of the student's function."""
+        x = tuple(float(v[i]) for v in self.X)
+        params = {k: float(self.P[k][i]) for k in self.net.params}
+        target = int(self.T[i]) if self.net.classes else float(self.T[i])
+        return (x, params, target, float(self.E[i])) if with_eta else (x, params, target)
+
+    def describe(self, i, with_eta=False):
+        x = ", ".join(f"{v[i]:g}" for v in self.X)
+        t = int(self.T[i]) if self.net.classes else f"{self.T[i]:g}"
+        text = f"x = ({x}), {self.net.target_name} = {t}"
+        if with_eta:
+            text += f", eta = {self.E[i]:g}"
+        states = [f"{spec[1]} {'on' if self.on(u)[i] else 'off'}" for u, spec in self.net.relus.items()]
+        return f"{text} ({', '.join(states)})"
+
+
+def _sample_one(net, rng, pattern, target):
+    for _ in range(100000):
+        x = tuple(float(np.round(rng.choice([-1, 1]) * rng.uniform(0.3, 1.5), 2)) for _ in net.inputs)
+        if len(x) == 2 and abs(abs(x[0]) - abs(x[1])) < 0.1:
+            continue  # otherwise swapping x1 and x2 could look right
+        params = {k: float(np.round(rng.uniform(-1.5, 1.5), 2)) for k in net.params}
+        state = net.forward(x, params, target if net.classes else 0.0)
+        zs = [state[spec[0]] for spec in net.relus.values()]
+        if any(abs(z) < MARGIN for z in zs) or tuple(int(z > 0) for z in zs) != pattern:
+            continue
+        if net.classes:
+            if min(state["P5"], state["P6"], state["P7"]) < MIN_P:
+                continue
+            if all(pattern) and abs(state["Y3"] - state["Y4"]) < 0.1:
+                continue
+            return x, params, target
+        out = state["Y"] if "Y" in state else state["Y2"]
+        return x, params, float(np.round(out + rng.choice([-1, 1]) * rng.uniform(0.3, 1.0), 2))
+    raise RuntimeError(f"no test point with pattern {pattern} for {net.name}")
+
+
+def choose(net, seed):
+    """The test points for net at this seed: one per pattern in PATTERNS, in that order."""
+    rng = np.random.default_rng([seed, 7412])
+    rows = []
+    for i, pattern in enumerate(PATTERNS[net.name]):
+        target = net.classes[i % 3] if net.classes else None
+        if net.classes and i >= 3:
+            target = int(rng.choice(net.classes))
+        rows.append(_sample_one(net, rng, pattern, target))
+    X = tuple(np.array([r[0][j] for r in rows]) for j in range(len(net.inputs)))
+    P = {k: np.array([r[1][k] for r in rows]) for k in net.params}
+    T = np.array([r[2] for r in rows])
+    E = np.round(rng.uniform(0.05, 0.4, len(rows)), 2)
+    state = net.forward(X, P, T)
+    return Points(net, X, P, T, E, state)

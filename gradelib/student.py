@@ -1,0 +1,229 @@
+"""Calling a student's function, and reading what it returns, without trusting either.
+
+The function may loop forever, raise, print, warn, exit, change numpy's error
+settings, ask gradelib for the answer, or return objects whose ``__eq__``,
+``__float__`` or ``__sub__`` lie.  Whatever it does, the checker gets back
+plain Python floats or a sentence saying what went wrong; nothing reaches
+stderr.
+"""
+import contextlib
+import difflib
+import io
+import signal
+import threading
+import warnings
+
+import numpy as np
+
+from .oracle import GUARD
+
+CALL_SECONDS = 2.0    # one call of a student's function; the points take microseconds each
+
+_NUMPY_REALS = (np.float16, np.float32, np.float64, np.longdouble,
+                np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+class Problem(Exception):
+    """What is wrong with a student's function or its answer, as a sentence for the student."""
+
+    def __init__(self, mistake, sentence):
+        super().__init__(sentence)
+        self.mistake, self.sentence = mistake, sentence
+
+
+class _TooSlow(BaseException):
+    """BaseException, so that a student's ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield  # signals only reach the main thread; call() falls back to a watcher thread
+        return
+
+    def ring(signum, frame):
+        raise _TooSlow()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Call:
+    """The outcome of one call: .value, or .problem; plus what the function printed and warned."""
+
+    def __init__(self):
+        self.value, self.problem, self.printed, self.warned = None, None, "", []
+
+
+def call(fn, args, name):
+    """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored."""
+    out = Call()
+    buffer = io.StringIO()
+    GUARD.depth += 1
+    with warnings.catch_warnings(record=True) as caught, np.errstate(**np.geterr()), \
+            contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        warnings.simplefilter("always")
+        try:
+            if threading.current_thread() is threading.main_thread():
+                with _time_limit(CALL_SECONDS):
+                    out.value = fn(*args)
+            else:
+                out.value = _call_in_thread(fn, args)
+        except KeyboardInterrupt:
+            raise  # the learner pressed stop: respect it
+        except _TooSlow:
+            out.problem = Problem("timeout", f"{name} did not return within {CALL_SECONDS:g} seconds: "
+                                             "is there an endless loop?")
+        except NotImplementedError:
+            out.problem = Problem("not_implemented", f"{name} is not written yet: it still raises "
+                                                     "NotImplementedError. Replace that line with your code.")
+        except SystemExit:
+            out.problem = Problem("exception", f"{name} called exit(); return your answer instead.")
+        except RecursionError:
+            out.problem = Problem("exception", f"{name} calls itself without end (RecursionError).")
+        except BaseException as exc:  # a student's error is feedback, never a crash of the checker
+            out.problem = Problem("exception", f"{name} raised {type(exc).__name__}: {_short(exc)}")
+        finally:
+            GUARD.depth -= 1
+    out.printed = buffer.getvalue()
+    out.warned = [f"{w.category.__name__}: {_short(w.message)}" for w in caught]
+    return out
+
+
+def _call_in_thread(fn, args):
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # handed back to the caller's thread below
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(CALL_SECONDS)
+    if worker.is_alive():
+        raise _TooSlow()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _short(exc, limit=200):
+    try:
+        text = str(exc)
+    except BaseException:  # an exception whose __str__ raises
+        text = "(its message could not be shown)"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def describe_type(value):
+    kind = type(value)
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}"
+    if kind.__module__ == "builtins":
+        return f"a {kind.__name__}"
+    return f"a {kind.__module__}.{kind.__name__} object"
+
+
+def to_number(value, what):
+    """A plain float from int, float, a NumPy real scalar or a 0-d real array; else a Problem.
+
+    Only these exact types are read: a subclass could override ``__float__``
+    or ``__eq__``, so it is refused rather than asked.
+    """
+    kind = type(value)
+    if value is None:
+        raise Problem("none", f"{what} is None: did a `return` go missing?")
+    if kind is bool or kind is np.bool_:
+        raise Problem("wrong_type", f"{what} is {value}, a truth value, not a number.")
+    if kind in (int, float) or kind in _NUMPY_REALS:
+        return float(value)
+    if kind is np.ndarray:
+        if value.shape != ():
+            raise Problem("wrong_shape", f"{what} should be one number, but it is a NumPy array of shape "
+                                         f"{value.shape}; take the number out with float(...) or an index.")
+        if value.dtype.kind not in "iuf":
+            raise Problem("wrong_type", f"{what} is a 0-d array of {value.dtype}, not of real numbers.")
+        return float(value.item())
+    if kind is str:
+        raise Problem("wrong_type", f"{what} is the string {_clip(value)!r}, not a number: "
+                                    "return the number itself, not text.")
+    if kind in (list, tuple):
+        raise Problem("wrong_shape", f"{what} should be one number, but it is a {kind.__name__} "
+                                     f"of {len(value)} items.")
+    if kind is complex or kind is np.complex128:
+        raise Problem("wrong_type", f"{what} is a complex number; gradients here are real.")
+    raise Problem("wrong_type", f"{what} is {describe_type(value)}; return a plain number "
+                                "(a float, an int or a NumPy scalar).")
+
+
+def _clip(text, limit=40):
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def read_dict(value, keys, fn_name, what):
+    """A dict {key: float} with exactly these keys, read from a student's returned dict."""
+    if value is None:
+        raise Problem("none", f"{fn_name} returned None: did you forget `return {{...}}`?")
+    if not isinstance(value, dict):
+        raise Problem("wrong_type", f"{fn_name} should return a dict like {{{_example(keys)}}} of {what}; "
+                                    f"it returned {describe_type(value)}.")
+    # dict's own methods, not the student's subclass's overrides
+    items = list(dict.items(value))
+    given = [k for k, _ in items]
+    bad_keys = [k for k in given if type(k) is not str]
+    if bad_keys:
+        raise Problem("wrong_key", f"the keys of the dict {fn_name} returns should be the names "
+                                   f"{', '.join(map(repr, keys))}; {bad_keys[0]!r} is not a name.")
+    missing = [k for k in keys if k not in given]
+    extra = [k for k in given if k not in keys]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"it has no {_and(missing)}")
+        if extra:
+            hints = []
+            for k in extra:
+                close = difflib.get_close_matches(k, missing or keys, n=1)
+                hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
+            parts.append(f"it has extra keys {', '.join(hints)}")
+        mistake = "missing_key" if missing else "extra_key"
+        raise Problem(mistake, f"The dict {fn_name} returns should have exactly the keys "
+                               f"{', '.join(map(repr, keys))}; {' and '.join(parts)}.")
+    return {k: to_number(v, f"the value for {k!r}") for k, v in items}
+
+
+def read_vector(value, length, fn_name):
+    """A list of `length` floats from a list, tuple or 1-d array a student returned."""
+    if value is None:
+        raise Problem("none", f"{fn_name} returned None: did you forget `return`?")
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.ndim != 1 or value.shape[0] != length:
+            raise Problem("wrong_shape", f"{fn_name} should return {length} probabilities, one per logit; "
+                                         f"it returned an array of shape {value.shape}.")
+        items = list(value)
+    elif kind in (list, tuple):
+        if len(value) != length:
+            raise Problem("wrong_shape", f"{fn_name} should return {length} probabilities, one per logit; "
+                                         f"it returned {len(value)}.")
+        items = list(value)
+    else:
+        raise Problem("wrong_type", f"{fn_name} should return a list or a 1-D NumPy array of probabilities; "
+                                    f"it returned {describe_type(value)}.")
+    return [to_number(v, f"probability {i + 1}") for i, v in enumerate(items)]
+
+
+def _example(keys):
+    return ", ".join(f"'{k}': ..." for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+
+def _and(words):
+    quoted = [repr(w) for w in words]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
