@@ -229,14 +229,13 @@ class Words:
             return ("bias_times_input", [k],
                     f"Your {self.name(k)} equals {self.name(q)}: the bias {k} was multiplied by {src_q}. "
                     f"A bias is added to the sum, so d(sum)/d{k} = 1 and no input belongs in its gradient.")
-        if src_k is not None and src_q is not None and dst_k == dst_q and src_k != src_q:
-            ks = [k, q] if partner else [k]
-            return ("swapped_inputs", ks,
-                    f"Your {self.name(k)} is the right value for {self.name(q)}: {src_k} and {src_q} are swapped.")
-        ks = [k, q] if partner else [k]
-        return ("swapped_indices", ks,
-                f"Your {self.name(k)} is the right value for {self.name(q)}: check the indices "
-                "(W_ij runs from node i to node j).")
+        inputs_swapped = src_k is not None and src_q is not None and dst_k == dst_q
+        why = f"{src_k} and {src_q} are exchanged" if inputs_swapped else \
+            "check the indices (W_ij runs from node i to node j)"
+        mistake = "swapped_inputs" if inputs_swapped else "swapped_indices"
+        if partner:
+            return (mistake, [k, q], f"Your {self.name(k)} and {self.name(q)} are swapped: {why}.")
+        return (mistake, [k], f"Your {self.name(k)} is the right value for {self.name(q)}: {why}.")
 
     def unexplained(self, k, s, g):
         net, pts = self.net, self.pts

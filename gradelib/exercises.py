@@ -65,15 +65,15 @@ SOFTMAX_223 = Network(
     name="softmax_223", forward=networks.softmax_223,
     params=("W13", "W23", "W14", "W24", "b3", "b4",
             "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7"),
-    inputs=("x1", "x2"),
-    edges={"W13": ("x1", "Y3"), "W23": ("x2", "Y3"), "b3": (None, "Y3"),
-           "W14": ("x1", "Y4"), "W24": ("x2", "Y4"), "b4": (None, "Y4"),
+    inputs=("X1", "X2"),
+    edges={"W13": ("X1", "Y3"), "W23": ("X2", "Y3"), "b3": (None, "Y3"),
+           "W14": ("X1", "Y4"), "W24": ("X2", "Y4"), "b4": (None, "Y4"),
            "W35": ("Y3", "Y5"), "W45": ("Y4", "Y5"), "b5": (None, "Y5"),
            "W36": ("Y3", "Y6"), "W46": ("Y4", "Y6"), "b6": (None, "Y6"),
            "W37": ("Y3", "Y7"), "W47": ("Y4", "Y7"), "b7": (None, "Y7")},
     relus={"Y3": ("z3", "node 3", "W13·X1 + W23·X2 + b3"),
            "Y4": ("z4", "node 4", "W14·X1 + W24·X2 + b4")},
-    classes=(5, 6, 7), target_name="target node")
+    classes=(5, 6, 7))
 
 NETWORKS = {net.name: net for net in (SINGLE_NEURON, RELU_CHAIN, SOFTMAX_223)}
 

@@ -46,9 +46,9 @@ class Points:
         return (x, params, target, float(self.E[i])) if with_eta else (x, params, target)
 
     def describe(self, i, with_eta=False):
-        x = ", ".join(f"{v[i]:g}" for v in self.X)
-        t = int(self.T[i]) if self.net.classes else f"{self.T[i]:g}"
-        text = f"x = ({x}), {self.net.target_name} = {t}"
+        x = ", ".join(f"{name} = {v[i]:g}" for name, v in zip(self.net.inputs, self.X))
+        t = f"node {int(self.T[i])}" if self.net.classes else f"{self.T[i]:g}"
+        text = f"{x}, {self.net.target_name} = {t}"
         if with_eta:
             text += f", eta = {self.E[i]:g}"
         states = [f"{spec[1]} {'on' if self.on(u)[i] else 'off'}" for u, spec in self.net.relus.items()]
@@ -60,7 +60,8 @@ def _sample_one(net, rng, pattern, target):
         x = tuple(float(np.round(rng.choice([-1, 1]) * rng.uniform(0.3, 1.5), 2)) for _ in net.inputs)
         if len(x) == 2 and abs(abs(x[0]) - abs(x[1])) < 0.1:
             continue  # otherwise swapping x1 and x2 could look right
-        params = {k: float(np.round(rng.uniform(-1.5, 1.5), 2)) for k in net.params}
+        # |p| ≥ 0.1: a zero weight would hide whatever is sent back through it
+        params = {k: float(np.round(rng.choice([-1, 1]) * rng.uniform(0.1, 1.5), 2)) for k in net.params}
         state = net.forward(x, params, target if net.classes else 0.0)
         zs = [state[spec[0]] for spec in net.relus.values()]
         if any(abs(z) < MARGIN for z in zs) or tuple(int(z > 0) for z in zs) != pattern:

@@ -190,7 +190,8 @@ def read_dict(value, keys, fn_name, what):
         if extra:
             hints = []
             for k in extra:
-                close = difflib.get_close_matches(k, missing or keys, n=1)
+                close = [m for m in missing if m.lower() == k.lower()] or \
+                    difflib.get_close_matches(k, missing or keys, n=1)
                 hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
             parts.append(f"it has extra keys {', '.join(hints)}")
         mistake = "missing_key" if missing else "extra_key"
