@@ -32,19 +32,19 @@ def close(s, g):
 
 
 def candidates(ex, pts, G):
-    """(label, detail, {param: values}) in order of preference."""
+    """(label, detail, {param: values}) in order of preference, computed only as far as they are asked for."""
     net, update = ex.network, ex.kind == "update"
     names = net.params
-    out = [("sign", None, {k: -G[k] for k in names})]
+    yield "sign", None, {k: -G[k] for k in names}
     if update:
-        out.append(("missing_eta", None, {k: G[k] / pts.E for k in names}))
-        out.append(("ascent_missing_eta", None, {k: -G[k] / pts.E for k in names}))
-        out.append(("returned_gradient", None, {k: (pts.P[k] - G[k]) / pts.E for k in names}))
-    out.append(("factor", 2, {k: 2 * G[k] for k in names}))
-    out.append(("factor", 0.5, {k: 0.5 * G[k] for k in names}))
+        yield "missing_eta", None, {k: G[k] / pts.E for k in names}
+        yield "ascent_missing_eta", None, {k: -G[k] / pts.E for k in names}
+        yield "returned_gradient", None, {k: (pts.P[k] - G[k]) / pts.E for k in names}
+    yield "factor", 2, {k: 2 * G[k] for k in names}
+    yield "factor", 0.5, {k: 0.5 * G[k] for k in names}
     base, _ = record(net, pts.X, pts.P, pts.T)
     for label, detail, ops in variants(net, base, pts.P, G if update else None, pts.E):
-        out.append((label, detail, loss_gradients(net, pts.X, pts.P, pts.T, ops)))
+        yield label, detail, loss_gradients(net, pts.X, pts.P, pts.T, ops)
     if net.classes:
         c = np.array(net.classes)
         rules = [(f"node {t} at every point", np.full(len(pts), t)) for t in net.classes]
@@ -52,17 +52,18 @@ def candidates(ex, pts, G):
                   ("the node before the real target", c[(np.searchsorted(c, pts.T) - 1) % 3])]
         for rule, T in rules:
             if np.any(T != pts.T):
-                out.append(("wrong_target", rule, loss_gradients(net, pts.X, pts.P, T)))
+                yield "wrong_target", rule, loss_gradients(net, pts.X, pts.P, T)
     for q in names:
-        out.append(("swap", q, {k: G[q] for k in names if k != q}))
-    out.append(("zero", None, {k: 0 * G[k] for k in names}))
-    return out
+        yield "swap", q, {k: G[q] for k in names if k != q}
+    yield "zero", None, {k: 0 * G[k] for k in names}
 
 
 def label_parameters(ex, pts, S, G, wrong):
     """{param: (label, detail)} for every wrong parameter some candidate explains."""
     labels = {}
     for label, detail, V in candidates(ex, pts, G):
+        if len(labels) == len(wrong):
+            break
         for k in wrong:
             if k not in labels and k in V and close(S[k], V[k]) and not close(V[k], G[k]):
                 labels[k] = (label, detail)

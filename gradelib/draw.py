@@ -57,6 +57,18 @@ LAYOUTS = {
 }
 
 
+def new_figure(figsize):
+    """A Figure made through pyplot and closed at once.
+
+    pyplot loads JupyterLab's inline backend, which teaches IPython to show a
+    Figure; closing it stops that backend from showing it a second time at the
+    end of the cell.  So a cell that ends with the figure shows it exactly once.
+    """
+    fig = plt.figure(figsize=figsize)
+    plt.close(fig)
+    return fig
+
+
 def tex(name):
     """'W35' -> '$W_{35}$', 'x1' -> '$x_{1}$', 'Y' -> '$Y$': the notes' symbol in mathtext."""
     m = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
@@ -129,9 +141,7 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
             state = net.forward(tuple(float(v) for v in x), {k: float(params[k]) for k in net.params}, target)
 
     if ax is None:
-        fig = plt.figure(figsize=lay["size"])
-        plt.close(fig)  # shown once, by whoever displays it, never again by the inline backend
-        ax = fig.add_axes((0, 0, 1, 0.92 if title else 1))
+        ax = new_figure(lay["size"]).add_axes((0, 0, 1, 0.92 if title else 1))
     fig = ax.figure
     ax.set_xlim(*lay["xlim"])
     ax.set_ylim(*lay["ylim"])

@@ -55,25 +55,34 @@ class Points:
         return f"{text} ({', '.join(states)})"
 
 
-def _sample_one(net, rng, pattern, target):
-    for _ in range(100000):
-        x = tuple(float(np.round(rng.choice([-1, 1]) * rng.uniform(0.3, 1.5), 2)) for _ in net.inputs)
-        if len(x) == 2 and abs(abs(x[0]) - abs(x[1])) < 0.1:
-            continue  # otherwise swapping x1 and x2 could look right
+def _signed(rng, low, high, size):
+    return np.round(np.where(rng.random(size) < 0.5, -1.0, 1.0) * rng.uniform(low, high, size), 2)
+
+
+def _sample_one(net, rng, pattern, target, batch=256):
+    """The first of a batch of random points that has this on/off pattern and keeps its distance from every kink."""
+    for _ in range(1000):
+        X = tuple(_signed(rng, 0.3, 1.5, batch) for _ in net.inputs)
         # |p| ≥ 0.1: a zero weight would hide whatever is sent back through it
-        params = {k: float(np.round(rng.choice([-1, 1]) * rng.uniform(0.1, 1.5), 2)) for k in net.params}
-        state = net.forward(x, params, target if net.classes else 0.0)
-        zs = [state[spec[0]] for spec in net.relus.values()]
-        if any(abs(z) < MARGIN for z in zs) or tuple(int(z > 0) for z in zs) != pattern:
-            continue
+        P = {k: _signed(rng, 0.1, 1.5, batch) for k in net.params}
+        state = net.forward(X, P, np.full(batch, target if net.classes else 0.0))
+        ok = np.ones(batch, bool)
+        for (z, *_), on in zip(net.relus.values(), pattern):
+            ok &= (np.abs(state[z]) >= MARGIN) & ((state[z] > 0) == bool(on))
+        if len(X) == 2:
+            ok &= np.abs(np.abs(X[0]) - np.abs(X[1])) >= 0.1  # else swapping x1 and x2 could look right
         if net.classes:
-            if min(state["P5"], state["P6"], state["P7"]) < MIN_P:
-                continue
-            if all(pattern) and abs(state["Y3"] - state["Y4"]) < 0.1:
-                continue
-            return x, params, target
-        out = state["Y"] if "Y" in state else state["Y2"]
-        return x, params, float(np.round(out + rng.choice([-1, 1]) * rng.uniform(0.3, 1.0), 2))
+            ok &= np.minimum(np.minimum(state["P5"], state["P6"]), state["P7"]) >= MIN_P
+            if all(pattern):
+                ok &= np.abs(state["Y3"] - state["Y4"]) >= 0.1
+        hits = np.flatnonzero(ok)
+        if hits.size:
+            i = hits[0]
+            x, params = tuple(float(v[i]) for v in X), {k: float(P[k][i]) for k in net.params}
+            if net.classes:
+                return x, params, target
+            out = state["Y"][i] if "Y" in state else state["Y2"][i]
+            return x, params, float(_signed(rng, 0.3, 1.0, 1)[0] + np.round(out, 2))
     raise RuntimeError(f"no test point with pattern {pattern} for {net.name}")
 
 

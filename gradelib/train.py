@@ -1,0 +1,221 @@
+"""Training a network of the notes with the student's own update function, and plotting how it went.
+
+    data = regression_data("single_neuron")
+    params, losses = train("single_neuron", single_neuron_update, initial_params("single_neuron"),
+                           data, eta=0.1, epochs=30)
+    plot_losses(losses)
+
+Stochastic gradient descent: each epoch visits every example once, in an order
+shuffled with the seed, and calls update(x, params, target, eta).  The loss of
+an epoch is the mean of gradelib's forward-pass Loss over the data after it.
+If the update raises, returns junk, or the numbers blow up, training stops with
+one sentence on stdout and returns what it has: a notebook cell never fails
+because a student has not written the function yet.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .draw import new_figure, tex
+from .exercises import NETWORKS
+from .student import Problem, read_dict
+
+# The fixed "teacher" networks that label the regression data: a student network of the
+# same shape can fit them exactly, so training can drive the loss towards 0.
+TEACHERS = {
+    "single_neuron": dict(w1=0.9, w2=-0.6, b=0.3),
+    "relu_chain": dict(w11=1.2, b1=0.3, w12=0.8, b2=-0.1),
+}
+X_RANGE = 1.5              # inputs uniform in [-1.5, 1.5], rounded to 2 decimals
+CENTRES = {5: (0.0, 1.2), 6: (-1.1, -0.7), 7: (1.1, -0.7)}   # the three blobs of three_class_data
+SPREAD = 0.35
+CLASS_COLOURS = {5: "tab:blue", 6: "tab:orange", 7: "tab:green"}
+ALIVE = 0.7                # initial_params keeps every ReLU on for at least this share of the data
+
+
+def _network(network):
+    if network not in NETWORKS:
+        raise ValueError(f"gradelib.train knows the networks {', '.join(map(repr, NETWORKS))}; got {network!r}.")
+    return NETWORKS[network]
+
+
+def regression_data(network, n=40, seed=0):
+    """n examples (x, target) for "single_neuron" (x = (x1, x2)) or "relu_chain" (x = (x1,)).
+
+    x is uniform in [-1.5, 1.5] (2 decimals); target is the teacher network's output Y (or Y2),
+    rounded to 3 decimals.
+    """
+    if network not in TEACHERS:
+        raise ValueError(f"regression_data is for 'single_neuron' and 'relu_chain'; for 'softmax_223' "
+                         f"use three_class_data(). Got {network!r}.")
+    net = NETWORKS[network]
+    rng = np.random.default_rng([seed, 1])
+    X = np.round(rng.uniform(-X_RANGE, X_RANGE, size=(n, len(net.inputs))), 2)
+    out = "Y" if network == "single_neuron" else "Y2"
+    Y = net.forward(tuple(X.T), TEACHERS[network], 0.0)[out]
+    return [(tuple(float(v) for v in X[i]), float(np.round(Y[i], 3))) for i in range(n)]
+
+
+def three_class_data(n_per_class=30, seed=0):
+    """3·n_per_class examples (x, target): 2-D points in three blobs, labelled with the output nodes 5, 6, 7."""
+    rng = np.random.default_rng([seed, 2])
+    data = []
+    for k, (cx, cy) in CENTRES.items():
+        pts = np.round(rng.normal((cx, cy), SPREAD, size=(n_per_class, 2)), 2)
+        data += [((float(a), float(b)), k) for a, b in pts]
+    return data
+
+
+def _default_data(network):
+    return three_class_data() if network == "softmax_223" else regression_data(network)
+
+
+def initial_params(network, seed=0):
+    """Small random parameters (2 decimals) for network, with every ReLU on for most of its default data.
+
+    Weights are uniform in [-0.8, 0.8]; the biases of ReLU nodes in [0.1, 0.5] and those of the
+    softmax outputs 0.  A draw where some ReLU is off for more than 30% of the data is redrawn:
+    a unit that starts dead gets no gradient and never learns.
+    """
+    net = _network(network)
+    rng = np.random.default_rng([seed, 3, list(NETWORKS).index(network)])
+    data = _default_data(network)
+    X = tuple(np.array([x[i] for x, _ in data]) for i in range(len(net.inputs)))
+    T = np.array([t for _, t in data])
+    for _ in range(1000):
+        params = {}
+        for p, (src, dst) in net.edges.items():
+            if src is not None:
+                params[p] = float(np.round(rng.uniform(-0.8, 0.8), 2))
+            else:
+                params[p] = float(np.round(rng.uniform(0.1, 0.5), 2)) if dst in net.relus else 0.0
+        state = net.forward(X, params, T)
+        if all(np.mean(state[spec[0]] > 0) >= ALIVE for spec in net.relus.values()):
+            return {k: params[k] for k in net.params}
+    raise RuntimeError(f"no initial parameters for {network} keep every ReLU alive")  # never seen
+
+
+def mean_loss(network, params, data):
+    """The mean of gradelib's forward-pass Loss over the data (one vectorised pass)."""
+    net = _network(network)
+    X = tuple(np.array([x[i] for x, _ in data], float) for i in range(len(net.inputs)))
+    T = np.array([t for _, t in data])
+    with np.errstate(all="ignore"):  # parameters that blew up give inf or nan, which train() reports
+        return float(np.mean(net.forward(X, {k: float(params[k]) for k in net.params}, T)["Loss"]))
+
+
+def _fn_name(fn):
+    return getattr(fn, "__name__", None) or "the update function"
+
+
+def train(network, update, params, data, eta, epochs, seed=0):
+    """Stochastic gradient descent with the student's update(x, params, target, eta) -> new params.
+
+    Returns (params, losses): the last parameters and the mean loss after each epoch.  If update
+    raises, returns something that is not a dict of finite numbers for every parameter, or the loss
+    stops being finite, prints one sentence to stdout and returns what there is so far.
+    """
+    net = _network(network)
+    name = _fn_name(update)
+    params = {k: float(params[k]) for k in net.params}
+    losses = []
+    rng = np.random.default_rng(seed)
+    for epoch in range(1, epochs + 1):
+        for step, i in enumerate(rng.permutation(len(data)), start=1):
+            x, target = data[i]
+            where = f"at epoch {epoch}, example {step}"
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # an overflow is reported below as one sentence, not a warning
+                try:
+                    new = update(tuple(x), dict(params), target, eta)
+                except NotImplementedError:
+                    print(f"Training did not run: {name} still raises NotImplementedError; "
+                          "write it above, then run this cell again.")
+                    return params, losses
+                except Exception as exc:  # the student's bug is a sentence, never a traceback
+                    print(f"Training stopped {where}: {name} raised {type(exc).__name__}: {exc}")
+                    return params, losses
+            try:
+                new = read_dict(new, list(net.params), name, "new parameters")
+            except Problem as problem:
+                print(f"Training stopped {where}: {problem.sentence}")
+                return params, losses
+            bad = [k for k, v in new.items() if not math.isfinite(v)]
+            if bad:
+                print(f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
+                      f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update.")
+                return params, losses
+            params = new
+        loss = mean_loss(network, params, data)
+        if not math.isfinite(loss):
+            print(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
+                  f"try a smaller η than {eta:g} or check the sign of the update.")
+            return params, losses
+        losses.append(loss)
+    return params, losses
+
+
+def plot_losses(losses, ax=None, title=None):
+    """The mean loss after each epoch against the epoch number; returns the Figure."""
+    if ax is None:
+        ax = new_figure((6.0, 3.6)).add_subplot()
+    fig = ax.figure
+    epochs = np.arange(1, len(losses) + 1)
+    if len(losses):
+        ax.plot(epochs, losses, marker="o" if len(losses) <= 30 else None, markersize=3, color="tab:blue")
+        ax.set_xlim(0.5, len(losses) + 0.5)
+    else:
+        ax.text(0.5, 0.5, "No loss to plot: training stopped before the first epoch ended.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#b3261e")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss over the data")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else "Training loss")
+    fig.tight_layout()
+    return fig
+
+
+def predict(params, X1, X2):
+    """The predicted class (5, 6 or 7, the largest P) of the 2-2-3 net at each point of the arrays X1, X2."""
+    net = NETWORKS["softmax_223"]
+    with np.errstate(all="ignore"):
+        state = net.forward((X1, X2), {k: float(params[k]) for k in net.params}, 5)
+    return np.array(net.classes)[np.argmax(np.stack([state["P5"], state["P6"], state["P7"]]), axis=0)]
+
+
+def plot_decision_regions(params, data, ax=None, title=None):
+    """For softmax_223: the class argmax P over a grid, shaded, and the data points coloured by target."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+
+    net = NETWORKS["softmax_223"]
+    missing = [k for k in net.params if k not in params]
+    if missing:
+        raise ValueError(f"params for softmax_223 is missing {', '.join(missing)}.")
+    if ax is None:
+        ax = new_figure((5.6, 4.6)).add_subplot()
+    fig = ax.figure
+    pts = np.array([x for x, _ in data], float)
+    targets = np.array([t for _, t in data])
+    lo, hi = pts.min(axis=0) - 0.5, pts.max(axis=0) + 0.5
+    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    regions = predict(params, g1, g2)
+    colours = [CLASS_COLOURS[k] for k in net.classes]
+    ax.pcolormesh(g1, g2, regions, cmap=ListedColormap(colours), vmin=4.5, vmax=7.5, alpha=0.22,
+                  shading="auto", rasterized=True)
+    for k in net.classes:
+        mine = pts[targets == k]
+        ax.scatter(mine[:, 0], mine[:, 1], s=22, color=CLASS_COLOURS[k], edgecolor="black", linewidth=0.5)
+    right = int(np.sum(predict(params, pts[:, 0], pts[:, 1]) == targets))
+    handles = [Line2D([], [], marker="o", linestyle="", color=CLASS_COLOURS[k], markeredgecolor="black",
+                      label=f"node {k}") for k in net.classes]
+    ax.legend(handles=handles, title="target", loc="best", fontsize=9)
+    ax.set_xlabel(tex(net.inputs[0]))
+    ax.set_ylabel(tex(net.inputs[1]))
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_title(title if title is not None else f"Predicted class: {right} of {len(data)} points right")
+    fig.tight_layout()
+    return fig
