@@ -49,10 +49,10 @@ def _fmt(v, decimals=4):
 
 
 def _table(header, rows):
-    head = "".join(f"<th style='padding:2px 10px;text-align:right'>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td style='padding:2px 10px;text-align:right'>{c}</td>" for c in row)
-                   + "</tr>" for row in rows)
-    return f"<table style='border-collapse:collapse'><tr>{head}</tr>{body}</table>"
+    cell = "padding:0 8px;text-align:right;line-height:1.35;font-family:monospace"
+    head = "".join(f"<th style='{cell}'>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table style='border-collapse:collapse;margin:2px 0'><tr>{head}</tr>{body}</table>"
 
 
 def _sentence(text, colour="#b3261e"):
@@ -113,7 +113,7 @@ class Explorer:
             b = _bound(value)
             return w.FloatSlider(value=float(value), min=-b if lo is None else lo, max=b if hi is None else hi,
                                  step=step, description=name, continuous_update=False, readout_format=".2f",
-                                 style={"description_width": "48px"}, layout=w.Layout(width="300px"))
+                                 style={"description_width": "48px"}, layout=w.Layout(width="280px"))
 
         sliders = {}
         for name, value in zip(net.inputs, x):
@@ -121,7 +121,7 @@ class Explorer:
         if net.classes:
             sliders["target"] = w.Dropdown(options=[(f"node {k}", k) for k in net.classes], value=int(target),
                                            description="target", style={"description_width": "48px"},
-                                           layout=w.Layout(width="300px"))
+                                           layout=w.Layout(width="280px"))
         else:
             # the notes call the target O_b (single neuron) and O_b2 (chain)
             sliders["target"] = slider("O_b" if net.name == "single_neuron" else "O_b2", target)
@@ -130,10 +130,10 @@ class Explorer:
             sliders[name] = slider(name, params[name])
         self.sliders = sliders
 
-        grid = dict(grid_template_columns="repeat(3, 310px)", grid_gap="2px 8px")
+        grid = dict(grid_template_columns="repeat(3, 290px)", grid_gap="2px 8px")
         first = [sliders[n] for n in (*net.inputs, "target", "eta")]
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.loss_html = w.HTML(layout=w.Layout(margin="4px 0 4px 8px"))
+        self.loss_html = w.HTML(style={"font_size": "16px"}, layout=w.Layout(margin="4px 0 4px 8px"))
         self.loss_html.add_class("gradelib-loss")
         self.gradient_html = w.HTML()
         self.step_html = w.HTML()

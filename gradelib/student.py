@@ -61,11 +61,12 @@ class Call:
 
 
 def call(fn, args, name):
-    """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored."""
+    """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored after."""
     out = Call()
     buffer = io.StringIO()
     GUARD.depth += 1
-    with warnings.catch_warnings(record=True) as caught, np.errstate(**np.geterr()), \
+    # numpy's default error settings while the student's code runs: it warns, as it would for them alone
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
             contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         warnings.simplefilter("always")
         try:
@@ -143,7 +144,10 @@ def to_number(value, what):
     if kind is bool or kind is np.bool_:
         raise Problem("wrong_type", f"{what} is {value}, a truth value, not a number.")
     if kind in (int, float) or kind in _NUMPY_REALS:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise Problem("not_finite", f"{what} is an integer too large for a float.") from None
     if kind is np.ndarray:
         if value.shape != ():
             raise Problem("wrong_shape", f"{what} should be one number, but it is a NumPy array of shape "

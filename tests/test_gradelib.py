@@ -292,6 +292,8 @@ BAD = [
     (_each(1 + 2j), "wrong_type", "complex"),
     (_each(float("nan")), "not_finite", "nan"),
     (_each(float("inf")), "not_finite", "inf"),
+    (_each(1e308), "wrong_value", "wrong at"),
+    (_each(10 ** 400), "not_finite", "too large"),
     (_each(LyingEq()), "wrong_type", "LyingEq"),
     (_each(LyingFloat(0.0)), "wrong_type", "LyingFloat"),
     (_raise_after_print, "exception", "ZeroDivisionError"),
@@ -448,3 +450,36 @@ def test_every_relu_is_on_somewhere_and_off_elsewhere_at_every_seed(name):
             on = pts.on(u)
             assert on.any() and (~on).any()
             assert np.all(np.abs(pts.state[z]) >= points.MARGIN)
+
+
+# ------------------------------------------------------------------ any change to one parameter is caught
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(sorted(GRADIENTS)), seed=st.integers(0, 10_000), data=st.data(),
+       factor=st.one_of(st.floats(-3, 0.999), st.floats(1.001, 3)))
+def test_scaling_any_single_gradient_is_caught(name, seed, data, factor):
+    param = data.draw(st.sampled_from(NETWORKS[name].params))
+
+    def scaled(x, p, t):
+        g = GRADIENTS[name](x, p, t)
+        return {**g, param: g[param] * factor}
+    r = gradelib.check(name, scaled, seed=seed)
+    assert not r.passed and param in r.per_parameter
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.sampled_from(sorted(GRADIENTS)), seed=st.integers(0, 10_000), data=st.data(),
+       offset=st.floats(1e-3, 1.0))
+def test_an_offset_in_one_branch_is_caught(name, seed, data, offset):
+    """Wrong only where one chosen ReLU is on (or only where it is off): the points see both branches."""
+    net = NETWORKS[name]
+    param = data.draw(st.sampled_from(net.params))
+    unit = data.draw(st.sampled_from(list(net.relus)))
+    branch_on = data.draw(st.booleans())
+
+    def one_branch_wrong(x, p, t):
+        g = GRADIENTS[name](x, p, t)
+        state = net.forward(x, p, t)
+        on = state[net.relus[unit][0]] > 0
+        return {**g, param: g[param] + (offset if on == branch_on else 0.0)}
+    assert not gradelib.check(name, one_branch_wrong, seed=seed).passed

@@ -1,0 +1,208 @@
+"""Run a student's cells in a fresh, isolated process and read back plain numbers.
+
+The process is ``python -I gradelib/grading/harness.py``: isolated mode (no
+user site, no PYTHON* variables, no script directory on the path), a clean
+environment, a temporary working directory that is deleted afterwards, its own
+session (so that whatever it starts is killed with it), and limits on memory,
+CPU time and file size.  The job goes in through a file on stdin; the answers
+come back through a file on stdout, read up to a size limit and parsed as
+JSON, never unpickled.  The grader's memory is out of the student's reach: the
+only thing that crosses is text, and the text is checked field by field.
+"""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
+MAX_OUTPUT = 4 * 1024 * 1024     # bytes of answers read back; honest answers take a few kB
+MAX_TEXT = 400                   # characters kept of a sentence written by the student's process
+
+
+@dataclass
+class Limits:
+    cell_seconds: float = 60.0           # one cell, as nbgrader's Execute.timeout
+    total_seconds: float = 300.0         # the whole run, however many cells
+    memory_bytes: int = 2 * 1024 ** 3    # address space of the process
+    file_bytes: int = 16 * 1024 ** 2     # largest file it may write
+
+
+@dataclass
+class Run:
+    """What came back: probe id -> parsed record; whether the run finished; why not."""
+    probes: dict = field(default_factory=dict)
+    finished: bool = False
+    reason: str = ""
+    seconds: float = 0.0
+    cell_errors: list = field(default_factory=list)
+    stderr_tail: str = ""       # for the grading log only: how the process itself failed
+
+
+def clean_env(home):
+    """The few variables a Python process needs; nothing of the grader's environment."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+           "MPLBACKEND": "Agg", "MPLCONFIGDIR": home,
+           # one thread each, so that a small class of processes does not oversubscribe the cores
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return env
+
+
+def run(steps, limits=None, files_from=None):
+    """Run the steps (cells and probes, see harness.py) in a fresh process; return a Run."""
+    limits = limits or Limits()
+    start = time.monotonic()
+    work = tempfile.mkdtemp(prefix="gradelib-verify-")
+    try:
+        if files_from:
+            _copy_support_files(files_from, work)
+        job_path = os.path.join(work, ".job.json")
+        out_path = os.path.join(work, ".answers.jsonl")
+        err_path = os.path.join(work, ".stderr")
+        job = {"steps": steps,
+               "limits": {"cell_seconds": limits.cell_seconds,
+                          "memory_bytes": limits.memory_bytes,
+                          "file_bytes": limits.file_bytes,
+                          "cpu_seconds": int(math.ceil(limits.total_seconds)) + 1}}
+        with open(job_path, "w") as f:
+            json.dump(job, f)
+        with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
+            proc = subprocess.Popen([sys.executable, "-I", HARNESS], stdin=stdin, stdout=stdout,
+                                    stderr=stderr, cwd=work, env=clean_env(work),
+                                    start_new_session=True, close_fds=True)
+            reason = ""
+            try:
+                proc.wait(timeout=limits.total_seconds)
+            except subprocess.TimeoutExpired:
+                reason = f"it did not finish within {limits.total_seconds:g} seconds"
+            finally:
+                _kill_group(proc)
+        result = parse(_read_head(out_path, MAX_OUTPUT))
+        if not result.finished and not reason:
+            reason = _exit_reason(proc.returncode)
+        result.reason = reason if not result.finished else ""
+        if not result.finished:
+            tail = _read_head(err_path, 64 * 1024).decode("utf-8", "replace").strip().splitlines()
+            result.stderr_tail = tail[-1][:MAX_TEXT] if tail else ""
+        result.seconds = time.monotonic() - start
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _kill_group(proc):
+    """The process and anything it started in its session."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _exit_reason(code):
+    if code is None:
+        return "it did not finish"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = {"SIGXCPU": " (its CPU time ran out)", "SIGKILL": " (killed, e.g. for memory or time)",
+                "SIGSEGV": " (a crash)"}.get(name, "")
+        return f"the process was stopped by {name}{hint} before the tests ran"
+    return f"the process exited with status {code} before the tests ran (did the notebook call exit()?)"
+
+
+def _read_head(path, limit):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return b""
+
+
+def _copy_support_files(src, dst):
+    """The instructor's data files of the assignment (not its notebooks), for cells that read them."""
+    for root, dirs, files in os.walk(src):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.endswith(".ipynb") or name.startswith("."):
+                continue
+            rel = os.path.relpath(os.path.join(root, name), src)
+            os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+            shutil.copy(os.path.join(root, name), os.path.join(dst, rel))
+
+
+def parse(data):
+    """A Run from the harness's output lines; anything malformed is left out, never trusted."""
+    result = Run()
+    seen = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        if record.get("done") is True:
+            result.finished = True
+            errors = record.get("cell_errors")
+            if isinstance(errors, list):
+                result.cell_errors = [e for e in errors[:100] if _is_cell_error(e)]
+            continue
+        pid = record.get("probe")
+        if not isinstance(pid, str):
+            continue
+        seen[pid] = seen.get(pid, 0) + 1
+        clean = _clean_probe(record)
+        if clean is not None:
+            result.probes[pid] = clean
+    # a probe answered twice was answered by someone other than the harness
+    for pid, n in seen.items():
+        if n != 1:
+            result.probes[pid] = {"invalid": "the answers came back more than once"}
+    return result
+
+
+def _is_cell_error(e):
+    return (isinstance(e, list) and len(e) == 2 and type(e[0]) is int and isinstance(e[1], str))
+
+
+def _number(v):
+    if type(v) in (int, float):
+        return float(v)
+    raise ValueError(v)
+
+
+def _text(v):
+    if not isinstance(v, str):
+        raise ValueError(v)
+    return v if len(v) <= MAX_TEXT else v[:MAX_TEXT] + "…"
+
+
+def _clean_probe(record):
+    """{"missing": str} or {"calls": [...], "asked": bool} with only floats and short strings."""
+    try:
+        if "missing" in record:
+            return {"missing": _text(record["missing"])}
+        calls = []
+        for c in record["calls"]:
+            if set(c) == {"values"}:
+                calls.append({"values": [_number(v) for v in c["values"]]})
+            elif set(c) == {"problem"} and len(c["problem"]) == 2:
+                calls.append({"problem": [_text(c["problem"][0]), _text(c["problem"][1])]})
+            else:
+                raise ValueError(c)
+        if type(record.get("asked")) is not bool:
+            raise ValueError("asked")
+        return {"calls": calls, "asked": record["asked"]}
+    except (KeyError, TypeError, ValueError):
+        return {"invalid": "the answers were not in the expected form"}
