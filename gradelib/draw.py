@@ -197,4 +197,7 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     ax.text(lay["loss"][0], lay["loss"][1] + 0.5, lay["loss_caption"], ha="center", va="center",
             fontsize=10, color="#555555", gid="caption:loss", zorder=3)
     text(lay["target"], _target_text(net, target), "target", size=10, bbox=dict(INPUT_STYLE, boxstyle="round,pad=0.3"))
+    if not net.classes:  # "O_b" alone does not say what it is
+        ax.text(lay["target"][0], lay["target"][1] - 0.35, "target", ha="center", va="center", fontsize=9,
+                color="#555555", gid="caption:target", zorder=3)
     return fig

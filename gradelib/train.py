@@ -105,6 +105,10 @@ def mean_loss(network, params, data):
         return float(np.mean(net.forward(X, {k: float(params[k]) for k in net.params}, T)["Loss"]))
 
 
+def _full_stop(sentence):
+    return sentence if sentence.rstrip().endswith((".", "?", "!")) else sentence.rstrip() + "."
+
+
 def _fn_name(fn):
     return getattr(fn, "__name__", None) or "the update function"
 
@@ -134,7 +138,7 @@ def train(network, update, params, data, eta, epochs, seed=0):
                           "write it above, then run this cell again.")
                     return params, losses
                 except Exception as exc:  # the student's bug is a sentence, never a traceback
-                    print(f"Training stopped {where}: {name} raised {type(exc).__name__}: {exc}")
+                    print(_full_stop(f"Training stopped {where}: {name} raised {type(exc).__name__}: {exc}"))
                     return params, losses
             try:
                 new = read_dict(new, list(net.params), name, "new parameters")
@@ -158,7 +162,8 @@ def train(network, update, params, data, eta, epochs, seed=0):
 
 def plot_losses(losses, ax=None, title=None):
     """The mean loss after each epoch against the epoch number; returns the Figure."""
-    if ax is None:
+    own = ax is None  # lay out only a figure we made; a caller's figure keeps its own layout
+    if own:
         ax = new_figure((6.0, 3.6)).add_subplot()
     fig = ax.figure
     epochs = np.arange(1, len(losses) + 1)
@@ -173,7 +178,8 @@ def plot_losses(losses, ax=None, title=None):
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.set_title(title if title is not None else "Training loss")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
 
 
@@ -194,7 +200,8 @@ def plot_decision_regions(params, data, ax=None, title=None):
     missing = [k for k in net.params if k not in params]
     if missing:
         raise ValueError(f"params for softmax_223 is missing {', '.join(missing)}.")
-    if ax is None:
+    own = ax is None
+    if own:
         ax = new_figure((5.6, 4.6)).add_subplot()
     fig = ax.figure
     pts = np.array([x for x, _ in data], float)
@@ -217,5 +224,6 @@ def plot_decision_regions(params, data, ax=None, title=None):
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_title(title if title is not None else f"Predicted class: {right} of {len(data)} points right")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
