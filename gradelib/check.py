@@ -74,8 +74,12 @@ def check(exercise, fn, *, seed=0, reveal=True):
 
 
 def grade(exercise, fn, *, seed=0, reveal=False):
-    """check(), for an nbgrader test cell: raises AssertionError with the feedback unless it passed."""
-    return check(exercise, fn, seed=seed, reveal=reveal).assert_passed()
+    """check(), for an nbgrader test cell: raises AssertionError with the feedback unless it passed.
+
+    Returns None, so a test cell that passes shows no output: nbgrader would
+    try to read a shown value as a partial score.
+    """
+    check(exercise, fn, seed=seed, reveal=reveal).assert_passed()
 
 
 def _safe_repr(value):

@@ -190,13 +190,13 @@ class Words:
         if label == "one_parent_only":
             h, keep = detail
             parents = [net.edges[e][1] for e in net.out_edges(h)]
-            chain = " + ".join(f"dLoss/d{net.edges[e][1]}·{e}" for e in net.out_edges(h))
+            chain = self.back_sum(h)
             return ("one_parent_only", ks,
                     f"{self._grads(ks)} computed through only the path from {h} through {net.edges[keep][1]}. "
                     f"{net.relus[h][1].capitalize()} feeds {_join(parents)}, so its gradient sums over all "
                     f"its parents: dLoss/d{h} = {chain}.")
         if label == "missing_backprop_weight":
-            chain = " + ".join(f"dLoss/d{net.edges[e][1]}·{e}" for e in net.out_edges(detail))
+            chain = self.back_sum(detail)
             return ("missing_backprop_weight", ks,
                     f"{self._grads(ks)} computed with the error sent back to {net.relus[detail][1]} without the weight it "
                     f"flows through: dLoss/d{detail} = {chain}.")
@@ -207,15 +207,25 @@ class Words:
                     f"weights ({_join(net.out_edges(other))}) instead of its own ({_join(net.out_edges(h))}): "
                     "W_ij runs from node i to node j.")
         if label == "sequential_update":
-            outs = _join([e for h in net.hidden_nodes for e in net.out_edges(h)])
+            outs = [e for h in net.hidden_nodes for e in net.out_edges(h)]
             return ("sequential_update", ks,
-                    f"The update of {_join(ks)} sends the error back through {outs} after you had already "
-                    "updated them. Compute every gradient at the old parameters first, then update them all.")
+                    f"The update of {_join(ks)} sends the error back through {_join(outs)} after you had already "
+                    f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
+                    "first, then update them all.")
         if label == "wrong_target":
             return ("wrong_target", ks,
                     f"{self._grads(ks)} computed as if the target were {detail}. "
                     "dLoss/dY_k = P_k − 1 only at the target node, and P_k at the others.")
         raise ValueError(label)
+
+    def back_sum(self, h):
+        """dLoss/dh as a sum over h's parents, with ReLU' where a parent is a ReLU node."""
+        terms = []
+        for e in self.net.out_edges(h):
+            dst = self.net.edges[e][1]
+            relu = f"·ReLU'({self.net.relus[dst][2]})" if dst in self.net.relus else ""
+            terms.append(f"dLoss/d{dst}{relu}·{e}")
+        return " + ".join(terms)
 
     def _grads(self, ks):
         if self.update:

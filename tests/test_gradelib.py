@@ -413,7 +413,7 @@ def test_result_text_html_and_grading_form():
     assert bool(good) and not bool(bad)
     assert "passed" in good._repr_html_() and "wrong sign" in bad._repr_html_()
     assert repr(bad) == str(bad) and " at 0x" not in repr(bad)
-    assert gradelib.grade("single_neuron", hw.single_neuron).passed
+    assert gradelib.grade("single_neuron", hw.single_neuron) is None  # no output for nbgrader to read as a score
     with pytest.raises(AssertionError, match="wrong sign"):
         gradelib.grade("single_neuron", partial(hw.single_neuron, err_sign=-1))
 
