@@ -1,0 +1,36 @@
+"""nbgrader settings: this folder is the course "Backprop by Hand".
+
+nbgrader reads this file when it is run from this folder, e.g.
+
+    nbgrader generate_assignment 01_single_neuron   # source/ -> release/
+    nbgrader autograde 01_single_neuron             # submitted/ -> autograded/
+
+The student copies in notebooks/ are made by `python -m gradelib.release`,
+which runs nbgrader's generate_assignment in a throw-away copy of this course,
+so that the gradebook here is never touched by it.
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+# The assignments, one notebook each, in the order a learner takes them.
+ASSIGNMENTS = ("01_single_neuron", "02_relu_chain", "03_softmax_223")
+
+# The course is the folder of this file, wherever it is copied to (the tests
+# and gradelib.release copy it into temporary courses).
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "backprop-by-hand"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
+
+# A cell that runs longer than this is stopped and scored as failed, so that an
+# endless loop in a submission cannot hang autograding.  The whole solution
+# notebook runs in a few seconds; one minute per cell is generous.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
