@@ -34,13 +34,13 @@ DEFAULTS = {
                         target=5),
 }
 
-SLIDER_RANGE = 2.0       # sliders run over [-2, 2], wider if a given value lies outside
+SLIDER_RANGE = 2.0       # sliders run over [-2, 2], wider if a given value lies at or beyond the end
 AGREE = 1e-4             # the student's gradient agrees if |yours − numerical| ≤ AGREE·max(1, |numerical|)
 PNG_DPI = 80
 
 
 def _bound(value):
-    return max(SLIDER_RANGE, math.ceil(abs(float(value))))
+    return max(SLIDER_RANGE, math.ceil(abs(float(value))) + 1)  # room on both sides of the start
 
 
 def _fmt(v, decimals=4):
