@@ -189,7 +189,7 @@ def _check_softmax(ex, fn, name):
             where = "" if p.mistake == "not_implemented" else f" (logits = {logits})"
             return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
     ref = [networks.softmax(logits) for logits in SOFTMAX_CASES]
-    ok = [bool(np.all(np.isfinite(r))) and bool(np.allclose(r, e, rtol=1e-9, atol=1e-12)) for r, e in zip(rows, ref)]
+    ok = [bool(np.all(np.isfinite(r))) and close(r, e) for r, e in zip(rows, ref)]
     notes = _notes(calls)
     if all(ok):
         return Result(ex.name, True, [f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
