@@ -64,7 +64,7 @@ def run(steps, limits=None, files_from=None):
         job_path = os.path.join(work, ".job.json")
         out_path = os.path.join(work, ".answers.jsonl")
         err_path = os.path.join(work, ".stderr")
-        job = {"steps": steps,
+        job = {"steps": steps, "job_file": job_path,
                "limits": {"cell_seconds": limits.cell_seconds,
                           "memory_bytes": limits.memory_bytes,
                           "file_bytes": limits.file_bytes,

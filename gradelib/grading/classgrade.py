@@ -1,0 +1,417 @@
+"""Grade a whole class with nbgrader, one worker per core, into the course's one gradebook.
+
+    python -m gradelib.grading.classgrade ASSIGNMENT [--jobs N] [--student ID ...]
+
+Run it in the course folder (the one with nbgrader_config.py), as
+``nbgrader autograde ASSIGNMENT --force`` would be.  Each worker runs nbgrader's
+own Autograde converter (the course's config, so the same preprocessors and
+the same scores) for one student at a time, into a private copy of the
+gradebook; this process alone writes the course's gradebook, one student per
+transaction, as each result arrives.  SQLite never sees two writers, and an
+interrupted run leaves every student either fully merged or untouched.
+
+Every submission ends up in the gradebook: one nbgrader cannot grade (a
+notebook that is not JSON, damaged metadata, a missing notebook, a kernel that
+took the worker down) is recorded with 0 and needs_manual_grade, and the reason
+is written into the notebook's comments, where the formgrader shows it.  A
+progress bar runs while grading and a summary table is printed at the end
+(``--json FILE`` writes it for a program too).  Running it again gives the
+same gradebook.
+"""
+import argparse
+import fcntl
+import glob
+import json
+import multiprocessing
+import os
+import queue
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import warnings
+
+WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
+
+
+# ---------------------------------------------------------------- the workers
+def _sqlite_path(db_url):
+    if not db_url.startswith("sqlite:///"):
+        raise SystemExit(f"classgrade needs an SQLite gradebook; db_url is {db_url!r}")
+    return db_url[len("sqlite:///"):]
+
+
+def load_config(root):
+    """The course's nbgrader configuration, read the way the nbgrader commands read it."""
+    from nbgrader.apps.baseapp import NbGrader
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        app = NbGrader()
+        app.load_config_file()
+        return app.config
+    finally:
+        os.chdir(cwd)
+
+
+def _copy_db(src, dst):
+    """A consistent copy of an SQLite file, even while someone else reads it."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+def worker(number, root, config, main_db, assignment, tasks, results, logdir):
+    """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
+    log_path = os.path.join(logdir, f"worker{number}.log")
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 2)   # the kernels' chatter goes to this worker's log, not to the progress bar
+    os.chdir(root)
+    db = os.path.join(logdir, f"worker{number}.db")
+    _copy_db(main_db, db)
+    config.CourseDirectory.db_url = "sqlite:///" + db
+    config.CourseDirectory.root = root
+    while True:
+        student = tasks.get()
+        if student is None:
+            return
+        results.put(("start", number, student, None))
+        start = time.monotonic()
+        try:
+            outcome = grade_one(config, assignment, student)
+        except BaseException as err:  # never lose the worker over one submission
+            outcome = {"status": "failed", "reason": f"grading raised {type(err).__name__}: {err}",
+                       "notebooks": {}}
+        outcome["seconds"] = round(time.monotonic() - start, 3)
+        results.put(("done", number, student, outcome))
+
+
+def grade_one(config, assignment, student):
+    """nbgrader's Autograde for one student, then what it wrote, as plain data."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    coursedir = CourseDirectory(config=config)
+    submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    if not glob.glob(os.path.join(submitted, "*.ipynb")):
+        return {"status": "missing", "reason": "no notebook was submitted", "notebooks": {}}
+    coursedir.assignment_id, coursedir.student_id = assignment, student
+    app = Autograde(coursedir=coursedir, config=config)
+    app.force = True
+    app.create_student = True
+    result = capture_log(app)
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {"status": "failed", "reason": _reason(result), "notebooks": {}}
+        data = {"timestamp": sub.timestamp.isoformat() if sub.timestamp else None, "notebooks": {},
+                "files": sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb")))}
+        autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
+        complete = True
+        for nb in sub.notebooks:
+            path = os.path.join(autograded, nb.name + ".ipynb")
+            graded = result.get("success", False) and os.path.exists(path)
+            sent = os.path.exists(os.path.join(submitted, nb.name + ".ipynb"))
+            complete = complete and (graded or not sent)
+            data["notebooks"][nb.name] = {
+                "graded": graded, "sent": sent,
+                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "flagged": bool(nb.flagged), "late_penalty": nb.late_submission_penalty,
+                "report": _report(path) if graded else None}
+    if not any(nb["sent"] for nb in data["notebooks"].values()):
+        names = ", ".join(f"{name}.ipynb" for name in data["notebooks"])
+        data.update(status="missing", reason=f"no notebook named {names} was submitted (the folder has "
+                                             f"{', '.join(data['files'])})")
+    elif complete:
+        data["status"] = "graded"
+    else:
+        data.update(status="failed", reason=_reason(result))
+    return data
+
+
+def _report(path):
+    try:
+        with open(path) as f:
+            return json.load(f).get("metadata", {}).get("gradelib")
+    except (OSError, ValueError):
+        return None
+
+
+KNOWN = [("NotJSONError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
+         ("JSONDecodeError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
+         ("ValidationError", "the notebook's nbgrader cell metadata is damaged, so its cells cannot be matched"),
+         ("DeadKernelError", "the Python kernel died while running the notebook"),
+         ("CellTimeoutError", "a cell ran too long and the kernel could not be stopped"),
+         ("No notebooks found", "no notebook with the assignment's name was submitted")]
+
+
+def _reason(result):
+    """A sentence for the instructor from nbgrader's log and traceback."""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    for key, sentence in KNOWN:
+        if key in text:
+            return sentence
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "Error" in line]
+    last = (errors or lines or ["nbgrader could not grade it (no log)"])[-1]
+    return "nbgrader could not grade it: " + last[:300]
+
+
+# ---------------------------------------------------------------- the course's gradebook
+def merge(gb, assignment, student, outcome):
+    """Write one student's outcome into the course's gradebook, in one transaction."""
+    from datetime import datetime
+
+    try:
+        gb.update_or_create_student(student)
+        if outcome.get("timestamp"):
+            sub = gb.update_or_create_submission(assignment, student,
+                                                 timestamp=datetime.fromisoformat(outcome["timestamp"]))
+        else:
+            sub = gb.update_or_create_submission(assignment, student)
+        status, reason = outcome["status"], outcome.get("reason", "")
+        for nb in sub.notebooks:
+            got = outcome.get("notebooks", {}).get(nb.name)
+            if got and got["graded"]:
+                for g in nb.grades:
+                    if g.name in got["grades"]:
+                        g.auto_score, g.needs_manual_grade = got["grades"][g.name]
+                for c in nb.comments:
+                    if c.name in got["comments"]:
+                        c.auto_comment = got["comments"][c.name]
+                nb.flagged = got["flagged"]
+                nb.late_submission_penalty = got["late_penalty"]
+                continue
+            # not graded: 0 for everything, a look by the instructor, and the reason where they see it;
+            # a notebook that was not sent is 0 without a look, as nbgrader does it
+            missing = status == "missing" or (got is not None and not got["sent"])
+            why = reason
+            if got is not None and not got["sent"]:
+                files = outcome.get("files") or []
+                why = f"no notebook named {nb.name}.ipynb was submitted" + (
+                    f" (the folder has {', '.join(files)})" if files else "")
+            for g in nb.grades:
+                g.auto_score = 0.0
+                g.needs_manual_grade = not missing
+            for c in nb.comments:
+                c.auto_comment = f"Not graded automatically: {why}."
+            nb.flagged = not missing
+        gb.db.commit()
+    except BaseException:
+        gb.db.rollback()   # all of this student or nothing
+        raise
+
+
+def assignment_notebooks(gb, assignment):
+    return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
+
+
+# ---------------------------------------------------------------- progress and summary
+class Progress:
+    """A one-line progress bar on a terminal; one line per submission otherwise."""
+
+    def __init__(self, total, stream=sys.stdout):
+        self.total, self.done, self.stream = total, 0, stream
+        self.start = time.monotonic()
+        self.tty = stream.isatty()
+
+    def step(self, student, note):
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            eta = elapsed / self.done * (self.total - self.done)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                              f"{elapsed:5.0f}s elapsed, ~{eta:4.0f}s left  ")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{self.done}/{self.total}] {student}: {note} ({elapsed:.1f}s)\n")
+        self.stream.flush()
+
+
+def summary_rows(gb, assignment, students, outcomes):
+    rows = []
+    for student in students:
+        outcome = outcomes.get(student, {"status": "failed", "reason": "not graded"})
+        try:
+            sub = gb.find_submission(assignment, student)
+            score, max_score = sub.score, sub.max_score
+        except Exception:
+            score, max_score = 0.0, None
+        notes = []
+        if outcome["status"] == "missing":
+            notes.append("MISSING: " + outcome["reason"])
+        elif outcome["status"] == "failed":
+            notes.append("FAILED: " + outcome.get("reason", ""))
+        for name, nb in sorted(outcome.get("notebooks", {}).items()):
+            report = nb.get("report") or {}
+            for grade_id in report.get("failed", []):
+                notes.append(f"{grade_id}: wrong outside the kernel")
+            for grade_id in report.get("unverifiable", []):
+                notes.append(f"{grade_id}: could not be verified")
+            if report.get("flags"):
+                notes.append(f"FLAGGED ({len(report['flags'])}): " + "; ".join(report["flags"][:3])
+                             + (" …" if len(report["flags"]) > 3 else ""))
+        rows.append((student, score, max_score, notes))
+    return rows
+
+
+def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout):
+    width = max([len("student")] + [len(r[0]) for r in rows])
+    stream.write(f"\n{assignment}: {len(rows)} submissions graded in {seconds:.1f} s with {jobs} worker(s)\n")
+    stream.write(f"{'student':<{width}}  {'score':>6}  {'max':>5}  notes\n")
+    stream.write(f"{'-' * width}  {'-' * 6}  {'-' * 5}  {'-' * 5}\n")
+    for student, score, max_score, notes in rows:
+        m = "" if max_score is None else f"{max_score:g}"
+        stream.write(f"{student:<{width}}  {score:>6g}  {m:>5}  {' | '.join(notes)}\n")
+    failed = sum(1 for r in rows if any(n.startswith(("FAILED", "MISSING")) for n in r[3]))
+    flagged = sum(1 for r in rows if any(n.startswith("FLAGGED") or "outside the kernel" in n
+                                         or "could not be verified" in n for n in r[3]))
+    stream.write(f"{len(rows) - failed} graded, {failed} not gradable (recorded as 0), "
+                 f"{flagged} for a manual look\n")
+    stream.flush()
+
+
+# ---------------------------------------------------------------- the command
+def find_students(root, coursedir, assignment):
+    pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
+    found = []
+    for path in glob.glob(pattern):
+        if os.path.isdir(path):
+            rel = os.path.relpath(path, coursedir.format_path(coursedir.submitted_directory, ".", "."))
+            found.append(rel.split(os.sep)[0])
+    return sorted(set(found))
+
+
+def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdout, timings=None):
+    """Grade every submission of assignment; return the summary rows (student, score, max, notes).
+
+    timings, a dict, receives the seconds each student's grading took in its worker.
+    """
+    import nbgrader.converters  # noqa: F401  (imported once here, inherited by every worker)
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from sqlalchemy.exc import SAWarning
+
+    from . import preprocessor  # noqa: F401
+
+    # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warning
+    warnings.filterwarnings("ignore", category=SAWarning)
+    root = os.path.abspath(root)
+    config = load_config(root)
+    config.CourseDirectory.root = root
+    coursedir = CourseDirectory(config=config)
+    main_db = _sqlite_path(coursedir.db_url)
+    if not os.path.exists(main_db):
+        raise SystemExit(f"no gradebook at {main_db}: run `nbgrader generate_assignment {assignment}` first")
+    with Gradebook(coursedir.db_url) as gb:
+        try:
+            assignment_notebooks(gb, assignment)
+        except Exception:
+            raise SystemExit(f"the gradebook has no assignment {assignment!r}: run "
+                             f"`nbgrader generate_assignment {assignment}` first")
+    submitted = find_students(root, coursedir, assignment)
+    unknown = sorted(set(students or ()) - set(submitted))
+    if unknown:
+        raise SystemExit(f"no submission of {assignment} from {', '.join(unknown)} (no folder "
+                         f"{coursedir.format_path(coursedir.submitted_directory, unknown[0], assignment)})")
+    students = sorted(students) if students else submitted
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
+    start = time.monotonic()
+    lock = open(main_db + ".classgrade.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)   # two class runs on one gradebook would interleave
+    logdir = tempfile.mkdtemp(prefix="classgrade-")
+    outcomes = {}
+    try:
+        outcomes = _run_workers(root, config, main_db, coursedir.db_url, assignment, students, jobs, logdir, stream)
+        with Gradebook(coursedir.db_url) as gb:
+            rows = summary_rows(gb, assignment, students, outcomes)
+        if timings is not None:
+            timings.update({s: o.get("seconds") for s, o in outcomes.items()})
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    print_summary(rows, assignment, time.monotonic() - start, jobs, stream)
+    return rows
+
+
+def _run_workers(root, config, main_db, db_url, assignment, students, jobs, logdir, stream):
+    from nbgrader.api import Gradebook
+
+    ctx = multiprocessing.get_context("fork")   # workers inherit the imports: no 3 s start each
+    tasks, results = ctx.Queue(), ctx.Queue()
+    for s in students:
+        tasks.put(s)
+
+    def spawn(n):
+        tasks.put(None)   # one stop sign per worker, after the students
+        p = ctx.Process(target=worker, args=(n, root, config, main_db, assignment, tasks, results, logdir),
+                        daemon=True)
+        p.start()
+        return p
+
+    procs = {n: spawn(n) for n in range(jobs)}
+    next_id = jobs
+    busy, outcomes, progress = {}, {}, Progress(len(students), stream)
+    with Gradebook(db_url) as gb:
+        while len(outcomes) < len(students):
+            try:
+                kind, n, student, outcome = results.get(timeout=1.0)
+            except queue.Empty:
+                for n, p in list(procs.items()):
+                    if p.is_alive():
+                        continue
+                    procs.pop(n)
+                    lost = busy.pop(n, None)
+                    if lost is not None and lost not in outcomes:
+                        _record(gb, assignment, lost, {"status": "failed", "reason": WORKER_LOST, "notebooks": {}},
+                                outcomes, progress)
+                    if len(outcomes) + len(busy) < len(students):
+                        procs[next_id] = spawn(next_id)
+                        next_id += 1
+                continue
+            if kind == "start":
+                busy[n] = student
+            else:
+                busy.pop(n, None)
+                _record(gb, assignment, student, outcome, outcomes, progress)
+    for p in procs.values():
+        p.join(timeout=30)
+    return outcomes
+
+
+def _record(gb, assignment, student, outcome, outcomes, progress):
+    merge(gb, assignment, student, outcome)
+    outcomes[student] = outcome
+    note = outcome["status"] if outcome["status"] == "graded" else f"{outcome['status']}: {outcome.get('reason')}"
+    progress.step(student, note)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gradelib.grading.classgrade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignment")
+    parser.add_argument("--jobs", "-j", type=int, default=None, help="workers (default: one per core)")
+    parser.add_argument("--student", action="append", help="grade only this student (may repeat)")
+    parser.add_argument("--course", default=".", help="the course folder (default: here)")
+    parser.add_argument("--json", help="also write the summary (and seconds per student) to this file")
+    args = parser.parse_args(argv)
+    timings = {}
+    rows = grade_class(args.assignment, root=args.course, jobs=args.jobs, students=args.student, timings=timings)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([{"student": s, "score": score, "max_score": m, "notes": notes, "seconds": timings.get(s)}
+                       for s, score, m, notes in rows], f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

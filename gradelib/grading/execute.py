@@ -1,0 +1,91 @@
+"""nbgrader's Execute, made to finish whatever the submission does to its kernel.
+
+Plain Execute gives up on the whole notebook when the kernel dies (os._exit, a
+segfault, the memory killer) or does not stop after a timed-out cell: the
+submission gets no grade at all and ``nbgrader autograde`` exits with status 1.
+RobustExecute instead records, in the cell where it happened, what went wrong,
+marks every later code cell "not run" with the reason (so their test cells
+score 0 and the feedback says why), and lets nbgrader save the grades of
+everything that did run.  It also caps the kernel's memory (``memory_limit``,
+so that a runaway allocation is a MemoryError in the cell, not the machine's
+out-of-memory killer) and the whole notebook's time (``notebook_timeout``).
+
+Every honest notebook runs exactly as under Execute: only failures take the
+new paths.
+"""
+import resource
+import time
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute
+
+
+def error_output(ename, message):
+    """An error output as a kernel would send it: nbgrader scores a test cell with one as 0."""
+    lines = message.splitlines() or [message]
+    return NotebookNode(output_type="error", ename=ename, evalue=message,
+                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {lines[0]}"] + lines[1:])
+
+
+class RobustExecute(Execute):
+    memory_limit = Integer(
+        4 * 1024 ** 3, allow_none=True,
+        help="Bytes of address space the kernel may use (RLIMIT_AS); None for no limit.").tag(config=True)
+    notebook_timeout = Integer(
+        900, allow_none=True,
+        help="Seconds the whole notebook may run; later cells are not run. None for no limit.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._stopped = None            # why the remaining cells are not run, once that happens
+        self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
+        return super().preprocess(nb, resources, km)
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        self._limit_kernel_memory()
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def _limit_kernel_memory(self):
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if not (self.memory_limit and pid and hasattr(resource, "prlimit")):
+            return
+        try:
+            resource.prlimit(pid, resource.RLIMIT_AS, (self.memory_limit, self.memory_limit))
+        except (OSError, ValueError) as err:
+            self.log.warning("Could not limit the kernel's memory: %s", err)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        if self._stopped is None and self._deadline is not None and time.monotonic() > self._deadline:
+            self._stop(None, index, f"the notebook ran out of its {self.notebook_timeout} seconds")
+        if self._stopped is not None:
+            cell.outputs = [error_output("NotRun", f"This cell was not run: {self._stopped}.")]
+            return cell, self.resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop(cell, index, "the Python kernel died while running this cell (the code ended the "
+                                    "process, e.g. with os._exit() or exit from C code, crashed, or ran out "
+                                    "of memory)")
+        except CellTimeoutError:
+            self._stop(cell, index, f"this cell ran longer than {self.timeout} seconds and the kernel did "
+                                    "not stop when interrupted")
+        return cell, self.resources
+
+    def _stop(self, cell, index, why):
+        self.log.error("Cell %s: %s; the remaining cells are not run.", index, why)
+        self._stopped = f"{why} in cell {index}" if cell is None else f"the kernel stopped in cell {index}"
+        if cell is not None:
+            # first, and without a result the kernel printed: nbgrader stops reading at either
+            cell.outputs = [error_output("KernelStopped", why[0].upper() + why[1:] + ".")] + [
+                o for o in cell.get("outputs", []) if o.get("output_type") != "execute_result"]
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception as err:  # already dead is fine; anything else is only logged
+            self.log.debug("Shutting down the stopped kernel: %s", err)
