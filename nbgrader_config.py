@@ -34,3 +34,23 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 # notebook runs in a few seconds; one minute per cell is generous.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+
+# Grading that the student's code cannot fool (gradelib.grading):
+# - RepairCells: a duplicated cell or damaged nbgrader metadata in one submission would otherwise abort
+#   the whole class run;
+# - RobustExecute: Execute that survives a dead or stuck kernel (os._exit, MemoryError, endless loops);
+# - VerifyGradelib: re-checks every passed gradelib test cell in a fresh process, at points chosen now,
+#   comparing in this process; which cells and exercises comes from source/, never from the submission;
+# - FlagForReview: constructs an honest answer never needs are reported for a manual look, costing nothing.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern, LimitOutput, OverwriteCells,
+    OverwriteKernelspec, SaveAutoGrades)
+
+from gradelib.grading import FlagForReview, RepairCells, RobustExecute, VerifyGradelib  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
+                                       CheckCellMetadata]

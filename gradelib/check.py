@@ -17,12 +17,11 @@ from .result import Result
 from .student import Problem, call, read_dict, read_vector
 
 SOFTMAX_CASES = [
-    # ordinary logits first: a naive exp() handles these
+    # ordinary logits: a naive exp() handles these
     [0.5, -1.2, 2.0], [1.0, 1.0, 1.0], [-0.3, 0.8, 0.1], [2.5, -0.7, -2.2],
     # then the ones that overflow or underflow a naive exp()
     [1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0], [-1000.0, -1001.0, -1002.0],
 ]
-N_ORDINARY = 4
 
 
 def _function_name(fn, exercise):
@@ -67,7 +66,7 @@ def check(exercise, fn, *, seed=0, reveal=True):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if ex.kind == "softmax":
-                return _check_softmax(ex, fn, name)
+                return _check_softmax(ex, fn, name, reveal)
             return _check_network(ex, fn, name, seed, reveal)
     finally:
         GUARD.asked = False
@@ -117,6 +116,17 @@ def _check_network(ex, fn, name, seed, reveal):
             return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
         if _changed(args[1], given) and not notes:
             notes.append(f"{name} changed the params dict it was given; it is safer to build a new dict.")
+    return judge_network(ex, pts, answers, reveal, notes + _notes(calls))
+
+
+def judge_network(ex, pts, answers, reveal, notes=()):
+    """The verdict on plain answers, one {param: float} per test point of pts.
+
+    Shared by check() and by the grader's verifier outside the kernel, so that
+    both reach the same verdict in the same words.
+    """
+    net, update = ex.network, ex.kind == "update"
+    notes = list(notes)
     S = {k: np.array([a[k] for a in answers]) for k in net.params}
     for k in net.params:
         bad = ~np.isfinite(S[k])
@@ -124,15 +134,14 @@ def _check_network(ex, fn, name, seed, reveal):
             i = int(np.argmax(bad))
             label = k if update else f"dLoss/d{k}"
             return Result(ex.name, False, [f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
-                                           "a gradient here is always a finite number."], ["not_finite"],
-                          notes + _notes(calls))
+                                           "a gradient here is always a finite number."], ["not_finite"], notes)
     G = loss_gradients(net, pts.X, pts.P, pts.T)
     if update:
         S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
     if all(close(S[k], G[k]) for k in net.params):
-        return Result(ex.name, True, [_praise(ex, pts)], [], notes + _notes(calls))
-    findings = diagnose(ex, pts, S, G)
+        return Result(ex.name, True, [_praise(ex, pts)], [], notes)
     messages, per_parameter = [], {}
+    findings = diagnose(ex, pts, S, G)
     for mistake, ks, sentence, i in findings:
         if reveal:
             k = ks[0]
@@ -146,7 +155,7 @@ def _check_network(ex, fn, name, seed, reveal):
         messages.append(sentence)
         for k in ks:
             per_parameter.setdefault(k, []).append(mistake)
-    return Result(ex.name, False, messages, [f[0] for f in findings], notes + _notes(calls), per_parameter)
+    return Result(ex.name, False, messages, [f[0] for f in findings], notes, per_parameter)
 
 
 def _changed(now, before):
@@ -171,9 +180,14 @@ def _praise(ex, pts):
     return f"{lead} at {len(pts)} test points ({'; '.join(patterns)})."
 
 
-def _check_softmax(ex, fn, name):
+def is_extreme(logits):
+    """Logits whose exp() overflows or underflows in float64 unless the maximum is subtracted first."""
+    return max(abs(v) for v in logits) >= 100
+
+
+def _check_softmax(ex, fn, name, reveal):
     calls, rows = [], []
-    for i, logits in enumerate(SOFTMAX_CASES):
+    for logits in SOFTMAX_CASES:
         c = call(fn, (np.array(logits),), name)
         calls.append(c)
         if GUARD.asked:
@@ -183,32 +197,37 @@ def _check_softmax(ex, fn, name):
                 raise c.problem
             rows.append(read_vector(c.value, len(logits), name))
         except Problem as p:
-            if i >= N_ORDINARY and p.mistake == "exception":
+            if is_extreme(logits) and p.mistake == "exception":
                 rows.append([float("nan")] * len(logits))  # a crash only on huge logits is an overflow
                 continue
             where = "" if p.mistake == "not_implemented" else f" (logits = {logits})"
             return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
-    ref = [networks.softmax(logits) for logits in SOFTMAX_CASES]
+    return judge_softmax(ex, SOFTMAX_CASES, rows, reveal, _notes(calls))
+
+
+def judge_softmax(ex, cases, rows, reveal, notes=()):
+    """The verdict on plain probabilities, one row per logit vector (nan where the function crashed)."""
+    notes = list(notes)
+    ref = [networks.softmax(logits) for logits in cases]
     ok = [bool(np.all(np.isfinite(r))) and close(r, e) for r, e in zip(rows, ref)]
-    notes = _notes(calls)
     if all(ok):
         return Result(ex.name, True, [f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
                                       "including [1000, 1001, 1002] and [-1000, 0, 1000]."], [], notes)
-    if all(ok[:N_ORDINARY]):
-        bad = [SOFTMAX_CASES[i] for i, good in enumerate(ok) if not good]
+    if all(good for logits, good in zip(cases, ok) if not is_extreme(logits)):
+        bad = [logits for logits, good in zip(cases, ok) if not good]
         return Result(ex.name, False, [
             f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
             "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
             "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."], ["softmax_overflow"], notes)
     i = ok.index(False)
-    logits, r, e = SOFTMAX_CASES[i], np.array(rows[i]), np.array(ref[i])
+    logits, r, e = cases[i], np.array(rows[i]), np.array(ref[i])
     if np.all(np.isfinite(r)) and abs(r.sum() - 1) > 1e-6 and r.sum() != 0 and np.allclose(r / r.sum(), e):
         mistake, text = "softmax_not_normalized", (f"Your probabilities for logits {logits} sum to {r.sum():.6g}, "
                                                    "not 1: divide every exp(Y_k) by the sum Σ_j exp(Y_j).")
     elif np.all(np.isfinite(r)) and np.allclose(r, np.array(logits) / np.sum(logits)):
         mistake, text = "softmax_no_exp", "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j)."
     else:
-        mistake, text = "wrong_value", (f"For logits {logits} your softmax gives {[round(v, 6) for v in r]}, "
-                                        f"but P = {[round(float(v), 6) for v in e]}.")
+        mistake, text = "wrong_value", f"For logits {logits} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."
+        if reveal:
+            text += f" It gives {[round(v, 6) for v in r]}, but P = {[round(float(v), 6) for v in e]}."
     return Result(ex.name, False, [text], [mistake], notes)
-

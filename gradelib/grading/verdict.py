@@ -9,11 +9,9 @@ process, with the oracle computed here.
 """
 import numpy as np
 
-from .. import networks, points
-from ..check import N_ORDINARY, SOFTMAX_CASES, _praise
-from ..diagnose import close, diagnose
+from .. import points
+from ..check import SOFTMAX_CASES, is_extreme, judge_network, judge_softmax
 from ..exercises import lookup
-from ..oracle import loss_gradients
 from ..result import Result
 
 EXTRA_SOFTMAX = 3     # random ordinary logit vectors added to the checker's fixed ones
@@ -36,7 +34,7 @@ def questions(exercise, seed):
     if ex.kind == "softmax":
         cases = softmax_cases(seed)
         # a crash only on huge logits is judged as an overflow, so it must not stop the probe
-        tolerate = [i for i in range(len(SOFTMAX_CASES)) if i >= N_ORDINARY]
+        tolerate = [i for i, logits in enumerate(cases) if is_extreme(logits)]
         return {"kind": "softmax", "calls": [[c] for c in cases], "tolerate": tolerate}
     net, update = ex.network, ex.kind == "update"
     pts = points.choose(net, seed)
@@ -64,7 +62,7 @@ def judge(exercise, seed, record, function_name, reveal=False):
             f"{function_name} asked gradelib for the answer (numerical_gradient or check). The point is to "
             "derive it yourself: write the chain rule out."], ["oracle_borrowed"])
     if ex.kind == "softmax":
-        return _judge_softmax(ex, seed, calls)
+        return _judge_softmax(ex, seed, calls, reveal)
     return _judge_network(ex, seed, calls, reveal)
 
 
@@ -86,41 +84,16 @@ def _judge_network(ex, seed, calls, reveal):
         return found
     if len(calls) != len(pts) or any(len(c["values"]) != len(net.params) for c in calls):
         raise Unverifiable("answers are missing for some test points")
-    S = {k: np.array([c["values"][j] for c in calls]) for j, k in enumerate(net.params)}
-    for k in net.params:
-        bad = ~np.isfinite(S[k])
-        if bad.any():
-            i = int(np.argmax(bad))
-            label = k if update else f"dLoss/d{k}"
-            return Result(ex.name, False, [f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
-                                           "a gradient here is always a finite number."], ["not_finite"])
-    G = loss_gradients(net, pts.X, pts.P, pts.T)
-    if update:
-        S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
-    if all(close(S[k], G[k]) for k in net.params):
-        return Result(ex.name, True, [_praise(ex, pts)])
-    messages, mistakes, per_parameter = [], [], {}
-    for mistake, ks, sentence, i in diagnose(ex, pts, S, G):
-        if reveal:
-            k = ks[0]
-            if update:
-                sentence += (f" For example at {pts.describe(i, True)}: new {k} should be "
-                             f"{pts.P[k][i] - pts.E[i] * G[k][i]:.6g}, yours is {pts.P[k][i] - pts.E[i] * S[k][i]:.6g}.")
-            else:
-                sentence += f" For example at {pts.describe(i)}: dLoss/d{k} = {G[k][i]:.6g}, yours is {S[k][i]:.6g}."
-        messages.append(sentence)
-        mistakes.append(mistake)
-        for k in ks:
-            per_parameter.setdefault(k, []).append(mistake)
-    return Result(ex.name, False, messages, mistakes, (), per_parameter)
+    answers = [dict(zip(net.params, c["values"])) for c in calls]
+    return judge_network(ex, pts, answers, reveal)
 
 
-def _judge_softmax(ex, seed, calls):
+def _judge_softmax(ex, seed, calls, reveal):
     cases = softmax_cases(seed)
     rows = []
     for i, (logits, c) in enumerate(zip(cases, calls)):
         if "problem" in c:
-            if N_ORDINARY <= i < len(SOFTMAX_CASES) and c["problem"][0] == "exception":
+            if is_extreme(logits) and c["problem"][0] == "exception":
                 rows.append([float("nan")] * len(logits))  # a crash only on huge logits is an overflow
                 continue
             mistake, sentence = c["problem"]
@@ -131,21 +104,4 @@ def _judge_softmax(ex, seed, calls):
         rows.append(c["values"])
     if len(rows) != len(cases):
         raise Unverifiable("answers are missing for some logit vectors")
-    ref = [np.array(networks.softmax(np.array(c)), dtype=float) for c in cases]
-    ok = [bool(np.all(np.isfinite(r))) and bool(np.allclose(r, e, rtol=1e-9, atol=1e-12)) for r, e in zip(rows, ref)]
-    if all(ok):
-        return Result(ex.name, True, [f"Your softmax agrees with the stable reference on {len(ok)} logit vectors."])
-    extreme = range(N_ORDINARY, len(SOFTMAX_CASES))
-    if all(good for i, good in enumerate(ok) if i not in extreme):
-        bad = [cases[i] for i in extreme if not ok[i]]
-        return Result(ex.name, False, [
-            f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
-            "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
-            "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."], ["softmax_overflow"])
-    i = ok.index(False)
-    r = np.array(rows[i])
-    if np.all(np.isfinite(r)) and r.sum() != 0 and abs(r.sum() - 1) > 1e-6 and np.allclose(r / r.sum(), ref[i]):
-        return Result(ex.name, False, [f"Your probabilities for logits {cases[i]} sum to {r.sum():.6g}, not 1: "
-                                       "divide every exp(Y_k) by the sum Σ_j exp(Y_j)."], ["softmax_not_normalized"])
-    return Result(ex.name, False, [f"For logits {cases[i]} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."],
-                  ["wrong_value"])
+    return judge_softmax(ex, cases, rows, reveal)
