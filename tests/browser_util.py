@@ -180,18 +180,13 @@ class LabServer:
 def stop_processes(processes, timeout=10):
     """Terminate, then kill, each still-running process of the list; return those still alive after that."""
     alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    for p in alive:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(alive, timeout=timeout)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(alive, timeout=timeout)
+    for stop in ("terminate", "kill"):
+        for p in alive:
+            try:
+                getattr(p, stop)()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=timeout)
     return alive
 
 
