@@ -32,7 +32,7 @@ from notebook_plan import nbgrader, plan as read_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
-TEST_ONLY = {"pytest", "nbval", "hypothesis", "playwright"}  # not for a learner's environment
+TEST_ONLY = {"pytest", "nbval", "hypothesis", "playwright", "psutil", "pillow"}  # not for a learner's environment
 LOCAL = {"-e .", "."}  # gradelib from the repository (pip runs in its root)
 NBGRADER_SERVER_EXTENSIONS = ["formgrader", "assignment_list", "course_list", "validate_assignment"]
 FIRST_NOTEBOOK = "notebooks/01_single_neuron.ipynb"  # where the Binder link opens JupyterLab
