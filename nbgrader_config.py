@@ -35,22 +35,21 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# Grading that the student's code cannot fool (gradelib.grading):
+# Grading that the student's code cannot fool and cannot harm (gradelib.grading.course):
+# - every process that runs a student's code (the kernel, the verifier) runs in a bubblewrap sandbox that
+#   sees only its own submission: not source/, not gradebook.db, not your home; no network, no signals out;
+# - before the first student, the run stops with a sentence if the sandbox cannot be made here or the
+#   gradebook is damaged, and otherwise backs the gradebook up into gradebook-backups/;
 # - RepairCells: a duplicated cell or damaged nbgrader metadata in one submission would otherwise abort
 #   the whole class run;
 # - RobustExecute: Execute that survives a dead or stuck kernel (os._exit, MemoryError, endless loops);
 # - VerifyGradelib: re-checks every passed gradelib test cell in a fresh process, at points chosen now,
 #   comparing in this process; which cells and exercises comes from source/, never from the submission;
 # - FlagForReview: constructs an honest answer never needs are reported for a manual look, costing nothing.
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern, LimitOutput, OverwriteCells,
-    OverwriteKernelspec, SaveAutoGrades)
+from gradelib.grading.course import configure  # noqa: E402
 
-from gradelib.grading import FlagForReview, RepairCells, RobustExecute, VerifyGradelib  # noqa: E402
+configure(c)
 
-c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
-                                      CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
-                                       CheckCellMetadata]
+# To grade without the sandbox (only where it cannot be made, e.g. user namespaces switched off; student
+# code then runs with your rights, and the summary and every feedback file say so):
+# c.Sandbox.enabled = False

@@ -32,7 +32,13 @@ import tempfile
 import time
 import warnings
 
+from .course import check_before_grading
+from .gradebook import Damaged
+from .sandbox import Sandbox, Unavailable
+
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
+UNSANDBOXED = ("WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
+               "rights, and could read the solutions and change the gradebook.")
 
 
 # ---------------------------------------------------------------- the workers
@@ -73,6 +79,7 @@ def worker(number, root, config, main_db, assignment, tasks, results, logdir):
     _copy_db(main_db, db)
     config.CourseDirectory.db_url = "sqlite:///" + db
     config.CourseDirectory.root = root
+    config.Autograde.pre_convert_hook = None   # its checks and backup ran once, in the main process
     while True:
         student = tasks.get()
         if student is None:
@@ -264,7 +271,7 @@ def summary_rows(gb, assignment, students, outcomes):
     return rows
 
 
-def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout):
+def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=True):
     width = max([len("student")] + [len(r[0]) for r in rows])
     stream.write(f"\n{assignment}: {len(rows)} submissions graded in {seconds:.1f} s with {jobs} worker(s)\n")
     stream.write(f"{'student':<{width}}  {'score':>6}  {'max':>5}  notes\n")
@@ -277,6 +284,8 @@ def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout):
                                          or "could not be verified" in n for n in r[3]))
     stream.write(f"{len(rows) - failed} graded, {failed} not gradable (recorded as 0), "
                  f"{flagged} for a manual look\n")
+    if not sandboxed:
+        stream.write(UNSANDBOXED + "\n")
     stream.flush()
 
 
@@ -291,10 +300,11 @@ def find_students(root, coursedir, assignment):
     return sorted(set(found))
 
 
-def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdout, timings=None):
+def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdout, timings=None, sandboxed=None):
     """Grade every submission of assignment; return the summary rows (student, score, max, notes).
 
     timings, a dict, receives the seconds each student's grading took in its worker.
+    sandboxed: None for the course's setting (c.Sandbox.enabled), False to grade without the sandbox.
     """
     import nbgrader.converters  # noqa: F401  (imported once here, inherited by every worker)
     from nbgrader.api import Gradebook
@@ -308,10 +318,18 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     root = os.path.abspath(root)
     config = load_config(root)
     config.CourseDirectory.root = root
+    if sandboxed is not None:
+        config.Sandbox.enabled = bool(sandboxed)
+    settings = Sandbox(config=config)
     coursedir = CourseDirectory(config=config)
     main_db = _sqlite_path(coursedir.db_url)
     if not os.path.exists(main_db):
         raise SystemExit(f"no gradebook at {main_db}: run `nbgrader generate_assignment {assignment}` first")
+    try:
+        check_before_grading(coursedir.db_url, settings,
+                             log=lambda line: stream.write(line + "\n") if stream is not None else None)
+    except (Unavailable, Damaged) as why:
+        raise SystemExit(str(why)) from None
     with Gradebook(coursedir.db_url) as gb:
         try:
             assignment_notebooks(gb, assignment)
@@ -340,7 +358,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         shutil.rmtree(logdir, ignore_errors=True)
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
-    print_summary(rows, assignment, time.monotonic() - start, jobs, stream)
+    print_summary(rows, assignment, time.monotonic() - start, jobs, stream, sandboxed=settings.enabled)
     return rows
 
 
@@ -403,9 +421,13 @@ def main(argv=None):
     parser.add_argument("--student", action="append", help="grade only this student (may repeat)")
     parser.add_argument("--course", default=".", help="the course folder (default: here)")
     parser.add_argument("--json", help="also write the summary (and seconds per student) to this file")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="grade without the sandbox, where it cannot be made (student code then runs with "
+                             "your rights; the summary and the feedback say so)")
     args = parser.parse_args(argv)
     timings = {}
-    rows = grade_class(args.assignment, root=args.course, jobs=args.jobs, students=args.student, timings=timings)
+    rows = grade_class(args.assignment, root=args.course, jobs=args.jobs, students=args.student, timings=timings,
+                       sandboxed=False if args.no_sandbox else None)
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"student": s, "score": score, "max_score": m, "notes": notes, "seconds": timings.get(s)}

@@ -10,6 +10,10 @@ everything that did run.  It also caps the kernel's memory (``memory_limit``,
 so that a runaway allocation is a MemoryError in the cell, not the machine's
 out-of-memory killer) and the whole notebook's time (``notebook_timeout``).
 
+With ``c.Sandbox.enabled`` (the default) the kernel runs inside the grading
+sandbox (kernel.py, sandbox.py), where the memory limit is set; without it, the
+limit is set on the kernel's process from here.
+
 Every honest notebook runs exactly as under Execute: only failures take the
 new paths.
 """
@@ -22,6 +26,13 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Integer
 
 from nbgrader.preprocessors import Execute
+
+from .kernel import SandboxedKernelManager
+from .sandbox import Sandbox
+
+
+UNSANDBOXED_NOTE = ("**Graded without the grading sandbox.** The course graded this notebook with "
+                    "`c.Sandbox.enabled = False`: your code ran with the grader's rights, not in a box of its own.")
 
 
 def error_output(ename, message):
@@ -39,7 +50,22 @@ class RobustExecute(Execute):
         900, allow_none=True,
         help="Seconds the whole notebook may run; later cells are not run. None for no limit.").tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # nbgrader's Execute passes its kernel manager class as an argument, which config cannot override
+        self.sandboxed = Sandbox(parent=self).enabled
+        if self.sandboxed:
+            self.kernel_manager_class = SandboxedKernelManager
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager) and self.memory_limit:
+            km.memory_bytes = self.memory_limit
+        return km
+
     def preprocess(self, nb, resources=None, km=None):
+        if not self.sandboxed:
+            nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=UNSANDBOXED_NOTE))
         self._stopped = None            # why the remaining cells are not run, once that happens
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         return super().preprocess(nb, resources, km)
@@ -51,6 +77,8 @@ class RobustExecute(Execute):
     start_new_kernel = run_sync(async_start_new_kernel)
 
     def _limit_kernel_memory(self):
+        if self.sandboxed:
+            return   # set inside the box, on the kernel itself
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
         if not (self.memory_limit and pid and hasattr(resource, "prlimit")):
             return

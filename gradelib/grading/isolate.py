@@ -8,7 +8,13 @@ CPU time and file size.  The job goes in through a file on stdin; the answers
 come back through a file on stdout, read up to a size limit and parsed as
 JSON, never unpickled.  The grader's memory is out of the student's reach: the
 only thing that crosses is text, and the text is checked field by field.
+
+With a sandbox (sandbox.Sandbox, enabled), the process runs inside the grading
+sandbox: it sees a copy of the instructor's support files as its working
+directory, and nothing else of the machine.  The job and the answers stay
+outside the folder it sees: they pass through its stdin and stdout only.
 """
+import dataclasses
 import json
 import math
 import os
@@ -19,6 +25,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+from . import sandbox
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
 MAX_OUTPUT = 4 * 1024 * 1024     # bytes of answers read back; honest answers take a few kB
@@ -53,17 +61,22 @@ def clean_env(home):
     return env
 
 
-def run(steps, limits=None, files_from=None):
-    """Run the steps (cells and probes, see harness.py) in a fresh process; return a Run."""
+def run(steps, limits=None, files_from=None, box=None):
+    """Run the steps (cells and probes, see harness.py) in a fresh process; return a Run.
+
+    box: sandbox.Sandbox settings; the process runs in the sandbox when they are enabled.
+    """
     limits = limits or Limits()
     start = time.monotonic()
-    work = tempfile.mkdtemp(prefix="gradelib-verify-")
+    tmp = tempfile.mkdtemp(prefix="gradelib-verify-")
     try:
+        work = os.path.join(tmp, "work")
+        os.mkdir(work)
         if files_from:
             _copy_support_files(files_from, work)
-        job_path = os.path.join(work, ".job.json")
-        out_path = os.path.join(work, ".answers.jsonl")
-        err_path = os.path.join(work, ".stderr")
+        job_path = os.path.join(tmp, "job.json")
+        out_path = os.path.join(tmp, "answers.jsonl")
+        err_path = os.path.join(tmp, "stderr")
         job = {"steps": steps, "job_file": job_path,
                "limits": {"cell_seconds": limits.cell_seconds,
                           "memory_bytes": limits.memory_bytes,
@@ -72,8 +85,16 @@ def run(steps, limits=None, files_from=None):
         with open(job_path, "w") as f:
             json.dump(job, f)
         with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
-            proc = subprocess.Popen([sys.executable, "-I", HARNESS], stdin=stdin, stdout=stdout,
-                                    stderr=stderr, cwd=work, env=clean_env(work),
+            argv, env = [sys.executable, "-I", HARNESS], clean_env(work)
+            if box is not None and box.enabled:
+                os.chmod(work, 0o755)   # copied into the box by its own (unprivileged) user
+                env = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR", "MPLCONFIGDIR")}
+                box_limits = box.limits(limits.memory_bytes)
+                box_limits = dataclasses.replace(box_limits, file_bytes=limits.file_bytes,
+                                                 cpu_seconds=int(math.ceil(limits.total_seconds)) + 1)
+                argv = sandbox.command(argv, box_limits, box.bwrap_path(), submission=work, env=env,
+                                       user=box.user)
+            proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, cwd=work, env=env,
                                     start_new_session=True, close_fds=True)
             reason = ""
             try:
@@ -84,7 +105,10 @@ def run(steps, limits=None, files_from=None):
                 _kill_group(proc)
         result = parse(_read_head(out_path, MAX_OUTPUT))
         if not result.finished and not reason:
-            reason = _exit_reason(proc.returncode)
+            code = proc.returncode
+            if box is not None and box.enabled and code is not None and code > 128:
+                code = 128 - code   # bwrap exits with 128 + N when what it ran was killed by signal N
+            reason = _exit_reason(code)
         result.reason = reason if not result.finished else ""
         if not result.finished:
             tail = _read_head(err_path, 64 * 1024).decode("utf-8", "replace").strip().splitlines()
@@ -92,7 +116,7 @@ def run(steps, limits=None, files_from=None):
         result.seconds = time.monotonic() - start
         return result
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _kill_group(proc):

@@ -40,6 +40,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from ..exercises import EXERCISES
 from . import isolate, tamper, verdict
 from .execute import error_output
+from .sandbox import Sandbox
 
 SECRET_SEED_BASE = 1_000_000   # grader-drawn seeds are far from the small seeds that notebooks use
 
@@ -409,7 +410,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         if not plan:
             return
         steps = self._steps(nb, plan)
-        run = isolate.run(steps, self._limits(), files_from=self._support_dir(info))
+        run = isolate.run(steps, self._limits(), files_from=self._support_dir(info), box=Sandbox(parent=self))
         self.report["verifier_seconds"] = round(run.seconds, 3)
         if not run.finished:
             self.log.warning("%s: the verifier's process did not finish: %s %s", self.where, run.reason,

@@ -1,0 +1,63 @@
+"""The course's nbgrader configuration, in one place: ``configure(c)`` in nbgrader_config.py.
+
+It sets what plain nbgrader autograde needs to grade safely:
+- the preprocessors (see gradelib.grading): RepairCells, RobustExecute (the
+  kernel in the sandbox), VerifyGradelib (the verifier, in a sandbox too),
+  FlagForReview;
+- a pre-convert hook that runs before the first student is graded: it stops the
+  run, with a sentence, if the sandbox cannot be made here (unless
+  ``c.Sandbox.enabled = False``) or if the gradebook is damaged, and otherwise
+  backs the gradebook up (gradebook.py).
+"""
+from .gradebook import Damaged, before_grading
+from .sandbox import Sandbox, Unavailable, require
+
+# the hook's checks ran in this process (nbgrader calls the hook once per student)
+_checked = False
+
+
+def configure(c):
+    """Set the course's grading pipeline on nbgrader's config object c."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern,
+                                        LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+    from . import FlagForReview, RepairCells, RobustExecute, VerifyGradelib
+
+    c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
+                                          CheckCellMetadata]
+    c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
+                                           LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
+                                           CheckCellMetadata]
+    c.Autograde.pre_convert_hook = before_first_student
+
+
+def before_first_student(**_):
+    """nbgrader's pre_convert_hook for autograde: the checks of ``check_before_grading``, once per run.
+
+    nbgrader catches an Exception from a hook and goes on; SystemExit is not
+    one, so the run ends here, before anything is written to the gradebook.
+    """
+    global _checked
+    if _checked:
+        return
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Application, Config
+
+    app = Application.instance() if Application.initialized() else None
+    config = app.config if app else Config()
+    try:
+        check_before_grading(CourseDirectory(config=config).db_url, Sandbox(config=config),
+                             log=app.log.info if app else None)
+    except (Unavailable, Damaged) as why:
+        raise SystemExit(f"\n{why}\n") from None
+    _checked = True
+
+
+def check_before_grading(db_url, settings, log=None):
+    """Before anyone is graded: a sandbox can be made (if enabled), the gradebook is whole; then back it up."""
+    require(settings)
+    copy = before_grading(db_url)
+    if log is not None and copy:
+        log(f"gradebook backed up to {copy}")
+    return copy

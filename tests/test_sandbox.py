@@ -1,0 +1,346 @@
+"""Grading in the sandbox: a submission can read no solution, damage no gradebook and stop no grader.
+
+A real course (source/01_single_neuron, the course's own nbgrader pipeline) and
+a class in which some students attack the grader from their solution cell
+(tests/attacks.py) and others answer honestly or plainly wrong.  The class is
+graded twice, with plain ``nbgrader autograde`` and with ``classgrade``, each
+in the sandbox; then:
+
+- honest students score exactly what they score without the sandbox, and an
+  attacker no more than the same answer plainly wrong;
+- the gradebook is whole, holds every student, and nothing of the attacks
+  appears outside the box (files, connections to the grader's port, the
+  grader's environment in the outputs, processes left running);
+- without the sandbox the non-destructive attacks do succeed, so these checks
+  can fail.
+
+Also: grading stops before anyone is graded when the sandbox cannot be made or
+the gradebook is damaged; the explicit switch grades without it and says so; the
+gradebook is backed up before each run.  Skipped, with the reason, where this
+machine cannot make a sandbox.
+"""
+import ast
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+import classroom  # noqa: E402
+from attacks import ATTACKS, USE_STOLEN, attack_source  # noqa: E402
+
+import gradelib  # noqa: E402
+from gradelib.grading import gradebook, sandbox  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "01_single_neuron"
+WHY_NOT = sandbox.problem(sandbox.find_bwrap())
+pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"no sandbox on this machine: {WHY_NOT}")
+
+# attackers between honest students, so that in serial order someone is graded after each attack
+CLASS = {"a_steal": "steal_solution", "b_honest": None, "c_destroy": "destroy_gradebook", "d_kill": "kill_grader",
+         "e_honest": None, "f_write": "write_course_root", "g_port": "loopback_port", "h_env": "read_environment",
+         "i_fork": "fork_flood", "j_memory": "memory_hog", "k_bigfile": "big_file", "l_report": "report_filesystem",
+         "m_wrong": "wrong", "z_honest": None}
+SECRET_NAME = "GRADER_SECRET_TOKEN"
+HOME = sandbox.HOME   # the box's own home (tmpfs)
+
+
+class Listener:
+    """A TCP port the grader listens on at 127.0.0.1, counting who connects."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections, self.running = 0, True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
+
+
+def write_class(course, students, **values):
+    right = classroom.source_solutions(course, ASSIGNMENT)
+    wrong = {k: classroom.wrong(v) for k, v in right.items()}
+    first = next(iter(right))
+    for student, attack in students.items():
+        if attack is None:
+            classroom.submit(course, student, ASSIGNMENT, solutions=right)
+        elif attack == "wrong":
+            classroom.submit(course, student, ASSIGNMENT, solutions=wrong)
+        else:
+            cells = dict(wrong)
+            cells[first] = attack_source(attack, wrong[first], **values)
+            if attack == "steal_solution":   # whatever was stolen replaces every answer
+                cells = {k: v + "\n" + USE_STOLEN if k != first else v for k, v in cells.items()}
+            classroom.submit(course, student, ASSIGNMENT, solutions=cells)
+
+
+def grader_env(secret):
+    return {**classroom.env(), SECRET_NAME: secret}
+
+
+def sandbox_processes():
+    """Processes that run student code or hold a box, of anyone."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "bwrap" in cmd or "ipykernel_launcher" in cmd or "harness.py" in cmd:
+            found.append((p.pid, cmd[:120]))
+    return found
+
+
+def outputs(course, student):
+    """Everything the student's cells printed in the autograded notebook."""
+    nb = classroom.autograded(course, student, ASSIGNMENT)
+    return "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+
+
+def total(book, student):
+    return sum(book[student]["scores"].values())
+
+
+def marker_files(course, marker):
+    places = [course, Path("/tmp"), Path("/srv"), Path("/home"), Path.home()]
+    found = [str(p) for p in Path(course).rglob(marker)]
+    found += [str(place / marker) for place in places[1:] if (place / marker).exists()]
+    return found
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return classroom.make_course(tmp_path_factory.mktemp("sandbox") / "course", assignments=(ASSIGNMENT,),
+                                 source=REPO / "source", timeout=30, total_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def graded(template, tmp_path_factory):
+    """The class graded in the sandbox by plain nbgrader and by classgrade: {how: (course, result)}."""
+    before = set(sandbox_processes())
+    secret, marker = secrets.token_hex(16), f"pwned-{secrets.token_hex(4)}.txt"
+    listener = Listener()
+    results = {}
+    try:
+        for how in ("nbgrader", "classgrade"):
+            course = classroom.copy_course(template, tmp_path_factory.mktemp(how) / "course", timeout=30,
+                                           total_timeout=120)
+            write_class(course, CLASS, port=listener.port, secret_name=SECRET_NAME, marker=marker)
+            db = course / "gradebook.db"
+            if how == "nbgrader":
+                args = classroom.nbgrader("autograde", ASSIGNMENT, "--force")
+            else:
+                args = [sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT, "--json", "summary.json"]
+            proc = subprocess.run(args, cwd=course, env=grader_env(secret), capture_output=True, text=True,
+                                  timeout=1200)
+            results[how] = {"course": course, "proc": proc, "book": classroom.gradebook(course, ASSIGNMENT),
+                            "whole": gradebook.problem(str(db)), "marker": marker_files(course, marker)}
+        time.sleep(1)
+        results["left"] = sorted(set(sandbox_processes()) - before)
+    finally:
+        listener.stop()
+    results["secret"], results["connections"] = secret, listener.connections
+    return results
+
+
+@pytest.fixture(scope="module")
+def unsandboxed(template, tmp_path_factory):
+    """The honest, the wrong and the non-destructive attackers, graded with c.Sandbox.enabled = False."""
+    course = classroom.copy_course(template, tmp_path_factory.mktemp("unsandboxed") / "course", timeout=30,
+                                   total_timeout=120, sandbox=False)
+    secret, marker = secrets.token_hex(16), f"pwned-{secrets.token_hex(4)}.txt"
+    students = {"a_steal": "steal_solution", "b_honest": None, "f_write": "write_course_root",
+                "h_env": "read_environment", "l_report": "report_filesystem", "m_wrong": "wrong"}
+    write_class(course, students, port=1, secret_name=SECRET_NAME, marker=marker)
+    proc = subprocess.run([sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT], cwd=course,
+                          env=grader_env(secret), capture_output=True, text=True, timeout=1200)
+    yield {"course": course, "proc": proc, "book": classroom.gradebook(course, ASSIGNMENT), "secret": secret,
+           "marker": marker_files(course, marker)}
+    for path in marker_files(course, marker):
+        os.remove(path)
+
+
+HOW = ["nbgrader", "classgrade"]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_every_student_is_graded_and_the_gradebook_is_whole(graded, how):
+    r = graded[how]
+    assert r["proc"].returncode == 0, r["proc"].stdout[-2000:] + r["proc"].stderr[-3000:]
+    assert r["whole"] is None, r["whole"]
+    assert set(r["book"]) == set(CLASS), f"graded {sorted(r['book'])}"
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_honest_students_score_what_they_score_without_the_sandbox(graded, unsandboxed, how):
+    book = graded[how]["book"]
+    for student in ("b_honest", "e_honest", "z_honest"):
+        assert book[student]["scores"] == unsandboxed["book"]["b_honest"]["scores"], student
+        assert total(book, student) == sum(book[student]["max"].values()) > 0
+    assert book["m_wrong"]["scores"] == unsandboxed["book"]["m_wrong"]["scores"]
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("student", [s for s, a in CLASS.items() if a not in (None, "wrong")])
+def test_an_attack_scores_no_more_than_the_plainly_wrong_answer(graded, how, student):
+    book = graded[how]["book"]
+    assert total(book, student) <= total(book, "m_wrong"), (student, book[student]["scores"])
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_the_attacks_ran_and_reached_nothing(graded, how):
+    course = graded[how]["course"]
+    said = {s: outputs(course, s) for s, a in CLASS.items() if a not in (None, "wrong")}
+    assert "ATTACK: found 0 source notebooks" in said["a_steal"], said["a_steal"][-500:]
+    assert "ATTACK: overwrote []" in said["c_destroy"], said["c_destroy"][-500:]
+    wrote = [line for line in said["f_write"].splitlines() if line.startswith("ATTACK: wrote into")]
+    assert wrote and set(ast.literal_eval(wrote[0][len("ATTACK: wrote into "):])) <= {HOME, "/tmp"}, wrote
+    # (the box's own home and /tmp are writable; whether anything reached the machine is checked outside)
+    assert "ATTACK: no connection" in said["g_port"], said["g_port"][-500:]
+    assert "ATTACK: the grader's secret is None" in said["h_env"], said["h_env"][-500:]
+    assert graded["secret"] not in "".join(said.values())
+    assert "ATTACK: MemoryError after" in said["j_memory"] and "/tmp full after" in said["j_memory"]
+    assert "ATTACK: stopped after" in said["k_bigfile"], said["k_bigfile"][-500:]
+    forked = [line for line in said["i_fork"].splitlines() if "ATTACK: forked" in line]
+    if forked:   # the flood may also take the kernel down before it can print
+        assert int(forked[0].split()[2]) < sandbox.Limits.processes
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_the_submission_sees_nothing_of_the_course_or_the_grader(graded, how):
+    course = graded[how]["course"]
+    said = outputs(course, "l_report")
+    seen_line = [line for line in said.splitlines() if line.startswith("ATTACK: sees")]
+    assert seen_line, said[-500:]
+    seen = json.loads(seen_line[0][len("ATTACK: sees "):])
+    assert sandbox.WORK in seen
+    # read-only in the box: the Python environment and gradelib, and the empty folders on the way to them
+    allowed = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, Path(gradelib.__file__).parent)}
+    permitted = [p for p in seen if any(p == a or p.startswith(a + "/") or a.startswith(p + "/") for a in allowed)]
+    bad = [p for p in set(seen) - set(permitted) if p.startswith(str(course)) or p.startswith(str(Path.home()) + "/")
+           or os.path.basename(p) in ("gradebook.db", "nbgrader_config.py") or "/source/" in p + "/"
+           or "/submitted/" in p + "/" or "/autograded/" in p + "/" or "/srv/" in p + "/"]
+    assert not bad, bad[:10]
+    env_line = [line for line in said.splitlines() if line.startswith("ATTACK: environment")][0]
+    assert SECRET_NAME not in env_line and "PYTEST_CURRENT_TEST" not in env_line
+
+
+def test_nothing_of_the_attacks_is_outside_the_box(graded):
+    for how in HOW:
+        assert graded[how]["marker"] == [], graded[how]["marker"]
+        assert not list(graded[how]["course"].rglob("big.bin"))
+    assert graded["connections"] == 0
+    assert graded["left"] == [], f"left running: {graded['left']}"
+
+
+def test_without_the_sandbox_these_attacks_succeed(unsandboxed):
+    """The checks above can fail: with the sandbox off the same attacks reach the course and the grader."""
+    book, course = unsandboxed["book"], unsandboxed["course"]
+    assert total(book, "a_steal") > total(book, "m_wrong")
+    assert unsandboxed["marker"], "the attack could not write into the course root"
+    assert unsandboxed["secret"] in outputs(course, "h_env")
+    assert str(course) in outputs(course, "l_report")
+    assert "WITHOUT the sandbox" in unsandboxed["proc"].stdout
+
+
+# ---------------------------------------------------------------- stopping before anyone is graded
+@pytest.fixture
+def course(template, tmp_path):
+    course = classroom.copy_course(template, tmp_path / "course", timeout=30, total_timeout=120)
+    write_class(course, {"b_honest": None, "m_wrong": "wrong"})
+    return course
+
+
+def with_config(course, line):
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write(line + "\n")
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_no_sandbox_stops_grading_before_anyone_is_graded(course, how):
+    with_config(course, "c.Sandbox.bwrap = '/nonexistent/bwrap'")
+    args = (classroom.nbgrader("autograde", ASSIGNMENT) if how == "nbgrader"
+            else [sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT])
+    proc = classroom.run(args, course, check=False)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "Grading stopped before anyone was graded" in said and "bwrap" in said and "c.Sandbox.enabled" in said
+    assert classroom.gradebook(course, ASSIGNMENT) == {}
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_the_switch_grades_without_the_sandbox_and_every_feedback_says_so(course, how):
+    if how == "nbgrader":
+        proc = classroom.run(classroom.nbgrader("autograde", ASSIGNMENT, "--Sandbox.enabled=False"), course)
+    else:
+        proc = classroom.run([sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT, "--no-sandbox"],
+                             course)
+        assert "WITHOUT the sandbox" in proc.stdout
+    book = classroom.gradebook(course, ASSIGNMENT)
+    assert total(book, "b_honest") == sum(book["b_honest"]["max"].values()) and total(book, "m_wrong") == 0
+    classroom.run(classroom.nbgrader("generate_feedback", ASSIGNMENT), course)
+    for student in ("b_honest", "m_wrong"):
+        (html,) = (course / "feedback" / student / ASSIGNMENT).glob("*.html")
+        assert "Graded without the grading sandbox" in html.read_text()
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_damaged_gradebook_stops_the_run_untouched_and_a_backup_restores_it(course, how):
+    db = course / "gradebook.db"
+    args = (classroom.nbgrader("autograde", ASSIGNMENT, "--force") if how == "nbgrader"
+            else [sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT])
+    classroom.run(args, course)          # a first run: graded, and a backup of the gradebook before it
+    before = classroom.gradebook(course, ASSIGNMENT)
+    (copy,) = sorted((course / gradebook.BACKUPS).glob("gradebook-*.db"))
+    damaged = b"not a gradebook " * 64
+    db.write_bytes(damaged)
+    proc = classroom.run(args, course, check=False)
+    assert proc.returncode != 0
+    assert "gradebook" in proc.stdout + proc.stderr and "damaged" in proc.stdout + proc.stderr
+    assert db.read_bytes() == damaged
+    # the README's restore: the latest copy back in place, then grade again
+    latest = sorted((course / gradebook.BACKUPS).glob("gradebook-*.db"))[-1]
+    assert latest == copy
+    shutil.copy(latest, db)
+    classroom.run(args, course)
+    after = classroom.gradebook(course, ASSIGNMENT)
+    assert {s: e["scores"] for s, e in after.items()} == {s: e["scores"] for s, e in before.items()}
+
+
+def test_backups_keep_the_last_few_and_each_is_a_whole_gradebook(template, tmp_path):
+    db = tmp_path / "gradebook.db"
+    shutil.copy(template / "gradebook.db", db)
+    made = [gradebook.backup(str(db), keep=3) for _ in range(5)]
+    kept = sorted((tmp_path / gradebook.BACKUPS).glob("gradebook-*.db"))
+    assert [str(p) for p in kept] == made[-3:]
+    for path in kept:
+        assert gradebook.problem(str(path)) is None
+    db.write_bytes(b"\0" * 100)
+    assert "not an SQLite database" in gradebook.problem(str(db))
+    with pytest.raises(gradebook.Damaged, match="Restore the latest good copy"):
+        gradebook.before_grading("sqlite:///" + str(db))
