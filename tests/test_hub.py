@@ -33,11 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom  # noqa: E402
 import hub_util  # noqa: E402
+from browser_util import Browser, NotebookPage, chromium_missing, descendants, stop_processes  # noqa: E402
+from notebook_plan import plan as read_plan  # noqa: E402
 from hub_util import CourseHub, Roster, as_user, classgrade, python_as, set_solution_cells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,9 +300,12 @@ def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, inst
             "--authenticator", "shared-password", "--port", str(settings["port"]),
             "--hub-port", str(settings["hub_port"]), "--proxy-api-port", str(settings["proxy_api_port"]),
             "--proxy", settings["proxy_command"][0]]
+    built_from = (hub.venv / ".course-hub-stamp").read_text()
+    unchanged = built_from == _fingerprint()  # gradelib or requirements.txt not edited since the setup
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
-    assert "environment: " in again.stdout and "(kept)" in again.stdout, again.stdout
+    if unchanged:
+        assert f"environment: {hub.venv} is up to date (kept)" in again.stdout, again.stdout
     assert "users: kept" in again.stdout and "created" not in again.stdout.split("users:")[1].split("\n")[0]
     assert marker.read_text() == "mine\n"
     assert _state(hub) == before
@@ -321,6 +327,16 @@ def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, inst
         assert _state(hub) == before, problem
 
 
+def _fingerprint():
+    """What setup_course.py hashes to decide whether the environment must be rebuilt."""
+    sys.path.insert(0, str(hub_util.SETUP.parent))
+    try:
+        import setup_course
+    finally:
+        sys.path.remove(str(hub_util.SETUP.parent))
+    return setup_course.environment_fingerprint()
+
+
 def _state(hub):
     """Users, the prefix's files and the course folder's files, with owners and modes: what a setup changes."""
     files = {}
@@ -334,3 +350,118 @@ def _state(hub):
             files[str(path)] = (st.st_uid, st.st_gid, st.st_mode, st.st_size if path.is_file() else 0)
     users = sorted(line.split(":")[0] for line in Path("/etc/passwd").read_text().splitlines())
     return users, files
+
+
+# ------------------------------------------------------------------------------------------ in the browser
+class HubNotebookPage(NotebookPage):
+    """A notebook already opened in a logged-in page (NotebookPage opens its own page with a server token)."""
+
+    def __init__(self, page, path, cells):
+        self.page, self.lab, self.path = page, None, path
+        self.panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        page.wait_for_function(
+            """n => document.querySelectorAll(
+                 '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length === n""",
+            arg=cells, timeout=120_000)
+        page.wait_for_function(
+            """() => { const i = document.querySelector(
+                 '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+               return i && i.getAttribute('data-status') === 'idle'; }""", timeout=120_000)
+
+
+@pytest.fixture(scope="module")
+def browser(hub):
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(reason)
+    ours_before = {p.pid for p in descendants()}
+    try:
+        with Browser() as b:
+            yield b
+    finally:
+        hub_tree = {hub.process.pid, *(p.pid for p in psutil.Process(hub.process.pid).children(recursive=True))}
+        left = stop_processes([p for p in descendants() if p.pid not in ours_before | hub_tree])
+        assert not left, f"browser processes left behind: {left}"
+
+
+def _login(page, hub, name, password):
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_load_state()
+
+
+def _open_assignments(page):
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
+    menu = {command: page.locator(f'.lm-Menu-item[data-command="{command}"]') for command in
+            ("nbgrader:open-assignment-list", "nbgrader:open-formgrader", "nbgrader:open-course-list")}
+    menu["nbgrader:open-assignment-list"].wait_for(state="visible")
+    shown = {command: item.count() > 0 and item.first.is_visible() for command, item in menu.items()}
+    menu["nbgrader:open-assignment-list"].click()
+    page.locator("#released_assignments_list").wait_for(state="visible")
+    return shown
+
+
+def test_a_student_in_the_browser(hub, instructor, browser):
+    name = hub.roster.students[3]
+    page = browser.new_page()
+    try:
+        # a wrong password is refused, on the hub's own login page
+        _login(page, hub, name, hub.password + "-wrong")
+        assert "/hub/login" in page.url
+        assert page.locator("text=Invalid username or password").is_visible()
+        page.screenshot(path=str(SCREENSHOTS / "hub-login-refused.png"))
+        # the right one opens JupyterLab in the student's own server
+        _login(page, hub, name, hub.password)
+        page.wait_for_url(f"**/user/{name}/lab**", timeout=180_000)
+        page.locator(".jp-LabShell").wait_for(timeout=120_000)
+
+        shown = _open_assignments(page)
+        assert shown == {"nbgrader:open-assignment-list": True, "nbgrader:open-formgrader": False,
+                         "nbgrader:open-course-list": False}, shown
+        released = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+        released.locator("button", has_text="Fetch").click()
+        fetched = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
+        fetched.wait_for()
+        page.screenshot(path=str(SCREENSHOTS / "hub-assignments-fetched.png"))
+
+        # open the notebook from the Assignments tab, answer both exercises in the editor, run it all
+        fetched.locator("a.assignment-notebooks-link").click()
+        page.locator(f"#fetched_assignments_list .nested_list_item a", has_text=ASSIGNMENT).click()
+        plan = read_plan(Path(f"/home/{name}") / NOTEBOOK)
+        notebook = HubNotebookPage(page, NOTEBOOK, len(plan["cells"]))
+        solutions = _solutions()
+        for index in plan["solutions"]:
+            grade_id = plan["cells"][index]["metadata"]["nbgrader"]["grade_id"]
+            notebook.set_source(index, solutions[grade_id])
+        state = notebook.run_all()
+        errors = notebook.errors()
+        assert not errors, f"error or stderr output in cells: {errors}"
+        assert all(re.fullmatch(r"\[\d+\]:", c["prompt"]) for c in state["cells"] if c["code"])
+        for index in plan["checks"]:
+            assert ": passed" in notebook.text(notebook.cell(index).locator(".gradelib-result"))
+        notebook.menu("File", "docmanager:save")
+
+        # Validate, from the notebook's toolbar
+        notebook.panel.locator(".jp-Toolbar-item jp-button", has_text="Validate").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=300_000)
+        page.locator(".jp-Dialog", has_text="Success").wait_for(timeout=300_000)
+        page.screenshot(path=str(SCREENSHOTS / "hub-validate.png"))
+        dialog.locator("button").last.click()
+        notebook.screenshot(SCREENSHOTS / "hub-student-notebook.png")
+
+        # Submit, from the Assignments tab
+        page.locator(".lm-TabBar-tab", has_text="Assignments").click()
+        fetched.locator("button", has_text="Submit").click()
+        page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first.wait_for(timeout=120_000)
+        page.screenshot(path=str(SCREENSHOTS / "hub-assignments-submitted.png"))
+    finally:
+        page.close()
+    inbound = hub.exchange / hub_util.COURSE_ID / "inbound"
+    mine = [p for p in inbound.iterdir() if p.name.startswith(f"{name}+{ASSIGNMENT}+")]
+    assert len(mine) == 1, sorted(p.name for p in inbound.iterdir())
+    submitted = json.loads((mine[0] / f"{ASSIGNMENT}.ipynb").read_text())
+    assert _solutions()[plan["cells"][plan["solutions"][0]]["metadata"]["nbgrader"]["grade_id"]].strip() in \
+        "".join(submitted["cells"][plan["solutions"][0]]["source"])
