@@ -16,7 +16,10 @@ and in total:
 - the cost per notebook of grading (nbgrader's whole pipeline, verification
   included, one notebook at a time in one worker, on correct submissions so
   that every test is verified) against the floor, a fresh kernel executing the
-  same submitted notebook with nbclient (goal: at most 1.5 times the floor);
+  same submitted notebook with nbclient, outside any sandbox (goal: at most
+  1.35 times the floor);
+- the same cost per notebook with the sandbox switched off
+  (``c.Sandbox.enabled = False``), and the sandbox's share (goal: at most 10%);
 - whether both gradebooks hold exactly the same scores (they must).
 
 A benchmark, not a test: the figures depend on the machine and its load.
@@ -112,6 +115,13 @@ def execute_seconds(path):
     return time.monotonic() - start
 
 
+def one_at_a_time(course, assignment, sample, report):
+    """Seconds per notebook of the whole grading pipeline, one worker, in the given course's configuration."""
+    one = [sys.executable, "-m", "gradelib.grading.classgrade", assignment, "--jobs", "1", "--json", str(report)]
+    classroom.run(one + [arg for s in sample for arg in ("--student", s)], course)
+    return [row["seconds"] for row in json.loads(report.read_text())]
+
+
 def scores(course, assignment):
     return {s: e["scores"] for s, e in classroom.gradebook(course, assignment).items()}
 
@@ -146,9 +156,10 @@ def main(argv=None):
         serial_course = classroom.copy_course(base, workdir / "serial", timeout=args.timeout)
         parallel_course = classroom.copy_course(base, workdir / "parallel", timeout=args.timeout)
         cost_course = classroom.copy_course(base, workdir / "cost", timeout=args.timeout)
+        bare_course = classroom.copy_course(base, workdir / "bare", timeout=args.timeout, sandbox=False)
 
         figures = {"n": args.n, "jobs": args.jobs, "cores": os.cpu_count(), "assignments": {}}
-        total = {"serial": 0.0, "parallel": 0.0, "graded": 0.0, "floor": 0.0, "sampled": 0}
+        total = {"serial": 0.0, "parallel": 0.0, "graded": 0.0, "bare": 0.0, "floor": 0.0, "sampled": 0}
         for a in assignments:
             print(f"{a}: {args.n} submissions", flush=True)
             start = time.monotonic()
@@ -163,20 +174,21 @@ def main(argv=None):
             # cost per notebook: the same correct notebooks (every test verified), one at a time,
             # graded by one worker and executed by nbclient
             sample = [s for s in students[a] if s.endswith("_correct")][:args.sample]
-            report = workdir / f"cost-{a}.json"
-            one = [sys.executable, "-m", "gradelib.grading.classgrade", a, "--jobs", "1", "--json", str(report)]
-            classroom.run(one + [arg for s in sample for arg in ("--student", s)], cost_course)
-            graded = [row["seconds"] for row in json.loads(report.read_text())]
+            graded = one_at_a_time(cost_course, a, sample, workdir / f"cost-{a}.json")
+            bare = one_at_a_time(bare_course, a, sample, workdir / f"bare-{a}.json")
             floors = floor(base, a, sample)
             row = {"serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
                    "speedup": round(serial / parallel, 2), "same_scores": same,
                    "grade_per_notebook_s": round(statistics.mean(graded), 3),
+                   "unsandboxed_per_notebook_s": round(statistics.mean(bare), 3),
                    "floor_per_notebook_s": round(statistics.mean(floors), 3), "sample": len(sample)}
             row["cost_over_floor"] = round(row["grade_per_notebook_s"] / row["floor_per_notebook_s"], 2)
+            row["sandbox_share"] = round(row["grade_per_notebook_s"] / row["unsandboxed_per_notebook_s"] - 1, 3)
             figures["assignments"][a] = row
             total["serial"] += serial
             total["parallel"] += parallel
             total["graded"] += sum(graded)
+            total["bare"] += sum(bare)
             total["floor"] += sum(floors)
             total["sampled"] += len(sample)
             print("  " + json.dumps(row), flush=True)
@@ -184,15 +196,18 @@ def main(argv=None):
             "serial_s": round(total["serial"], 2), "parallel_s": round(total["parallel"], 2),
             "speedup": round(total["serial"] / total["parallel"], 2),
             "grade_per_notebook_s": round(total["graded"] / total["sampled"], 3),
+            "unsandboxed_per_notebook_s": round(total["bare"] / total["sampled"], 3),
             "floor_per_notebook_s": round(total["floor"] / total["sampled"], 3),
         }
+        figures["total"]["sandbox_share"] = round(total["graded"] / total["bare"] - 1, 3)
         figures["total"]["cost_over_floor"] = round(
             figures["total"]["grade_per_notebook_s"] / figures["total"]["floor_per_notebook_s"], 2)
         figures["total"]["same_scores"] = all(r["same_scores"] for r in figures["assignments"].values())
         print("\ntotal: " + json.dumps(figures["total"]))
         print(f"speed-up of the class command over serial nbgrader: {figures['total']['speedup']}x "
               f"(goal >= 1.8x on 2 cores); cost per notebook {figures['total']['cost_over_floor']}x the floor "
-              f"(goal <= 1.5x); same scores: {figures['total']['same_scores']}")
+              f"(goal <= 1.35x); the sandbox costs {100 * figures['total']['sandbox_share']:.1f}% per notebook "
+              f"(goal <= 10%); same scores: {figures['total']['same_scores']}")
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
         return 0 if figures["total"]["same_scores"] else 1

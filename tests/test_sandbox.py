@@ -101,8 +101,11 @@ def write_class(course, students, **values):
             classroom.submit(course, student, ASSIGNMENT, solutions=cells)
 
 
-def grader_env(secret):
-    return {**classroom.env(), SECRET_NAME: secret}
+def grader_env(secret, tmp=None):
+    env = {**classroom.env(), SECRET_NAME: secret}
+    if tmp:
+        env["TMPDIR"] = str(tmp)   # where the grader makes its boxes' folders: empty again afterwards
+    return env
 
 
 def sandbox_processes():
@@ -156,10 +159,12 @@ def graded(template, tmp_path_factory):
                 args = classroom.nbgrader("autograde", ASSIGNMENT, "--force")
             else:
                 args = [sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT, "--json", "summary.json"]
-            proc = subprocess.run(args, cwd=course, env=grader_env(secret), capture_output=True, text=True,
+            tmp = tmp_path_factory.mktemp(how + "-tmp")
+            proc = subprocess.run(args, cwd=course, env=grader_env(secret, tmp), capture_output=True, text=True,
                                   timeout=1200)
             results[how] = {"course": course, "proc": proc, "book": classroom.gradebook(course, ASSIGNMENT),
-                            "whole": gradebook.problem(str(db)), "marker": marker_files(course, marker)}
+                            "whole": gradebook.problem(str(db)), "marker": marker_files(course, marker),
+                            "tmp_left": sorted(p.name for p in tmp.iterdir())}
         time.sleep(1)
         results["left"] = sorted(set(sandbox_processes()) - before)
     finally:
@@ -254,6 +259,7 @@ def test_nothing_of_the_attacks_is_outside_the_box(graded):
     for how in HOW:
         assert graded[how]["marker"] == [], graded[how]["marker"]
         assert not list(graded[how]["course"].rglob("big.bin"))
+        assert graded[how]["tmp_left"] == [], f"the grader left {graded[how]['tmp_left']} in its TMPDIR"
     assert graded["connections"] == 0
     assert graded["left"] == [], f"left running: {graded['left']}"
 

@@ -34,7 +34,7 @@ import warnings
 
 from .course import check_before_grading
 from .gradebook import Damaged
-from .sandbox import Sandbox, Unavailable
+from .sandbox import Sandbox, Unavailable, home_seed
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
 UNSANDBOXED = ("WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
@@ -330,6 +330,8 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
                              log=lambda line: stream.write(line + "\n") if stream is not None else None)
     except (Unavailable, Damaged) as why:
         raise SystemExit(str(why)) from None
+    if settings.enabled:
+        home_seed(settings.bwrap_path(), settings.user)   # once, here: the workers inherit it
     with Gradebook(coursedir.db_url) as gb:
         try:
             assignment_notebooks(gb, assignment)

