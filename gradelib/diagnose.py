@@ -1,19 +1,38 @@
-"""Naming the mistake: which wrong network, or which branch, produces the student's numbers.
+"""Naming the mistake: which wrong derivation produces the student's numbers.
 
-Every candidate is computed from the numerical oracle: the correct gradient G
-transformed (−G, 2G, G/2, another parameter's gradient, ...), or the gradient
-of a network with one local derivative changed (gradelib.surgery), or of the
-same network with another target.  A parameter is explained by the first
-candidate that matches the student at every test point (and differs from G
-somewhere).  What no candidate explains is described by the forward-pass
-state: at which points it is wrong, and which ReLUs were on there.
+Every candidate is one slip made from principles, and is computed from the
+numerical oracle, never from a formula for the answer:
+
+* a transform of the right gradient G (−G, c·G, the update's step instead of
+  the new value, another parameter's gradient, ...);
+* the gradient of a network with one local derivative changed
+  (gradelib.surgery): ReLU'(z) replaced, the error sent back through another
+  weight or through only some of a node's parents;
+* a different error at the outputs: every gradient is a sum over the output
+  nodes of (error at the node) × (how the node moves with the parameter), so
+  scaling each node's share by e'/e, with e = dLoss/dY_k read off the oracle,
+  gives the gradient of a student who used e' there;
+* a different local factor on one edge: dLoss/dW_ij = dLoss/dz_j · Y_i, and
+  dLoss/dz_j is the oracle's gradient of the bias b_j, so using another value
+  in place of Y_i is one product.
+
+A candidate explains a wrong parameter when it matches the student at every
+test point and differs from G somewhere.  The table CANDIDATES lists them in
+order of preference; each is a small function that yields (detail, values)
+and carries its own words.  One cause gets one bullet naming every parameter
+it explains: the first candidate that explains every wrong parameter wins;
+else the fewest candidates that explain the most (greedy cover).  What no
+candidate explains is described, grouped, by the forward-pass state.
 
 Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 """
+from dataclasses import dataclass
+from functools import cached_property
+
 import numpy as np
 
 from .oracle import loss_gradients
-from .surgery import record, variants
+from .surgery import back_weights, column, record, relu_slope
 
 # The oracle's own error is below 1e-9 at the test points (see gradelib.oracle);
 # a right answer in float64 or even float32 is well inside these, while every
@@ -31,192 +50,113 @@ def close(s, g):
     return bool(np.all(agree(s, g)))
 
 
-def candidates(ex, pts, G):
-    """(label, detail, {param: values}) in order of preference, computed only as far as they are asked for."""
-    net, update = ex.network, ex.kind == "update"
-    names = net.params
-    yield "sign", None, {k: -G[k] for k in names}
-    if update:
-        yield "missing_eta", None, {k: G[k] / pts.E for k in names}
-        yield "ascent_missing_eta", None, {k: -G[k] / pts.E for k in names}
-        yield "returned_gradient", None, {k: (pts.P[k] - G[k]) / pts.E for k in names}
-    yield "factor", 2, {k: 2 * G[k] for k in names}
-    yield "factor", 0.5, {k: 0.5 * G[k] for k in names}
-    base, _ = record(net, pts.X, pts.P, pts.T)
-    for label, detail, ops in variants(net, base, pts.P, G if update else None, pts.E):
-        yield label, detail, loss_gradients(net, pts.X, pts.P, pts.T, ops)
-    if net.classes:
-        c = np.array(net.classes)
-        rules = [(f"node {t} at every point", np.full(len(pts), t)) for t in net.classes]
-        rules += [("the node after the real target", c[(np.searchsorted(c, pts.T) + 1) % 3]),
-                  ("the node before the real target", c[(np.searchsorted(c, pts.T) - 1) % 3])]
-        for rule, T in rules:
-            if np.any(T != pts.T):
-                yield "wrong_target", rule, loss_gradients(net, pts.X, pts.P, T)
-    for q in names:
-        yield "swap", q, {k: G[q] for k in names if k != q}
-    yield "zero", None, {k: 0 * G[k] for k in names}
-
-
-def label_parameters(ex, pts, S, G, wrong):
-    """{param: (label, detail)} for every wrong parameter some candidate explains."""
-    labels = {}
-    for label, detail, V in candidates(ex, pts, G):
-        if len(labels) == len(wrong):
-            break
-        for k in wrong:
-            if k not in labels and k in V and close(S[k], V[k]) and not close(V[k], G[k]):
-                labels[k] = (label, detail)
-    return labels
-
-
-def diagnose(ex, pts, S, G):
-    """[(mistake, [params], sentence, example point index)] for every parameter that is wrong."""
-    net = ex.network
-    wrong = [k for k in net.params if not close(S[k], G[k])]
-    labels = label_parameters(ex, pts, S, G, wrong)
-    words = Words(ex, pts)
-    findings, done = [], set()
-    groups = {}
-    for k in wrong:
-        if k in labels:
-            groups.setdefault(labels[k], []).append(k)
-    for (label, detail), ks in groups.items():
-        if label == "swap":
-            for k in ks:
-                if k in done:
-                    continue
-                partner = detail if labels.get(detail) == ("swap", k) else None
-                done.update([k, partner])
-                findings.append(words.swap(k, detail, partner) + (_first_bad(S[k], G[k]),))
-            continue
-        findings.append(words.explain(label, detail, ks) + (_first_bad(S[ks[0]], G[ks[0]]),))
-    for k in wrong:
-        if k not in labels:
-            findings.append(words.unexplained(k, S[k], G[k]) + (_first_bad(S[k], G[k]),))
-    return findings
-
-
-def _first_bad(s, g):
-    return int(np.argmax(~agree(s, g)))
-
-
 def _join(items):
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-class Words:
-    """The sentences, in the notes' symbols."""
+def _is(ks):
+    return "are" if len(ks) > 1 else "is"
 
-    def __init__(self, ex, pts):
-        self.ex, self.pts, self.net = ex, pts, ex.network
+
+# ------------------------------------------------------------------ what every candidate may use
+
+class Case:
+    """One diagnosis: the exercise, the test points, the right gradient G and the student's S (as gradients)."""
+
+    def __init__(self, ex, pts, S, G):
+        self.ex, self.net, self.pts, self.S, self.G = ex, ex.network, pts, S, G
         self.update = ex.kind == "update"
+        self.params = list(self.net.params)
+        self.wrong = [k for k in self.params if not close(S[k], G[k])]
 
+    # -- the network's shape, in the notes' names
+    @cached_property
+    def outputs(self):
+        """The nodes that feed no other node: where the loss reads the network."""
+        nodes = list(dict.fromkeys(dst for _, dst in self.net.edges.values()))
+        return [n for n in nodes if not self.net.out_edges(n)]
+
+    def bias(self, node):
+        return next(p for p, (src, dst) in self.net.edges.items() if src is None and dst == node)
+
+    def weights(self):
+        return [p for p, (src, _) in self.net.edges.items() if src is not None]
+
+    @cached_property
+    def output_params(self):
+        return [p for p in self.params if p not in self.net.hidden_params]
+
+    def value(self, node):
+        """The node's value (an input X_i or a node's output Y_j) at every test point."""
+        if node in self.net.inputs:
+            return self.pts.X[self.net.inputs.index(node)]
+        return self.pts.state[node]
+
+    def z(self, node):
+        return self.pts.state[self.net.relus[node][0]]
+
+    def on(self, node):
+        return self.pts.on(node)
+
+    def delta(self, node):
+        """dLoss/dz at node, from the oracle: a bias enters its node's sum with factor 1."""
+        return self.G[self.bias(node)]
+
+    # -- differentiating changed networks with the oracle
+    @cached_property
+    def base(self):
+        return record(self.net, self.pts.X, self.pts.P, self.pts.T)[0]
+
+    def col(self, k):
+        return column(self.pts.P[k])
+
+    def gradients(self, ops=None, P=None):
+        args = (self.net, self.pts.X, self.pts.P if P is None else P, self.pts.T)
+        return loss_gradients(*args) if ops is None else loss_gradients(*args, ops)
+
+    def with_output_errors(self, new):
+        """The gradient of a student who used new[node] (n,) as dLoss/dY at each output node."""
+        ratio = {k: new[k] / self.output_error(k) for k in self.outputs}
+        if len(self.outputs) == 1:
+            (r,) = ratio.values()
+            return {p: self.G[p] * r for p in self.params}
+        back = {e: self.col(e) * column(ratio[self.net.edges[e][1]])
+                for h in self.net.hidden_nodes for e in self.net.out_edges(h)}
+        V = self.gradients(back_weights(self.base, back))
+        for p in self.output_params:
+            V[p] = self.G[p] * ratio[self.net.edges[p][1]]
+        return V
+
+    def output_error(self, node):
+        """dLoss/dY at an output node: the oracle's bias gradient at a linear output, Y − target at a ReLU one."""
+        if node in self.net.relus:
+            return -self.pts.state["Err2" if "Err2" in self.pts.state else "Err"]
+        return self.delta(node)
+
+    def is_target(self, node):
+        return (self.pts.T == int(node[1:])).astype(float)
+
+    # -- words
     def name(self, k):
         return k if self.update else f"dLoss/d{k}"
 
     def names(self, ks):
-        text = _join([self.name(k) for k in ks])
-        return text + (" are" if len(ks) > 1 else " is")
+        """'dLoss/dW13 and dLoss/db3 are', or a layer's name when ks is a whole layer."""
+        ks = [k for k in self.params if k in ks]
+        if len(ks) > 2 and set(ks) == set(self.params):
+            return "Every new parameter is" if self.update else "Every gradient is"
+        return f"{_join([self.name(k) for k in ks])} {_is(ks)}"
 
-    def loss_hint(self):
-        if self.net.classes:
-            return ("dLoss/dY_k = P_k − 1 at the target node and P_k at the other outputs "
-                    "(not 1 − P_k and −P_k).")
-        out = "Y" if "Y" in self.net.relus else "Y2"
-        t = self.net.target_name.split()[-1]
-        return f"With Loss = ½({t} − {out})², dLoss/d{out} = −({t} − {out}) = {out} − {t}: check the sign of your error term."
+    def grads(self, ks):
+        """The subject of a sentence about the gradients behind ks."""
+        ks = [k for k in self.params if k in ks]
+        if self.update:
+            return f"Your update of {_join(ks)} uses gradients that are"
+        return self.names(ks)
 
-    def explain(self, label, detail, ks):
-        net, all_params = self.net, set(self.net.params)
-        hidden = set(net.hidden_params)
-        if label == "sign":
-            if self.update:
-                if set(ks) == all_params:
-                    return ("gradient_ascent", ks,
-                            "Your update moves uphill: it returns p + η·dLoss/dp, which is gradient ascent. "
-                            "Gradient descent subtracts: p ← p − η·dLoss/dp. (Notes 000 write w + η·δ·x only "
-                            "because their δ = Err·ReLU'(z) is minus the gradient.)")
-                if hidden and set(ks) == hidden:
-                    return ("gradient_ascent_hidden", ks,
-                            f"Your hidden-layer update ({_join(ks)}) climbs the loss: it adds η·dLoss/dp. "
-                            "This is the slip in notes 002, whose hidden updates read W13 = W13 + η·{…}·Relu'(…)·X1: "
-                            "there {…}·Relu'(…)·X1 is dLoss/dW13 itself, not its negative as δ was in notes 000, "
-                            "so descent needs W13 − η·{…}·Relu'(…)·X1.")
-                return ("gradient_ascent_param", ks,
-                        f"Your update of {_join(ks)} adds η·dLoss/dp (a step uphill); "
-                        "gradient descent subtracts: p ← p − η·dLoss/dp.")
-            if set(ks) == all_params:
-                return ("sign_flip", ks, "Every gradient has the wrong sign. " + self.loss_hint())
-            if hidden and set(ks) == hidden:
-                return ("sign_flip_hidden", ks,
-                        f"The hidden-layer gradients ({_join(ks)}) have the wrong sign while the output "
-                        "layer's are right: the error flowing back into the hidden layer has its sign flipped.")
-            return ("sign_flip_param", ks, f"{self.names(ks)} the right size but {'have' if len(ks) > 1 else 'has'} "
-                                           "the wrong sign.")
-        if label == "factor":
-            big = detail == 2
-            what = "twice" if big else "half"
-            if self.update:
-                return ("factor_2" if big else "factor_half", ks,
-                        f"Your update of {_join(ks)} takes a step {what} as long as η·dLoss/dp.")
-            hint = ("Did you drop the ½ of the loss, or count a term twice?" if big else
-                    "The 2 from differentiating the square cancels the ½ of the loss; is a stray ½ left?")
-            return ("factor_2" if big else "factor_half", ks, f"{self.names(ks)} {what} the right value. {hint}")
-        if label == "missing_eta":
-            return ("missing_eta", ks, f"Your update of {_join(ks)} leaves out the learning rate: it returns "
-                                       "p − dLoss/dp; gradient descent steps p − η·dLoss/dp.")
-        if label == "ascent_missing_eta":
-            return ("gradient_ascent", ks, f"Your update of {_join(ks)} returns p + dLoss/dp: it climbs the loss "
-                                           "and leaves out η. Gradient descent steps p − η·dLoss/dp.")
-        if label == "returned_gradient":
-            return ("returned_gradient", ks, f"For {_join(ks)} you returned the gradient, not the new value "
-                                             "p − η·dLoss/dp.")
-        if label == "zero":
-            if self.update:
-                return ("not_updated", ks, f"Your update leaves {_join(ks)} unchanged.")
-            return ("zero_gradient", ks, f"{self.names(ks)} 0 at every test point, but the gradient is not.")
-        if label == "missing_relu_derivative":
-            z = net.relus[detail]
-            return ("missing_relu_derivative", ks,
-                    f"{self._grads(ks)} nonzero at test points where {z[1]} is off ({z[2]} < 0, so "
-                    f"ReLU'({z[2]}) = 0 and nothing flows back through it): multiply by ReLU'({z[2]}).")
-        if label == "relu_instead_of_derivative":
-            z = net.relus[detail]
-            return ("relu_instead_of_derivative", ks,
-                    f"In {_join(ks)} you multiplied by ReLU({z[2]}), the output of {z[1]}, where its "
-                    f"derivative ReLU'({z[2]}) belongs (1 when on, 0 when off).")
-        if label == "one_parent_only":
-            h, keep = detail
-            parents = [net.edges[e][1] for e in net.out_edges(h)]
-            chain = self.back_sum(h)
-            return ("one_parent_only", ks,
-                    f"{self._grads(ks)} computed through only the path from {h} through {net.edges[keep][1]}. "
-                    f"{net.relus[h][1].capitalize()} feeds {_join(parents)}, so its gradient sums over all "
-                    f"its parents: dLoss/d{h} = {chain}.")
-        if label == "missing_backprop_weight":
-            chain = self.back_sum(detail)
-            return ("missing_backprop_weight", ks,
-                    f"{self._grads(ks)} computed with the error sent back to {net.relus[detail][1]} without the weight it "
-                    f"flows through: dLoss/d{detail} = {chain}.")
-        if label == "swapped_backprop_weights":
-            h, other = detail
-            return ("swapped_indices", ks,
-                    f"{self._grads(ks)} computed with the error sent back to {net.relus[h][1]} through {net.relus[other][1]}'s "
-                    f"weights ({_join(net.out_edges(other))}) instead of its own ({_join(net.out_edges(h))}): "
-                    "W_ij runs from node i to node j.")
-        if label == "sequential_update":
-            outs = [e for h in net.hidden_nodes for e in net.out_edges(h)]
-            return ("sequential_update", ks,
-                    f"The update of {_join(ks)} sends the error back through {_join(outs)} after you had already "
-                    f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
-                    "first, then update them all.")
-        if label == "wrong_target":
-            return ("wrong_target", ks,
-                    f"{self._grads(ks)} computed as if the target were {detail}. "
-                    "dLoss/dY_k = P_k − 1 only at the target node, and P_k at the others.")
-        raise ValueError(label)
+    def node_label(self, node):
+        return self.net.relus[node][1] if node in self.net.relus else f"node {node[1:]}"
 
     def back_sum(self, h):
         """dLoss/dh as a sum over h's parents, with ReLU' where a parent is a ReLU node."""
@@ -227,47 +167,770 @@ class Words:
             terms.append(f"dLoss/d{dst}{relu}·{e}")
         return " + ".join(terms)
 
-    def _grads(self, ks):
-        if self.update:
-            return f"Your update of {_join(ks)} uses gradients that are"
-        return self.names(ks)
+    def hidden_of(self, ks):
+        """The hidden nodes whose incoming parameters are among ks."""
+        return [h for h in self.net.hidden_nodes if any(self.net.edges[k][1] == h for k in ks)]
 
-    def swap(self, k, q, partner):
-        net = self.net
-        src_k, dst_k = net.edges[k]
-        src_q, dst_q = net.edges[q]
-        if src_k is None and src_q is not None and dst_k == dst_q:
-            return ("bias_times_input", [k],
-                    f"Your {self.name(k)} equals {self.name(q)}: the bias {k} was multiplied by {src_q}. "
-                    f"A bias is added to the sum, so d(sum)/d{k} = 1 and no input belongs in its gradient.")
-        inputs_swapped = src_k is not None and src_q is not None and dst_k == dst_q
-        why = f"{src_k} and {src_q} are exchanged" if inputs_swapped else \
-            "check the indices (W_ij runs from node i to node j)"
-        mistake = "swapped_inputs" if inputs_swapped else "swapped_indices"
-        if partner:
-            return (mistake, [k, q], f"Your {self.name(k)} and {self.name(q)} are swapped: {why}.")
-        return (mistake, [k], f"Your {self.name(k)} is the right value for {self.name(q)}: {why}.")
+    def squared_loss(self):
+        out = self.outputs[0]
+        t = self.net.target_name.split()[-1]
+        return out, t
 
-    def unexplained(self, k, s, g):
-        net, pts = self.net, self.pts
-        bad = ~agree(s, g)
-        n, m = len(bad), int(bad.sum())
-        for u in net.units_on_path(k):
-            off = ~pts.on(u)
-            label, expr = net.relus[u][1], net.relus[u][2]
-            if np.all(off[bad]) and np.all(np.abs(g[bad]) <= ATOL):
-                own = u == net.edges[k][1] or u in net.downstream(net.edges[k][1])
-                return (("missing_relu_derivative" if own else "nonzero_where_off"), [k],
-                        f"{self.names([k])} nonzero at test points where {label} is off ({expr} < 0), "
-                        f"where it must be 0" + (f": multiply by ReLU'({expr})." if own else
-                                                 f" because {u} = ReLU(…) = 0 there."))
-            if np.all(~off[bad]) and np.any(off):
-                return ("wrong_value", [k], f"{self.names([k])} right where {label} is off but wrong where it "
-                                            f"is on ({m} of {n} test points).")
-        nz = np.abs(g) > ATOL
-        if np.any(nz) and np.all(np.abs(s[~nz]) <= ATOL):
-            ratio = s[nz] / g[nz]
-            if np.allclose(ratio, ratio[0], rtol=1e-6) and abs(ratio[0] - 1) > 1e-3:
-                return ("constant_factor", [k], f"{self.names([k])} off by a constant factor: "
-                                                f"{ratio[0]:.4g} times the right value.")
-        return ("wrong_value", [k], f"{self.names([k])} wrong at {m} of the {n} test points.")
+
+@dataclass(frozen=True)
+class Candidate:
+    """A slip: values(case) yields (detail, {param: values}); words(case, detail, ks) gives (mistake, sentence)."""
+    key: str
+    values: object
+    words: object
+    applies: object = lambda case: True
+
+
+# ------------------------------------------------------------------ the sign and constant factors
+
+def _sign(c):
+    yield None, {k: -c.G[k] for k in c.params}
+
+
+def _sign_words(c, _, ks):
+    all_, hidden = set(ks) == set(c.params), set(ks) == set(c.net.hidden_params)
+    if c.update:
+        if all_:
+            return ("gradient_ascent",
+                    "Your update moves uphill: it returns p + η·dLoss/dp, which is gradient ascent. "
+                    "Gradient descent subtracts: p ← p − η·dLoss/dp. (Notes 000 write w + η·δ·x only "
+                    "because their δ = Err·ReLU'(z) is minus the gradient.)")
+        if hidden and c.net.classes:
+            return ("gradient_ascent_hidden",
+                    f"Your hidden-layer update ({_join(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                    "This is the slip in notes 002, whose hidden updates read W13 = W13 + η·{…}·Relu'(…)·X1: "
+                    "there {…}·Relu'(…)·X1 is dLoss/dW13 itself, not its negative as δ was in notes 000, "
+                    "so descent needs W13 − η·{…}·Relu'(…)·X1.")
+        if hidden:
+            return ("gradient_ascent_hidden",
+                    f"Your update of the hidden layer ({_join(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                    "Gradient descent subtracts there too: p ← p − η·dLoss/dp.")
+        return ("gradient_ascent_param", f"Your update of {_join(ks)} adds η·dLoss/dp (a step uphill); "
+                                         "gradient descent subtracts: p ← p − η·dLoss/dp.")
+    if all_:
+        return "sign_flip", "Every gradient has the wrong sign. " + _loss_hint(c)
+    if hidden:
+        return ("sign_flip_hidden",
+                f"The hidden-layer gradients ({_join(ks)}) have the wrong sign while the output layer's are right: "
+                "the error sent back into the hidden layer has its sign flipped.")
+    if set(ks) == set(c.output_params) and c.net.hidden_nodes:
+        return ("sign_flip_param",
+                f"The output layer's gradients ({_join(ks)}) have the wrong sign while the hidden layer's are right: "
+                + _loss_hint(c))
+    return "sign_flip_param", f"{c.names(ks)} the right size but {'have' if len(ks) > 1 else 'has'} the wrong sign."
+
+
+def _loss_hint(c):
+    if c.net.classes:
+        return ("dLoss/dY_k = P_k − 1 at the target node and P_k at the other outputs "
+                "(not 1 − P_k and −P_k).")
+    out, t = c.squared_loss()
+    return f"With Loss = ½({t} − {out})², dLoss/d{out} = −({t} − {out}) = {out} − {t}: check the sign of your error term."
+
+
+def _factor(c):
+    """S = f·G with one f for a group of parameters (f read off the student's numbers, never ±1 or 0)."""
+    seen = []
+    for k in c.wrong:
+        g, s = c.G[k], c.S[k]
+        gg = float(np.dot(g, g))
+        f = float(np.dot(s, g)) / gg if gg > 0 else np.nan
+        if not np.isfinite(f) or min(abs(f - 1), abs(f + 1), abs(f)) < 1e-3:
+            continue
+        if any(abs(f - q) <= 1e-6 * abs(q) for q in seen):
+            continue
+        seen.append(f)
+        yield f, {p: f * c.G[p] for p in c.params}
+
+
+def _fraction(f):
+    for value, word in ((2, "twice"), (0.5, "half"), (3, "three times"), (1 / 3, "a third of")):
+        if abs(f - value) <= 1e-4 * value:
+            return word
+    return None
+
+
+def _factor_words(c, f, ks):
+    word = _fraction(f)
+    mistake = {"twice": "factor_2", "half": "factor_half"}.get(word, "constant_factor")
+    size = f"{word} the right value" if word in ("twice", "half") else \
+        (f"{word} the right value" if word else f"{f:.4g} times the right value")
+    if c.update:
+        step = {"twice": "twice as long as", "half": "half as long as"}.get(word, f"{f:.4g} times")
+        return mistake, f"Your update of {_join(ks)} takes a step {step} η·dLoss/dp."
+    if c.net.classes:
+        why = {"a third of": "Did you take the mean over the three output nodes? Loss = −log P_target is one term, "
+                             "so dLoss/dY_k = P_k − [k is the target], with no 1/3.",
+               "three times": "Did you add the error of all three outputs where one node's error belongs?"}.get(
+            word, "Loss = −log P_target has no square and no ½: a stray factor, such as a mean over the outputs "
+                  "or over a batch, or a term counted twice?")
+        return mistake, f"{c.names(ks)} {size}. {why}"
+    out, t = c.squared_loss()
+    why = {"twice": f"Loss = ½({t} − {out})²: the 2 from differentiating the square cancels the ½, so "
+                    f"dLoss/d{out} = {out} − {t} with no 2. Did you drop the ½, or count a term twice?",
+           "half": "The 2 from differentiating the square cancels the ½ of the loss; is a stray ½ left?"}.get(
+        word, f"The chain rule here multiplies only the error {out} − {t}, ReLU'(z) and the input of each edge: "
+              "where does the extra factor come from?")
+    return mistake, f"{c.names(ks)} {size}. {why}"
+
+
+# ------------------------------------------------------------------ the update rule
+
+def _missing_eta(c):
+    yield None, {k: c.G[k] / c.pts.E for k in c.params}
+
+
+def _missing_eta_words(c, _, ks):
+    return "missing_eta", (f"Your update of {_join(ks)} leaves out the learning rate: it returns "
+                           "p − dLoss/dp; gradient descent steps p − η·dLoss/dp.")
+
+
+def _ascent_missing_eta(c):
+    yield None, {k: -c.G[k] / c.pts.E for k in c.params}
+
+
+def _ascent_missing_eta_words(c, _, ks):
+    return "gradient_ascent", (f"Your update of {_join(ks)} returns p + dLoss/dp: it climbs the loss "
+                               "and leaves out η. Gradient descent steps p − η·dLoss/dp.")
+
+
+def _returned_gradient(c):
+    yield None, {k: (c.pts.P[k] - c.G[k]) / c.pts.E for k in c.params}
+
+
+def _returned_gradient_words(c, _, ks):
+    return "returned_gradient", f"For {_join(ks)} you returned the gradient dLoss/dp, not the new value p − η·dLoss/dp."
+
+
+def _returned_step(c):
+    yield None, {k: (c.pts.P[k] - c.pts.E * c.G[k]) / c.pts.E for k in c.params}
+
+
+def _returned_step_words(c, _, ks):
+    return "returned_step", (f"For {_join(ks)} you returned the step η·dLoss/dp, not the new value "
+                             "p − η·dLoss/dp: subtract the step from p.")
+
+
+def _returned_change(c):
+    yield None, {k: (c.pts.P[k] + c.pts.E * c.G[k]) / c.pts.E for k in c.params}
+
+
+def _returned_change_words(c, _, ks):
+    return "returned_step", (f"For {_join(ks)} you returned the change −η·dLoss/dp, not the new value: "
+                             "add it to p, p − η·dLoss/dp.")
+
+
+def _eta_twice(c):
+    yield None, {k: c.pts.E * c.G[k] for k in c.params}
+
+
+def _eta_twice_words(c, _, ks):
+    return "eta_twice", f"Your update of {_join(ks)} multiplies by η twice (p − η²·dLoss/dp); one η is enough."
+
+
+def _divided_by_eta(c):
+    yield None, {k: c.G[k] / c.pts.E ** 2 for k in c.params}
+
+
+def _divided_by_eta_words(c, _, ks):
+    return "divided_by_eta", f"Your update of {_join(ks)} divides by η where it should multiply: p − η·dLoss/dp."
+
+
+def _zero(c):
+    yield None, {k: 0 * c.G[k] for k in c.params}
+
+
+def _zero_words(c, _, ks):
+    if c.update:
+        return "not_updated", f"Your update leaves {_join(ks)} unchanged: each p should become p − η·dLoss/dp."
+    return "zero_gradient", f"{c.names(ks)} 0 at every test point, but the gradient is not."
+
+
+def _updates(c):
+    return c.update
+
+
+# ------------------------------------------------------------------ a different error at the outputs
+
+def _softmax(c):
+    return bool(c.net.classes)
+
+
+def _squared(c):
+    return not c.net.classes
+
+
+def _probabilities_as_errors(c):
+    yield None, c.with_output_errors({k: c.value(k.replace("Y", "P")) for k in c.outputs})
+
+
+def _probabilities_as_errors_words(c, _, ks):
+    return "output_error_without_target", (
+        f"{c.grads(ks)} computed with dLoss/dY_k = P_k at every output node: the −1 at the target is missing. "
+        "dLoss/dY_k = P_k − [k is the target]: P_k − 1 at the target node, P_k at the others.")
+
+
+def _logits_as_probabilities(c):
+    yield "Y_k − [k is the target]", c.with_output_errors({k: c.value(k) - c.is_target(k) for k in c.outputs})
+    yield "Y_k", c.with_output_errors({k: c.value(k) for k in c.outputs})
+
+
+def _logits_as_probabilities_words(c, detail, ks):
+    return "logits_for_probabilities", (
+        f"{c.grads(ks)} computed with dLoss/dY_k = {detail}: the logits Y_k are where the probabilities P_k "
+        "belong. dLoss/dY_k = P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+
+
+def _minus_one_everywhere(c):
+    yield None, c.with_output_errors({k: c.value(k.replace("Y", "P")) - 1 for k in c.outputs})
+
+
+def _minus_one_everywhere_words(c, _, ks):
+    return "output_error_minus_one_everywhere", (
+        f"{c.grads(ks)} computed with dLoss/dY_k = P_k − 1 at every output node. The −1 belongs only at the "
+        "target node: dLoss/dY_k = P_k − [k is the target].")
+
+
+def _target_error_only(c):
+    yield None, c.with_output_errors({k: (c.value(k.replace("Y", "P")) - 1) * c.is_target(k) for k in c.outputs})
+
+
+def _target_error_only_words(c, _, ks):
+    return "output_error_target_only", (
+        f"{c.grads(ks)} computed as if only the target node had an error (P_target − 1) and the others 0. "
+        "The other outputs have dLoss/dY_k = P_k: through the softmax's shared denominator they change "
+        "P_target too.")
+
+
+def _stopped_at_dP(c):
+    P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
+    Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
+    yield None, c.with_output_errors({k: -c.is_target(k) / Pt for k in c.outputs})
+
+
+def _stopped_at_dP_words(c, _, ks):
+    return "output_error_stopped_at_dP", (
+        f"{c.grads(ks)} computed with dLoss/dP_target = −1/P_target as the error at the target node and 0 at "
+        "the others: the chain rule goes on through dP_target/dY_k to every output, which gives "
+        "dLoss/dY_k = P_k − [k is the target].")
+
+
+def _without_dLoss_dP(c):
+    P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
+    Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
+    yield None, c.with_output_errors({k: Pt * (P[k] - c.is_target(k)) for k in c.outputs})
+
+
+def _without_dLoss_dP_words(c, _, ks):
+    return "output_error_without_dLoss_dP", (
+        f"{c.grads(ks)} computed with −dP_target/dY_k = P_target·(P_k − [k is the target]) as the error: the "
+        "factor dLoss/dP_target = −1/P_target is missing. Together they give dLoss/dY_k = P_k − [k is the target].")
+
+
+def _target_left_out(c):
+    out = c.outputs[0]
+    yield None, c.with_output_errors({out: c.value(out)})
+
+
+def _target_left_out_words(c, _, ks):
+    out, t = c.squared_loss()
+    return "output_error_without_target", (
+        f"{c.grads(ks)} computed with dLoss/d{out} = {out}: the target is missing from the error. "
+        f"With Loss = ½({t} − {out})², dLoss/d{out} = {out} − {t}.")
+
+
+def _loss_as_error(c):
+    out = c.outputs[0]
+    yield None, c.with_output_errors({out: c.pts.state["Loss"]})
+
+
+def _loss_as_error_words(c, _, ks):
+    out, t = c.squared_loss()
+    return "loss_as_error", (
+        f"{c.grads(ks)} computed with the loss ½({t} − {out})² itself where its derivative belongs: "
+        f"dLoss/d{out} = {out} − {t}.")
+
+
+def _prediction_left_out(c):
+    out = c.outputs[0]
+    yield None, c.with_output_errors({out: -c.pts.T})
+
+
+def _prediction_left_out_words(c, _, ks):
+    out, t = c.squared_loss()
+    return "output_error_without_prediction", (
+        f"{c.grads(ks)} computed with dLoss/d{out} = −{t}: the prediction {out} is missing from the error "
+        f"dLoss/d{out} = {out} − {t}.")
+
+
+def _wrong_target(c):
+    classes = np.array(c.net.classes)
+    T = c.pts.T
+    rules = [(f"node {t} at every point", np.full(len(T), t)) for t in classes]
+    rules += [("the node after the real target", classes[(np.searchsorted(classes, T) + 1) % len(classes)]),
+              ("the node before the real target", classes[(np.searchsorted(classes, T) - 1) % len(classes)])]
+    for rule, other in rules:
+        if np.any(other != T):
+            yield rule, loss_gradients(c.net, c.pts.X, c.pts.P, other)
+
+
+def _wrong_target_words(c, rule, ks):
+    return "wrong_target", (f"{c.grads(ks)} computed as if the target were {rule}. "
+                            "dLoss/dY_k = P_k − 1 only at the target node, and P_k at the others.")
+
+
+# ------------------------------------------------------------------ a wrong local derivative at a ReLU
+
+def _missing_relu_derivative(c):
+    for u in c.net.relus:
+        yield u, c.gradients(relu_slope(c.base, u, 1.0))
+
+
+def _missing_relu_derivative_words(c, u, ks):
+    _, label, expr = c.net.relus[u]
+    return "missing_relu_derivative", (
+        f"{c.grads(ks)} nonzero at test points where {label} is off ({expr} < 0, so ReLU'({expr}) = 0 and "
+        f"nothing flows back through it): multiply by ReLU'({expr}).")
+
+
+def _relu_for_derivative(c):
+    for u in c.net.relus:
+        yield u, c.gradients(relu_slope(c.base, u, np.maximum(c.base.z[u], 0.0)))
+
+
+def _relu_for_derivative_words(c, u, ks):
+    _, label, expr = c.net.relus[u]
+    return "relu_instead_of_derivative", (
+        f"In {_join(ks)} you multiplied by ReLU({expr}), the output of {label}, where its derivative "
+        f"ReLU'({expr}) belongs (1 when on, 0 when off).")
+
+
+def _z_for_derivative(c):
+    for u in c.net.relus:
+        yield u, c.gradients(relu_slope(c.base, u, c.base.z[u]))
+
+
+def _z_for_derivative_words(c, u, ks):
+    _, label, expr = c.net.relus[u]
+    return "z_instead_of_derivative", (
+        f"In {_join(ks)} you multiplied by {expr} itself, the sum going into {label}, where ReLU'({expr}) "
+        "belongs (1 when on, 0 when off).")
+
+
+def _other_relu_derivative(c):
+    for u in c.net.relus:
+        for v in c.net.relus:
+            if v != u:
+                yield (u, v), c.gradients(relu_slope(c.base, u, (c.base.z[v] > 0).astype(float)))
+
+
+def _other_relu_derivative_words(c, detail, ks):
+    u, v = detail
+    (_, label_u, expr_u), (_, label_v, expr_v) = c.net.relus[u], c.net.relus[v]
+    return "wrong_relu_derivative", (
+        f"In {_join(ks)} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
+        f"{label_u}, ReLU'({expr_u}), belongs.")
+
+
+# ------------------------------------------------------------------ the error sent back the wrong way
+
+def _fan_out(c):
+    return any(len(c.net.out_edges(h)) > 1 for h in c.net.hidden_nodes)
+
+
+def _parents(c):
+    """The nodes the hidden layer feeds, in order."""
+    return list(dict.fromkeys(c.net.edges[e][1] for h in c.net.hidden_nodes for e in c.net.out_edges(h)))
+
+
+def _keep_back(c, keep):
+    """Every hidden node sends its error back only along edges into a parent for which keep(parent) (n,) is 1."""
+    back = {e: c.col(e) * column(keep(c.net.edges[e][1]))
+            for h in c.net.hidden_nodes for e in c.net.out_edges(h)}
+    return c.gradients(back_weights(c.base, back))
+
+
+def _one_parent_only(c):
+    for k in _parents(c):
+        yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst == k)))
+
+
+def _one_parent_only_words(c, k, ks):
+    h = c.hidden_of(ks) or c.net.hidden_nodes
+    return "one_parent_only", (
+        f"{c.grads(ks)} computed through only the path through {c.node_label(k)}. "
+        + " ".join(_sums_over_parents(c, n) for n in h))
+
+
+def _sums_over_parents(c, h):
+    parents = [c.node_label(c.net.edges[e][1]) for e in c.net.out_edges(h)]
+    return (f"{c.node_label(h).capitalize()} feeds {_join(parents)}, so its gradient sums over all its parents: "
+            f"dLoss/d{h} = {c.back_sum(h)}.")
+
+
+def _target_parent_only(c):
+    yield None, _keep_back(c, lambda dst: c.is_target(dst))
+
+
+def _target_parent_only_words(c, _, ks):
+    h = c.hidden_of(ks) or c.net.hidden_nodes
+    return "one_parent_only", (
+        f"{c.grads(ks)} computed through the target's output node only. The loss is −log P_target, yet the "
+        "other outputs count too: through the softmax's shared denominator they change P_target. "
+        + " ".join(_sums_over_parents(c, n) for n in h))
+
+
+def _parent_left_out(c):
+    parents = _parents(c)
+    if len(parents) > 2:
+        for k in parents:
+            yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst != k)))
+
+
+def _parent_left_out_words(c, k, ks):
+    h = c.hidden_of(ks) or c.net.hidden_nodes
+    return "parent_left_out", (f"{c.grads(ks)} computed without the path through {c.node_label(k)}. "
+                               + " ".join(_sums_over_parents(c, n) for n in h))
+
+
+def _missing_backprop_weight(c):
+    for h in c.net.hidden_nodes:
+        yield h, c.gradients(back_weights(c.base, {e: 1.0 for e in c.net.out_edges(h)}))
+
+
+def _missing_backprop_weight_words(c, h, ks):
+    return "missing_backprop_weight", (
+        f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} without the weight it "
+        f"flows through: dLoss/d{h} = {c.back_sum(h)}.")
+
+
+def _swapped_backprop_weights(c):
+    net = c.net
+    for h in net.hidden_nodes:
+        for other in net.hidden_nodes:
+            if other != h:
+                by_target = {net.edges[e][1]: e for e in net.out_edges(other)}
+                back = {e: c.col(by_target[net.edges[e][1]]) for e in net.out_edges(h)
+                        if net.edges[e][1] in by_target}
+                yield (h, other), c.gradients(back_weights(c.base, back))
+
+
+def _swapped_backprop_weights_words(c, detail, ks):
+    h, other = detail
+    net = c.net
+    return "swapped_indices", (
+        f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} through {c.node_label(other)}'s "
+        f"weights ({_join(net.out_edges(other))}) instead of its own ({_join(net.out_edges(h))}): "
+        "W_ij runs from node i to node j.")
+
+
+def _back_through_incoming_weight(c):
+    """A node with one parent: the error sent back through the weight into the node instead of out of it."""
+    for h in c.net.hidden_nodes:
+        (out,) = c.net.out_edges(h) if len(c.net.out_edges(h)) == 1 else (None,)
+        if out is None:
+            continue
+        for q, (src, dst) in c.net.edges.items():
+            if dst == h and src is not None:
+                yield (h, q, out), c.gradients(back_weights(c.base, {out: c.col(q)}))
+
+
+def _back_through_incoming_weight_words(c, detail, ks):
+    h, q, out = detail
+    return "wrong_backprop_weight", (
+        f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} through {q}, the weight into "
+        f"it, where the weight it flows out through, {out}, belongs: dLoss/d{h} = {c.back_sum(h)}.")
+
+
+def _sequential_update(c):
+    """Output weights updated first, the error then sent back through the new ones (the forward pass kept)."""
+    eta = column(c.pts.E)
+    back = {e: c.col(e) - eta * column(c.G[e]) for h in c.net.hidden_nodes for e in c.net.out_edges(h)}
+    yield None, c.gradients(back_weights(c.base, back))
+
+
+def _sequential_update_words(c, _, ks):
+    outs = [e for h in c.net.hidden_nodes for e in c.net.out_edges(h)]
+    return "sequential_update", (
+        f"The update of {_join(ks)} sends the error back through {_join(outs)} after you had already "
+        f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
+        "first, then update them all.")
+
+
+def _sequential_with_forward(c):
+    """Output layer updated first, the forward pass redone with it, then the hidden gradients taken there."""
+    P = {k: (c.pts.P[k] - c.pts.E * c.G[k]) if k in c.output_params else c.pts.P[k] for k in c.params}
+    V = c.gradients(P=P)
+    yield None, {k: V[k] for k in c.net.hidden_params}
+
+
+def _sequential_with_forward_words(c, _, ks):
+    outs = [p for p in c.output_params]
+    return "sequential_update", (
+        f"The update of {_join(ks)} uses gradients taken after the output layer ({_join(outs)}) was already "
+        "updated and the forward pass redone with it. Every gradient belongs to the old parameters: compute them "
+        "all first, then update them all.")
+
+
+def _sequential(c):
+    return c.update and bool(c.net.hidden_nodes)
+
+
+# ------------------------------------------------------------------ a wrong factor on one edge
+
+def _edge_values(c, value_of):
+    """{W_ij: dLoss/dz_j · value_of(W_ij)} for every weight where value_of gives a value (not None)."""
+    out = {}
+    for w in c.weights():
+        v = value_of(w, *c.net.edges[w])
+        if v is not None:
+            out[w] = c.delta(c.net.edges[w][1]) * v
+    return out
+
+
+def _weight_for_input(c):
+    yield None, _edge_values(c, lambda w, src, dst: c.pts.P[w])
+
+
+def _weight_for_input_words(c, _, ks):
+    carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
+    return "weight_for_input", (
+        f"In {_join([c.name(k) for k in ks])} you multiplied by the weight itself where the value the edge "
+        f"carries belongs ({carried}): d(W_ij·Y_i)/dW_ij = Y_i.")
+
+
+def _one_for_input(c):
+    yield None, _edge_values(c, lambda w, src, dst: np.ones(len(c.pts)))
+
+
+def _one_for_input_words(c, _, ks):
+    carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
+    return "input_left_out", (
+        f"{c.names(ks)} computed like a bias's gradient, without the value the edge carries ({carried}): "
+        "d(W_ij·Y_i)/dW_ij = Y_i.")
+
+
+def _z_for_input(c):
+    yield None, _edge_values(c, lambda w, src, dst: c.z(src) if src in c.net.relus else None)
+
+
+def _z_for_input_words(c, _, ks):
+    srcs = list(dict.fromkeys(c.net.edges[k][0] for k in ks))
+    sums = _join([f"{c.net.relus[s][2]} (before the ReLU)" for s in srcs])
+    return "z_for_input", (
+        f"In {_join([c.name(k) for k in ks])} you multiplied by {sums} where the node's output "
+        f"{_join(srcs)} = ReLU(…) belongs: where the node is off, the edge carries 0.")
+
+
+def _output_for_input(c):
+    yield None, _edge_values(c, lambda w, src, dst: c.value(dst))
+
+
+def _output_for_input_words(c, _, ks):
+    pairs = _join([f"{c.net.edges[k][1]} for {c.net.edges[k][0]} in {k}" for k in ks])
+    return "output_for_input", (
+        f"In {_join([c.name(k) for k in ks])} you multiplied by the output of the node the edge leads into "
+        f"where the value it carries in belongs ({pairs}): d(W_ij·Y_i)/dW_ij = Y_i.")
+
+
+def _other_value_for_input(c):
+    nodes = list(c.net.inputs) + list(c.net.hidden_nodes)
+    for v in nodes:
+        yield v, _edge_values(c, lambda w, src, dst: c.value(v) if src != v and dst != v else None)
+
+
+def _other_value_for_input_words(c, v, ks):
+    own = _join([f"{c.net.edges[k][0]} for {k}" for k in ks])
+    swapped = all(c.net.edges[k][0] in c.net.inputs for k in ks) and v in c.net.inputs
+    mistake = "swapped_inputs" if swapped else "wrong_input"
+    return mistake, (f"In {_join([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
+                     f"belongs ({own}): dLoss/dW_ij = dLoss/dz_j · Y_i, with Y_i the input of that edge.")
+
+
+def _bias_times_input(c):
+    for b, (src, dst) in c.net.edges.items():
+        if src is None:
+            for w, (s, d) in c.net.edges.items():
+                if s is not None and d == dst:
+                    yield (b, s), {b: c.G[b] * c.value(s)}
+
+
+def _bias_times_input_words(c, detail, ks):
+    b, s = detail
+    return "bias_times_input", (
+        f"Your {c.name(b)} is multiplied by {s}. A bias is added to the sum, so d(sum)/d{b} = 1 and "
+        "no input belongs in its gradient.")
+
+
+# ------------------------------------------------------------------ one parameter's gradient for another
+
+def _pair_swap(c):
+    for i, k in enumerate(c.wrong):
+        for q in c.wrong[i + 1:]:
+            yield (k, q), {k: c.G[q], q: c.G[k]}
+
+
+def _swap_reason(c, k, q):
+    src_k, dst_k = c.net.edges[k]
+    src_q, dst_q = c.net.edges[q]
+    if src_k is not None and src_q is not None and dst_k == dst_q:
+        return "swapped_inputs", f"{src_k} and {src_q} are exchanged"
+    return "swapped_indices", "check the indices (W_ij runs from node i to node j)"
+
+
+def _pair_swap_words(c, detail, ks):
+    k, q = detail
+    mistake, why = _swap_reason(c, k, q)
+    return mistake, f"Your {c.name(k)} and {c.name(q)} are swapped: {why}."
+
+
+def _copied(c):
+    for q in c.params:
+        yield q, {k: c.G[q] for k in c.params if k != q}
+
+
+def _copied_words(c, q, ks):
+    mistake, why = _swap_reason(c, ks[0], q)
+    return mistake, f"Your {_join([c.name(k) for k in ks])} {_is(ks)} the right value for {c.name(q)}: {why}."
+
+
+# ------------------------------------------------------------------ the table, in order of preference
+
+CANDIDATES = [
+    Candidate("sign", _sign, _sign_words),
+    Candidate("missing_eta", _missing_eta, _missing_eta_words, _updates),
+    Candidate("ascent_missing_eta", _ascent_missing_eta, _ascent_missing_eta_words, _updates),
+    Candidate("returned_gradient", _returned_gradient, _returned_gradient_words, _updates),
+    Candidate("returned_step", _returned_step, _returned_step_words, _updates),
+    Candidate("returned_change", _returned_change, _returned_change_words, _updates),
+    Candidate("eta_twice", _eta_twice, _eta_twice_words, _updates),
+    Candidate("divided_by_eta", _divided_by_eta, _divided_by_eta_words, _updates),
+    Candidate("factor", _factor, _factor_words),
+    Candidate("probabilities_as_errors", _probabilities_as_errors, _probabilities_as_errors_words, _softmax),
+    Candidate("logits_as_probabilities", _logits_as_probabilities, _logits_as_probabilities_words, _softmax),
+    Candidate("minus_one_everywhere", _minus_one_everywhere, _minus_one_everywhere_words, _softmax),
+    Candidate("target_error_only", _target_error_only, _target_error_only_words, _softmax),
+    Candidate("stopped_at_dP", _stopped_at_dP, _stopped_at_dP_words, _softmax),
+    Candidate("without_dLoss_dP", _without_dLoss_dP, _without_dLoss_dP_words, _softmax),
+    Candidate("target_left_out", _target_left_out, _target_left_out_words, _squared),
+    Candidate("loss_as_error", _loss_as_error, _loss_as_error_words, _squared),
+    Candidate("prediction_left_out", _prediction_left_out, _prediction_left_out_words, _squared),
+    Candidate("missing_relu_derivative", _missing_relu_derivative, _missing_relu_derivative_words),
+    Candidate("relu_for_derivative", _relu_for_derivative, _relu_for_derivative_words),
+    Candidate("z_for_derivative", _z_for_derivative, _z_for_derivative_words),
+    Candidate("other_relu_derivative", _other_relu_derivative, _other_relu_derivative_words),
+    Candidate("target_parent_only", _target_parent_only, _target_parent_only_words, _fan_out),
+    Candidate("one_parent_only", _one_parent_only, _one_parent_only_words, _fan_out),
+    Candidate("parent_left_out", _parent_left_out, _parent_left_out_words, _fan_out),
+    Candidate("missing_backprop_weight", _missing_backprop_weight, _missing_backprop_weight_words),
+    Candidate("swapped_backprop_weights", _swapped_backprop_weights, _swapped_backprop_weights_words),
+    Candidate("back_through_incoming_weight", _back_through_incoming_weight, _back_through_incoming_weight_words),
+    Candidate("sequential_update", _sequential_update, _sequential_update_words, _sequential),
+    Candidate("sequential_with_forward", _sequential_with_forward, _sequential_with_forward_words, _sequential),
+    Candidate("wrong_target", _wrong_target, _wrong_target_words, _softmax),
+    Candidate("weight_for_input", _weight_for_input, _weight_for_input_words),
+    Candidate("one_for_input", _one_for_input, _one_for_input_words),
+    Candidate("z_for_input", _z_for_input, _z_for_input_words),
+    Candidate("output_for_input", _output_for_input, _output_for_input_words),
+    Candidate("other_value_for_input", _other_value_for_input, _other_value_for_input_words),
+    Candidate("bias_times_input", _bias_times_input, _bias_times_input_words),
+    Candidate("pair_swap", _pair_swap, _pair_swap_words),
+    Candidate("copied", _copied, _copied_words),
+    Candidate("zero", _zero, _zero_words),
+]
+
+
+# ------------------------------------------------------------------ choosing the causes
+
+def _explains(c, V):
+    """The wrong parameters V matches at every point, where V differs from the right gradient somewhere."""
+    return [k for k in c.wrong if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])]
+
+
+def _explanations(c):
+    """(candidate, detail, explained params), lazily, in the table's order."""
+    for cand in CANDIDATES:
+        if cand.applies(c):
+            for detail, V in cand.values(c):
+                ks = _explains(c, V)
+                if ks:
+                    yield cand, detail, ks
+
+
+def causes(c):
+    """[(candidate, detail, params)]: one entry per cause, together explaining as many wrong parameters as they can."""
+    seen = []
+    for found in _explanations(c):
+        if len(found[2]) == len(c.wrong):
+            return [found]
+        seen.append(found)
+    chosen, left = [], set(c.wrong)
+    while left and seen:
+        best = max(seen, key=lambda f: len(left.intersection(f[2])))  # max keeps the first of equals
+        gain = [k for k in best[2] if k in left]
+        if not gain:
+            break
+        chosen.append((best[0], best[1], gain))
+        left.difference_update(gain)
+    return chosen
+
+
+def diagnose(ex, pts, S, G):
+    """[(mistake, [params], sentence, example point index)] for every parameter that is wrong."""
+    c = Case(ex, pts, S, G)
+    findings = []
+    for cand, detail, ks in causes(c):
+        ks = [k for k in c.params if k in ks]
+        mistake, sentence = cand.words(c, detail, ks)
+        findings.append((mistake, ks, sentence, _first_bad(S[ks[0]], G[ks[0]])))
+    done = {k for f in findings for k in f[1]}
+    findings += unexplained(c, [k for k in c.wrong if k not in done])
+    return findings
+
+
+def _first_bad(s, g):
+    return int(np.argmax(~agree(s, g)))
+
+
+# ------------------------------------------------------------------ the last resort: where it is wrong
+
+def unexplained(c, ks):
+    """Findings for parameters no candidate explains, one per kind of description, naming all it fits."""
+    groups = {}
+    for k in ks:
+        key = _where_wrong(c, k)
+        groups.setdefault(key, []).append(k)
+    findings = []
+    for (mistake, template), group in groups.items():
+        findings.append((mistake, group, template.format(names=c.names(group)),
+                         _first_bad(c.S[group[0]], c.G[group[0]])))
+    return findings
+
+
+def _where_wrong(c, k):
+    """(mistake, sentence template with {names}) describing one parameter by the forward-pass state."""
+    net, pts = c.net, c.pts
+    s, g = c.S[k], c.G[k]
+    bad = ~agree(s, g)
+    n = len(bad)
+    for u in net.units_on_path(k):
+        off = ~pts.on(u)
+        label, expr = net.relus[u][1], net.relus[u][2]
+        if np.all(off[bad]) and np.all(np.abs(g[bad]) <= ATOL):
+            own = u == net.edges[k][1] or u in net.downstream(net.edges[k][1])
+            return (("missing_relu_derivative" if own else "nonzero_where_off"),
+                    f"{{names}} nonzero at test points where {label} is off ({expr} < 0), where it must be 0"
+                    + (f": multiply by ReLU'({expr})." if own else f" because {u} = ReLU(…) = 0 there."))
+        if np.all(~off[bad]) and np.any(off):
+            return "wrong_value", f"{{names}} right where {label} is off but wrong where it is on."
+    nz = np.abs(g) > ATOL
+    if np.any(nz) and np.all(np.abs(s[~nz]) <= ATOL):
+        ratio = s[nz] / g[nz]
+        if np.allclose(ratio, ratio[0], rtol=1e-6) and abs(ratio[0] - 1) > 1e-3:
+            return "constant_factor", f"{{names}} off by a constant factor: {ratio[0]:.4g} times the right value."
+    return "wrong_value", f"{{names}} wrong at {int(bad.sum())} of the {n} test points."

@@ -10,6 +10,9 @@ exactly the gradient such a student computes, with no formula written out:
     edge with back-weight v:  w·y ≈ w·y_base + v·(y − y_base)
 
 so dY/dz = s and d(w·y)/dy = v, while d(w·y)/dw = y_base stays right.
+
+The builders below return the ``ops`` of such a network for each kind of
+mistake; gradelib.diagnose differentiates them with the oracle.
 """
 import numpy as np
 
@@ -59,36 +62,16 @@ def record(net, X, P, T):
     return rec, state
 
 
-def variants(net, base, P, G=None, E=None):
-    """(name, detail, ops) for every single-factor mistake this network's shape allows.
+def column(values):
+    """An array (n,) as (n, 1), to broadcast over the oracle's perturbed copies."""
+    return np.asarray(values, float)[:, None]
 
-    P are the parameters (n,), G the correct gradients and E the learning
-    rates (n,) when the exercise is an update (for the sequential-update bug).
-    """
-    col = {k: np.asarray(v, float)[:, None] for k, v in P.items()}
-    out = []
-    for u in net.relus:
-        out.append(("missing_relu_derivative", u, Surgery(base, slope={u: 1.0})))
-        out.append(("relu_instead_of_derivative", u,
-                    Surgery(base, slope={u: np.maximum(base.z[u], 0.0)})))
-    hidden = net.hidden_nodes
-    for h in hidden:
-        edges = net.out_edges(h)
-        if len(edges) > 1:
-            for keep in edges:
-                out.append(("one_parent_only", (h, keep),
-                            Surgery(base, back={e: 0.0 for e in edges if e != keep})))
-        out.append(("missing_backprop_weight", h, Surgery(base, back={e: 1.0 for e in edges})))
-        for other in hidden:
-            if other == h:
-                continue
-            by_target = {net.edges[e][1]: e for e in net.out_edges(other)}
-            back = {e: col[by_target[net.edges[e][1]]] for e in edges if net.edges[e][1] in by_target}
-            out.append(("swapped_backprop_weights", (h, other), Surgery(base, back=back)))
-    if G is not None and E is not None and hidden:
-        eta = np.asarray(E, float)[:, None]
-        back = {e: col[e] - eta * np.asarray(G[e], float)[:, None]
-                for h in hidden for e in net.out_edges(h)}
-        out.append(("sequential_update", None, Surgery(base, back=back)))
-    return out
 
+def relu_slope(base, node, slope):
+    """The network whose ReLU at node has the local derivative slope (n, 1) in place of ReLU'(z)."""
+    return Surgery(base, slope={node: slope})
+
+
+def back_weights(base, back):
+    """The network whose edges send the error back through back[edge] (n, 1) instead of their own weight."""
+    return Surgery(base, back=back)
