@@ -415,8 +415,11 @@ def role_configs(layout: Layout, roster: Roster, report: Report) -> None:
         for d in (layout.prefix / "jupyter", folder, folder / "labconfig"):
             os.chmod(d, 0o755)
         extensions = {name: role in roles for name, roles in SERVER_EXTENSIONS.items()}
+        # a terminal's shell is not a login shell: Debian's /etc/profile would put the system's PATH
+        # before the course environment's, and `nbgrader` or `python -m gradelib...` would not be found
+        server = {"jpserver_extensions": extensions, "terminado_settings": {"shell_command": ["/bin/bash"]}}
         write_text(folder / "jupyter_server_config.json",
-                   json.dumps({"ServerApp": {"jpserver_extensions": extensions}}, indent=1) + "\n", 0o644)
+                   json.dumps({"ServerApp": server}, indent=1) + "\n", 0o644)
         disabled = {name: role not in roles for name, roles in LAB_PLUGINS.items()}
         write_text(folder / "labconfig" / "page_config.json",
                    json.dumps({"disabledExtensions": disabled}, indent=1) + "\n", 0o644)

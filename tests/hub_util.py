@@ -325,6 +325,37 @@ class Server:
     def listing(self, path: str) -> list[dict]:
         return self.json("GET", f"/api/contents/{path}", params={"content": "1"})["content"]
 
+    # -- a terminal, as a person types into it ----------------------------------------------------------------
+    def terminal(self, command: str, timeout: float = 60) -> str:
+        """Open a JupyterLab terminal, type `command`, and return what it printed until the command ended."""
+        import asyncio
+
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        name = self.json("POST", "/api/terminals")["name"]
+        end = secrets.token_hex(8)
+
+        async def talk() -> str:
+            url = f"ws://127.0.0.1:{self.hub.port}/user/{self.name}/terminals/websocket/{name}"
+            ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+            ws.write_message(json.dumps(["stdin", f"{command}; echo {end[:8]}''{end[8:]}\r"]))
+            out = ""
+            while end not in out:
+                message = await asyncio.wait_for(ws.read_message(), timeout)
+                if message is None:
+                    break
+                kind, *payload = json.loads(message)
+                if kind == "stdout":
+                    out += payload[0]
+            ws.close()
+            return out
+
+        try:
+            return asyncio.run(talk())
+        finally:
+            self.request("DELETE", f"/api/terminals/{name}")
+
     # -- formgrader (the instructor's side) -------------------------------------------------------------------
     def formgrader(self, method: str, path: str) -> dict | list:
         answer = self.json(method, f"/formgrader/api{path}")

@@ -171,6 +171,10 @@ def test_each_role_sees_its_own_tools(hub, instructor):
         assert plugin not in instructor_page["disabledExtensions"], plugin
     for plugin in ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"):
         assert plugin not in student_page["disabledExtensions"], plugin
+    # in the instructor's terminal, the course environment's tools come first, as classgrade needs
+    typed = instructor.terminal("command -v python nbgrader; echo JCP=$JUPYTER_CONFIG_PATH; id -un")
+    assert f"{hub.venv}/bin/python" in typed and f"{hub.venv}/bin/nbgrader" in typed, typed
+    assert f"JCP={hub.settings['role_config']['instructor']}" in typed and hub.roster.instructor in typed, typed
     # each server runs as its own user, on loopback, from the shared environment
     for name in (hub.roster.instructor, hub.roster.students[0]):
         procs = [p for p in hub.member_processes() if p.username() == name and "jupyterhub-singleuser" in
@@ -288,70 +292,6 @@ for path in sys.argv[1:]:
     assert (os.stat(f"/home/{first}").st_mode & 0o777) == 0o700
 
 
-def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, instructor, tmp_path):
-    marker = hub.course_folder / "source" / ASSIGNMENT / "instructor-notes.txt"
-    as_user(hub.roster.instructor, ["sh", "-c", f"echo mine > {marker}"])
-    before = _state(hub)
-    roster = tmp_path / "roster.csv"
-    roster.write_text(hub.roster.csv())
-    os.chmod(tmp_path, 0o755)
-    settings = hub.settings
-    args = [hub_util.SYSTEM_PYTHON, str(hub_util.SETUP), str(roster), "--prefix", str(hub.course_prefix),
-            "--authenticator", "shared-password", "--port", str(settings["port"]),
-            "--hub-port", str(settings["hub_port"]), "--proxy-api-port", str(settings["proxy_api_port"]),
-            "--proxy", settings["proxy_command"][0]]
-    built_from = (hub.venv / ".course-hub-stamp").read_text()
-    unchanged = built_from == _fingerprint()  # gradelib or requirements.txt not edited since the setup
-    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr
-    if unchanged:
-        assert f"environment: {hub.venv} is up to date (kept)" in again.stdout, again.stdout
-    assert "users: kept" in again.stdout and "created" not in again.stdout.split("users:")[1].split("\n")[0]
-    assert marker.read_text() == "mine\n"
-    assert _state(hub) == before
-
-    bad_rows = {
-        "duplicate": f"username,role\n{hub.roster.instructor},instructor\nnewstudent1\nnewstudent1\n",
-        "invalid": f"username,role\n{hub.roster.instructor},instructor\nNew Student\n",
-        "reserved": f"username,role\n{hub.roster.instructor},instructor\nroot\n",
-        "system account": f"username,role\n{hub.roster.instructor},instructor\nnewstudent2\nwww-data\n",
-    }
-    for problem, text in bad_rows.items():
-        roster.write_text(text)
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2, (problem, proc.stdout, proc.stderr)
-        message = proc.stderr.strip()
-        assert message.count("\n") == 0 and "nothing was changed" in message, (problem, message)
-        assert not proc.stdout, (problem, proc.stdout)
-        assert not _user_exists("newstudent1") and not _user_exists("newstudent2")
-        assert _state(hub) == before, problem
-
-
-def _fingerprint():
-    """What setup_course.py hashes to decide whether the environment must be rebuilt."""
-    sys.path.insert(0, str(hub_util.SETUP.parent))
-    try:
-        import setup_course
-    finally:
-        sys.path.remove(str(hub_util.SETUP.parent))
-    return setup_course.environment_fingerprint()
-
-
-def _state(hub):
-    """Users, the prefix's files and the course folder's files, with owners and modes: what a setup changes."""
-    files = {}
-    for top in (hub.course_prefix, hub.course_folder):
-        for path in [top, *top.rglob("*")]:
-            if ".cache" in path.parts or path.name == "hub.log" or "venv" in path.relative_to(top).parts[:1]:
-                continue
-            if path.name.startswith("jupyterhub") and path.parent.name == "hub":
-                continue  # the running hub's database and pid file change on their own
-            st = path.lstat()
-            files[str(path)] = (st.st_uid, st.st_gid, st.st_mode, st.st_size if path.is_file() else 0)
-    users = sorted(line.split(":")[0] for line in Path("/etc/passwd").read_text().splitlines())
-    return users, files
-
-
 # ------------------------------------------------------------------------------------------ in the browser
 class HubNotebookPage(NotebookPage):
     """A notebook already opened in a logged-in page (NotebookPage opens its own page with a server token)."""
@@ -465,3 +405,69 @@ def test_a_student_in_the_browser(hub, instructor, browser):
     submitted = json.loads((mine[0] / f"{ASSIGNMENT}.ipynb").read_text())
     assert _solutions()[plan["cells"][plan["solutions"][0]]["metadata"]["nbgrader"]["grade_id"]].strip() in \
         "".join(submitted["cells"][plan["solutions"][0]]["source"])
+
+
+# ------------------------------------------------------------------------------------------ the setup, again
+# Last in the module: a second setup may rebuild the environment (when gradelib changed since the first).
+def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, instructor, tmp_path):
+    marker = hub.course_folder / "source" / ASSIGNMENT / "instructor-notes.txt"
+    as_user(hub.roster.instructor, ["sh", "-c", f"echo mine > {marker}"])
+    before = _state(hub)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(hub.roster.csv())
+    os.chmod(tmp_path, 0o755)
+    settings = hub.settings
+    args = [hub_util.SYSTEM_PYTHON, str(hub_util.SETUP), str(roster), "--prefix", str(hub.course_prefix),
+            "--authenticator", "shared-password", "--port", str(settings["port"]),
+            "--hub-port", str(settings["hub_port"]), "--proxy-api-port", str(settings["proxy_api_port"]),
+            "--proxy", settings["proxy_command"][0]]
+    built_from = (hub.venv / ".course-hub-stamp").read_text()
+    unchanged = built_from == _fingerprint()  # gradelib or requirements.txt not edited since the setup
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    if unchanged:
+        assert f"environment: {hub.venv} is up to date (kept)" in again.stdout, again.stdout
+    assert "users: kept" in again.stdout and "created" not in again.stdout.split("users:")[1].split("\n")[0]
+    assert marker.read_text() == "mine\n"
+    assert _state(hub) == before
+
+    bad_rows = {
+        "duplicate": f"username,role\n{hub.roster.instructor},instructor\nnewstudent1\nnewstudent1\n",
+        "invalid": f"username,role\n{hub.roster.instructor},instructor\nNew Student\n",
+        "reserved": f"username,role\n{hub.roster.instructor},instructor\nroot\n",
+        "system account": f"username,role\n{hub.roster.instructor},instructor\nnewstudent2\nwww-data\n",
+    }
+    for problem, text in bad_rows.items():
+        roster.write_text(text)
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (problem, proc.stdout, proc.stderr)
+        message = proc.stderr.strip()
+        assert message.count("\n") == 0 and "nothing was changed" in message, (problem, message)
+        assert not proc.stdout, (problem, proc.stdout)
+        assert not _user_exists("newstudent1") and not _user_exists("newstudent2")
+        assert _state(hub) == before, problem
+
+
+def _fingerprint():
+    """What setup_course.py hashes to decide whether the environment must be rebuilt."""
+    sys.path.insert(0, str(hub_util.SETUP.parent))
+    try:
+        import setup_course
+    finally:
+        sys.path.remove(str(hub_util.SETUP.parent))
+    return setup_course.environment_fingerprint()
+
+
+def _state(hub):
+    """Users, the prefix's files and the course folder's files, with owners and modes: what a setup changes."""
+    files = {}
+    for top in (hub.course_prefix, hub.course_folder):
+        for path in [top, *top.rglob("*")]:
+            if ".cache" in path.parts or path.name == "hub.log" or "venv" in path.relative_to(top).parts[:1]:
+                continue
+            if path.name.startswith("jupyterhub") and path.parent.name == "hub":
+                continue  # the running hub's database and pid file change on their own
+            st = path.lstat()
+            files[str(path)] = (st.st_uid, st.st_gid, st.st_mode, st.st_size if path.is_file() else 0)
+    users = sorted(line.split(":")[0] for line in Path("/etc/passwd").read_text().splitlines())
+    return users, files
