@@ -181,8 +181,14 @@ def test_each_role_sees_its_own_tools(hub, instructor):
                  " ".join(p.cmdline())]
         assert procs, f"no server process of {name}"
         assert procs[0].exe().startswith(str(hub.venv)) or procs[0].cmdline()[0].startswith(str(hub.venv))
-        ports = {c.laddr.ip for p in procs for c in p.net_connections("tcp") if c.status == "LISTEN"}
+        ports = {c.laddr.ip for p in procs for c in _connections(p) if c.status == "LISTEN"}
         assert ports == {"127.0.0.1"}, f"{name}'s server listens on {ports}"
+
+
+def _connections(process):
+    """The process's TCP sockets (psutil 6 renamed connections() to net_connections())."""
+    method = getattr(process, "net_connections", None) or process.connections
+    return method("tcp")
 
 
 def _page_config(server):
