@@ -32,7 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from .oracle import loss_gradients
-from .surgery import back_weights, column, record, relu_slope
+from .surgery import column, stack
 
 # The oracle's own error is below 1e-9 at the test points (see gradelib.oracle);
 # a right answer in float64 or even float32 is well inside these, while every
@@ -69,13 +69,30 @@ class Case:
         self.update = ex.kind == "update"
         self.params = list(self.net.params)
         self.wrong = [k for k in self.params if not close(S[k], G[k])]
+        self.pending = []
 
-    # -- the network's shape, in the notes' names
+    # -- the network's shape, in the notes' names (looked up once per diagnosis)
+    @cached_property
+    def hidden_nodes(self):
+        return list(self.net.hidden_nodes)
+
+    @cached_property
+    def hidden_params(self):
+        return list(self.net.hidden_params)
+
+    @cached_property
+    def _out_edges(self):
+        nodes = set(self.net.inputs) | {dst for _, dst in self.net.edges.values()}
+        return {n: self.net.out_edges(n) for n in nodes}
+
+    def out_edges(self, node):
+        return self._out_edges.get(node, [])
+
     @cached_property
     def outputs(self):
         """The nodes that feed no other node: where the loss reads the network."""
         nodes = list(dict.fromkeys(dst for _, dst in self.net.edges.values()))
-        return [n for n in nodes if not self.net.out_edges(n)]
+        return [n for n in nodes if not self.out_edges(n)]
 
     def bias(self, node):
         return next(p for p, (src, dst) in self.net.edges.items() if src is None and dst == node)
@@ -85,7 +102,7 @@ class Case:
 
     @cached_property
     def output_params(self):
-        return [p for p in self.params if p not in self.net.hidden_params]
+        return [p for p in self.params if p not in self.hidden_params]
 
     def value(self, node):
         """The node's value (an input X_i or a node's output Y_j) at every test point."""
@@ -103,17 +120,29 @@ class Case:
         """dLoss/dz at node, from the oracle: a bias enters its node's sum with factor 1."""
         return self.G[self.bias(node)]
 
-    # -- differentiating changed networks with the oracle
-    @cached_property
-    def base(self):
-        return record(self.net, self.pts.X, self.pts.P, self.pts.T)[0]
-
+    # -- differentiating changed networks with the oracle, all in one call
     def col(self, k):
         return column(self.pts.P[k])
 
-    def gradients(self, ops=None, P=None):
-        args = (self.net, self.pts.X, self.pts.P if P is None else P, self.pts.T)
-        return loss_gradients(*args) if ops is None else loss_gradients(*args, ops)
+    def zb(self, node):
+        return column(self.z(node))
+
+    def gradients(self, slopes=None, back=None, P=None, T=None):
+        """The gradient of the network with these local derivatives (and these P, T): computed when first read."""
+        job = Pending(self, P if P is not None else self.pts.P, T if T is not None else self.pts.T,
+                      dict(slopes or {}), dict(back or {}))
+        self.pending.append(job)
+        return job
+
+    def flush(self):
+        """Differentiate every network asked for so far, in one oracle call."""
+        jobs, self.pending = self.pending, []
+        if not jobs:
+            return
+        X, P, T, ops = stack(self.net, self.pts.X, [(j.P, j.T, j.slopes, j.back) for j in jobs])
+        V, n = loss_gradients(self.net, X, P, T, ops), len(self.pts)
+        for i, job in enumerate(jobs):
+            job.values = {k: V[k][i * n:(i + 1) * n] for k in self.params}
 
     def with_output_errors(self, new):
         """The gradient of a student who used new[node] (n,) as dLoss/dY at each output node."""
@@ -122,8 +151,8 @@ class Case:
             (r,) = ratio.values()
             return {p: self.G[p] * r for p in self.params}
         back = {e: self.col(e) * column(ratio[self.net.edges[e][1]])
-                for h in self.net.hidden_nodes for e in self.net.out_edges(h)}
-        V = self.gradients(back_weights(self.base, back))
+                for h in self.hidden_nodes for e in self.out_edges(h)}
+        V = self.gradients(back=back)
         for p in self.output_params:
             V[p] = self.G[p] * ratio[self.net.edges[p][1]]
         return V
@@ -161,7 +190,7 @@ class Case:
     def back_sum(self, h):
         """dLoss/dh as a sum over h's parents, with ReLU' where a parent is a ReLU node."""
         terms = []
-        for e in self.net.out_edges(h):
+        for e in self.out_edges(h):
             dst = self.net.edges[e][1]
             relu = f"·ReLU'({self.net.relus[dst][2]})" if dst in self.net.relus else ""
             terms.append(f"dLoss/d{dst}{relu}·{e}")
@@ -169,12 +198,38 @@ class Case:
 
     def hidden_of(self, ks):
         """The hidden nodes whose incoming parameters are among ks."""
-        return [h for h in self.net.hidden_nodes if any(self.net.edges[k][1] == h for k in ks)]
+        return [h for h in self.hidden_nodes if any(self.net.edges[k][1] == h for k in ks)]
 
     def squared_loss(self):
         out = self.outputs[0]
         t = self.net.target_name.split()[-1]
         return out, t
+
+
+class Pending:
+    """Gradients of a changed network, read like a dict; the oracle runs (for all pending at once) on first read."""
+
+    def __init__(self, case, P, T, slopes, back):
+        self.case, self.P, self.T, self.slopes, self.back = case, P, T, slopes, back
+        self.values, self.set, self.keys = None, {}, None
+
+    def __contains__(self, k):
+        return k in (self.keys if self.keys is not None else self.case.params)
+
+    def __getitem__(self, k):
+        if k in self.set:
+            return self.set[k]
+        if self.values is None:
+            self.case.flush()
+        return self.values[k]
+
+    def __setitem__(self, k, v):
+        self.set[k] = v
+
+    def only(self, keys):
+        """The same gradients, for these parameters only (the others are not part of the slip)."""
+        self.keys = list(keys)
+        return self
 
 
 @dataclass(frozen=True)
@@ -184,6 +239,8 @@ class Candidate:
     values: object
     words: object
     applies: object = lambda case: True
+    per_param: bool = False   # True: a slip made parameter by parameter; False: one change to the whole network,
+    #                           refuted when it would change a parameter the student has right
 
 
 # ------------------------------------------------------------------ the sign and constant factors
@@ -193,7 +250,7 @@ def _sign(c):
 
 
 def _sign_words(c, _, ks):
-    all_, hidden = set(ks) == set(c.params), set(ks) == set(c.net.hidden_params)
+    all_, hidden = set(ks) == set(c.params), set(ks) == set(c.hidden_params)
     if c.update:
         if all_:
             return ("gradient_ascent",
@@ -218,7 +275,7 @@ def _sign_words(c, _, ks):
         return ("sign_flip_hidden",
                 f"The hidden-layer gradients ({_join(ks)}) have the wrong sign while the output layer's are right: "
                 "the error sent back into the hidden layer has its sign flipped.")
-    if set(ks) == set(c.output_params) and c.net.hidden_nodes:
+    if set(ks) == set(c.output_params) and c.hidden_nodes:
         return ("sign_flip_param",
                 f"The output layer's gradients ({_join(ks)}) have the wrong sign while the hidden layer's are right: "
                 + _loss_hint(c))
@@ -257,7 +314,8 @@ def _fraction(f):
 
 def _factor_words(c, f, ks):
     word = _fraction(f)
-    mistake = {"twice": "factor_2", "half": "factor_half"}.get(word, "constant_factor")
+    mistake = {"twice": "factor_2", "half": "factor_half", "three times": "factor_3",
+               "a third of": "factor_third"}.get(word, "factor_other")
     size = f"{word} the right value" if word in ("twice", "half") else \
         (f"{word} the right value" if word else f"{f:.4g} times the right value")
     if c.update:
@@ -476,7 +534,7 @@ def _wrong_target(c):
               ("the node before the real target", classes[(np.searchsorted(classes, T) - 1) % len(classes)])]
     for rule, other in rules:
         if np.any(other != T):
-            yield rule, loss_gradients(c.net, c.pts.X, c.pts.P, other)
+            yield rule, c.gradients(T=other)
 
 
 def _wrong_target_words(c, rule, ks):
@@ -486,73 +544,91 @@ def _wrong_target_words(c, rule, ks):
 
 # ------------------------------------------------------------------ a wrong local derivative at a ReLU
 
+def _each_relu(c, slope):
+    """The network with slope(u) in place of ReLU' at every ReLU node at once, then at each one alone."""
+    nodes = list(c.net.relus)
+    if len(nodes) > 1:
+        yield tuple(nodes), c.gradients(slopes={u: slope(u) for u in nodes})
+    for u in nodes:
+        yield (u,), c.gradients(slopes={u: slope(u)})
+
+
+def _prime(expr):
+    return f"ReLU'({expr})"
+
+
+def _relus_words(c, nodes):
+    """'neuron 1 is off (w11·x1 + b1 < 0 ...' pieces for each node: (labels, expressions)."""
+    specs = [c.net.relus[u] for u in nodes]
+    return _join([s[1] for s in specs]), [s[2] for s in specs]
+
+
 def _missing_relu_derivative(c):
-    for u in c.net.relus:
-        yield u, c.gradients(relu_slope(c.base, u, 1.0))
+    yield from _each_relu(c, lambda u: 1.0)
 
 
-def _missing_relu_derivative_words(c, u, ks):
-    _, label, expr = c.net.relus[u]
+def _missing_relu_derivative_words(c, nodes, ks):
+    labels, exprs = _relus_words(c, nodes)
+    primes = _join([_prime(e) for e in exprs])
     return "missing_relu_derivative", (
-        f"{c.grads(ks)} nonzero at test points where {label} is off ({expr} < 0, so ReLU'({expr}) = 0 and "
-        f"nothing flows back through it): multiply by ReLU'({expr}).")
+        f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off ({', '.join(e + ' < 0' for e in exprs)}, "
+        f"so ReLU' = 0 there and nothing flows back): multiply by {primes}.")
 
 
 def _relu_for_derivative(c):
-    for u in c.net.relus:
-        yield u, c.gradients(relu_slope(c.base, u, np.maximum(c.base.z[u], 0.0)))
+    yield from _each_relu(c, lambda u: np.maximum(c.zb(u), 0.0))
 
 
-def _relu_for_derivative_words(c, u, ks):
-    _, label, expr = c.net.relus[u]
+def _relu_for_derivative_words(c, nodes, ks):
+    labels, exprs = _relus_words(c, nodes)
     return "relu_instead_of_derivative", (
-        f"In {_join(ks)} you multiplied by ReLU({expr}), the output of {label}, where its derivative "
-        f"ReLU'({expr}) belongs (1 when on, 0 when off).")
+        f"In {_join([c.name(k) for k in ks])} you multiplied by {_join([f'ReLU({e})' for e in exprs])}, the "
+        f"output of {labels}, where the derivative {_join([_prime(e) for e in exprs])} belongs "
+        "(1 when on, 0 when off).")
 
 
 def _z_for_derivative(c):
-    for u in c.net.relus:
-        yield u, c.gradients(relu_slope(c.base, u, c.base.z[u]))
+    yield from _each_relu(c, lambda u: c.zb(u))
 
 
-def _z_for_derivative_words(c, u, ks):
-    _, label, expr = c.net.relus[u]
+def _z_for_derivative_words(c, nodes, ks):
+    labels, exprs = _relus_words(c, nodes)
     return "z_instead_of_derivative", (
-        f"In {_join(ks)} you multiplied by {expr} itself, the sum going into {label}, where ReLU'({expr}) "
-        "belongs (1 when on, 0 when off).")
+        f"In {_join([c.name(k) for k in ks])} you multiplied by {_join(exprs)} itself, the sum going into {labels}, where "
+        f"{_join([_prime(e) for e in exprs])} belongs (1 when on, 0 when off).")
 
 
 def _other_relu_derivative(c):
     for u in c.net.relus:
         for v in c.net.relus:
             if v != u:
-                yield (u, v), c.gradients(relu_slope(c.base, u, (c.base.z[v] > 0).astype(float)))
+                yield (u, v), c.gradients(slopes={u: (c.zb(v) > 0) * 1.0})
 
 
 def _other_relu_derivative_words(c, detail, ks):
     u, v = detail
     (_, label_u, expr_u), (_, label_v, expr_v) = c.net.relus[u], c.net.relus[v]
     return "wrong_relu_derivative", (
-        f"In {_join(ks)} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
+        f"In {_join([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
         f"{label_u}, ReLU'({expr_u}), belongs.")
 
 
 # ------------------------------------------------------------------ the error sent back the wrong way
 
 def _fan_out(c):
-    return any(len(c.net.out_edges(h)) > 1 for h in c.net.hidden_nodes)
+    return any(len(c.out_edges(h)) > 1 for h in c.hidden_nodes)
 
 
 def _parents(c):
     """The nodes the hidden layer feeds, in order."""
-    return list(dict.fromkeys(c.net.edges[e][1] for h in c.net.hidden_nodes for e in c.net.out_edges(h)))
+    return list(dict.fromkeys(c.net.edges[e][1] for h in c.hidden_nodes for e in c.out_edges(h)))
 
 
 def _keep_back(c, keep):
     """Every hidden node sends its error back only along edges into a parent for which keep(parent) (n,) is 1."""
     back = {e: c.col(e) * column(keep(c.net.edges[e][1]))
-            for h in c.net.hidden_nodes for e in c.net.out_edges(h)}
-    return c.gradients(back_weights(c.base, back))
+            for h in c.hidden_nodes for e in c.out_edges(h)}
+    return c.gradients(back=back)
 
 
 def _one_parent_only(c):
@@ -561,14 +637,14 @@ def _one_parent_only(c):
 
 
 def _one_parent_only_words(c, k, ks):
-    h = c.hidden_of(ks) or c.net.hidden_nodes
+    h = c.hidden_of(ks) or c.hidden_nodes
     return "one_parent_only", (
         f"{c.grads(ks)} computed through only the path through {c.node_label(k)}. "
         + " ".join(_sums_over_parents(c, n) for n in h))
 
 
 def _sums_over_parents(c, h):
-    parents = [c.node_label(c.net.edges[e][1]) for e in c.net.out_edges(h)]
+    parents = [c.node_label(c.net.edges[e][1]) for e in c.out_edges(h)]
     return (f"{c.node_label(h).capitalize()} feeds {_join(parents)}, so its gradient sums over all its parents: "
             f"dLoss/d{h} = {c.back_sum(h)}.")
 
@@ -578,7 +654,7 @@ def _target_parent_only(c):
 
 
 def _target_parent_only_words(c, _, ks):
-    h = c.hidden_of(ks) or c.net.hidden_nodes
+    h = c.hidden_of(ks) or c.hidden_nodes
     return "one_parent_only", (
         f"{c.grads(ks)} computed through the target's output node only. The loss is −log P_target, yet the "
         "other outputs count too: through the softmax's shared denominator they change P_target. "
@@ -593,20 +669,23 @@ def _parent_left_out(c):
 
 
 def _parent_left_out_words(c, k, ks):
-    h = c.hidden_of(ks) or c.net.hidden_nodes
+    h = c.hidden_of(ks) or c.hidden_nodes
     return "parent_left_out", (f"{c.grads(ks)} computed without the path through {c.node_label(k)}. "
                                + " ".join(_sums_over_parents(c, n) for n in h))
 
 
 def _missing_backprop_weight(c):
-    for h in c.net.hidden_nodes:
-        yield h, c.gradients(back_weights(c.base, {e: 1.0 for e in c.net.out_edges(h)}))
+    hidden = c.hidden_nodes
+    groups = ([tuple(hidden)] if len(hidden) > 1 else []) + [(h,) for h in hidden]
+    for nodes in groups:
+        yield nodes, c.gradients(back={e: 1.0 for h in nodes for e in c.out_edges(h)})
 
 
-def _missing_backprop_weight_words(c, h, ks):
+def _missing_backprop_weight_words(c, nodes, ks):
+    sums = "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in nodes)
     return "missing_backprop_weight", (
-        f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} without the weight it "
-        f"flows through: dLoss/d{h} = {c.back_sum(h)}.")
+        f"{c.grads(ks)} computed with the error sent back to {_join([c.node_label(h) for h in nodes])} without "
+        f"the weights it flows through: {sums}.")
 
 
 def _swapped_backprop_weights(c):
@@ -617,7 +696,7 @@ def _swapped_backprop_weights(c):
                 by_target = {net.edges[e][1]: e for e in net.out_edges(other)}
                 back = {e: c.col(by_target[net.edges[e][1]]) for e in net.out_edges(h)
                         if net.edges[e][1] in by_target}
-                yield (h, other), c.gradients(back_weights(c.base, back))
+                yield (h, other), c.gradients(back=back)
 
 
 def _swapped_backprop_weights_words(c, detail, ks):
@@ -631,13 +710,13 @@ def _swapped_backprop_weights_words(c, detail, ks):
 
 def _back_through_incoming_weight(c):
     """A node with one parent: the error sent back through the weight into the node instead of out of it."""
-    for h in c.net.hidden_nodes:
-        (out,) = c.net.out_edges(h) if len(c.net.out_edges(h)) == 1 else (None,)
+    for h in c.hidden_nodes:
+        (out,) = c.out_edges(h) if len(c.out_edges(h)) == 1 else (None,)
         if out is None:
             continue
         for q, (src, dst) in c.net.edges.items():
             if dst == h and src is not None:
-                yield (h, q, out), c.gradients(back_weights(c.base, {out: c.col(q)}))
+                yield (h, q, out), c.gradients(back={out: c.col(q)})
 
 
 def _back_through_incoming_weight_words(c, detail, ks):
@@ -650,12 +729,12 @@ def _back_through_incoming_weight_words(c, detail, ks):
 def _sequential_update(c):
     """Output weights updated first, the error then sent back through the new ones (the forward pass kept)."""
     eta = column(c.pts.E)
-    back = {e: c.col(e) - eta * column(c.G[e]) for h in c.net.hidden_nodes for e in c.net.out_edges(h)}
-    yield None, c.gradients(back_weights(c.base, back))
+    back = {e: c.col(e) - eta * column(c.G[e]) for h in c.hidden_nodes for e in c.out_edges(h)}
+    yield None, c.gradients(back=back)
 
 
 def _sequential_update_words(c, _, ks):
-    outs = [e for h in c.net.hidden_nodes for e in c.net.out_edges(h)]
+    outs = [e for h in c.hidden_nodes for e in c.out_edges(h)]
     return "sequential_update", (
         f"The update of {_join(ks)} sends the error back through {_join(outs)} after you had already "
         f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
@@ -665,8 +744,7 @@ def _sequential_update_words(c, _, ks):
 def _sequential_with_forward(c):
     """Output layer updated first, the forward pass redone with it, then the hidden gradients taken there."""
     P = {k: (c.pts.P[k] - c.pts.E * c.G[k]) if k in c.output_params else c.pts.P[k] for k in c.params}
-    V = c.gradients(P=P)
-    yield None, {k: V[k] for k in c.net.hidden_params}
+    yield None, c.gradients(P=P).only(c.hidden_params)
 
 
 def _sequential_with_forward_words(c, _, ks):
@@ -678,7 +756,7 @@ def _sequential_with_forward_words(c, _, ks):
 
 
 def _sequential(c):
-    return c.update and bool(c.net.hidden_nodes)
+    return c.update and bool(c.hidden_nodes)
 
 
 # ------------------------------------------------------------------ a wrong factor on one edge
@@ -693,6 +771,13 @@ def _edge_values(c, value_of):
     return out
 
 
+def _edge_rule(c, ks):
+    """The chain rule's factor on the first weight of ks, in its own symbols: d(w12·Y1)/dw12 = Y1."""
+    w = ks[0]
+    src = c.net.edges[w][0]
+    return f"d({w}·{src})/d{w} = {src}"
+
+
 def _weight_for_input(c):
     yield None, _edge_values(c, lambda w, src, dst: c.pts.P[w])
 
@@ -701,7 +786,7 @@ def _weight_for_input_words(c, _, ks):
     carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
     return "weight_for_input", (
         f"In {_join([c.name(k) for k in ks])} you multiplied by the weight itself where the value the edge "
-        f"carries belongs ({carried}): d(W_ij·Y_i)/dW_ij = Y_i.")
+        f"carries belongs ({carried}): {_edge_rule(c, ks)}.")
 
 
 def _one_for_input(c):
@@ -712,7 +797,7 @@ def _one_for_input_words(c, _, ks):
     carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
     return "input_left_out", (
         f"{c.names(ks)} computed like a bias's gradient, without the value the edge carries ({carried}): "
-        "d(W_ij·Y_i)/dW_ij = Y_i.")
+        f"{_edge_rule(c, ks)}.")
 
 
 def _z_for_input(c):
@@ -735,11 +820,11 @@ def _output_for_input_words(c, _, ks):
     pairs = _join([f"{c.net.edges[k][1]} for {c.net.edges[k][0]} in {k}" for k in ks])
     return "output_for_input", (
         f"In {_join([c.name(k) for k in ks])} you multiplied by the output of the node the edge leads into "
-        f"where the value it carries in belongs ({pairs}): d(W_ij·Y_i)/dW_ij = Y_i.")
+        f"where the value it carries in belongs ({pairs}): {_edge_rule(c, ks)}.")
 
 
 def _other_value_for_input(c):
-    nodes = list(c.net.inputs) + list(c.net.hidden_nodes)
+    nodes = list(c.net.inputs) + list(c.hidden_nodes)
     for v in nodes:
         yield v, _edge_values(c, lambda w, src, dst: c.value(v) if src != v and dst != v else None)
 
@@ -749,7 +834,8 @@ def _other_value_for_input_words(c, v, ks):
     swapped = all(c.net.edges[k][0] in c.net.inputs for k in ks) and v in c.net.inputs
     mistake = "swapped_inputs" if swapped else "wrong_input"
     return mistake, (f"In {_join([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
-                     f"belongs ({own}): dLoss/dW_ij = dLoss/dz_j · Y_i, with Y_i the input of that edge.")
+                     f"belongs ({own}): each weight's gradient multiplies by the value on its own edge, "
+                     f"{_edge_rule(c, ks)}.")
 
 
 def _bias_times_input(c):
@@ -802,15 +888,17 @@ def _copied_words(c, q, ks):
 # ------------------------------------------------------------------ the table, in order of preference
 
 CANDIDATES = [
-    Candidate("sign", _sign, _sign_words),
-    Candidate("missing_eta", _missing_eta, _missing_eta_words, _updates),
-    Candidate("ascent_missing_eta", _ascent_missing_eta, _ascent_missing_eta_words, _updates),
-    Candidate("returned_gradient", _returned_gradient, _returned_gradient_words, _updates),
-    Candidate("returned_step", _returned_step, _returned_step_words, _updates),
-    Candidate("returned_change", _returned_change, _returned_change_words, _updates),
-    Candidate("eta_twice", _eta_twice, _eta_twice_words, _updates),
-    Candidate("divided_by_eta", _divided_by_eta, _divided_by_eta_words, _updates),
-    Candidate("factor", _factor, _factor_words),
+    Candidate("sign", _sign, _sign_words, per_param=True),
+    Candidate("missing_eta", _missing_eta, _missing_eta_words, _updates, per_param=True),
+    Candidate("ascent_missing_eta", _ascent_missing_eta, _ascent_missing_eta_words, _updates, per_param=True),
+    Candidate("returned_gradient", _returned_gradient, _returned_gradient_words, _updates, per_param=True),
+    Candidate("returned_step", _returned_step, _returned_step_words, _updates, per_param=True),
+    Candidate("returned_change", _returned_change, _returned_change_words, _updates, per_param=True),
+    Candidate("eta_twice", _eta_twice, _eta_twice_words, _updates, per_param=True),
+    Candidate("divided_by_eta", _divided_by_eta, _divided_by_eta_words, _updates, per_param=True),
+    Candidate("factor", _factor, _factor_words, per_param=True),
+    Candidate("sequential_update", _sequential_update, _sequential_update_words, _sequential),
+    Candidate("sequential_with_forward", _sequential_with_forward, _sequential_with_forward_words, _sequential),
     Candidate("probabilities_as_errors", _probabilities_as_errors, _probabilities_as_errors_words, _softmax),
     Candidate("logits_as_probabilities", _logits_as_probabilities, _logits_as_probabilities_words, _softmax),
     Candidate("minus_one_everywhere", _minus_one_everywhere, _minus_one_everywhere_words, _softmax),
@@ -830,18 +918,16 @@ CANDIDATES = [
     Candidate("missing_backprop_weight", _missing_backprop_weight, _missing_backprop_weight_words),
     Candidate("swapped_backprop_weights", _swapped_backprop_weights, _swapped_backprop_weights_words),
     Candidate("back_through_incoming_weight", _back_through_incoming_weight, _back_through_incoming_weight_words),
-    Candidate("sequential_update", _sequential_update, _sequential_update_words, _sequential),
-    Candidate("sequential_with_forward", _sequential_with_forward, _sequential_with_forward_words, _sequential),
     Candidate("wrong_target", _wrong_target, _wrong_target_words, _softmax),
-    Candidate("weight_for_input", _weight_for_input, _weight_for_input_words),
-    Candidate("one_for_input", _one_for_input, _one_for_input_words),
-    Candidate("z_for_input", _z_for_input, _z_for_input_words),
-    Candidate("output_for_input", _output_for_input, _output_for_input_words),
-    Candidate("other_value_for_input", _other_value_for_input, _other_value_for_input_words),
-    Candidate("bias_times_input", _bias_times_input, _bias_times_input_words),
-    Candidate("pair_swap", _pair_swap, _pair_swap_words),
-    Candidate("copied", _copied, _copied_words),
-    Candidate("zero", _zero, _zero_words),
+    Candidate("weight_for_input", _weight_for_input, _weight_for_input_words, per_param=True),
+    Candidate("one_for_input", _one_for_input, _one_for_input_words, per_param=True),
+    Candidate("z_for_input", _z_for_input, _z_for_input_words, per_param=True),
+    Candidate("output_for_input", _output_for_input, _output_for_input_words, per_param=True),
+    Candidate("other_value_for_input", _other_value_for_input, _other_value_for_input_words, per_param=True),
+    Candidate("bias_times_input", _bias_times_input, _bias_times_input_words, per_param=True),
+    Candidate("pair_swap", _pair_swap, _pair_swap_words, per_param=True),
+    Candidate("copied", _copied, _copied_words, per_param=True),
+    Candidate("zero", _zero, _zero_words, per_param=True),
 ]
 
 
@@ -852,14 +938,18 @@ def _explains(c, V):
     return [k for k in c.wrong if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])]
 
 
+def _refuted(c, V):
+    """Whether V changes a parameter the student has right: then it is not what the student did."""
+    return any(k in V and not close(V[k], c.G[k]) for k in c.params if k not in c.wrong)
+
+
 def _explanations(c):
-    """(candidate, detail, explained params), lazily, in the table's order."""
-    for cand in CANDIDATES:
-        if cand.applies(c):
-            for detail, V in cand.values(c):
-                ks = _explains(c, V)
-                if ks:
-                    yield cand, detail, ks
+    """(candidate, detail, explained params) in the table's order; every changed network differentiated at once."""
+    asked = [(cand, detail, V) for cand in CANDIDATES if cand.applies(c) for detail, V in cand.values(c)]
+    for cand, detail, V in asked:
+        ks = _explains(c, V)
+        if ks and (cand.per_param or not _refuted(c, V)):
+            yield cand, detail, ks
 
 
 def causes(c):

@@ -11,8 +11,8 @@ exactly the gradient such a student computes, with no formula written out:
 
 so dY/dz = s and d(w·y)/dy = v, while d(w·y)/dw = y_base stays right.
 
-The builders below return the ``ops`` of such a network for each kind of
-mistake; gradelib.diagnose differentiates them with the oracle.
+gradelib.diagnose asks for many such networks at once; ``stack`` puts them
+side by side, so that one call of the oracle differentiates them all.
 """
 import numpy as np
 
@@ -62,16 +62,33 @@ def record(net, X, P, T):
     return rec, state
 
 
+def stack(net, X, blocks):
+    """Many changed networks differentiated in one oracle call: the points repeated once per block.
+
+    blocks: [(P, T, slopes, back)], P a dict of arrays (n,), T (n,), slopes and back
+    {node or edge: scalar or (n, 1)}.  Returns (X, P, T, ops) over n·len(blocks)
+    rows.  A node or edge a block leaves alone keeps its own local derivative
+    (ReLU'(z) at its base z, its own weight): the same gradient as the plain network.
+    """
+    n = len(blocks[0][1])
+    Xs = tuple(np.tile(np.asarray(x, float), len(blocks)) for x in X)
+    Ps = {k: np.concatenate([np.asarray(b[0][k], float) for b in blocks]) for k in net.params}
+    Ts = np.concatenate([np.asarray(b[1]) for b in blocks])
+    base, _ = record(net, Xs, Ps, Ts)
+    nodes = list(dict.fromkeys(u for b in blocks for u in b[2]))
+    edges = list(dict.fromkeys(e for b in blocks for e in b[3]))
+
+    def rows(i, value):
+        return np.broadcast_to(np.asarray(value, float), (n, 1)) if np.ndim(value) < 2 else value
+
+    slope = {u: np.concatenate([rows(i, b[2][u]) if u in b[2] else (base.z[u][i * n:(i + 1) * n] > 0) * 1.0
+                                for i, b in enumerate(blocks)]) for u in nodes}
+    back = {e: np.concatenate([rows(i, b[3][e]) if e in b[3] else column(b[0][e])
+                               for i, b in enumerate(blocks)]) for e in edges}
+    return Xs, Ps, Ts, Surgery(base, slope=slope, back=back)
+
+
 def column(values):
     """An array (n,) as (n, 1), to broadcast over the oracle's perturbed copies."""
     return np.asarray(values, float)[:, None]
 
-
-def relu_slope(base, node, slope):
-    """The network whose ReLU at node has the local derivative slope (n, 1) in place of ReLU'(z)."""
-    return Surgery(base, slope={node: slope})
-
-
-def back_weights(base, back):
-    """The network whose edges send the error back through back[edge] (n, 1) instead of their own weight."""
-    return Surgery(base, back=back)
