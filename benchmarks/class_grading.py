@@ -174,8 +174,13 @@ def main(argv=None):
             # cost per notebook: the same correct notebooks (every test verified), one at a time,
             # graded by one worker and executed by nbclient
             sample = [s for s in students[a] if s.endswith("_correct")][:args.sample]
-            graded = one_at_a_time(cost_course, a, sample, workdir / f"cost-{a}.json")
-            bare = one_at_a_time(bare_course, a, sample, workdir / f"bare-{a}.json")
+            # with and without the sandbox alternately, student by student, so that a change in the
+            # machine's load falls on both alike
+            graded, bare = [], []
+            for i, s in enumerate(sample):
+                order = [(cost_course, graded), (bare_course, bare)]
+                for course, into in (order if i % 2 == 0 else order[::-1]):
+                    into += one_at_a_time(course, a, [s], workdir / f"cost-{a}.json")
             floors = floor(base, a, sample)
             row = {"serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
                    "speedup": round(serial / parallel, 2), "same_scores": same,

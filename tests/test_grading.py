@@ -23,7 +23,7 @@ import classroom  # noqa: E402
 from gradelib import points  # noqa: E402
 from gradelib.exercises import EXERCISES  # noqa: E402
 from gradelib.grading import isolate, tamper, verdict  # noqa: E402
-from gradelib.grading.preprocessor import grade_calls, names, slice_given  # noqa: E402
+from gradelib.grading.cells import grade_calls, names, slice_given  # noqa: E402
 
 A = "fixture"
 SN, SM = "test_single_neuron", "test_softmax"          # 2 points and 1 point

@@ -1,9 +1,17 @@
 """Grading a class with nbgrader so that it cannot be fooled and never loses a submission.
 
 The modules, one idea each:
-  preprocessor  VerifyGradelib and FlagForReview, the nbgrader preprocessors
-  execute       RobustExecute: nbgrader's Execute that survives a dying or stuck kernel
-  sanitize      RepairCells: nbgrader's DeduplicateIds that survives edited or duplicated cells
+  course        configure(c): the course's nbgrader pipeline, and the checks before a run
+  sandbox       the bubblewrap box that every process running student code is started in
+  kernel        a Jupyter kernel inside the box, talking to the grader through files
+  gradebook     checking the gradebook and backing it up before a run
+  sanitize      RepairCells (preprocessor): DeduplicateIds that survives edited or duplicated cells
+  execute       RobustExecute (preprocessor): Execute that survives a dying or stuck kernel, in the box
+  verify        VerifyGradelib (preprocessor): re-checking gradelib tests outside the kernel
+  flag          FlagForReview (preprocessor): a manual look where VerifyGradelib found a reason
+  instructor    the instructor's cells, as the gradebook keeps them
+  cells         reading cells as code: grade calls, names, the given code a function needs
+  outputs       error outputs that nbgrader scores as failed
   isolate       running the student's cells in a fresh, limited process (harness.py runs there)
   verdict       judging the plain numbers that came back, in the grader's process
   tamper        a static scan of the student's cells for kernel tricks
@@ -13,7 +21,7 @@ Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.
 """
 
-_LAZY = {"VerifyGradelib": "preprocessor", "FlagForReview": "preprocessor", "RobustExecute": "execute",
+_LAZY = {"VerifyGradelib": "verify", "FlagForReview": "flag", "RobustExecute": "execute",
          "RepairCells": "sanitize"}
 
 __all__ = list(_LAZY)

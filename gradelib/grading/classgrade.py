@@ -31,14 +31,47 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
+from typing import List, NamedTuple, Optional
 
 from .course import check_before_grading
 from .gradebook import Damaged
 from .sandbox import Sandbox, Unavailable, home_seed
+from .verify import Report
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
 UNSANDBOXED = ("WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
                "rights, and could read the solutions and change the gradebook.")
+
+
+@dataclass
+class Outcome:
+    """One student's grading, as a worker sends it to the main process (which alone writes the gradebook)."""
+    status: str                       # "graded", "failed" (nbgrader could not grade it) or "missing"
+    reason: str = ""                  # why not graded, for the instructor
+    notebooks: dict = field(default_factory=dict)   # notebook name -> what nbgrader wrote (see grade_one)
+    timestamp: Optional[str] = None   # the submission's time, ISO 8601
+    files: List[str] = field(default_factory=list)  # the notebooks that were submitted
+    seconds: Optional[float] = None   # the worker's time for this student
+
+
+class Row(NamedTuple):
+    """A line of the summary table."""
+    student: str
+    score: float
+    max_score: Optional[float]
+    notes: List[str]
+
+
+@dataclass
+class ClassRun:
+    """What every worker of one class run needs to know."""
+    root: str                # the course folder
+    config: object           # nbgrader's configuration of the course
+    main_db: str             # the course's gradebook file (only the main process writes it)
+    db_url: str
+    assignment: str
+    logdir: str              # workers' logs and private gradebooks
 
 
 # ---------------------------------------------------------------- the workers
@@ -69,16 +102,17 @@ def _copy_db(src, dst):
     b.close()
 
 
-def worker(number, root, config, main_db, assignment, tasks, results, logdir):
+def worker(number, run, tasks, results):
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
-    log_path = os.path.join(logdir, f"worker{number}.log")
+    log_path = os.path.join(run.logdir, f"worker{number}.log")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 2)   # the kernels' chatter goes to this worker's log, not to the progress bar
-    os.chdir(root)
-    db = os.path.join(logdir, f"worker{number}.db")
-    _copy_db(main_db, db)
+    os.chdir(run.root)
+    db = os.path.join(run.logdir, f"worker{number}.db")
+    _copy_db(run.main_db, db)
+    config, assignment = run.config, run.assignment
     config.CourseDirectory.db_url = "sqlite:///" + db
-    config.CourseDirectory.root = root
+    config.CourseDirectory.root = run.root
     config.Autograde.pre_convert_hook = None   # its checks and backup ran once, in the main process
     while True:
         student = tasks.get()
@@ -89,9 +123,8 @@ def worker(number, root, config, main_db, assignment, tasks, results, logdir):
         try:
             outcome = grade_one(config, assignment, student)
         except BaseException as err:  # never lose the worker over one submission
-            outcome = {"status": "failed", "reason": f"grading raised {type(err).__name__}: {err}",
-                       "notebooks": {}}
-        outcome["seconds"] = round(time.monotonic() - start, 3)
+            outcome = Outcome("failed", f"grading raised {type(err).__name__}: {err}")
+        outcome.seconds = round(time.monotonic() - start, 3)
         results.put(("done", number, student, outcome))
 
 
@@ -105,7 +138,7 @@ def grade_one(config, assignment, student):
     coursedir = CourseDirectory(config=config)
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
     if not glob.glob(os.path.join(submitted, "*.ipynb")):
-        return {"status": "missing", "reason": "no notebook was submitted", "notebooks": {}}
+        return Outcome("missing", "no notebook was submitted")
     coursedir.assignment_id, coursedir.student_id = assignment, student
     app = Autograde(coursedir=coursedir, config=config)
     app.force = True
@@ -115,9 +148,9 @@ def grade_one(config, assignment, student):
         try:
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
-            return {"status": "failed", "reason": _reason(result), "notebooks": {}}
-        data = {"timestamp": sub.timestamp.isoformat() if sub.timestamp else None, "notebooks": {},
-                "files": sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb")))}
+            return Outcome("failed", _reason(result))
+        data = Outcome("graded", timestamp=sub.timestamp.isoformat() if sub.timestamp else None,
+                       files=sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb"))))
         autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
         complete = True
         for nb in sub.notebooks:
@@ -125,20 +158,18 @@ def grade_one(config, assignment, student):
             graded = result.get("success", False) and os.path.exists(path)
             sent = os.path.exists(os.path.join(submitted, nb.name + ".ipynb"))
             complete = complete and (graded or not sent)
-            data["notebooks"][nb.name] = {
+            data.notebooks[nb.name] = {
                 "graded": graded, "sent": sent,
                 "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
                 "comments": {c.name: c.auto_comment for c in nb.comments},
                 "flagged": bool(nb.flagged), "late_penalty": nb.late_submission_penalty,
                 "report": _report(path) if graded else None}
-    if not any(nb["sent"] for nb in data["notebooks"].values()):
-        names = ", ".join(f"{name}.ipynb" for name in data["notebooks"])
-        data.update(status="missing", reason=f"no notebook named {names} was submitted (the folder has "
-                                             f"{', '.join(data['files'])})")
-    elif complete:
-        data["status"] = "graded"
-    else:
-        data.update(status="failed", reason=_reason(result))
+    if not any(nb["sent"] for nb in data.notebooks.values()):
+        names = ", ".join(f"{name}.ipynb" for name in data.notebooks)
+        data.status = "missing"
+        data.reason = f"no notebook named {names} was submitted (the folder has {', '.join(data.files)})"
+    elif not complete:
+        data.status, data.reason = "failed", _reason(result)
     return data
 
 
@@ -177,14 +208,14 @@ def merge(gb, assignment, student, outcome):
 
     try:
         gb.update_or_create_student(student)
-        if outcome.get("timestamp"):
+        if outcome.timestamp:
             sub = gb.update_or_create_submission(assignment, student,
-                                                 timestamp=datetime.fromisoformat(outcome["timestamp"]))
+                                                 timestamp=datetime.fromisoformat(outcome.timestamp))
         else:
             sub = gb.update_or_create_submission(assignment, student)
-        status, reason = outcome["status"], outcome.get("reason", "")
+        status, reason = outcome.status, outcome.reason
         for nb in sub.notebooks:
-            got = outcome.get("notebooks", {}).get(nb.name)
+            got = outcome.notebooks.get(nb.name)
             if got and got["graded"]:
                 for g in nb.grades:
                     if g.name in got["grades"]:
@@ -200,7 +231,7 @@ def merge(gb, assignment, student, outcome):
             missing = status == "missing" or (got is not None and not got["sent"])
             why = reason
             if got is not None and not got["sent"]:
-                files = outcome.get("files") or []
+                files = outcome.files
                 why = f"no notebook named {nb.name}.ipynb was submitted" + (
                     f" (the folder has {', '.join(files)})" if files else "")
             for g in nb.grades:
@@ -245,43 +276,42 @@ class Progress:
 
 
 def summary_rows(gb, assignment, students, outcomes):
+    from nbgrader.api import MissingEntry
     rows = []
     for student in students:
-        outcome = outcomes.get(student, {"status": "failed", "reason": "not graded"})
+        outcome = outcomes.get(student, Outcome("failed", "not graded"))
         try:
             sub = gb.find_submission(assignment, student)
             score, max_score = sub.score, sub.max_score
-        except Exception:
+        except MissingEntry:
             score, max_score = 0.0, None
         notes = []
-        if outcome["status"] == "missing":
-            notes.append("MISSING: " + outcome["reason"])
-        elif outcome["status"] == "failed":
-            notes.append("FAILED: " + outcome.get("reason", ""))
-        for name, nb in sorted(outcome.get("notebooks", {}).items()):
-            report = nb.get("report") or {}
-            for grade_id in report.get("failed", []):
-                notes.append(f"{grade_id}: wrong outside the kernel")
-            for grade_id in report.get("unverifiable", []):
-                notes.append(f"{grade_id}: could not be verified")
-            if report.get("flags"):
-                notes.append(f"FLAGGED ({len(report['flags'])}): " + "; ".join(report["flags"][:3])
-                             + (" …" if len(report["flags"]) > 3 else ""))
-        rows.append((student, score, max_score, notes))
+        if outcome.status == "missing":
+            notes.append("MISSING: " + outcome.reason)
+        elif outcome.status == "failed":
+            notes.append("FAILED: " + outcome.reason)
+        for name, nb in sorted(outcome.notebooks.items()):
+            report = Report.from_json(nb.get("report"))
+            notes += [f"{grade_id}: wrong outside the kernel" for grade_id in report.failed]
+            notes += [f"{grade_id}: could not be verified" for grade_id in report.unverifiable]
+            if report.flags:
+                notes.append(f"FLAGGED ({len(report.flags)}): " + "; ".join(report.flags[:3])
+                             + (" …" if len(report.flags) > 3 else ""))
+        rows.append(Row(student, score, max_score, notes))
     return rows
 
 
 def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=True):
-    width = max([len("student")] + [len(r[0]) for r in rows])
+    width = max([len("student")] + [len(r.student) for r in rows])
     stream.write(f"\n{assignment}: {len(rows)} submissions graded in {seconds:.1f} s with {jobs} worker(s)\n")
     stream.write(f"{'student':<{width}}  {'score':>6}  {'max':>5}  notes\n")
     stream.write(f"{'-' * width}  {'-' * 6}  {'-' * 5}  {'-' * 5}\n")
-    for student, score, max_score, notes in rows:
-        m = "" if max_score is None else f"{max_score:g}"
-        stream.write(f"{student:<{width}}  {score:>6g}  {m:>5}  {' | '.join(notes)}\n")
-    failed = sum(1 for r in rows if any(n.startswith(("FAILED", "MISSING")) for n in r[3]))
+    for r in rows:
+        m = "" if r.max_score is None else f"{r.max_score:g}"
+        stream.write(f"{r.student:<{width}}  {r.score:>6g}  {m:>5}  {' | '.join(r.notes)}\n")
+    failed = sum(1 for r in rows if any(n.startswith(("FAILED", "MISSING")) for n in r.notes))
     flagged = sum(1 for r in rows if any(n.startswith("FLAGGED") or "outside the kernel" in n
-                                         or "could not be verified" in n for n in r[3]))
+                                         or "could not be verified" in n for n in r.notes))
     stream.write(f"{len(rows) - failed} graded, {failed} not gradable (recorded as 0), "
                  f"{flagged} for a manual look\n")
     if not sandboxed:
@@ -307,11 +337,11 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     sandboxed: None for the course's setting (c.Sandbox.enabled), False to grade without the sandbox.
     """
     import nbgrader.converters  # noqa: F401  (imported once here, inherited by every worker)
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.coursedir import CourseDirectory
     from sqlalchemy.exc import SAWarning
 
-    from . import preprocessor  # noqa: F401
+    from . import verify  # noqa: F401  (imported once here, inherited by every worker)
 
     # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warning
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -335,7 +365,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     with Gradebook(coursedir.db_url) as gb:
         try:
             assignment_notebooks(gb, assignment)
-        except Exception:
+        except MissingEntry:
             raise SystemExit(f"the gradebook has no assignment {assignment!r}: run "
                              f"`nbgrader generate_assignment {assignment}` first")
     submitted = find_students(root, coursedir, assignment)
@@ -351,11 +381,12 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     logdir = tempfile.mkdtemp(prefix="classgrade-")
     outcomes = {}
     try:
-        outcomes = _run_workers(root, config, main_db, coursedir.db_url, assignment, students, jobs, logdir, stream)
+        run = ClassRun(root, config, main_db, coursedir.db_url, assignment, logdir)
+        outcomes = _run_workers(run, students, jobs, stream)
         with Gradebook(coursedir.db_url) as gb:
             rows = summary_rows(gb, assignment, students, outcomes)
         if timings is not None:
-            timings.update({s: o.get("seconds") for s, o in outcomes.items()})
+            timings.update({s: o.seconds for s, o in outcomes.items()})
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -364,7 +395,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     return rows
 
 
-def _run_workers(root, config, main_db, db_url, assignment, students, jobs, logdir, stream):
+def _run_workers(run, students, jobs, stream):
     from nbgrader.api import Gradebook
 
     ctx = multiprocessing.get_context("fork")   # workers inherit the imports: no 3 s start each
@@ -374,15 +405,15 @@ def _run_workers(root, config, main_db, db_url, assignment, students, jobs, logd
 
     def spawn(n):
         tasks.put(None)   # one stop sign per worker, after the students
-        p = ctx.Process(target=worker, args=(n, root, config, main_db, assignment, tasks, results, logdir),
-                        daemon=True)
+        p = ctx.Process(target=worker, args=(n, run, tasks, results), daemon=True)
         p.start()
         return p
 
     procs = {n: spawn(n) for n in range(jobs)}
     next_id = jobs
     busy, outcomes, progress = {}, {}, Progress(len(students), stream)
-    with Gradebook(db_url) as gb:
+    assignment = run.assignment
+    with Gradebook(run.db_url) as gb:
         while len(outcomes) < len(students):
             try:
                 kind, n, student, outcome = results.get(timeout=1.0)
@@ -393,8 +424,7 @@ def _run_workers(root, config, main_db, db_url, assignment, students, jobs, logd
                     procs.pop(n)
                     lost = busy.pop(n, None)
                     if lost is not None and lost not in outcomes:
-                        _record(gb, assignment, lost, {"status": "failed", "reason": WORKER_LOST, "notebooks": {}},
-                                outcomes, progress)
+                        _record(gb, assignment, lost, Outcome("failed", WORKER_LOST), outcomes, progress)
                     if len(outcomes) + len(busy) < len(students):
                         procs[next_id] = spawn(next_id)
                         next_id += 1
@@ -412,7 +442,7 @@ def _run_workers(root, config, main_db, db_url, assignment, students, jobs, logd
 def _record(gb, assignment, student, outcome, outcomes, progress):
     merge(gb, assignment, student, outcome)
     outcomes[student] = outcome
-    note = outcome["status"] if outcome["status"] == "graded" else f"{outcome['status']}: {outcome.get('reason')}"
+    note = outcome.status if outcome.status == "graded" else f"{outcome.status}: {outcome.reason}"
     progress.step(student, note)
 
 
@@ -432,8 +462,7 @@ def main(argv=None):
                        sandboxed=False if args.no_sandbox else None)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([{"student": s, "score": score, "max_score": m, "notes": notes, "seconds": timings.get(s)}
-                       for s, score, m, notes in rows], f, indent=1)
+            json.dump([dict(r._asdict(), seconds=timings.get(r.student)) for r in rows], f, indent=1)
     return 0
 
 

@@ -28,18 +28,12 @@ from traitlets import Integer
 from nbgrader.preprocessors import Execute
 
 from .kernel import SandboxedKernelManager
+from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
 
 
 UNSANDBOXED_NOTE = ("**Graded without the grading sandbox.** The course graded this notebook with "
                     "`c.Sandbox.enabled = False`: your code ran with the grader's rights, not in a box of its own.")
-
-
-def error_output(ename, message):
-    """An error output as a kernel would send it: nbgrader scores a test cell with one as 0."""
-    lines = message.splitlines() or [message]
-    return NotebookNode(output_type="error", ename=ename, evalue=message,
-                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {lines[0]}"] + lines[1:])
 
 
 class RobustExecute(Execute):
@@ -110,9 +104,7 @@ class RobustExecute(Execute):
         self.log.error("Cell %s: %s; the remaining cells are not run.", index, why)
         self._stopped = f"{why} in cell {index}" if cell is None else f"the kernel stopped in cell {index}"
         if cell is not None:
-            # first, and without a result the kernel printed: nbgrader stops reading at either
-            cell.outputs = [error_output("KernelStopped", why[0].upper() + why[1:] + ".")] + [
-                o for o in cell.get("outputs", []) if o.get("output_type") != "execute_result"]
+            fail_cell(cell, error_output("KernelStopped", why[0].upper() + why[1:] + "."))
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception as err:  # already dead is fine; anything else is only logged

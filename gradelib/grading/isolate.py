@@ -43,12 +43,11 @@ class Limits:
 
 @dataclass
 class Run:
-    """What came back: probe id -> parsed record; whether the run finished; why not."""
-    probes: dict = field(default_factory=dict)
-    finished: bool = False
-    reason: str = ""
-    seconds: float = 0.0
-    cell_errors: list = field(default_factory=list)
+    """What came back from the verifier's process."""
+    probes: dict = field(default_factory=dict)   # probe id -> its answers, checked field by field (see parse)
+    finished: bool = False                       # the harness said it was done
+    reason: str = ""                             # why it did not finish, in words
+    seconds: float = 0.0                         # how long the process took
     stderr_tail: str = ""       # for the grading log only: how the process itself failed
 
 
@@ -178,9 +177,6 @@ def parse(data):
             continue
         if record.get("done") is True:
             result.finished = True
-            errors = record.get("cell_errors")
-            if isinstance(errors, list):
-                result.cell_errors = [e for e in errors[:100] if _is_cell_error(e)]
             continue
         pid = record.get("probe")
         if not isinstance(pid, str):
@@ -194,10 +190,6 @@ def parse(data):
         if n != 1:
             result.probes[pid] = {"invalid": "the answers came back more than once"}
     return result
-
-
-def _is_cell_error(e):
-    return (isinstance(e, list) and len(e) == 2 and type(e[0]) is int and isinstance(e[1], str))
 
 
 def _number(v):

@@ -16,7 +16,7 @@ copy keeps its role), leaving the earlier copies as plain cells.
 from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import DeduplicateIds
 
-from .preprocessor import instructor_cells
+from .instructor import instructor_cells
 
 
 class RepairCells(DeduplicateIds):

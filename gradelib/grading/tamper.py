@@ -18,6 +18,8 @@ What is looked for (an honest derivation of backprop needs none of it):
 import ast
 from dataclasses import dataclass
 
+from .cells import parse
+
 WATCHED = {"math", "cmath", "numpy", "builtins", "gradelib", "sys", "os", "IPython", "ipykernel",
            "operator", "nbgrader", "signal", "json", "types", "importlib", "inspect", "gc",
            "unittest", "numbers", "traitlets", "warnings", "contextlib", "abc", "decimal", "fractions"}
@@ -70,7 +72,7 @@ def module_aliases(sources):
     """{local name: dotted module path} from every import in the notebook (instructor's cells too)."""
     aliases = {"__builtins__": "builtins", "get_ipython": "IPython.get_ipython"}
     for source in sources:
-        tree = _parse(source)
+        tree = parse(source)
         if tree is None:
             continue
         for node in ast.walk(tree):
@@ -88,18 +90,11 @@ def module_aliases(sources):
     return aliases
 
 
-def _parse(source):
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-
-
 def scan(cells, aliases):
     """[Finding] for cells = [(index, python source)]; aliases from module_aliases()."""
     findings = []
     for index, source in cells:
-        tree = _parse(source)
+        tree = parse(source)
         if tree is not None:
             findings += _Scanner(index, aliases).run(tree)
     return findings

@@ -1,0 +1,158 @@
+"""Reading notebook cells as code: gradelib.grade calls in test cells, the names a cell reads and binds,
+and the slice of the given code that a student's function needs.
+
+All of it is static (ast, symtable, IPython's own transformation of magics):
+nothing here runs a cell.
+"""
+import ast
+import symtable
+import tokenize
+from typing import NamedTuple
+
+from ..exercises import EXERCISES
+
+
+class GradeCall(NamedTuple):
+    """gradelib.grade("<exercise>", <function>, seed=..., reveal=...) as written in a test cell."""
+    exercise: str    # a name of gradelib.exercises.EXERCISES
+    function: str    # the student's function it checks
+    seed: int        # the test points' seed
+    reveal: bool     # whether the feedback may show expected values
+
+
+def grade_calls(source):
+    """The gradelib.grade calls in an instructor's test cell; [] if it has none we can read."""
+    tree = parse(to_python(source))
+    if tree is None:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _is_grade(node.func) and len(node.args) >= 2):
+            continue
+        ex, fn = node.args[0], node.args[1]
+        if not (isinstance(ex, ast.Constant) and ex.value in EXERCISES and isinstance(fn, ast.Name)):
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        seed = kw.get("seed", ast.Constant(0))
+        reveal = kw.get("reveal", ast.Constant(False))
+        if not (isinstance(seed, ast.Constant) and type(seed.value) is int and isinstance(reveal, ast.Constant)):
+            continue
+        found.append(GradeCall(ex.value, fn.id, seed.value, bool(reveal.value)))
+    return found
+
+
+def _is_grade(func):
+    return ((isinstance(func, ast.Attribute) and func.attr == "grade" and isinstance(func.value, ast.Name)
+             and func.value.id == "gradelib") or (isinstance(func, ast.Name) and func.id == "grade"))
+
+
+def parse(source):
+    """The cell's syntax tree, or None where it is not Python (a student's broken cell)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+_TRANSFORMER = None
+
+
+def to_python(source):
+    """A cell's source as plain Python: IPython's own transformation of magics and shell escapes."""
+    global _TRANSFORMER
+    if "%" not in source and "!" not in source and "?" not in source:
+        return source
+    if _TRANSFORMER is None:
+        from IPython.core.inputtransformer2 import TransformerManager
+        _TRANSFORMER = TransformerManager()
+    try:
+        return _TRANSFORMER.transform_cell(source)
+    except (SyntaxError, ValueError, tokenize.TokenError):
+        return source   # not Python even after IPython's transforms: the caller's parse says so
+
+
+# ---------------------------------------------------------------- which cells the verifier runs
+def names(source):
+    """(names the cell reads from the notebook's globals, names it binds or changes there)."""
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return set(), set()
+    used, bound = set(), set()
+    for s in top.get_symbols():
+        if s.is_referenced():
+            used.add(s.get_name())
+        if s.is_assigned() or s.is_imported():
+            bound.add(s.get_name())
+    todo = list(top.get_children())
+    while todo:
+        t = todo.pop()
+        for s in t.get_symbols():
+            if s.is_global() and s.is_referenced():
+                used.add(s.get_name())
+            if s.is_declared_global() and s.is_assigned():
+                bound.add(s.get_name())
+        todo += t.get_children()
+    tree = parse(source)
+    for node in (tree.body if tree else []):
+        if isinstance(node, (ast.ImportFrom,)) and any(a.name == "*" for a in node.names):
+            bound.add("*")
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for t in targets:
+            while isinstance(t, (ast.Attribute, ast.Subscript)):   # params["w1"] = ... changes params
+                t = t.value
+            if isinstance(t, ast.Name):
+                bound.add(t.id)
+    return used, bound
+
+
+def units(source):
+    """A cell's top-level statements as [(source, used, bound)], an import split name by name.
+
+    The unit of slicing: from ``from gradelib.draw import draw_network, new_figure``
+    a function that needs neither name costs no import of matplotlib.
+    """
+    tree = parse(source)
+    if tree is None:
+        return [(source, *names(source))]
+    found = []
+    for node in tree.body:
+        parts = [node]
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
+            parts = [type(node)(**{**{f: getattr(node, f) for f in node._fields}, "names": [a]}) for a in node.names]
+        for part in parts:
+            text = ast.unparse(part)
+            found.append((text, *names(text)))
+    return found
+
+
+def slice_given(student_sources, given, probe_functions):
+    """{index: source}: the statements of the given (instructor) cells that the student's code needs.
+
+    given: [(index, source)].  A statement is needed when it binds (or changes)
+    a name that the student's cells, a needed statement or a tested function
+    reads.  Cells that only draw, train or show a widget bind nothing the
+    student's functions read, so the verifier does not run them.
+    """
+    needed = set(probe_functions)
+    for source in student_sources:
+        needed |= names(source)[0]
+    pieces = {(i, j): unit for i, src in given for j, unit in enumerate(units(src))}
+    chosen, changed = set(), True
+    while changed:
+        changed = False
+        for key, (_, used, bound) in pieces.items():
+            if key not in chosen and (bound & needed or "*" in bound):
+                chosen.add(key)
+                needed |= used
+                changed = True
+    out = {}
+    for i, j in sorted(chosen):
+        out[i] = out[i] + "\n" + pieces[(i, j)][0] if i in out else pieces[(i, j)][0]
+    return out
