@@ -157,6 +157,15 @@ class Case:
             V[p] = self.G[p] * ratio[self.net.edges[p][1]]
         return V
 
+    def output_errors(self, new):
+        """(scope, gradients) of a student who used new[node] as dLoss/dY at the outputs: everywhere, and only
+        in the error sent back to the hidden layer (the output layer's own gradients right)."""
+        V = self.with_output_errors(new)
+        yield "everywhere", V
+        if self.hidden_nodes:
+            hidden = self.hidden_params
+            yield "sent back", Only(V, hidden)
+
     def output_error(self, node):
         """dLoss/dY at an output node: the oracle's bias gradient at a linear output, Y − target at a ReLU one."""
         if node in self.net.relus:
@@ -211,10 +220,10 @@ class Pending:
 
     def __init__(self, case, P, T, slopes, back):
         self.case, self.P, self.T, self.slopes, self.back = case, P, T, slopes, back
-        self.values, self.set, self.keys = None, {}, None
+        self.values, self.set = None, {}
 
     def __contains__(self, k):
-        return k in (self.keys if self.keys is not None else self.case.params)
+        return k in self.case.params
 
     def __getitem__(self, k):
         if k in self.set:
@@ -227,9 +236,20 @@ class Pending:
         self.set[k] = v
 
     def only(self, keys):
-        """The same gradients, for these parameters only (the others are not part of the slip)."""
-        self.keys = list(keys)
-        return self
+        return Only(self, keys)
+
+
+class Only:
+    """Gradients V for these parameters only: the slip leaves the others as they are."""
+
+    def __init__(self, V, keys):
+        self.V, self.keys = V, list(keys)
+
+    def __contains__(self, k):
+        return k in self.keys
+
+    def __getitem__(self, k):
+        return self.V[k]
 
 
 @dataclass(frozen=True)
@@ -423,44 +443,72 @@ def _squared(c):
     return not c.net.classes
 
 
+def _computed(c, scope, ks):
+    """The start of a sentence about gradients computed with a different error at the outputs."""
+    if scope == "sent back":
+        return (f"{c.grads(ks)} computed, in the error sent back to the hidden layer only (the output layer's "
+                "own gradients are right),")
+    return f"{c.grads(ks)} computed"
+
+
 def _probabilities_as_errors(c):
-    yield None, c.with_output_errors({k: c.value(k.replace("Y", "P")) for k in c.outputs})
+    yield from c.output_errors({k: c.value(k.replace("Y", "P")) for k in c.outputs})
 
 
-def _probabilities_as_errors_words(c, _, ks):
+def _probabilities_as_errors_words(c, scope, ks):
     return "output_error_without_target", (
-        f"{c.grads(ks)} computed with dLoss/dY_k = P_k at every output node: the −1 at the target is missing. "
+        f"{_computed(c, scope, ks)} with dLoss/dY_k = P_k at every output node: the −1 at the target is missing. "
         "dLoss/dY_k = P_k − [k is the target]: P_k − 1 at the target node, P_k at the others.")
 
 
 def _logits_as_probabilities(c):
-    yield "Y_k − [k is the target]", c.with_output_errors({k: c.value(k) - c.is_target(k) for k in c.outputs})
-    yield "Y_k", c.with_output_errors({k: c.value(k) for k in c.outputs})
+    yield from c.output_errors({k: c.value(k) - c.is_target(k) for k in c.outputs})
 
 
-def _logits_as_probabilities_words(c, detail, ks):
+def _logits_as_probabilities_words(c, scope, ks):
     return "logits_for_probabilities", (
-        f"{c.grads(ks)} computed with dLoss/dY_k = {detail}: the logits Y_k are where the probabilities P_k "
-        "belong. dLoss/dY_k = P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+        f"{_computed(c, scope, ks)} with dLoss/dY_k = Y_k − [k is the target]: the logits Y_k are where the "
+        "probabilities P_k belong. dLoss/dY_k = P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+
+
+def _logits_as_errors(c):
+    yield from c.output_errors({k: c.value(k) for k in c.outputs})
+
+
+def _logits_as_errors_words(c, scope, ks):
+    return "logits_for_probabilities", (
+        f"{_computed(c, scope, ks)} with the logits Y_k as the error at the outputs. dLoss/dY_k = "
+        "P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+
+
+def _target_error_flipped(c):
+    yield from c.output_errors({k: c.value(k.replace("Y", "P")) * (1 - 2 * c.is_target(k))
+                                   + c.is_target(k) for k in c.outputs})
+
+
+def _target_error_flipped_words(c, scope, ks):
+    return "output_error_target_sign", (
+        f"{_computed(c, scope, ks)} with 1 − P_target at the target node: its sign is flipped while the other "
+        "outputs' P_k are right. dLoss/dY_k = P_k − [k is the target]: P_target − 1 at the target.")
 
 
 def _minus_one_everywhere(c):
-    yield None, c.with_output_errors({k: c.value(k.replace("Y", "P")) - 1 for k in c.outputs})
+    yield from c.output_errors({k: c.value(k.replace("Y", "P")) - 1 for k in c.outputs})
 
 
-def _minus_one_everywhere_words(c, _, ks):
+def _minus_one_everywhere_words(c, scope, ks):
     return "output_error_minus_one_everywhere", (
-        f"{c.grads(ks)} computed with dLoss/dY_k = P_k − 1 at every output node. The −1 belongs only at the "
+        f"{_computed(c, scope, ks)} with dLoss/dY_k = P_k − 1 at every output node. The −1 belongs only at the "
         "target node: dLoss/dY_k = P_k − [k is the target].")
 
 
 def _target_error_only(c):
-    yield None, c.with_output_errors({k: (c.value(k.replace("Y", "P")) - 1) * c.is_target(k) for k in c.outputs})
+    yield from c.output_errors({k: (c.value(k.replace("Y", "P")) - 1) * c.is_target(k) for k in c.outputs})
 
 
-def _target_error_only_words(c, _, ks):
+def _target_error_only_words(c, scope, ks):
     return "output_error_target_only", (
-        f"{c.grads(ks)} computed as if only the target node had an error (P_target − 1) and the others 0. "
+        f"{_computed(c, scope, ks)} as if only the target node had an error (P_target − 1) and the others 0. "
         "The other outputs have dLoss/dY_k = P_k: through the softmax's shared denominator they change "
         "P_target too.")
 
@@ -468,12 +516,12 @@ def _target_error_only_words(c, _, ks):
 def _stopped_at_dP(c):
     P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
     Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
-    yield None, c.with_output_errors({k: -c.is_target(k) / Pt for k in c.outputs})
+    yield from c.output_errors({k: -c.is_target(k) / Pt for k in c.outputs})
 
 
-def _stopped_at_dP_words(c, _, ks):
+def _stopped_at_dP_words(c, scope, ks):
     return "output_error_stopped_at_dP", (
-        f"{c.grads(ks)} computed with dLoss/dP_target = −1/P_target as the error at the target node and 0 at "
+        f"{_computed(c, scope, ks)} with dLoss/dP_target = −1/P_target as the error at the target node and 0 at "
         "the others: the chain rule goes on through dP_target/dY_k to every output, which gives "
         "dLoss/dY_k = P_k − [k is the target].")
 
@@ -481,48 +529,48 @@ def _stopped_at_dP_words(c, _, ks):
 def _without_dLoss_dP(c):
     P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
     Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
-    yield None, c.with_output_errors({k: Pt * (P[k] - c.is_target(k)) for k in c.outputs})
+    yield from c.output_errors({k: Pt * (P[k] - c.is_target(k)) for k in c.outputs})
 
 
-def _without_dLoss_dP_words(c, _, ks):
+def _without_dLoss_dP_words(c, scope, ks):
     return "output_error_without_dLoss_dP", (
-        f"{c.grads(ks)} computed with −dP_target/dY_k = P_target·(P_k − [k is the target]) as the error: the "
+        f"{_computed(c, scope, ks)} with −dP_target/dY_k = P_target·(P_k − [k is the target]) as the error: the "
         "factor dLoss/dP_target = −1/P_target is missing. Together they give dLoss/dY_k = P_k − [k is the target].")
 
 
 def _target_left_out(c):
     out = c.outputs[0]
-    yield None, c.with_output_errors({out: c.value(out)})
+    yield from c.output_errors({out: c.value(out)})
 
 
-def _target_left_out_words(c, _, ks):
+def _target_left_out_words(c, scope, ks):
     out, t = c.squared_loss()
     return "output_error_without_target", (
-        f"{c.grads(ks)} computed with dLoss/d{out} = {out}: the target is missing from the error. "
+        f"{_computed(c, scope, ks)} with dLoss/d{out} = {out}: the target is missing from the error. "
         f"With Loss = ½({t} − {out})², dLoss/d{out} = {out} − {t}.")
 
 
 def _loss_as_error(c):
     out = c.outputs[0]
-    yield None, c.with_output_errors({out: c.pts.state["Loss"]})
+    yield from c.output_errors({out: c.pts.state["Loss"]})
 
 
-def _loss_as_error_words(c, _, ks):
+def _loss_as_error_words(c, scope, ks):
     out, t = c.squared_loss()
     return "loss_as_error", (
-        f"{c.grads(ks)} computed with the loss ½({t} − {out})² itself where its derivative belongs: "
+        f"{_computed(c, scope, ks)} with the loss ½({t} − {out})² itself where its derivative belongs: "
         f"dLoss/d{out} = {out} − {t}.")
 
 
 def _prediction_left_out(c):
     out = c.outputs[0]
-    yield None, c.with_output_errors({out: -c.pts.T})
+    yield from c.output_errors({out: -c.pts.T})
 
 
-def _prediction_left_out_words(c, _, ks):
+def _prediction_left_out_words(c, scope, ks):
     out, t = c.squared_loss()
     return "output_error_without_prediction", (
-        f"{c.grads(ks)} computed with dLoss/d{out} = −{t}: the prediction {out} is missing from the error "
+        f"{_computed(c, scope, ks)} with dLoss/d{out} = −{t}: the prediction {out} is missing from the error "
         f"dLoss/d{out} = {out} − {t}.")
 
 
@@ -614,6 +662,22 @@ def _other_relu_derivative_words(c, detail, ks):
 
 
 # ------------------------------------------------------------------ the error sent back the wrong way
+
+def _parent_relu_left_out(c):
+    """The error sent back from a ReLU parent without its ReLU': the parent's own gradients right, those below not."""
+    for u in c.net.relus:
+        below = [k for k in c.hidden_params if u in c.net.downstream(c.net.edges[k][1])]
+        if below:
+            yield u, Only(c.gradients(slopes={u: 1.0}), below)
+
+
+def _parent_relu_left_out_words(c, u, ks):
+    _, label, expr = c.net.relus[u]
+    hs = c.hidden_of(ks)
+    return "missing_relu_derivative", (
+        f"{c.grads(ks)} computed with the error sent back from {label} without its ReLU'({expr}), which "
+        f"{label}'s own gradients have: " + "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in hs) + ".")
+
 
 def _fan_out(c):
     return any(len(c.out_edges(h)) > 1 for h in c.hidden_nodes)
@@ -899,8 +963,11 @@ CANDIDATES = [
     Candidate("factor", _factor, _factor_words, per_param=True),
     Candidate("sequential_update", _sequential_update, _sequential_update_words, _sequential),
     Candidate("sequential_with_forward", _sequential_with_forward, _sequential_with_forward_words, _sequential),
+    Candidate("target_parent_only", _target_parent_only, _target_parent_only_words, _fan_out),
     Candidate("probabilities_as_errors", _probabilities_as_errors, _probabilities_as_errors_words, _softmax),
     Candidate("logits_as_probabilities", _logits_as_probabilities, _logits_as_probabilities_words, _softmax),
+    Candidate("logits_as_errors", _logits_as_errors, _logits_as_errors_words, _softmax),
+    Candidate("target_error_flipped", _target_error_flipped, _target_error_flipped_words, _softmax),
     Candidate("minus_one_everywhere", _minus_one_everywhere, _minus_one_everywhere_words, _softmax),
     Candidate("target_error_only", _target_error_only, _target_error_only_words, _softmax),
     Candidate("stopped_at_dP", _stopped_at_dP, _stopped_at_dP_words, _softmax),
@@ -912,7 +979,7 @@ CANDIDATES = [
     Candidate("relu_for_derivative", _relu_for_derivative, _relu_for_derivative_words),
     Candidate("z_for_derivative", _z_for_derivative, _z_for_derivative_words),
     Candidate("other_relu_derivative", _other_relu_derivative, _other_relu_derivative_words),
-    Candidate("target_parent_only", _target_parent_only, _target_parent_only_words, _fan_out),
+    Candidate("parent_relu_left_out", _parent_relu_left_out, _parent_relu_left_out_words),
     Candidate("one_parent_only", _one_parent_only, _one_parent_only_words, _fan_out),
     Candidate("parent_left_out", _parent_left_out, _parent_left_out_words, _fan_out),
     Candidate("missing_backprop_weight", _missing_backprop_weight, _missing_backprop_weight_words),

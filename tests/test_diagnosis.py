@@ -63,7 +63,7 @@ def single_neuron(x, p, t, *, err="right", slope="right", scale=1.0, flip=(), ca
 # ------------------------------------------------------------------ chain: Y1 = ReLU(w11·x1 + b1), Y2 = ReLU(w12·Y1 + b2)
 
 def relu_chain(x, p, t, *, err="right", slope1="right", slope2="right", scale=1.0, hidden_sign=1.0, back="w12",
-               carry12=None, carry11=None, bias_by=None, flip=(), at=None):
+               carry12=None, carry11=None, bias_by=None, flip=(), err_back=None, slope2_back=None):
     (x1,) = x
     z1 = p["w11"] * x1 + p["b1"]
     Y1 = relu(z1)
@@ -72,7 +72,9 @@ def relu_chain(x, p, t, *, err="right", slope1="right", slope2="right", scale=1.
     e = {"right": Y2 - t, "flipped": t - Y2, "no_target": Y2, "loss": 0.5 * (t - Y2) ** 2, "no_prediction": -t}[err]
     d2 = e * SLOPES[slope2](z2, z1)
     w_back = {"w12": p["w12"], "one": 1.0, "w11": p["w11"]}[back] if isinstance(back, str) else back
-    d1 = hidden_sign * d2 * w_back * SLOPES[slope1](z1, z2)
+    e_back = e if err_back is None else {"no_target": Y2, "loss": 0.5 * (t - Y2) ** 2}[err_back]
+    d2_back = e_back * SLOPES[slope2_back or slope2](z2, z1)
+    d1 = hidden_sign * d2_back * w_back * SLOPES[slope1](z1, z2)
     c12 = {None: Y1, "x1": x1, "weight": p["w12"], "z": z1, "one": 1.0, "output": Y2}[carry12]
     c11 = {None: x1, "weight": p["w11"], "one": 1.0, "output": Y1}[carry11]
     g = {"w11": d1 * c11, "b1": d1, "w12": d2 * c12, "b2": d2}
@@ -106,12 +108,13 @@ OUTPUT_ERRORS = {
     "target_only": lambda P, Y, t, Pt: (P - 1) * t,         # the other outputs' errors forgotten
     "stopped_at_dP": lambda P, Y, t, Pt: -t / Pt,           # dLoss/dP_target, and no further
     "no_dLoss_dP": lambda P, Y, t, Pt: Pt * (P - t),        # −dP_target/dY_k
+    "target_flipped": lambda P, Y, t, Pt: P - t if not t else 1 - P,   # 1 − P_target at the target
 }
 
 
 def softmax_223(x, p, t, *, err="right", scale=1.0, out_sign=1.0, hidden_sign=1.0, slope3="right", slope4="right",
                 parents="all", back="own", carry_out=None, carry_in=None, bias_by=None, swap=None, target=None,
-                flip=()):
+                flip=(), err_back=None):
     x1, x2 = x
     z3 = p["W13"] * x1 + p["W23"] * x2 + p["b3"]
     z4 = p["W14"] * x1 + p["W24"] * x2 + p["b4"]
@@ -121,6 +124,7 @@ def softmax_223(x, p, t, *, err="right", scale=1.0, out_sign=1.0, hidden_sign=1.
     tt = t if target is None else target(t)
     Pt = P[tt]
     e = {k: out_sign * OUTPUT_ERRORS[err](P[k], Y[k], float(k == tt), Pt) for k in OUT}
+    e_back = e if err_back is None else {k: OUTPUT_ERRORS[err_back](P[k], Y[k], float(k == tt), Pt) for k in OUT}
     W = dict(p)
     if back == "ones":
         W.update({f"W{j}{k}": 1.0 for j in (3, 4) for k in OUT})
@@ -137,8 +141,8 @@ def softmax_223(x, p, t, *, err="right", scale=1.0, out_sign=1.0, hidden_sign=1.
         via = (parents,)
     else:  # ("drop", k)
         via = tuple(k for k in OUT if k != parents[1])
-    dY3 = hidden_sign * sum(e[k] * W[f"W3{k}"] for k in via)
-    dY4 = hidden_sign * sum(e[k] * W[f"W4{k}"] for k in via)
+    dY3 = hidden_sign * sum(e_back[k] * W[f"W3{k}"] for k in via)
+    dY4 = hidden_sign * sum(e_back[k] * W[f"W4{k}"] for k in via)
     d3, d4 = dY3 * SLOPES[slope3](z3, z4), dY4 * SLOPES[slope4](z4, z3)
     carried = {"W13": x1, "W23": x2, "W14": x1, "W24": x2}
     carried.update({f"W3{k}": Y3 for k in OUT})
@@ -249,6 +253,8 @@ GRADIENT_SLIPS = {
         ("ReLU' of neuron 1 left out", dict(slope1="one"), {"missing_relu_derivative"}),
         ("ReLU' of neuron 2 left out", dict(slope2="one"), {"missing_relu_derivative"}),
         ("both ReLU' left out", dict(slope1="one", slope2="one"), {"missing_relu_derivative"}),
+        ("ReLU'(z2) left out of the error sent back", dict(slope2_back="one"), {"missing_relu_derivative"}),
+        ("target left out of the error sent back", dict(err_back="no_target"), {"output_error_without_target"}),
         ("ReLU(z1) for ReLU'", dict(slope1="relu"), {"relu_instead_of_derivative"}),
         ("z2 for ReLU'", dict(slope2="z"), {"z_instead_of_derivative"}),
         ("neuron 2's ReLU' at neuron 1", dict(slope1="other"), {"wrong_relu_derivative", "missing_relu_derivative"}),
@@ -276,6 +282,9 @@ GRADIENT_SLIPS = {
         ("only the target's error", dict(err="target_only"), {"output_error_target_only"}),
         ("stopped at dLoss/dP", dict(err="stopped_at_dP"), {"output_error_stopped_at_dP"}),
         ("−dP/dY as the error", dict(err="no_dLoss_dP"), {"output_error_without_dLoss_dP"}),
+        ("1 − P at the target", dict(err="target_flipped"), {"output_error_target_sign"}),
+        ("the −1 forgotten in the error sent back", dict(err_back="probabilities"), {"output_error_without_target"}),
+        ("logits in the error sent back", dict(err_back="logits_minus_target"), {"logits_for_probabilities"}),
         ("target fixed at node 5", dict(target=lambda t: 5), {"wrong_target"}),
         ("target one node on", dict(target=lambda t: 5 + (t - 4) % 3), {"wrong_target"}),
         ("mean over the outputs", dict(scale=1 / 3), {"factor_third"}),
