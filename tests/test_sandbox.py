@@ -350,3 +350,14 @@ def test_backups_keep_the_last_few_and_each_is_a_whole_gradebook(template, tmp_p
     assert "not an SQLite database" in gradebook.problem(str(db))
     with pytest.raises(gradebook.Damaged, match="Restore the latest good copy"):
         gradebook.before_grading("sqlite:///" + str(db))
+
+
+def test_a_check_that_cannot_run_flags_the_submission_for_a_look(course):
+    """Without the released copy the locked cells cannot be compared: said, and flagged, not passed in silence."""
+    shutil.rmtree(course / "release")
+    classroom.run(classroom.nbgrader("autograde", ASSIGNMENT), course)
+    book = classroom.gradebook(course, ASSIGNMENT)
+    assert book["b_honest"]["flagged"] and book["m_wrong"]["flagged"]
+    assert total(book, "b_honest") == sum(book["b_honest"]["max"].values())   # the score itself is unchanged
+    flags = classroom.autograded(course, "b_honest", ASSIGNMENT).metadata["gradelib"]["flags"]
+    assert any("could not be compared with the released copy" in f for f in flags), flags
