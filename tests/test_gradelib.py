@@ -130,9 +130,9 @@ def test_right_answers_pass_at_1000_seeds(exercise, fn):
 
 
 @pytest.mark.parametrize("fn", [hw.softmax_stable, lambda l: np.exp(l - l.max()) / np.exp(l - l.max()).sum(),
-                                lambda l: [np.float32(p) for p in hw.softmax_stable(l)],
-                                lambda l: tuple(np.exp(gradelib.log_softmax(list(l))))])
+                                lambda l: [np.float32(p) for p in hw.softmax_stable(l)]])
 def test_right_softmax_passes(fn):
+    # (one built on gradelib.log_softmax is borrowing: tests/test_borrowing.py)
     r = gradelib.check("softmax", fn)
     assert r.passed and r.mistakes == [], str(r)
 
