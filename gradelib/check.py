@@ -9,13 +9,19 @@ import warnings
 
 import numpy as np
 
-from . import networks, points
+from . import networks, oracle, points
 from .diagnose import close, diagnose
 from .exercises import lookup
-from .oracle import GUARD, loss_gradients, _refuse_inside_student_code
 from .borrowing import watched
 from .result import Result
 from .student import Problem, call, read_dict, read_vector
+from .text import clip
+
+# Splits SOFTMAX_CASES into ordinary ones (|logit| ≤ 2.5) and huge ones (|logit| ≥ 1000, where a naive exp()
+# overflows past exp(709)); any cutoff in between would do, and 100 is far from both.
+EXTREME_LOGIT = 100
+NOTE_CHARACTERS = 300   # what a student's function printed is shown up to this length
+NOT_AVAILABLE = "gradelib's checker is not available while grading."  # after oracle.withdraw(), in the harness
 
 SOFTMAX_CASES = [
     # ordinary logits: a naive exp() handles these
@@ -36,7 +42,7 @@ def _notes(calls):
     printed = "".join(c.printed for c in calls)
     if printed.strip():
         text = printed.strip()
-        notes.append("Your function printed: " + (text if len(text) <= 300 else text[:300] + "…"))
+        notes.append("Your function printed: " + clip(text, NOTE_CHARACTERS))
     warned = list(dict.fromkeys(w for c in calls for w in c.warned))
     if warned:
         notes.append("Your function raised warnings: " + "; ".join(warned[:3]))
@@ -51,7 +57,9 @@ def check(exercise, fn, *, seed=0, reveal=True):
     the feedback may show the expected value at a failing point (hidden tests
     pass reveal=False).
     """
-    _refuse_inside_student_code()
+    if oracle.withdrawn():
+        return Result(str(exercise), False, [NOT_AVAILABLE])
+    oracle.refuse_inside_student_code()
     try:
         ex = lookup(exercise)
     except ValueError as err:
@@ -61,16 +69,12 @@ def check(exercise, fn, *, seed=0, reveal=True):
             f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
             f"it got {type(fn).__name__} {_safe_repr(fn)}."], ["not_callable"])
     name = _function_name(fn, ex)
-    GUARD.asked = False
-    try:
-        # the student's numbers may be 1e308: the checker's own arithmetic on them must not warn on stderr
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if ex.kind == "softmax":
-                return _check_softmax(ex, fn, name, reveal)
-            return _check_network(ex, fn, name, seed, reveal)
-    finally:
-        GUARD.asked = False
+    # the student's numbers may be 1e308: the checker's own arithmetic on them must not warn on stderr
+    with oracle.watch(), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if ex.kind == "softmax":
+            return _check_softmax(ex, fn, name, reveal)
+        return _check_network(ex, fn, name, seed, reveal)
 
 
 def grade(exercise, fn, *, seed=0, reveal=False):
@@ -79,13 +83,15 @@ def grade(exercise, fn, *, seed=0, reveal=False):
     Returns None, so a test cell that passes shows no output: nbgrader would
     try to read a shown value as a partial score.
     """
-    check(exercise, fn, seed=seed, reveal=reveal).assert_passed()
+    result = check(exercise, fn, seed=seed, reveal=reveal)
+    if not oracle.withdrawn():  # in the grader's harness a test cell runs on to its end; the grader judges
+        result.assert_passed()
 
 
 def _safe_repr(value):
     try:
         text = repr(value) if type(value) in (str, int, float, type(None)) else ""
-    except Exception:
+    except ValueError:  # an int with more digits than Python will print
         text = ""
     return text[:40]
 
@@ -107,7 +113,7 @@ def _check_network(ex, fn, name, seed, reveal):
         given = dict(args[1])
         c = call(fn, args, name)
         calls.append(c)
-        if GUARD.asked:
+        if oracle.asked():
             return borrowed(ex, name, _notes(calls))
         try:
             if c.problem:
@@ -137,7 +143,7 @@ def judge_network(ex, pts, answers, reveal, notes=()):
             label = k if update else f"dLoss/d{k}"
             return Result(ex.name, False, [f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
                                            "a gradient here is always a finite number."], ["not_finite"], notes)
-    G = loss_gradients(net, pts.X, pts.P, pts.T)
+    G = oracle.loss_gradients(net, pts.X, pts.P, pts.T)
     if update:
         S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
     if all(close(S[k], G[k]) for k in net.params):
@@ -165,16 +171,16 @@ def _changed(now, before):
         return type(now) is not dict or list(dict.keys(now)) != list(before) or any(
             type(dict.__getitem__(now, k)) is not float or dict.__getitem__(now, k) != v
             for k, v in before.items())
-    except Exception:
+    except Exception:  # a key the student added whose __eq__ raises: the dict was certainly changed
         return True
 
 
 def _praise(ex, pts):
     net = ex.network
     patterns = []
-    for u, (_, label, _) in net.relus.items():
+    for u, relu in net.relus.items():
         on = int(pts.on(u).sum())
-        patterns.append(f"{label} on at {on} and off at {len(pts) - on}")
+        patterns.append(f"{relu.label} on at {on} and off at {len(pts) - on}")
     if ex.kind == "update":
         lead = f"All {len(net.params)} new parameters agree with p − η·dLoss/dp"
     else:
@@ -184,7 +190,7 @@ def _praise(ex, pts):
 
 def is_extreme(logits):
     """Logits whose exp() overflows or underflows in float64 unless the maximum is subtracted first."""
-    return max(abs(v) for v in logits) >= 100
+    return max(abs(v) for v in logits) >= EXTREME_LOGIT
 
 
 def _check_softmax(ex, fn, name, reveal):
@@ -192,7 +198,7 @@ def _check_softmax(ex, fn, name, reveal):
     for logits in SOFTMAX_CASES:
         c = call(watched(fn), (np.array(logits),), name)  # gradelib's softmax or forward pass counts as asking
         calls.append(c)
-        if GUARD.asked:
+        if oracle.asked():
             return borrowed(ex, name, _notes(calls))
         try:
             if c.problem:

@@ -13,14 +13,16 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .exercises import NETWORKS
+from .exercises import find_network
+from .text import fixed
 
 NODE_STYLE = dict(boxstyle="round,pad=0.45", facecolor="#eef3fb", edgecolor="#3b5b92", linewidth=1.4)
 INPUT_STYLE = dict(NODE_STYLE, facecolor="#f4f4f4", edgecolor="#555555")
 LOSS_STYLE = dict(NODE_STYLE, facecolor="#fdf0e6", edgecolor="#b35a00")
 EDGE_LABEL_STYLE = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9)
 
-# Where each node sits, what is written above it, and the figure size; by hand, so the
+# Where each node sits, what is written above it (below it for the lower inputs and the
+# captions_below nodes, so that a caption never sits on an edge), and the figure size; by hand, so the
 # drawing never moves between runs.  For each edge, how far along it (from its source)
 # its label sits: near the source, so that crossing edges keep their labels apart.
 LAYOUTS = {
@@ -28,7 +30,7 @@ LAYOUTS = {
         size=(8.0, 3.6), xlim=(-0.6, 4.0), ylim=(-1.7, 1.4),
         inputs=[(0.0, 0.8), (0.0, -0.8)], nodes={"Y": (1.7, 0.0)},
         loss=(3.4, 0.0), target=(3.4, -1.2),
-        captions={"Y": "ReLU neuron"}, input_captions=["input", "input"],
+        captions={"Y": "ReLU neuron"}, input_captions=["input", "input"], captions_below=(),
         label_at={"w1": 0.5, "w2": 0.5},
         bias_from={"b": (0.0, -1.0)},
         loss_caption=r"$\frac{1}{2}(O_b - Y)^2$"),
@@ -36,7 +38,7 @@ LAYOUTS = {
         size=(9.0, 3.0), xlim=(-0.6, 5.3), ylim=(-1.6, 0.9),
         inputs=[(0.0, 0.0)], nodes={"Y1": (1.5, 0.0), "Y2": (3.0, 0.0)},
         loss=(4.6, 0.0), target=(4.6, -1.1),
-        captions={"Y1": "neuron 1 (ReLU)", "Y2": "neuron 2 (ReLU)"}, input_captions=["input"],
+        captions={"Y1": "neuron 1 (ReLU)", "Y2": "neuron 2 (ReLU)"}, input_captions=["input"], captions_below=(),
         label_at={"w11": 0.5, "w12": 0.5},
         bias_from={"b1": (0.0, -1.0), "b2": (0.0, -1.0)},
         loss_caption=r"$\frac{1}{2}(O_{b2} - Y_2)^2$"),
@@ -48,6 +50,7 @@ LAYOUTS = {
         input_captions=["node 1", "node 2"],
         captions={"Y3": "node 3 (ReLU)", "Y4": "node 4 (ReLU)",
                   "Y5": "node 5", "Y6": "node 6", "Y7": "node 7"},
+        captions_below=("Y4", "Y7"),   # the lower nodes, whose bias enters from below
         # the crossing edges X1→Y4, X2→Y3 (and Y3→Y7, Y4→Y5) cross at their middles: label them before
         label_at={"W13": 0.5, "W24": 0.5, "W14": 0.3, "W23": 0.3,
                   "W35": 0.45, "W36": 0.4, "W37": 0.3, "W45": 0.3, "W46": 0.4, "W47": 0.45},
@@ -70,58 +73,43 @@ def new_figure(figsize):
 
 
 def tex(name):
-    """'W35' -> '$W_{35}$', 'x1' -> '$x_{1}$', 'Y' -> '$Y$': the notes' symbol in mathtext."""
+    """'W35' -> '$W_{35}$', 'x1' -> '$x_{1}$', 'Y' -> '$Y$', 'O_b2' -> '$O_{b2}$': the notes' symbol in mathtext."""
     m = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
-    return f"${m.group(1)}_{{{m.group(2)}}}$" if m else f"${name}$"
-
-
-def _num(v, decimals):
-    text = f"{float(v):.{decimals}f}"
-    return "0." + "0" * decimals if text == "-0." + "0" * decimals else text  # no "-0.000"
-
-
-def _network(network):
-    if network not in NETWORKS:
-        raise ValueError(f"draw_network knows the networks {', '.join(map(repr, NETWORKS))}; "
-                         f"got {network!r}.")
-    return NETWORKS[network]
+    if m:
+        return f"${m.group(1)}_{{{m.group(2)}}}$"
+    head, _, sub = name.partition("_")
+    return f"${head}_{{{sub}}}$" if len(sub) > 1 else f"${name}$"
 
 
 def _node_text(net, node, state, x):
     """What is written inside a node: its name, or its forward values with 3 decimals."""
     if node in net.inputs:
         i = net.inputs.index(node)
-        return tex(node) if x is None else f"{tex(node)} = {_num(x[i], 3)}"
+        return tex(node) if x is None else f"{tex(node)} = {fixed(x[i], 3)}"
     if node in net.relus:
-        zkey = net.relus[node][0]
+        zkey = net.relus[node].pre
         if state is None:
             return f"{tex(node)} = ReLU({tex(zkey)})"
-        return f"{tex(zkey)} = {_num(state[zkey], 3)}\n{tex(node)} = {_num(state[node], 3)}"
-    pkey = "P" + node[1:]  # an output node k of the softmax net: Y_k, then P_k
+        return f"{tex(zkey)} = {fixed(state[zkey], 3)}\n{tex(node)} = {fixed(state[node], 3)}"
+    pkey = net.probability_keys[net.output_nodes.index(node)]  # an output node k of the softmax net: Y_k, P_k
     if state is None:
         return f"{tex(node)} → {tex(pkey)}"
-    return f"{tex(node)} = {_num(state[node], 3)}\n{tex(pkey)} = {_num(state[pkey], 3)}"
+    return f"{tex(node)} = {fixed(state[node], 3)}\n{tex(pkey)} = {fixed(state[pkey], 3)}"
 
 
 def _target_text(net, target):
     if net.classes:
         return "target node" if target is None else f"target = node {int(target)}"
-    symbol = r"$O_b$" if net.name == "single_neuron" else r"$O_{b2}$"
-    return symbol if target is None else f"{symbol} = {_num(target, 3)}"
+    symbol = tex(net.target_symbol)
+    return symbol if target is None else f"{symbol} = {fixed(target, 3)}"
 
 
 def _validate(net, x, params, target):
-    if params is not None:
-        missing = [k for k in net.params if k not in params]
-        if missing:
-            raise ValueError(f"params for {net.name} is missing {', '.join(missing)}.")
+    net.validate(params=params)
     given = [v is not None for v in (x, params, target)]
     if any(given[i] and not given[1] for i in (0, 2)):
         raise ValueError("to show the forward values, give x, params and target together.")
-    if x is not None and len(x) != len(net.inputs):
-        raise ValueError(f"{net.name} takes x = ({', '.join(net.inputs)}); got {len(x)} values.")
-    if target is not None and net.classes and target not in net.classes:
-        raise ValueError(f"the target of {net.name} is one of the nodes {net.classes}; got {target!r}.")
+    net.validate(x=x, target=target)
 
 
 def draw_network(network, x=None, params=None, target=None, *, ax=None, title=None):
@@ -132,7 +120,7 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     a ReLU node; Y_k and P_k of an output), and the loss box the Loss, to 3 decimals.
     Returns the Figure (ax.figure if ax is given).
     """
-    net = _network(network)
+    net = find_network(network, "draw_network")
     _validate(net, x, params, target)
     lay = LAYOUTS[net.name]
     state = None
@@ -168,17 +156,16 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
             x0, y0 = pos[src]
             t = lay["label_at"][p]
         ax.plot([x0, x1], [y0, y1], **line)
-        label = tex(p) if params is None else f"{tex(p)} = {_num(params[p], 2)}"
+        label = tex(p) if params is None else f"{tex(p)} = {fixed(params[p], 2)}"
         text((x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label, f"edge:{p}", size=10,
              bbox=EDGE_LABEL_STYLE, color="#1f2d4d")
 
-    outputs = [n for n in pos if n not in net.inputs and not net.out_edges(n)]
-    for out in outputs:
+    for out in net.output_nodes:
         ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], **line)
     ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], **line)
 
     for node, xy in pos.items():
-        is_target = bool(net.classes) and target is not None and node == f"Y{int(target)}"
+        is_target = bool(net.classes) and target is not None and node == net.output_nodes[net.classes.index(target)]
         style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
         if is_target:
             style.update(edgecolor="#b35a00", linewidth=2.6)
@@ -186,13 +173,12 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
         caption = captions[node]
         if is_target:
             caption += " (target)"
-        # captions above the nodes; below for the lower input/hidden nodes, whose bias enters from below
-        below = xy[1] < 0 and (node in net.inputs or node in ("Y4", "Y7"))
+        below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
         ax.text(xy[0], xy[1] + (-0.42 if below else 0.42) * (1.25 if state is not None else 1.0),
                 caption, ha="center", va="center", fontsize=9, color="#555555", gid=f"caption:{node}", zorder=3,
                 bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none"))
 
-    loss = "Loss" if state is None else f"Loss = {_num(state['Loss'], 3)}"
+    loss = "Loss" if state is None else f"Loss = {fixed(state['Loss'], 3)}"
     text(lay["loss"], loss, "loss", bbox=LOSS_STYLE)
     ax.text(lay["loss"][0], lay["loss"][1] + 0.5, lay["loss_caption"], ha="center", va="center",
             fontsize=10, color="#555555", gid="caption:loss", zorder=3)

@@ -2,22 +2,60 @@
 
 The shape (which weight joins which nodes, which nodes are ReLUs) is all the
 diagnosis knows about a network; no gradient formula is written down here.
+Every module asks the Network record for these facts (its ReLU nodes, its
+output node, its target's symbol, whether a point is valid) instead of
+guessing them from a network's name or from the keys of a forward pass.
 """
 from dataclasses import dataclass
+from typing import Callable, NamedTuple
 
 from . import networks
+
+
+class ReLU(NamedTuple):
+    """A ReLU node of the notes: Y = ReLU(z).  A tuple, so ``relus[node][1]`` still reads the label."""
+    pre: str         # the forward pass's key of its pre-activation z, e.g. "z3"
+    label: str       # how the notes call the node, e.g. "node 3"
+    formula: str     # its pre-activation in the notes' symbols, e.g. "W13·X1 + W23·X2 + b3"
 
 
 @dataclass(frozen=True)
 class Network:
     name: str
-    forward: object
+    forward: Callable
     params: tuple          # the notes' parameter names, in the notes' order
     inputs: tuple          # names of the entries of x
     edges: dict            # parameter -> (source node or None for a bias, target node)
-    relus: dict            # ReLU node -> (pre-activation key, how the notes call the node, its pre-activation)
+    relus: dict            # ReLU node -> ReLU record
     classes: tuple = ()    # target nodes of a classifier; () for a regression target
-    target_name: str = "target"
+    output: str = ""       # the node a regression target is compared with; "" for a classifier
+    target_symbol: str = ""  # the notes' symbol of a regression target: O_b, O_b2
+
+    @property
+    def target_name(self):
+        """How feedback names the target: "target O_b", or plain "target" for a classifier's node."""
+        return f"target {self.target_symbol}" if self.target_symbol else "target"
+
+    @property
+    def output_nodes(self):
+        """The nodes the loss reads: the regression output, or one output node per class (Y5, Y6, Y7)."""
+        return tuple(f"Y{k}" for k in self.classes) if self.classes else (self.output,)
+
+    @property
+    def probability_keys(self):
+        """The forward pass's keys of the class probabilities (P5, P6, P7); () for regression."""
+        return tuple(f"P{k}" for k in self.classes)
+
+    def validate(self, x=None, params=None, target=None):
+        """Raise a ValueError naming what is wrong with whichever of x, params and target is given."""
+        if params is not None:
+            missing = [k for k in self.params if k not in params]
+            if missing:
+                raise ValueError(f"params for {self.name} is missing {', '.join(missing)}.")
+        if x is not None and len(x) != len(self.inputs):
+            raise ValueError(f"{self.name} takes x = ({', '.join(self.inputs)}); got {len(x)} values.")
+        if target is not None and self.classes and target not in self.classes:
+            raise ValueError(f"the target of {self.name} is one of the nodes {self.classes}; got {target!r}.")
 
     def out_edges(self, node):
         return [p for p, (src, _) in self.edges.items() if src == node]
@@ -53,13 +91,14 @@ SINGLE_NEURON = Network(
     name="single_neuron", forward=networks.single_neuron,
     params=("w1", "w2", "b"), inputs=("x1", "x2"),
     edges={"w1": ("x1", "Y"), "w2": ("x2", "Y"), "b": (None, "Y")},
-    relus={"Y": ("z", "the neuron", "w1·x1 + w2·x2 + b")}, target_name="target O_b")
+    relus={"Y": ReLU("z", "the neuron", "w1·x1 + w2·x2 + b")}, output="Y", target_symbol="O_b")
 
 RELU_CHAIN = Network(
     name="relu_chain", forward=networks.relu_chain,
     params=("w11", "b1", "w12", "b2"), inputs=("x1",),
     edges={"w11": ("x1", "Y1"), "b1": (None, "Y1"), "w12": ("Y1", "Y2"), "b2": (None, "Y2")},
-    relus={"Y1": ("z1", "neuron 1", "w11·x1 + b1"), "Y2": ("z2", "neuron 2", "w12·Y1 + b2")}, target_name="target O_b2")
+    relus={"Y1": ReLU("z1", "neuron 1", "w11·x1 + b1"), "Y2": ReLU("z2", "neuron 2", "w12·Y1 + b2")},
+    output="Y2", target_symbol="O_b2")
 
 SOFTMAX_223 = Network(
     name="softmax_223", forward=networks.softmax_223,
@@ -71,11 +110,18 @@ SOFTMAX_223 = Network(
            "W35": ("Y3", "Y5"), "W45": ("Y4", "Y5"), "b5": (None, "Y5"),
            "W36": ("Y3", "Y6"), "W46": ("Y4", "Y6"), "b6": (None, "Y6"),
            "W37": ("Y3", "Y7"), "W47": ("Y4", "Y7"), "b7": (None, "Y7")},
-    relus={"Y3": ("z3", "node 3", "W13·X1 + W23·X2 + b3"),
-           "Y4": ("z4", "node 4", "W14·X1 + W24·X2 + b4")},
+    relus={"Y3": ReLU("z3", "node 3", "W13·X1 + W23·X2 + b3"),
+           "Y4": ReLU("z4", "node 4", "W14·X1 + W24·X2 + b4")},
     classes=(5, 6, 7))
 
 NETWORKS = {net.name: net for net in (SINGLE_NEURON, RELU_CHAIN, SOFTMAX_223)}
+
+
+def find_network(name, who):
+    """The Network called name, or a ValueError in which who (the asking function) lists the networks it knows."""
+    if isinstance(name, str) and name in NETWORKS:
+        return NETWORKS[name]
+    raise ValueError(f"{who} knows the networks {', '.join(map(repr, NETWORKS))}; got {name!r}.")
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,16 @@ import html
 import io
 import math
 import warnings
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
 
+from . import oracle
 from .draw import draw_network
-from .exercises import NETWORKS
-from .oracle import numerical_gradient
+from .exercises import find_network
 from .student import Problem, call, read_dict
+from .text import fixed, full_stop
 
 # Where the explorer starts when no point is given: every ReLU on, round numbers a student can redo on paper.
 DEFAULTS = {
@@ -39,13 +41,27 @@ AGREE = 1e-4             # the student's gradient agrees if |yours − numerical
 PNG_DPI = 80
 
 
+class Point(NamedTuple):
+    """Where the explorer stands: the input, the parameters, the target and the learning rate."""
+    x: tuple
+    params: dict
+    target: object
+    eta: float
+
+
 def _bound(value):
     return max(SLIDER_RANGE, math.ceil(abs(float(value))) + 1)  # room on both sides of the start
 
 
-def _fmt(v, decimals=4):
-    text = f"{v:.{decimals}f}"
-    return "0." + "0" * decimals if text == "-0." + "0" * decimals else text
+def _fmt(v):
+    return fixed(v, 4)
+
+
+def _slider(name, value, lo=None, hi=None, step=0.01):
+    b = _bound(value)
+    return widgets.FloatSlider(value=float(value), min=-b if lo is None else lo, max=b if hi is None else hi,
+                               step=step, description=name, continuous_update=False, readout_format=".2f",
+                               style={"description_width": "48px"}, layout=widgets.Layout(width="280px"))
 
 
 def _table(header, rows):
@@ -57,11 +73,6 @@ def _table(header, rows):
 
 def _sentence(text, colour="#b3261e"):
     return f"<p style='color:{colour};margin:4px 0'>{html.escape(text)}</p>"
-
-
-def _stop(sentence):
-    """The sentence with a full stop, so that another may follow it."""
-    return sentence if sentence.rstrip().endswith((".", "?", "!")) else sentence.rstrip() + "."
 
 
 def _name(fn, default):
@@ -93,43 +104,34 @@ def _student_dict(fn, args, keys, fn_name, what):
 class Explorer:
     """Builds the widget and recomputes on every change; the widget is .widget (see explorer())."""
 
-    def __init__(self, network, gradients, update, x, params, target, eta):
-        w = widgets
-        self.net = net = NETWORKS[network]
+    def __init__(self, net, gradients, update, point):
+        self.net = net
         self.gradients, self.update = gradients, update
-        start = DEFAULTS[network]
-        x = start["x"] if x is None else x
-        params = start["params"] if params is None else params
-        target = start["target"] if target is None else target
-        missing = [k for k in net.params if k not in params]
-        if missing:
-            raise ValueError(f"params for {net.name} is missing {', '.join(missing)}.")
-        if len(x) != len(net.inputs):
-            raise ValueError(f"{net.name} takes x = ({', '.join(net.inputs)}); got {len(x)} values.")
-        if net.classes and target not in net.classes:
-            raise ValueError(f"the target of {net.name} is one of the nodes {net.classes}; got {target!r}.")
+        self.sliders = self._make_sliders(point)
+        self.widget = self._make_widget()
+        self.widget.explorer = self
+        for s in self.sliders.values():
+            s.observe(self._changed, names="value")
+        self.refresh()
 
-        def slider(name, value, lo=None, hi=None, step=0.01):
-            b = _bound(value)
-            return w.FloatSlider(value=float(value), min=-b if lo is None else lo, max=b if hi is None else hi,
-                                 step=step, description=name, continuous_update=False, readout_format=".2f",
-                                 style={"description_width": "48px"}, layout=w.Layout(width="280px"))
-
-        sliders = {}
-        for name, value in zip(net.inputs, x):
-            sliders[name] = slider(name, value)
+    def _make_sliders(self, point):
+        """name -> slider (or the target's dropdown): the inputs, "target", "eta" and every parameter."""
+        net, w = self.net, widgets
+        sliders = {name: _slider(name, value) for name, value in zip(net.inputs, point.x)}
         if net.classes:
-            sliders["target"] = w.Dropdown(options=[(f"node {k}", k) for k in net.classes], value=int(target),
+            sliders["target"] = w.Dropdown(options=[(f"node {k}", k) for k in net.classes], value=int(point.target),
                                            description="target", style={"description_width": "48px"},
                                            layout=w.Layout(width="280px"))
         else:
-            # the notes call the target O_b (single neuron) and O_b2 (chain)
-            sliders["target"] = slider("O_b" if net.name == "single_neuron" else "O_b2", target)
-        sliders["eta"] = slider("η", eta, lo=0.0, hi=max(1.0, math.ceil(float(eta))), step=0.01)
+            sliders["target"] = _slider(net.target_symbol, point.target)
+        sliders["eta"] = _slider("η", point.eta, lo=0.0, hi=max(1.0, math.ceil(float(point.eta))), step=0.01)
         for name in net.params:
-            sliders[name] = slider(name, params[name])
-        self.sliders = sliders
+            sliders[name] = _slider(name, point.params[name])
+        return sliders
 
+    def _make_widget(self):
+        """The box: the sliders in two grids, the drawing, the loss, the gradient and step tables, an error line."""
+        net, w, sliders = self.net, widgets, self.sliders
         grid = dict(grid_template_columns="repeat(3, 290px)", grid_gap="2px 8px")
         first = [sliders[n] for n in (*net.inputs, "target", "eta")]
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
@@ -138,16 +140,12 @@ class Explorer:
         self.gradient_html = w.HTML()
         self.step_html = w.HTML()
         self.error_html = w.HTML()
-        self.widget = ExplorerBox([
+        return ExplorerBox([
             w.HTML("<b>Input, target and learning rate η</b>"), w.GridBox(first, layout=w.Layout(**grid)),
             w.HTML("<b>Parameters</b>"), w.GridBox([sliders[n] for n in net.params], layout=w.Layout(**grid)),
             self.image, self.loss_html,
             w.HBox([self.gradient_html, self.step_html], layout=w.Layout(grid_gap="24px")),
             self.error_html])
-        self.widget.explorer = self
-        for s in sliders.values():
-            s.observe(self._changed, names="value")
-        self.refresh()
 
     # the current point, read from the sliders
     def point(self):
@@ -155,7 +153,7 @@ class Explorer:
         x = tuple(float(s[n].value) for n in self.net.inputs)
         params = {k: float(s[k].value) for k in self.net.params}
         target = int(s["target"].value) if self.net.classes else float(s["target"].value)
-        return x, params, target, float(s["eta"].value)
+        return Point(x, params, target, float(s["eta"].value))
 
     def _changed(self, change):
         self.refresh()
@@ -182,7 +180,7 @@ class Explorer:
         self.image.value = buffer.getvalue()
         loss = self.loss(x, params, target)
         self.loss_html.value = f"Loss = {loss:.6f}"
-        numerical = numerical_gradient(net.name, x, params, target)
+        numerical = oracle.numerical_gradient(net.name, x, params, target)
         self.gradient_html.value = self._gradient_table(x, params, target, numerical)
         self.step_html.value = self._step_table(x, params, target, eta, numerical, loss)
 
@@ -198,7 +196,7 @@ class Explorer:
                                        "gradients")
         if problem:
             rows = [[_math_name(k), _fmt(numerical[k])] for k in net.params]
-            return head + _sentence(f"{_stop(problem)} Showing gradelib's numerical gradients instead.") + \
+            return head + _sentence(f"{full_stop(problem)} Showing gradelib's numerical gradients instead.") + \
                 _table(["p", "numerical"], rows)
         wrong = [k for k in net.params if abs(yours[k] - numerical[k]) > AGREE * max(1.0, abs(numerical[k]))]
         rows = [[_math_name(k), _fmt(yours[k]), _fmt(numerical[k]), "✗" if k in wrong else "✓"]
@@ -248,9 +246,12 @@ def explorer(network, gradients=None, update=None, *, x=None, params=None, targe
     .sliders (name -> slider/dropdown; inputs, "target", "eta" and every parameter), .loss_html,
     .gradient_html, .step_html, .error_html, .image and .explorer (the object that recomputes).
     """
-    if network not in NETWORKS:
-        raise ValueError(f"explorer knows the networks {', '.join(map(repr, NETWORKS))}; got {network!r}.")
-    ex = Explorer(network, gradients, update, x, params, target, eta)
+    net = find_network(network, "explorer")
+    start = DEFAULTS[net.name]
+    point = Point(start["x"] if x is None else x, start["params"] if params is None else params,
+                  start["target"] if target is None else target, eta)
+    net.validate(point.x, point.params, point.target)
+    ex = Explorer(net, gradients, update, point)
     box = ex.widget
     box.sliders, box.loss_html, box.image = ex.sliders, ex.loss_html, ex.image
     box.gradient_html, box.step_html, box.error_html = ex.gradient_html, ex.step_html, ex.error_html

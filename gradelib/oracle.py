@@ -10,7 +10,16 @@ then the one-sided quotient on the side where no ReLU switched is used.
 
 The checker never needs that fallback (its test points keep every |z| ≥ 0.1),
 but ``numerical_gradient`` may be called anywhere by a curious learner.
+
+The oracle guards itself, so that no caller has to: inside ``refused()`` (a
+student's function is running) it raises OracleRefused and notes that it was
+asked; after ``withdraw()`` (the grader's harness) it answers NaN.  Both are
+decided here, in the functions themselves, so a ``from gradelib.oracle import
+loss_gradients`` anywhere cannot escape them.
 """
+import contextlib
+import math
+
 import numpy as np
 
 from .exercises import NETWORKS, EXERCISES
@@ -24,20 +33,61 @@ class OracleRefused(RuntimeError):
 
 
 class _Guard:
-    """Counts how deep we are inside a student's function, and whether it asked the oracle."""
+    """The oracle's state: how deep we are inside a student's function, whether it asked, whether it is withdrawn."""
     depth = 0
     asked = False
+    withdrawn = False
 
 
 GUARD = _Guard()
 
 
-def _refuse_inside_student_code():
+@contextlib.contextmanager
+def refused():
+    """The block runs a student's function: the oracle (and check()) refuse to answer inside it."""
+    GUARD.depth += 1
+    try:
+        yield
+    finally:
+        GUARD.depth -= 1
+
+
+@contextlib.contextmanager
+def watch():
+    """A check of one student function: whether it asked the oracle (see asked()) is forgotten on entry and exit."""
+    GUARD.asked = False
+    try:
+        yield
+    finally:
+        GUARD.asked = False
+
+
+def asked():
+    """Whether a student's function has asked the oracle since watch() began."""
+    return GUARD.asked
+
+
+def refuse_inside_student_code():
+    """Raise OracleRefused, noting that the oracle was asked, if a student's function is running."""
     if GUARD.depth:
         GUARD.asked = True
         raise OracleRefused(
             "gradelib's numerical gradient and check() cannot be used inside the function "
             "being checked: derive the gradient yourself.")
+
+
+def withdraw():
+    """From now on, in this process, the oracle answers NaN and check() says it is not available.
+
+    For the grader's harness, where a notebook's cells run outside the kernel:
+    a function that borrows the oracle gets NaN, while a cell that calls
+    gradelib.check at top level still runs to its end.
+    """
+    GUARD.withdrawn = True
+
+
+def withdrawn():
+    return GUARD.withdrawn
 
 
 def perturbed(net, P):
@@ -60,12 +110,14 @@ def loss_gradients(net, X, P, T, ops=PLAIN):
     Returns a dict of arrays (n,).  ``ops`` may replace local derivatives
     (see gradelib.surgery); with the default it is the plain network.
     """
-    _refuse_inside_student_code()
+    if GUARD.withdrawn:
+        return {k: np.full(np.shape(P[k]), np.nan) for k in net.params}
+    refuse_inside_student_code()
     Pp, h = perturbed(net, P)
     Xc = tuple(np.asarray(x, float)[:, None] for x in X)
     state = net.forward(Xc, Pp, np.asarray(T)[:, None], ops)
     L = state["Loss"]
-    on = [state[spec[0]] > 0 for spec in net.relus.values()]
+    on = [state[relu.pre] > 0 for relu in net.relus.values()]
     grads = {}
     for j, k in enumerate(net.params):
         plus, minus, base = L[:, 2 * j], L[:, 2 * j + 1], L[:, -1]
@@ -85,18 +137,14 @@ def numerical_gradient(exercise, x, params, target):
     such as "relu_chain_update" names its network too).
     Returns a dict keyed like params, with Python floats.
     """
-    _refuse_inside_student_code()
+    if GUARD.withdrawn:
+        return {k: math.nan for k in params}
+    refuse_inside_student_code()
     net = NETWORKS.get(exercise) or getattr(EXERCISES.get(exercise), "network", None)
     if net is None:
         raise ValueError(f"numerical_gradient knows the networks {', '.join(NETWORKS)}; "
                          f"{exercise!r} is not one of them.")
-    if len(x) != len(net.inputs):
-        raise ValueError(f"{net.name} takes x = ({', '.join(net.inputs)}); got {len(x)} values.")
-    missing = [k for k in net.params if k not in params]
-    if missing:
-        raise ValueError(f"params is missing {', '.join(missing)}.")
-    if net.classes and target not in net.classes:
-        raise ValueError(f"the target of {net.name} is one of the nodes {net.classes}; got {target!r}.")
+    net.validate(x, params, target)
     X = tuple(np.array([float(v)]) for v in x)
     P = {k: np.array([float(params[k])]) for k in net.params}
     g = loss_gradients(net, X, P, np.array([target]))

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .exercises import Network
+
 MARGIN = 0.1          # smallest |z| of any ReLU at a test point
 MIN_P = 0.02          # smallest softmax probability, so no output's gradient is negligible
+APART = 0.1           # smallest difference between values a swapped formula would confuse (|x1|, |x2|; Y3, Y4)
+# Mixed into the seed, so that the points' random stream differs from any other stream drawn from the same
+# seed (the verifier's, say); the value itself means nothing, but changing it changes every test point.
+SALT = 7412
 
 PATTERNS = {
     "single_neuron": [(1,), (1,), (1,), (0,), (0,)],
@@ -25,7 +31,7 @@ PATTERNS = {
 
 @dataclass
 class Points:
-    net: object
+    net: Network
     X: tuple        # arrays (n,)
     P: dict         # arrays (n,)
     T: np.ndarray
@@ -36,7 +42,7 @@ class Points:
         return len(self.T)
 
     def on(self, unit):
-        return self.state[self.net.relus[unit][0]] > 0
+        return self.state[self.net.relus[unit].pre] > 0
 
     def call_args(self, i, with_eta):
         """Fresh Python objects for one call of the student's function."""
@@ -51,7 +57,7 @@ class Points:
         text = f"{x}, {self.net.target_name} = {t}"
         if with_eta:
             text += f", eta = {self.E[i]:g}"
-        states = [f"{spec[1]} {'on' if self.on(u)[i] else 'off'}" for u, spec in self.net.relus.items()]
+        states = [f"{relu.label} {'on' if self.on(u)[i] else 'off'}" for u, relu in self.net.relus.items()]
         return f"{text} ({', '.join(states)})"
 
 
@@ -67,32 +73,34 @@ def _sample_one(net, rng, pattern, target, batch=256):
         P = {k: _signed(rng, 0.1, 1.5, batch) for k in net.params}
         state = net.forward(X, P, np.full(batch, target if net.classes else 0.0))
         ok = np.ones(batch, bool)
-        for (z, *_), on in zip(net.relus.values(), pattern):
-            ok &= (np.abs(state[z]) >= MARGIN) & ((state[z] > 0) == bool(on))
+        for relu, on in zip(net.relus.values(), pattern):
+            z = state[relu.pre]
+            ok &= (np.abs(z) >= MARGIN) & ((z > 0) == bool(on))
         if len(X) == 2:
-            ok &= np.abs(np.abs(X[0]) - np.abs(X[1])) >= 0.1  # else swapping x1 and x2 could look right
+            ok &= np.abs(np.abs(X[0]) - np.abs(X[1])) >= APART  # else swapping x1 and x2 could look right
         if net.classes:
-            ok &= np.minimum(np.minimum(state["P5"], state["P6"]), state["P7"]) >= MIN_P
-            if all(pattern):
-                ok &= np.abs(state["Y3"] - state["Y4"]) >= 0.1
+            ok &= np.min([state[p] for p in net.probability_keys], axis=0) >= MIN_P
+            if all(pattern):  # both hidden nodes on: swapping what flows back through them must show
+                first, second = (state[u] for u in net.relus)
+                ok &= np.abs(first - second) >= APART
         hits = np.flatnonzero(ok)
         if hits.size:
             i = hits[0]
             x, params = tuple(float(v[i]) for v in X), {k: float(P[k][i]) for k in net.params}
             if net.classes:
                 return x, params, target
-            out = state["Y"][i] if "Y" in state else state["Y2"][i]
-            return x, params, float(_signed(rng, 0.3, 1.0, 1)[0] + np.round(out, 2))
+            return x, params, float(_signed(rng, 0.3, 1.0, 1)[0] + np.round(state[net.output][i], 2))
     raise RuntimeError(f"no test point with pattern {pattern} for {net.name}")
 
 
 def choose(net, seed):
     """The test points for net at this seed: one per pattern in PATTERNS, in that order."""
-    rng = np.random.default_rng([seed, 7412])
+    rng = np.random.default_rng([seed, SALT])
     rows = []
     for i, pattern in enumerate(PATTERNS[net.name]):
-        target = net.classes[i % 3] if net.classes else None
-        if net.classes and i >= 3:
+        # the first points take each class in turn, so that every class is the target somewhere
+        target = net.classes[i % len(net.classes)] if net.classes else None
+        if net.classes and i >= len(net.classes):
             target = int(rng.choice(net.classes))
         rows.append(_sample_one(net, rng, pattern, target))
     X = tuple(np.array([r[0][j] for r in rows]) for j in range(len(net.inputs)))

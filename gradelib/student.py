@@ -10,14 +10,25 @@ import contextlib
 import difflib
 import io
 import signal
+import sys
 import threading
+import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .oracle import GUARD
+from . import oracle
+from .text import clip, join_or
 
 CALL_SECONDS = 2.0    # one call of a student's function; the points take microseconds each
+OVERDUE = 0.001       # an outer time limit that ran out during a call rings this soon after it
+
+# Python 3.10 skips its check for signals and thread switches whenever the next instruction opens a try block,
+# so in `while True: try: pass / except Exception: pass` the alarm never lands, and no other thread ever runs.
+# A trace function is our own Python code, run at every line: the alarm is delivered inside it.  From 3.11 on
+# every backward jump checks, and no trace is needed.
+NEEDS_TRACE = sys.version_info < (3, 11)
 
 _NUMPY_REALS = (np.float16, np.float32, np.float64, np.longdouble,
                 np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
@@ -35,6 +46,26 @@ class _TooSlow(BaseException):
     """BaseException, so that a student's ``except Exception`` cannot swallow it."""
 
 
+def _every_line(frame, event, arg):
+    return _every_line
+
+
+@contextlib.contextmanager
+def interruptible():
+    """A block whose endless loops a time limit can stop on every Python we support (see NEEDS_TRACE).
+
+    A trace function already set (a debugger, coverage) serves as well, so it is left in place.
+    """
+    if not NEEDS_TRACE or sys.gettrace() is not None:
+        yield
+        return
+    sys.settrace(_every_line)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+
+
 @contextlib.contextmanager
 def _time_limit(seconds):
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
@@ -44,6 +75,9 @@ def _time_limit(seconds):
     def ring(signum, frame):
         raise _TooSlow()
 
+    # an outer limit already running (the grader's harness times whole cells, and a cell may train) goes on after
+    outer, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    began = time.monotonic()
     previous = signal.signal(signal.SIGALRM, ring)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -51,49 +85,61 @@ def _time_limit(seconds):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            left = outer - (time.monotonic() - began)
+            signal.setitimer(signal.ITIMER_REAL, max(left, OVERDUE), outer_interval)
 
 
+@dataclass
 class Call:
     """The outcome of one call: .value, or .problem; plus what the function printed and warned."""
+    value: object = None
+    problem: Problem = None
+    printed: str = ""
+    warned: list = field(default_factory=list)
 
-    def __init__(self):
-        self.value, self.problem, self.printed, self.warned = None, None, "", []
 
+def call(fn, args, name, *, refuse_oracle=True):
+    """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored after.
 
-def call(fn, args, name):
-    """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored after."""
+    refuse_oracle: whether gradelib's oracle refuses to answer inside fn (see oracle.refused); training
+    lets a learner's update lean on it, checking never does.
+    """
     out = Call()
     buffer = io.StringIO()
-    GUARD.depth += 1
+    refusal = oracle.refused() if refuse_oracle else contextlib.nullcontext()
     # numpy's default error settings while the student's code runs: it warns, as it would for them alone
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
-            contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), refusal:
         warnings.simplefilter("always")
         try:
             if threading.current_thread() is threading.main_thread():
-                with _time_limit(CALL_SECONDS):
+                with _time_limit(CALL_SECONDS), interruptible():
                     out.value = fn(*args)
             else:
                 out.value = _call_in_thread(fn, args)
         except KeyboardInterrupt:
             raise  # the learner pressed stop: respect it
-        except _TooSlow:
-            out.problem = Problem("timeout", f"{name} did not return within {CALL_SECONDS:g} seconds: "
-                                             "is there an endless loop?")
-        except NotImplementedError:
-            out.problem = Problem("not_implemented", f"{name} is not written yet: it still raises "
-                                                     "NotImplementedError. Replace that line with your code.")
-        except SystemExit:
-            out.problem = Problem("exception", f"{name} called exit(); return your answer instead.")
-        except RecursionError:
-            out.problem = Problem("exception", f"{name} calls itself without end (RecursionError).")
         except BaseException as exc:  # a student's error is feedback, never a crash of the checker
-            out.problem = Problem("exception", f"{name} raised {type(exc).__name__}: {_short(exc)}")
-        finally:
-            GUARD.depth -= 1
+            out.problem = _problem(exc, name)
     out.printed = buffer.getvalue()
     out.warned = [f"{w.category.__name__}: {_short(w.message)}" for w in caught]
     return out
+
+
+def _problem(exc, name):
+    """The sentence for whatever a student's function raised (or the time limit raised inside it)."""
+    if isinstance(exc, _TooSlow):
+        return Problem("timeout", f"{name} did not return within {CALL_SECONDS:g} seconds: "
+                                  "is there an endless loop?")
+    if isinstance(exc, NotImplementedError):
+        return Problem("not_implemented", f"{name} is not written yet: it still raises "
+                                          "NotImplementedError. Replace that line with your code.")
+    if isinstance(exc, SystemExit):
+        return Problem("exception", f"{name} called exit(); return your answer instead.")
+    if isinstance(exc, RecursionError):
+        return Problem("exception", f"{name} calls itself without end (RecursionError).")
+    return Problem("exception", f"{name} raised {type(exc).__name__}: {_short(exc)}")
 
 
 def _call_in_thread(fn, args):
@@ -101,7 +147,8 @@ def _call_in_thread(fn, args):
 
     def run():
         try:
-            box["value"] = fn(*args)
+            with interruptible():
+                box["value"] = fn(*args)
         except BaseException as exc:  # handed back to the caller's thread below
             box["error"] = exc
 
@@ -120,7 +167,7 @@ def _short(exc, limit=200):
         text = str(exc)
     except BaseException:  # an exception whose __str__ raises
         text = "(its message could not be shown)"
-    return text if len(text) <= limit else text[:limit] + "…"
+    return clip(text, limit)
 
 
 def describe_type(value):
@@ -156,7 +203,7 @@ def to_number(value, what):
             raise Problem("wrong_type", f"{what} is a 0-d array of {value.dtype}, not of real numbers.")
         return float(value.item())
     if kind is str:
-        raise Problem("wrong_type", f"{what} is the string {_clip(value)!r}, not a number: "
+        raise Problem("wrong_type", f"{what} is the string {clip(value, 40)!r}, not a number: "
                                     "return the number itself, not text.")
     if kind in (list, tuple):
         raise Problem("wrong_shape", f"{what} should be one number, but it is a {kind.__name__} "
@@ -165,10 +212,6 @@ def to_number(value, what):
         raise Problem("wrong_type", f"{what} is a complex number; gradients here are real.")
     raise Problem("wrong_type", f"{what} is {describe_type(value)}; return a plain number "
                                 "(a float, an int or a NumPy scalar).")
-
-
-def _clip(text, limit=40):
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def read_dict(value, keys, fn_name, what):
@@ -190,7 +233,7 @@ def read_dict(value, keys, fn_name, what):
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"it has no {_and(missing)}")
+            parts.append(f"it has no {join_or(map(repr, missing))}")
         if extra:
             hints = []
             for k in extra:
@@ -227,8 +270,3 @@ def read_vector(value, length, fn_name):
 
 def _example(keys):
     return ", ".join(f"'{k}': ..." for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
-
-
-def _and(words):
-    quoted = [repr(w) for w in words]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

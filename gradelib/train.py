@@ -8,18 +8,21 @@
 Stochastic gradient descent: each epoch visits every example once, in an order
 shuffled with the seed, and calls update(x, params, target, eta).  The loss of
 an epoch is the mean of gradelib's forward-pass Loss over the data after it.
-If the update raises, returns junk, or the numbers blow up, training stops with
-one sentence on stdout and returns what it has: a notebook cell never fails
-because a student has not written the function yet.
+If the update raises, loops, returns junk, or the numbers blow up, training
+stops with one sentence on stdout and returns what it has: a notebook cell
+never fails (or hangs) because a student has not written the function yet.
+The update is called through gradelib.student.call, as check() calls it: with
+a time limit, and with what it prints kept out of the cell's output.
 """
 import math
-import warnings
+import sys
 
 import numpy as np
 
 from .draw import new_figure, tex
-from .exercises import NETWORKS
-from .student import Problem, read_dict
+from .exercises import NETWORKS, find_network
+from .student import Problem, call, read_dict
+from .text import full_stop
 
 # The fixed "teacher" networks that label the regression data: a student network of the
 # same shape can fit them exactly, so training can drive the loss towards 0.
@@ -35,9 +38,7 @@ ALIVE = 0.7                # initial_params keeps every ReLU on for at least thi
 
 
 def _network(network):
-    if network not in NETWORKS:
-        raise ValueError(f"gradelib.train knows the networks {', '.join(map(repr, NETWORKS))}; got {network!r}.")
-    return NETWORKS[network]
+    return find_network(network, "gradelib.train")
 
 
 def regression_data(network, n=40, seed=0):
@@ -52,8 +53,7 @@ def regression_data(network, n=40, seed=0):
     net = NETWORKS[network]
     rng = np.random.default_rng([seed, 1])
     X = np.round(rng.uniform(-X_RANGE, X_RANGE, size=(n, len(net.inputs))), 2)
-    out = "Y" if network == "single_neuron" else "Y2"
-    Y = net.forward(tuple(X.T), TEACHERS[network], 0.0)[out]
+    Y = net.forward(tuple(X.T), TEACHERS[network], 0.0)[net.output]
     return [(tuple(float(v) for v in X[i]), float(np.round(Y[i], 3))) for i in range(n)]
 
 
@@ -67,8 +67,8 @@ def three_class_data(n_per_class=30, seed=0):
     return data
 
 
-def _default_data(network):
-    return three_class_data() if network == "softmax_223" else regression_data(network)
+def _default_data(net):
+    return three_class_data() if net.classes else regression_data(net.name)
 
 
 def initial_params(network, seed=0):
@@ -80,7 +80,7 @@ def initial_params(network, seed=0):
     """
     net = _network(network)
     rng = np.random.default_rng([seed, 3, list(NETWORKS).index(network)])
-    data = _default_data(network)
+    data = _default_data(net)
     X = tuple(np.array([x[i] for x, _ in data]) for i in range(len(net.inputs)))
     T = np.array([t for _, t in data])
     for _ in range(1000):
@@ -91,7 +91,7 @@ def initial_params(network, seed=0):
             else:
                 params[p] = float(np.round(rng.uniform(0.1, 0.5), 2)) if dst in net.relus else 0.0
         state = net.forward(X, params, T)
-        if all(np.mean(state[spec[0]] > 0) >= ALIVE for spec in net.relus.values()):
+        if all(np.mean(state[relu.pre] > 0) >= ALIVE for relu in net.relus.values()):
             return {k: params[k] for k in net.params}
     raise RuntimeError(f"no initial parameters for {network} keep every ReLU alive")  # never seen
 
@@ -105,59 +105,71 @@ def mean_loss(network, params, data):
         return float(np.mean(net.forward(X, {k: float(params[k]) for k in net.params}, T)["Loss"]))
 
 
-def _full_stop(sentence):
-    return sentence if sentence.rstrip().endswith((".", "?", "!")) else sentence.rstrip() + "."
-
-
 def _fn_name(fn):
     return getattr(fn, "__name__", None) or "the update function"
+
+
+class _Stop(Exception):
+    """Training stops: the sentence says where and why."""
+
+
+def _step(update, args, net, where):
+    """One call of the student's update, through the checker's guarded path: its new parameters, or _Stop."""
+    name, eta = _fn_name(update), args[-1]
+    outcome = call(update, args, name, refuse_oracle=False)  # a learner may train with an update built on it
+    sys.stdout.write(outcome.printed)  # the learner's own prints belong in the cell, as when they call it
+    if outcome.problem is not None:
+        if outcome.problem.mistake == "not_implemented":
+            raise _Stop(f"Training did not run: {name} still raises NotImplementedError; "
+                        "write it above, then run this cell again.")
+        raise _Stop(full_stop(f"Training stopped {where}: {outcome.problem.sentence}"))
+    try:
+        new = read_dict(outcome.value, list(net.params), name, "new parameters")
+    except Problem as problem:
+        raise _Stop(f"Training stopped {where}: {problem.sentence}") from None
+    bad = [k for k, v in new.items() if not math.isfinite(v)]
+    if bad:
+        raise _Stop(f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
+                    f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update.")
+    return new
 
 
 def train(network, update, params, data, eta, epochs, seed=0):
     """Stochastic gradient descent with the student's update(x, params, target, eta) -> new params.
 
     Returns (params, losses): the last parameters and the mean loss after each epoch.  If update
-    raises, returns something that is not a dict of finite numbers for every parameter, or the loss
-    stops being finite, prints one sentence to stdout and returns what there is so far.
+    raises, loops, returns something that is not a dict of finite numbers for every parameter, or the
+    loss stops being finite, prints one sentence to stdout and returns what there is so far.
     """
     net = _network(network)
-    name = _fn_name(update)
     params = {k: float(params[k]) for k in net.params}
     losses = []
     rng = np.random.default_rng(seed)
-    for epoch in range(1, epochs + 1):
-        for step, i in enumerate(rng.permutation(len(data)), start=1):
-            x, target = data[i]
-            where = f"at epoch {epoch}, example {step}"
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")  # an overflow is reported below as one sentence, not a warning
-                try:
-                    new = update(tuple(x), dict(params), target, eta)
-                except NotImplementedError:
-                    print(f"Training did not run: {name} still raises NotImplementedError; "
-                          "write it above, then run this cell again.")
-                    return params, losses
-                except Exception as exc:  # the student's bug is a sentence, never a traceback
-                    print(_full_stop(f"Training stopped {where}: {name} raised {type(exc).__name__}: {exc}"))
-                    return params, losses
-            try:
-                new = read_dict(new, list(net.params), name, "new parameters")
-            except Problem as problem:
-                print(f"Training stopped {where}: {problem.sentence}")
-                return params, losses
-            bad = [k for k, v in new.items() if not math.isfinite(v)]
-            if bad:
-                print(f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
-                      f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update.")
-                return params, losses
-            params = new
-        loss = mean_loss(network, params, data)
-        if not math.isfinite(loss):
-            print(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
-                  f"try a smaller η than {eta:g} or check the sign of the update.")
-            return params, losses
-        losses.append(loss)
+    try:
+        for epoch in range(1, epochs + 1):
+            for step, i in enumerate(rng.permutation(len(data)), start=1):
+                x, target = data[i]
+                params = _step(update, (tuple(x), dict(params), target, eta), net,
+                               f"at epoch {epoch}, example {step}")
+            loss = mean_loss(network, params, data)
+            if not math.isfinite(loss):
+                raise _Stop(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
+                            f"try a smaller η than {eta:g} or check the sign of the update.")
+            losses.append(loss)
+    except _Stop as stop:
+        print(stop)
     return params, losses
+
+
+def summary(network, start, trained, losses, data):
+    """Two lines for a training result cell: the start and the trained parameters (3 decimals), each with its
+    mean loss.  When no epoch finished, the trained line says that training did not run, rather than show
+    parameters that may be the start's again as if they had been learned."""
+    def line(label, p):
+        return f"{label} {({k: round(v, 3) for k, v in p.items()})}  mean loss {mean_loss(network, p, data):.4f}"
+    if not losses:
+        return line("start:  ", start) + "\ntrained: none: training did not run to the end of an epoch (see above)."
+    return line("start:  ", start) + "\n" + line("trained:", trained)
 
 
 def plot_losses(losses, ax=None, title=None):

@@ -23,10 +23,77 @@ import os
 import resource
 import signal
 import sys
+from dataclasses import dataclass, field
+
+# This script runs as `python -I harness.py`: its own folder is not on sys.path, and gradelib comes from the install.
+import numpy as np
+
+from gradelib import oracle
+from gradelib.student import Problem, call, read_dict, read_vector
+
+# One cell's limit when the job names none: nbgrader's default Execute.timeout, which the grader normally sends.
+CELL_SECONDS = 60.0
+# After a cell's limit rings, it rings again this often, so that a loop which catches the first still ends.
+RING_AGAIN_SECONDS = 1.0
 
 
 class CellTimeout(BaseException):
     """BaseException, so that a cell's ``except Exception`` cannot swallow it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell to run, as a kernel would: its index in the notebook and its source."""
+    index: int
+    source: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One function to call at the grader's points; kind "network" (dict answers) or "softmax" (a vector)."""
+    id: str
+    function: str
+    kind: str
+    calls: list                 # argument lists: [x, params, target(, eta)] or [logits]
+    keys: list = field(default_factory=list)    # a network's parameter names, in the order the answers go back
+    what: str = ""              # what the dict holds, for the feedback: "gradients" or "new parameters"
+    tolerate: frozenset = frozenset()           # calls whose problem does not stop the probe (huge logits)
+
+    @classmethod
+    def from_json(cls, step):
+        return cls(id=step["probe"], function=step["function"], kind=step["kind"], calls=step["calls"],
+                   keys=step.get("keys", []), what=step.get("what", ""), tolerate=frozenset(step.get("tolerate", ())))
+
+    def arguments(self, args):
+        """Fresh Python objects for one call, as check() would pass them."""
+        if self.kind == "softmax":
+            return (np.array(args[0], dtype=float),)
+        return (tuple(args[0]), dict(args[1])) + tuple(args[2:])
+
+    def read(self, value, shown, args):
+        """The answer as a list of plain floats, or a Problem."""
+        if self.kind == "softmax":
+            return read_vector(value, len(args[0]), shown)
+        answer = read_dict(value, self.keys, shown, self.what)
+        return [answer[k] for k in self.keys]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the grader asks: resource limits, cells and probes in notebook order, and the file it came in."""
+    limits: dict
+    steps: list                 # Cell and Probe records
+    job_file: str = ""
+
+    @classmethod
+    def from_json(cls, job):
+        steps = [Cell(step["cell"], step["source"]) if "cell" in step else Probe.from_json(step)
+                 for step in job["steps"]]
+        return cls(job.get("limits", {}), steps, job.get("job_file") or "")
+
+    @property
+    def cell_seconds(self):
+        return float(self.limits.get("cell_seconds", CELL_SECONDS))
 
 
 def limit_resources(limits):
@@ -73,131 +140,95 @@ def _display(*objs, **kwargs):
     """IPython's display() outside a kernel: nothing to show."""
 
 
-def _withdraw_oracle():
-    """gradelib's numerical gradient and checker answer nothing here: NaN and "not available".
-
-    In the kernel gradelib refuses to answer inside the function it checks; a
-    notebook can switch that guard off there.  Here the oracle is simply absent,
-    so a function that borrows it returns NaN, while a cell that calls
-    gradelib.check at top level still runs to its end.
-    """
-    import math
-
-    import numpy as np
-
-    import gradelib
-    from gradelib import oracle
-    from gradelib.result import Result
-    check_module, diagnose_module = sys.modules["gradelib.check"], sys.modules["gradelib.diagnose"]
-
-    def numerical_gradient(exercise, x, params, target):
-        return {k: math.nan for k in params}
-
-    def loss_gradients(net, X, P, T, ops=None):
-        return {k: np.full(np.shape(P[k]), np.nan) for k in net.params}
-
-    def check(exercise, fn, *args, **kwargs):
-        return Result(str(exercise), False, ["gradelib's checker is not available while grading."])
-
-    for module in (gradelib, oracle):
-        module.numerical_gradient = numerical_gradient
-    for module in (oracle, check_module, diagnose_module):
-        module.loss_gradients = loss_gradients
-    gradelib.check = gradelib.grade = check_module.check = check_module.grade = check
-
-
-def main():
-    job = json.loads(sys.stdin.read())
-    if job.get("job_file"):
-        try:
-            os.unlink(job["job_file"])   # what the grader asked is no business of the cells
-        except OSError:
-            pass
-    limit_resources(job.get("limits", {}))
-    import builtins
-    import types
-
-    from gradelib.oracle import GUARD
-    from gradelib.student import Problem, call, read_dict, read_vector
-
-    _withdraw_oracle()
-    # The only channel back to the grader is a copy of the original stdout; fd 0,
-    # 1 and 2 now lead nowhere, so nothing the cells print can look like an answer.
+def _answer_channel():
+    """A copy of the original stdout, the only channel back to the grader; fd 0, 1 and 2 then lead nowhere,
+    so nothing the cells print can look like an answer."""
     out = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    return out
 
-    cell_seconds = float(job.get("limits", {}).get("cell_seconds", 60))
+
+def _namespace():
+    """A fresh __main__, as a kernel's, with inert get_ipython() and display()."""
+    import builtins
+    import types
+
     main_module = types.ModuleType("__main__")
     sys.modules["__main__"] = main_module
     ns = main_module.__dict__
     ns["get_ipython"] = _Anything()
     builtins.display = _display
+    return ns
 
+
+def run_cell(cell, ns, seconds):
+    """Run one cell in ns within seconds; a failing cell is as in a kernel: the next one runs all the same."""
     def ring(signum, frame):
-        # repeat every second, so that a loop that catches the first one still ends
-        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        signal.setitimer(signal.ITIMER_REAL, RING_AGAIN_SECONDS)
         raise CellTimeout()
 
-    def emit(record):
-        out.write(json.dumps(record) + "\n")
-        out.flush()
-
-    errors = []
-    for step in job["steps"]:
-        if "cell" in step:
-            try:
-                code = compile(step["source"], f"<cell {step['cell']}>", "exec")
-                signal.signal(signal.SIGALRM, ring)
-                signal.setitimer(signal.ITIMER_REAL, cell_seconds)
-                try:
-                    exec(code, ns)
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-            except BaseException as exc:  # a failing cell, as in a kernel: note it and go on
-                errors.append([step["cell"], type(exc).__name__])
-            continue
-        emit(probe(step, ns, GUARD, call, read_dict, read_vector, Problem))
-    emit({"done": True, "cell_errors": errors})
-
-
-def probe(step, ns, GUARD, call, read_dict, read_vector, Problem):
-    """Call ns[function] at every argument list of the step: its answers as plain floats."""
-    name = step["function"]
-    fn = ns.get(name)
-    record = {"probe": step["probe"]}
-    if fn is None:
-        record["missing"] = f"{name} is not defined at this test cell"
-        return record
-    shown = f"{name}()"
-    tolerate = set(step.get("tolerate", ()))
-    calls = []
-    GUARD.asked = False
-    for i, args in enumerate(step["calls"]):
-        if step["kind"] == "softmax":
-            import numpy as np
-            args = (np.array(args[0], dtype=float),)
-        else:
-            args = (tuple(args[0]), dict(args[1])) + tuple(args[2:])
-        c = call(fn, args, shown)
+    try:
+        code = compile(cell.source, f"<cell {cell.index}>", "exec")
+        signal.signal(signal.SIGALRM, ring)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
-            if c.problem:
-                raise c.problem
-            if step["kind"] == "softmax":
-                values = read_vector(c.value, len(args[0]), shown)
-            else:
-                answer = read_dict(c.value, step["keys"], shown, step["what"])
-                values = [answer[k] for k in step["keys"]]
-            calls.append({"values": values})
-        except Problem as p:
-            calls.append({"problem": [p.mistake, p.sentence]})
-            if i not in tolerate:
+            exec(code, ns)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except BaseException:  # the cell's own error or its time limit: the grader judges only the probes' answers
+        pass
+
+
+def main():
+    job = Job.from_json(json.loads(sys.stdin.read()))
+    if job.job_file:
+        try:
+            os.unlink(job.job_file)   # what the grader asked is no business of the cells
+        except OSError:
+            pass  # already gone: nothing for the cells to read either way
+    limit_resources(job.limits)
+    # gradelib's numerical gradient and checker answer nothing here (NaN, "not available"): in the kernel
+    # gradelib refuses to answer inside the function it checks, and a notebook can switch that guard off there
+    oracle.withdraw()
+    out = _answer_channel()
+    ns = _namespace()
+    for step in job.steps:
+        if isinstance(step, Cell):
+            run_cell(step, ns, job.cell_seconds)
+        else:
+            out.write(json.dumps(probe(step, ns)) + "\n")
+            out.flush()
+    out.write(json.dumps({"done": True}) + "\n")
+    out.flush()
+
+
+def probe(step, ns):
+    """Call ns[step.function] at every argument list of the step: its answers as plain floats."""
+    fn = ns.get(step.function)
+    record = {"probe": step.id}
+    if fn is None:
+        record["missing"] = f"{step.function} is not defined at this test cell"
+        return record
+    shown = f"{step.function}()"
+    calls = []
+    with oracle.watch():
+        for i, args in enumerate(step.calls):
+            args = step.arguments(args)
+            c = call(fn, args, shown)
+            try:
+                if c.problem:
+                    raise c.problem
+                calls.append({"values": step.read(c.value, shown, args)})
+            except Problem as p:
+                calls.append({"problem": [p.mistake, p.sentence]})
+                if i not in step.tolerate:
+                    break
+            if oracle.asked():
                 break
-        if GUARD.asked:
-            break
-    record["calls"] = calls
-    record["asked"] = bool(GUARD.asked)
+        record["calls"] = calls
+        record["asked"] = bool(oracle.asked())
     return record
 
 
