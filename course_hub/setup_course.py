@@ -21,7 +21,8 @@ What it does, in this order, each step keeping what is already there:
 6. what each role's server shows: formgrader and the course list for the instructor; the Assignments tab
    and Validate for students (``PREFIX/jupyter/<role>``, put on JUPYTER_CONFIG_PATH by the hub);
 7. the instructor's course folder ``~INSTRUCTOR/backprop-by-hand`` with this repository's ``source/`` and
-   ``nbgrader_config.py`` (files already there are kept: they may hold the instructor's edits and gradebook);
+   ``nbgrader_config.py`` (files already there are kept: they may hold the instructor's edits and gradebook),
+   and a check that nbgrader, run as the instructor from the environment, loads that config;
 8. the hub: ``PREFIX/jupyterhub_config.py`` (a copy of ``course_hub/jupyterhub_config.py``) and
    ``PREFIX/course.json``, the settings it reads.
 
@@ -463,6 +464,27 @@ def course_folder(layout: Layout, roster: Roster, report: Report) -> None:
                + (f"; kept {', '.join(kept)}" if kept else ""))
 
 
+def check_course_config(layout: Layout, roster: Roster, report: Report) -> None:
+    """Load nbgrader's configuration as the instructor's server will (their user, their role's config path,
+    the environment's Python) and check that it finds the course folder: a course config that fails to load
+    would otherwise show up only as formgrader looking for source/ in the wrong place."""
+    owner = pwd.getpwnam(roster.instructor)
+    probe = ("from nbgrader.apps.baseapp import NbGrader\n"
+             "app = NbGrader()\n"
+             "app.load_config_file()\n"
+             "print(app.config.CourseDirectory.root)\n")
+    env = {"HOME": owner.pw_dir, "USER": roster.instructor, "PATH": f"{layout.venv / 'bin'}:/usr/bin:/bin",
+           "JUPYTER_CONFIG_PATH": str(layout.role_config("instructor")), "LANG": "C.UTF-8"}
+    proc = subprocess.run([str(layout.venv / "bin" / "python"), "-c", probe], cwd=owner.pw_dir, env=env,
+                          user=owner.pw_uid, group=owner.pw_gid, capture_output=True, text=True, timeout=120)
+    folder = str(layout.course_folder(roster.instructor))
+    if proc.returncode != 0 or proc.stdout.strip().splitlines()[-1:] != [folder]:
+        raise SetupError(f"the course's nbgrader_config.py does not load in {layout.venv} as {roster.instructor} "
+                         f"(nbgrader's course root is {proc.stdout.strip() or 'unset'}, not {folder}): "
+                         f"{proc.stderr.strip()[-1500:]}")
+    report.say(f"course folder: {folder}/nbgrader_config.py loads in the environment as {roster.instructor}")
+
+
 def hub_files(layout: Layout, roster: Roster, proxy_command: list[str], options: argparse.Namespace,
               report: Report) -> Settings:
     """PREFIX/jupyterhub_config.py and the settings it reads, PREFIX/course.json."""
@@ -505,6 +527,7 @@ def setup(roster_path: Path, options: argparse.Namespace) -> Settings:
     make_exchange(layout, roster, report)
     role_configs(layout, roster, report)
     course_folder(layout, roster, report)
+    check_course_config(layout, roster, report)
     return hub_files(layout, roster, proxy_command, options, report)
 
 
