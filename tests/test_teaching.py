@@ -196,8 +196,8 @@ def test_initial_params_keep_every_relu_alive():
         assert list(params) == list(net.params)
         X = tuple(np.array([x[i] for x, _ in data]) for i in range(len(net.inputs)))
         state = net.forward(X, params, np.array([t for _, t in data]))
-        for zkey, *_ in net.relus.values():
-            assert np.mean(state[zkey] > 0) >= 0.7
+        for relu in net.relus.values():
+            assert np.mean(state[relu.pre] > 0) >= 0.7
 
 
 def test_training_stops_politely_when_the_update_is_not_written(capsys):
@@ -217,13 +217,56 @@ def test_training_stops_politely_when_the_update_is_not_written(capsys):
     (lambda x, p, t, eta: {"w1": 1.0}, "it has no 'w2' or 'b'"),
     (lambda x, p, t, eta: {k: v * 1e300 for k, v in p.items()}, "blew up"),
     (lambda x, p, t, eta: 1 / 0, "raised ZeroDivisionError"),
-])
+], ids=["none", "missing-keys", "overflow", "raises"])
 def test_training_stops_with_one_sentence_on_junk(update, words, capsys):
     params, losses = train("single_neuron", update, initial_params("single_neuron"),
                            regression_data("single_neuron"), 0.1, 3)
     out = capsys.readouterr()
     assert out.err == "" and out.out.count("\n") == 1 and words in out.out
     assert all(math.isfinite(v) for v in params.values())
+
+
+def test_training_stops_an_endless_update(monkeypatch, capsys):
+    from gradelib import student
+    monkeypatch.setattr(student, "CALL_SECONDS", 0.2)
+
+    def single_neuron_update(x, params, target, eta):
+        while True:
+            try:
+                pass
+            except Exception:
+                pass
+    start = initial_params("single_neuron")
+    params, losses = train("single_neuron", single_neuron_update, start, regression_data("single_neuron"), 0.1, 3)
+    out = capsys.readouterr().out
+    assert params == start and losses == []
+    assert out.count("\n") == 1 and "did not return within 0.2 seconds" in out and out.startswith("Training stopped")
+
+
+def test_what_the_update_prints_stays_in_the_cell(capsys):
+    def chatty(x, params, target, eta):
+        print("step")
+        return numerical_update("single_neuron")(x, params, target, eta)
+    train("single_neuron", chatty, initial_params("single_neuron"), regression_data("single_neuron", n=3), 0.1, 1)
+    assert capsys.readouterr().out == "step\n" * 3
+
+
+def test_the_summary_of_training_that_did_not_run_says_so():
+    from gradelib.train import summary
+    data = regression_data("single_neuron")
+    start = initial_params("single_neuron")
+    text = summary("single_neuron", start, start, [], data)
+    assert text.splitlines()[1] == "trained: none: training did not run to the end of an epoch (see above)."
+    assert text.startswith(f"start:   {start}  mean loss {mean_loss('single_neuron', start, data):.4f}")
+
+
+def test_the_summary_of_training_shows_the_trained_parameters():
+    from gradelib.train import summary
+    data = regression_data("single_neuron", n=10)
+    start = initial_params("single_neuron")
+    trained, losses = train("single_neuron", numerical_update("single_neuron"), start, data, 0.1, 2)
+    line = summary("single_neuron", start, trained, losses, data).splitlines()[1]
+    assert line.startswith("trained: {'w1': ") and line.endswith(f"  mean loss {losses[-1]:.4f}")
 
 
 def test_data_and_training_are_deterministic():
@@ -238,13 +281,19 @@ def test_data_and_training_are_deterministic():
     assert other[1] != runs[0][1]  # the seed decides the order of the examples
 
 
-def test_loss_and_decision_region_plots():
+def test_loss_plot():
     fig = plot_losses([0.5, 0.25, 0.125])
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch" and "loss" in ax.get_ylabel()
     assert list(ax.lines[0].get_ydata()) == [0.5, 0.25, 0.125]
+
+
+def test_an_empty_loss_plot_says_training_stopped():
     empty = plot_losses([])
     assert "training stopped" in empty.axes[0].texts[0].get_text()
+
+
+def test_decision_region_plot():
     open_before = plt.get_fignums()
     data = three_class_data(n_per_class=5)
     fig = plot_decision_regions(initial_params("softmax_223"), data)
