@@ -9,11 +9,12 @@ Every text carries a gid ("node:Y3", "edge:W35", "loss", "target") so tests
 can find it.  The values come from gradelib's own forward pass.
 """
 import re
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .exercises import find_network
+from .exercises import Network, find_network
 from .text import fixed
 
 NODE_STYLE = dict(boxstyle="round,pad=0.45", facecolor="#eef3fb", edgecolor="#3b5b92", linewidth=1.4)
@@ -112,6 +113,87 @@ def _validate(net, x, params, target):
     net.validate(x=x, target=target)
 
 
+LINE_STYLE = dict(color="#7a8699", linewidth=1.3, zorder=1)
+CAPTION_COLOUR = "#555555"
+CAPTION_STYLE = dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none")
+TARGET_STYLE = dict(INPUT_STYLE, boxstyle="round,pad=0.3")
+CAPTION_OFFSET = 0.42     # how far a caption sits above (or below) its node's centre
+VALUES_TALLER = 1.25      # a node showing two lines of values is taller: its caption moves this much further out
+
+
+class Drawing(NamedTuple):
+    """What every part of a drawing needs: the axes, the network, its layout and where each node sits."""
+    ax: object
+    net: Network
+    lay: dict
+    pos: dict     # node -> (x, y); the inputs take their names from the network (x1, x2 or the notes' X1, X2)
+
+
+def _text(ax, xy, s, gid, size=11, **kw):
+    """A centred text over the edges (zorder 3), with the gid the tests look it up by."""
+    return ax.text(*xy, s, ha="center", va="center", fontsize=size, gid=gid, zorder=3, **kw)
+
+
+def _forward(net, x, params, target):
+    """The forward pass at the point, or None unless x, params and target are all given."""
+    if x is None or params is None or target is None:
+        return None
+    with np.errstate(all="ignore"):  # a wild slider value may overflow; the drawing shows inf, not a warning
+        return net.forward(tuple(float(v) for v in x), {k: float(params[k]) for k in net.params}, target)
+
+
+def _draw_edges(d, params):
+    """Every weight and bias as a line with its label; first, so that the opaque node boxes lie over them."""
+    ax, net, lay, pos = d
+    for p, (src, dst) in net.edges.items():
+        x1, y1 = pos[dst]
+        if src is None:  # a bias: a short stub into the node, labelled at its free end
+            dx, dy = lay["bias_from"][p]
+            x0, y0 = x1 + dx, y1 + dy
+            t = 0.0
+        else:
+            x0, y0 = pos[src]
+            t = lay["label_at"][p]
+        ax.plot([x0, x1], [y0, y1], **LINE_STYLE)
+        label = tex(p) if params is None else f"{tex(p)} = {fixed(params[p], 2)}"
+        _text(ax, (x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label, f"edge:{p}", size=10,
+              bbox=EDGE_LABEL_STYLE, color="#1f2d4d")
+    for out in net.output_nodes:
+        ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], **LINE_STYLE)
+    ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], **LINE_STYLE)
+
+
+def _draw_nodes(d, x, state, target):
+    """Every node in its box, with its caption; a classifier's target node is outlined."""
+    ax, net, lay, pos = d
+    captions = dict(zip(net.inputs, lay["input_captions"]), **lay["captions"])
+    target_node = net.output_nodes[net.classes.index(target)] if net.classes and target is not None else None
+    for node, xy in pos.items():
+        style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
+        caption = captions[node]
+        if node == target_node:
+            style.update(edgecolor="#b35a00", linewidth=2.6)
+            caption += " (target)"
+        _text(ax, xy, _node_text(net, node, state, x), f"node:{node}", bbox=style)
+        below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
+        offset = (-CAPTION_OFFSET if below else CAPTION_OFFSET) * (VALUES_TALLER if state is not None else 1.0)
+        _text(ax, (xy[0], xy[1] + offset), caption, f"caption:{node}", size=9, color=CAPTION_COLOUR,
+              bbox=CAPTION_STYLE)
+
+
+def _draw_loss_and_target(d, state, target):
+    """The loss box and the target feeding it, each with its caption."""
+    ax, net, lay, _ = d
+    loss = "Loss" if state is None else f"Loss = {fixed(state['Loss'], 3)}"
+    _text(ax, lay["loss"], loss, "loss", bbox=LOSS_STYLE)
+    _text(ax, (lay["loss"][0], lay["loss"][1] + 0.5), lay["loss_caption"], "caption:loss", size=10,
+          color=CAPTION_COLOUR)
+    _text(ax, lay["target"], _target_text(net, target), "target", size=10, bbox=TARGET_STYLE)
+    if not net.classes:  # "O_b" alone does not say what it is
+        _text(ax, (lay["target"][0], lay["target"][1] - 0.35), "target", "caption:target", size=9,
+              color=CAPTION_COLOUR)
+
+
 def draw_network(network, x=None, params=None, target=None, *, ax=None, title=None):
     """Draw network ("single_neuron", "relu_chain" or "softmax_223") with the notes' names.
 
@@ -123,67 +205,16 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     net = find_network(network, "draw_network")
     _validate(net, x, params, target)
     lay = LAYOUTS[net.name]
-    state = None
-    if x is not None and params is not None and target is not None:
-        with np.errstate(all="ignore"):  # a wild slider value may overflow; the drawing shows inf, not a warning
-            state = net.forward(tuple(float(v) for v in x), {k: float(params[k]) for k in net.params}, target)
-
+    state = _forward(net, x, params, target)
     if ax is None:
         ax = new_figure(lay["size"]).add_axes((0, 0, 1, 0.92 if title else 1))
-    fig = ax.figure
     ax.set_xlim(*lay["xlim"])
     ax.set_ylim(*lay["ylim"])
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=12)
-
-    # the inputs take their names from the network (x1, x2 or the notes' X1, X2)
-    pos = dict(zip(net.inputs, lay["inputs"]), **lay["nodes"])
-    captions = dict(zip(net.inputs, lay["input_captions"]), **lay["captions"])
-    line = dict(color="#7a8699", linewidth=1.3, zorder=1)
-
-    def text(xy, s, gid, size=11, **kw):
-        return ax.text(*xy, s, ha="center", va="center", fontsize=size, gid=gid, zorder=3, **kw)
-
-    # edges first, under the opaque node boxes
-    for p, (src, dst) in net.edges.items():
-        x1, y1 = pos[dst]
-        if src is None:  # a bias: a short stub into the node, labelled at its free end
-            dx, dy = lay["bias_from"][p]
-            x0, y0 = x1 + dx, y1 + dy
-            t = 0.0
-        else:
-            x0, y0 = pos[src]
-            t = lay["label_at"][p]
-        ax.plot([x0, x1], [y0, y1], **line)
-        label = tex(p) if params is None else f"{tex(p)} = {fixed(params[p], 2)}"
-        text((x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label, f"edge:{p}", size=10,
-             bbox=EDGE_LABEL_STYLE, color="#1f2d4d")
-
-    for out in net.output_nodes:
-        ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], **line)
-    ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], **line)
-
-    for node, xy in pos.items():
-        is_target = bool(net.classes) and target is not None and node == net.output_nodes[net.classes.index(target)]
-        style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
-        if is_target:
-            style.update(edgecolor="#b35a00", linewidth=2.6)
-        text(xy, _node_text(net, node, state, x), f"node:{node}", bbox=style)
-        caption = captions[node]
-        if is_target:
-            caption += " (target)"
-        below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
-        ax.text(xy[0], xy[1] + (-0.42 if below else 0.42) * (1.25 if state is not None else 1.0),
-                caption, ha="center", va="center", fontsize=9, color="#555555", gid=f"caption:{node}", zorder=3,
-                bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none"))
-
-    loss = "Loss" if state is None else f"Loss = {fixed(state['Loss'], 3)}"
-    text(lay["loss"], loss, "loss", bbox=LOSS_STYLE)
-    ax.text(lay["loss"][0], lay["loss"][1] + 0.5, lay["loss_caption"], ha="center", va="center",
-            fontsize=10, color="#555555", gid="caption:loss", zorder=3)
-    text(lay["target"], _target_text(net, target), "target", size=10, bbox=dict(INPUT_STYLE, boxstyle="round,pad=0.3"))
-    if not net.classes:  # "O_b" alone does not say what it is
-        ax.text(lay["target"][0], lay["target"][1] - 0.35, "target", ha="center", va="center", fontsize=9,
-                color="#555555", gid="caption:target", zorder=3)
-    return fig
+    d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
+    _draw_edges(d, params)
+    _draw_nodes(d, x, state, target)
+    _draw_loss_and_target(d, state, target)
+    return ax.figure
