@@ -200,3 +200,67 @@ def test_student_notebook_shows_the_diagnosis_of_a_wrong_answer(lab, name):
         finally:
             page.close()
             lab.server.shutdown_kernels()
+
+
+def test_feedback_file_shows_its_maths_with_no_network(tmp_path):
+    """A feedback file as `nbgrader generate_feedback` writes it with the course's config, opened from disk in
+    Chromium while every request that would leave the machine is refused: the formulas are typeset (MathJax is
+    inside the file), none is left as TeX source, and no request was even tried.
+    Screenshot: screenshots/feedback-<notebook>.png."""
+    reason = chromium_missing()
+    if reason:
+        pytest.skip(reason)
+    import nbformat
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from gradelib.grading.course import configure
+    from gradelib.grading.feedback import FeedbackExporter
+
+    config = Config()
+    configure(config)
+    config.CourseDirectory.root = str(tmp_path)
+    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    exporter = converter.exporter_class(parent=converter, config=converter.config)  # as nbgrader makes it
+    assert isinstance(exporter, FeedbackExporter)
+
+    path = SOURCES[-1]
+    nb = nbformat.read(path, as_version=4)
+    points = 0.0
+    for cell in nb.cells:  # the scores nbgrader's GetGrades puts in before the template runs
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["score"] = meta.get("points", 0.0)
+            points += meta["score"]
+    html, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {
+        "notebook": path.stem, "score": points, "max_score": points, "late_penalty": 0}})
+    feedback = tmp_path / f"{path.stem}.html"
+    feedback.write_text(html, encoding="utf-8")
+    assert "$$" in html and "cdnjs" not in html  # the TeX is there for MathJax; no CDN script is left
+
+    tried = []
+    with Browser() as browser:
+        page = browser.new_page(1100, 1000)
+        try:
+            def refuse(route):
+                if route.request.url.startswith(("file:", "data:", "blob:")):
+                    route.continue_()
+                else:
+                    tried.append(route.request.url)
+                    route.abort()
+            page.route("**/*", refuse)
+            page.goto(feedback.as_uri())
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+            failed = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
+            text = page.evaluate("() => document.body.innerText")
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"feedback-{path.stem}.png"), full_page=True)
+        finally:
+            page.close()
+    assert not tried, f"the feedback file asked the network for {tried}"
+    assert typeset > 50 and failed == 0, (typeset, failed)
+    leftovers = [s for s in ("$$", "\\frac", "\\begin{aligned}", "$x_1$", "$X_1$") if s in text]
+    assert not leftovers, f"TeX source shown as text: {leftovers}"
