@@ -1,0 +1,117 @@
+"""What did the class get wrong?  The misconception report, from the verdicts kept at grading time.
+
+    python -m gradelib.grading.report [ASSIGNMENT] [--names] [--course DIR] [--out DIR]
+
+Run it in the course folder after grading (``classgrade`` or ``nbgrader
+autograde`` with the course's configuration).  It writes one self-contained
+HTML page and a CSV beside it (by default reports/<ASSIGNMENT>.html and .csv,
+or reports/course.html for every graded assignment): per exercise, how many
+passed and the mistakes gradelib named, largest first, each with its sentence
+and its share of the class; the mistakes that travel together; and the
+submissions that could not be graded or were flagged, with the reason.  No
+student names unless --names.  Bad input (no course, no gradebook, nothing
+graded yet, a damaged store) gets a sentence and exit status 1.
+"""
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from typing import List
+
+from .page import csv_text, html_page
+from .tally import tally
+from .verdicts import StoreError, load, store_path
+
+
+class CannotReport(Exception):
+    """The report cannot be made; the message says why, in a sentence."""
+
+
+@dataclass
+class Written:
+    html: str
+    csv: str
+    assignments: List[str]
+
+
+def course_inputs(root):
+    """(store path, {assignment: [students who handed in]}) of the course at root."""
+    if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
+        raise CannotReport(f"{root} is not a course folder (it has no nbgrader_config.py); "
+                           "run this in the course folder or give --course DIR")
+    from nbgrader.coursedir import CourseDirectory
+    from .classgrade import find_students, load_config
+    config = load_config(root)
+    config.CourseDirectory.root = root
+    coursedir = CourseDirectory(config=config)
+    db_url = coursedir.db_url
+    path = store_path(db_url)
+    if path is None:
+        raise CannotReport(f"the gradebook is not an SQLite file ({db_url}); the report reads the store of "
+                           "verdicts kept beside an SQLite gradebook")
+    gradebook = db_url[len("sqlite:///"):]
+    if not os.path.exists(gradebook):
+        raise CannotReport(f"there is no gradebook at {gradebook}: generate the assignment, collect and grade "
+                           "the submissions first")
+    submitted = {}
+    folder = coursedir.format_path(coursedir.submitted_directory, ".", ".")
+    if os.path.isdir(folder):
+        assignments = {a for s in os.listdir(folder) if os.path.isdir(os.path.join(folder, s))
+                       for a in os.listdir(os.path.join(folder, s)) if os.path.isdir(os.path.join(folder, s, a))}
+        submitted = {a: find_students(root, coursedir, a) for a in sorted(assignments)}
+    return path, submitted
+
+
+def make(root=".", assignment=None, names=False, out=None):
+    """Write the page and the CSV; return what was written.  CannotReport says why not."""
+    root = os.path.abspath(root)
+    path, submitted = course_inputs(root)
+    try:
+        loaded = load(path, assignment)
+    except StoreError as err:
+        raise CannotReport(str(err)) from None
+    if assignment:
+        if not loaded.records:
+            raise CannotReport(f"no verdicts of {assignment} are kept: it has not been graded with the course's "
+                               f"configuration yet (python -m gradelib.grading.classgrade {assignment})")
+        submitted = {assignment: submitted.get(assignment, [])}
+    elif not loaded.records:
+        raise CannotReport("no verdicts are kept yet: grade an assignment first "
+                           "(python -m gradelib.grading.classgrade ASSIGNMENT)")
+    else:
+        graded = {r.assignment for r in loaded.records}
+        submitted = {a: s for a, s in submitted.items() if a in graded}
+    figures = tally(loaded.records, submitted, loaded.skipped)
+    out = os.path.abspath(out or os.path.join(root, "reports"))
+    stem = assignment or "course"
+    title = f"What the class got wrong: {assignment}" if assignment else "What the class got wrong: the course"
+    try:
+        os.makedirs(out, exist_ok=True)
+        html_path, csv_path = os.path.join(out, stem + ".html"), os.path.join(out, stem + ".csv")
+        with open(html_path, "w", encoding="utf-8") as f:
+            f.write(html_page(figures, title, names))
+        with open(csv_path, "w", encoding="utf-8", newline="") as f:
+            f.write(csv_text(figures, names))
+    except OSError as err:
+        raise CannotReport(f"the report cannot be written in {out}: {err.strerror or err}") from None
+    return Written(html_path, csv_path, figures.assignments)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gradelib.grading.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignment", nargs="?", help="one assignment (default: every graded assignment)")
+    parser.add_argument("--names", action="store_true", help="show student names (not for a lecture)")
+    parser.add_argument("--course", default=".", help="the course folder (default: here)")
+    parser.add_argument("--out", help="the folder for the page and the CSV (default: reports/ in the course)")
+    args = parser.parse_args(argv)
+    try:
+        written = make(args.course, args.assignment, args.names, args.out)
+    except CannotReport as why:
+        sys.stderr.write(f"report: {why}\n")
+        return 1
+    print(f"wrote {written.html}\nwrote {written.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
