@@ -1,0 +1,112 @@
+"""`python -m gradelib.lab` opens JupyterLab as a learner sees it: no nbgrader tools, no news; `jupyter lab` is unchanged.
+
+The server is asked over its REST API (no browser): nbgrader's formgrader page, the lab page's configuration
+and JupyterLab's notification settings.  The test starts the server through the launcher, as a learner does,
+and stops it, and everything it started, by process id.
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gradelib import lab
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, token, path):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, ""
+
+
+@pytest.fixture
+def learner_lab(tmp_path):
+    port, token = free_port(), "learner-test-token"
+    (tmp_path / "home").mkdir()
+    env = dict(os.environ, HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "home" / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "user-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    log = open(tmp_path / "lab.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gradelib.lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", "--ServerApp.allow_root=True", f"--IdentityProvider.token={token}"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while get_status(port, token) != 200:
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "lab.log").read_text()[-3000:]
+            time.sleep(0.3)
+        yield port, token, tmp_path
+    finally:
+        family = [process] + psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
+        for p in family:
+            try:
+                p.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        gone, alive = psutil.wait_procs([psutil.Process(p.pid) for p in family if psutil.pid_exists(p.pid)], 20)
+        for p in alive:
+            p.kill()
+        log.close()
+
+
+def get_status(port, token):
+    try:
+        return get(port, token, "/api/status")[0]
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return None
+
+
+def test_the_learners_lab_has_no_nbgrader_tools_and_no_news(learner_lab):
+    port, token, tmp_path = learner_lab
+    assert get(port, token, "/formgrader")[0] == 404, "formgrader is served to the learner"
+    status, page = get(port, token, "/lab")
+    assert status == 200
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    assert lab.NBGRADER_LABEXTENSION in config["disabledExtensions"], config["disabledExtensions"]
+    status, body = get(port, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    defaults = {k: v["default"] for k, v in json.loads(body)["schema"]["properties"].items()}  # overrides set these
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults  # JupyterLab's: "none"
+
+
+def test_the_launcher_opens_the_first_notebook_unless_told_another(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    settings = tmp_path / "settings"
+    assert lab.command(settings, [])[-1] == "notebooks/01_single_neuron.ipynb"
+    chosen = lab.command(settings, ["notebooks/02_relu_chain.ipynb", "--port", "8890"])
+    assert "notebooks/01_single_neuron.ipynb" not in chosen and chosen[-3:] == ["notebooks/02_relu_chain.ipynb",
+                                                                                "--port", "8890"]
+
+
+def test_the_environment_is_not_changed_for_the_instructor(tmp_path):
+    """The learner's settings live in a temporary folder: nothing is written into the environment."""
+    config, settings = lab.write_learner_config(tmp_path)
+    assert config.is_relative_to(tmp_path) and settings.is_relative_to(tmp_path)
+    assert not (Path(sys.prefix) / "etc" / "jupyter" / "labconfig" / "page_config.json").exists() or \
+        lab.NBGRADER_LABEXTENSION not in (Path(sys.prefix) / "etc" / "jupyter" / "labconfig" /
+                                          "page_config.json").read_text()
+    env = lab.environment(config)
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(config)
+    cmd = lab.command(settings, [])
+    assert cmd[:4] == [sys.executable, "-m", "jupyter", "lab"] and f"--LabApp.app_settings_dir={settings}" in cmd
