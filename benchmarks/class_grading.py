@@ -44,6 +44,33 @@ KINDS = ["correct", "wrong", "broken", "tampered_transformer", "unanswered",
          "correct", "tampered_grade", "correct", "wrong", "correct"]
 BROKEN = ["invalid_json", "os_exit", "deleted_test", "missing"]
 
+# Named mistakes planted on purpose, by assignment: kind -> {solution grade_id: the student's cell}.  The
+# misconception report's test (tests/test_report.py) plants them and checks that each is counted.
+_SN_HEAD = """    x1, x2 = x
+    z = params["w1"] * x1 + params["w2"] * x2 + params["b"]
+"""
+PLANTED = {"01_single_neuron": {
+    # ReLU'(z) forgotten in both functions: the error flows back even where the neuron is off
+    "forgot_relu": {
+        "single_neuron_gradients": "def single_neuron_gradients(x, params, target):\n" + _SN_HEAD +
+        "    delta = target - max(z, 0.0)\n    return {'w1': -delta * x1, 'w2': -delta * x2, 'b': -delta}\n",
+        "single_neuron_update": "def single_neuron_update(x, params, target, eta):\n" + _SN_HEAD +
+        "    delta = target - max(z, 0.0)\n"
+        "    return {'w1': params['w1'] + eta * delta * x1, 'w2': params['w2'] + eta * delta * x2,\n"
+        "            'b': params['b'] + eta * delta}\n"},
+    # the gradient right, the update climbing the loss: p + η·dLoss/dp
+    "ascent": {
+        "single_neuron_update": "def single_neuron_update(x, params, target, eta):\n" + _SN_HEAD +
+        "    delta = (target - max(z, 0.0)) * (1.0 if z > 0 else 0.0)\n"
+        "    return {'w1': params['w1'] - eta * delta * x1, 'w2': params['w2'] - eta * delta * x2,\n"
+        "            'b': params['b'] - eta * delta}\n"},
+    # the ½ of the loss dropped: every gradient twice the right one; the update right
+    "factor_2": {
+        "single_neuron_gradients": "def single_neuron_gradients(x, params, target):\n" + _SN_HEAD +
+        "    delta = 2 * (target - max(z, 0.0)) * (1.0 if z > 0 else 0.0)\n"
+        "    return {'w1': -delta * x1, 'w2': -delta * x2, 'b': -delta}\n"},
+}}
+
 
 def submission(course, assignment, student, kind, number):
     """Write one student's submission of the given kind."""
@@ -55,6 +82,8 @@ def submission(course, assignment, student, kind, number):
         return classroom.submit(course, student, assignment, solutions={k: classroom.wrong(v) for k, v in right.items()})
     if kind == "unanswered":
         return classroom.submit(course, student, assignment)
+    if kind in PLANTED.get(assignment, {}):
+        return classroom.submit(course, student, assignment, solutions=dict(right, **PLANTED[assignment][kind]))
     if kind == "tampered_transformer":
         bad = {k: classroom.wrong(v) for k, v in right.items()}
         bad[first] += ("\nget_ipython().input_transformers_cleanup.append(\n"

@@ -9,6 +9,9 @@ The modules, one idea each:
   execute       RobustExecute (preprocessor): Execute that survives a dying or stuck kernel, in the box
   verify        VerifyGradelib (preprocessor): re-checking gradelib tests outside the kernel
   flag          FlagForReview (preprocessor): a manual look where VerifyGradelib found a reason
+  verdicts      the store of verdicts beside the gradebook: each student's mistakes, for the report
+  record        RecordVerdicts (preprocessor): the verifier's verdicts into that store
+  report        ``python -m gradelib.grading.report [ASSIGNMENT]``: what the class got wrong, as HTML and CSV
   instructor    the instructor's cells, as the gradebook keeps them
   cells         reading cells as code: grade calls, names, the given code a function needs
   outputs       error outputs that nbgrader scores as failed
@@ -22,7 +25,7 @@ nothing of nbgrader) starts fast.
 """
 
 _LAZY = {"VerifyGradelib": "verify", "FlagForReview": "flag", "RobustExecute": "execute",
-         "RepairCells": "sanitize"}
+         "RepairCells": "sanitize", "RecordVerdicts": "record"}
 
 __all__ = list(_LAZY)
 

@@ -17,6 +17,11 @@ is written into the notebook's comments, where the formgrader shows it.  A
 progress bar runs while grading and a summary table is printed at the end
 (``--json FILE`` writes it for a program too).  Running it again gives the
 same gradebook.
+
+The verdicts of every graded function (for the misconception report, report.py)
+go the same way: workers keep theirs in private copies of the store of
+verdicts, and hand them back in the verifier's Report; this process alone
+writes the course's store (verdicts.py), replacing each student's records.
 """
 import argparse
 import fcntl
@@ -37,6 +42,7 @@ from typing import List, NamedTuple, Optional
 from .course import check_before_grading
 from .gradebook import Damaged
 from .sandbox import Sandbox, Unavailable, home_seed
+from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .verify import Report
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
@@ -114,6 +120,8 @@ def worker(number, run, tasks, results):
     config.CourseDirectory.db_url = "sqlite:///" + db
     config.CourseDirectory.root = run.root
     config.Autograde.pre_convert_hook = None   # its checks and backup ran once, in the main process
+    # the course's store of verdicts is the main process's; RecordVerdicts writes a private one here
+    config.RecordVerdicts.store = os.path.join(run.logdir, f"worker{number}-verdicts.db")
     while True:
         student = tasks.get()
         if student is None:
@@ -413,6 +421,7 @@ def _run_workers(run, students, jobs, stream):
     next_id = jobs
     busy, outcomes, progress = {}, {}, Progress(len(students), stream)
     assignment = run.assignment
+    store = store_path(run.db_url)
     with Gradebook(run.db_url) as gb:
         while len(outcomes) < len(students):
             try:
@@ -424,7 +433,7 @@ def _run_workers(run, students, jobs, stream):
                     procs.pop(n)
                     lost = busy.pop(n, None)
                     if lost is not None and lost not in outcomes:
-                        _record(gb, assignment, lost, Outcome("failed", WORKER_LOST), outcomes, progress)
+                        _record(gb, assignment, lost, Outcome("failed", WORKER_LOST), outcomes, progress, store)
                     if len(outcomes) + len(busy) < len(students):
                         procs[next_id] = spawn(next_id)
                         next_id += 1
@@ -433,17 +442,40 @@ def _run_workers(run, students, jobs, stream):
                 busy[n] = student
             else:
                 busy.pop(n, None)
-                _record(gb, assignment, student, outcome, outcomes, progress)
+                _record(gb, assignment, student, outcome, outcomes, progress, store)
     for p in procs.values():
         p.join(timeout=30)
     return outcomes
 
 
-def _record(gb, assignment, student, outcome, outcomes, progress):
+def _record(gb, assignment, student, outcome, outcomes, progress, store=None):
     merge(gb, assignment, student, outcome)
+    if store is not None:
+        keep_verdicts(store, assignment, student, outcome, progress.stream)
     outcomes[student] = outcome
     note = outcome.status if outcome.status == "graded" else f"{outcome.status}: {outcome.reason}"
     progress.step(student, note)
+
+
+def submission_records(outcome):
+    """The store's records of one student's outcome: a record of the failure if any, and each graded notebook."""
+    from .record import notebook_record
+    records = []
+    if outcome.status != "graded":
+        records.append(NotebookRecord(WHOLE, status=outcome.status, reason=outcome.reason))
+    for name, nb in sorted(outcome.notebooks.items()):
+        if nb.get("graded"):
+            records.append(notebook_record(name, Report.from_json(nb.get("report"))))
+    return records
+
+
+def keep_verdicts(store, assignment, student, outcome, stream=None):
+    """Replace the student's records in the course's store; a store that cannot be written stops no one."""
+    try:
+        replace(store, assignment, student, submission_records(outcome), whole=True)
+    except StoreError as err:
+        if stream is not None:
+            stream.write(f"{student}: verdicts not kept for the report: {err}\n")
 
 
 def main(argv=None):

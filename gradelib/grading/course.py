@@ -3,7 +3,8 @@
 It sets what plain nbgrader autograde needs to grade safely:
 - the preprocessors (see gradelib.grading): RepairCells, RobustExecute (the
   kernel in the sandbox), VerifyGradelib (the verifier, in a sandbox too),
-  FlagForReview;
+  FlagForReview, RecordVerdicts (the verdicts into the store beside the
+  gradebook, for the misconception report);
 - a pre-convert hook that runs before the first student is graded: it stops the
   run, with a sentence, if the sandbox cannot be made here (unless
   ``c.Sandbox.enabled = False``) or if the gradebook is damaged, and otherwise
@@ -22,13 +23,13 @@ def configure(c):
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern,
                                         LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-    from . import FlagForReview, RepairCells, RobustExecute, VerifyGradelib
+    from . import FlagForReview, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
 
     c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
                                           CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
                                            LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
-                                           CheckCellMetadata]
+                                           CheckCellMetadata, RecordVerdicts]
     c.Autograde.pre_convert_hook = before_first_student
     from .feedback import FeedbackExporter
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)

@@ -78,7 +78,7 @@ def _judge_network(ex, seed, calls, reveal):
     net, update = ex.network, ex.kind == "update"
     pts = points.choose(net, seed)
     found = _problem(ex, calls, lambda i: "test point: " + pts.describe(i, update))
-    if found:
+    if found is not None:   # a failing Result is falsy
         return found
     if len(calls) != len(pts) or any(len(c["values"]) != len(net.params) for c in calls):
         raise Unverifiable("answers are missing for some test points")

@@ -15,13 +15,20 @@ SaveAutoGrades (FlagForReview, flag.py, right after SaveAutoGrades):
    cannot know, and the plain numbers that come back are judged here
    (verdict.py).  If they are wrong, or cannot be obtained, the test cell gets
    an error output saying why, so SaveAutoGrades scores it 0.
+   The test cells the kernel failed are judged in the same process too, at the
+   cell's own points, only to name the mistake: their score stays the
+   kernel's 0.  Every graded function thus gets a verdict the grader can trust
+   (passed or not, gradelib's mistake labels and the parameters concerned),
+   kept in the Report for the store of verdicts (verdicts.py) and the class's
+   misconception report (report.py).
 3. Student cells are scanned for tampering (tamper.py); the test cells after a
    finding are marked for a manual look by FlagForReview.  So is a submission
    whose locked cells could not be compared with the released copy.
 
 The report (Report below) goes to the grading log and to the autograded
 notebook's metadata under "gradelib", which the class grading command reads;
-students never see it.
+students never see it.  Whatever the submitted notebook carried under that key
+is dropped first: only the verifier writes it.
 """
 import hashlib
 import os
@@ -38,6 +45,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import isolate, tamper, verdict
+from .verdicts import Verdict
 from .cells import GradeCall, grade_calls, slice_given, to_python
 from .instructor import instructor_cells
 from .outputs import error_output, fail_cell
@@ -56,13 +64,20 @@ class Report:
     unverifiable: List[str] = field(default_factory=list)   # grade_ids whose function gave no answer outside
     flags: List[str] = field(default_factory=list)          # tamper findings and unchecked locked cells, in words
     review: dict = field(default_factory=dict)              # grade_id -> reasons for a manual look
+    verdicts: List[Verdict] = field(default_factory=list)   # every graded function, passed or failed
 
     @classmethod
     def from_json(cls, data):
         """A Report from the notebook metadata written by this class; empty fields where it is not one."""
         data = data if isinstance(data, dict) else {}
-        return cls(**{k: data[k] for k in ("verified", "failed", "unverifiable", "flags", "review")
-                      if isinstance(data.get(k), (list, dict))})
+        report = cls(**{k: data[k] for k in ("verified", "failed", "unverifiable", "flags", "review")
+                        if isinstance(data.get(k), (list, dict))})
+        for v in data.get("verdicts") or []:
+            try:
+                report.verdicts.append(Verdict.from_json(v))
+            except ValueError:   # written by this class, so only a damaged file gets here: leave it out
+                continue
+        return report
 
 
 class Probe(NamedTuple):
@@ -74,10 +89,11 @@ class Probe(NamedTuple):
 
 
 class Planned(NamedTuple):
-    """A test cell to verify."""
+    """A test cell to verify (the kernel passed it) or only to judge (the kernel failed it)."""
     index: int               # its position in the notebook
     grade_id: str
     probes: List[Probe]
+    kernel_passed: bool
 
 
 class VerifyGradelib(NbGraderPreprocessor):
@@ -96,6 +112,8 @@ class VerifyGradelib(NbGraderPreprocessor):
         info = resources["nbgrader"]
         self.where = f"{info['student']}/{info['assignment']}/{info['notebook']}"
         self.report = Report()
+        nb.metadata.pop("gradelib", None)   # the submitted notebook's own "report" is never read
+        resources.setdefault("gradelib", {})["report"] = self.report
         try:
             self.cells = instructor_cells(info["db_url"], info["notebook"], info["assignment"])
         except MissingEntry:
@@ -234,15 +252,22 @@ class VerifyGradelib(NbGraderPreprocessor):
             calls = grade_calls(self.cells[grade_id].source)
             if calls:
                 _tidy_tracebacks(cell, {c.exercise for c in calls})
-            if not calls or not self._kernel_passed(cell):
+            if not calls:
                 continue
+            passed = self._kernel_passed(cell)
             probes, seen = [], set()
             for call in calls:
-                for seed, reveal in ((call.seed, call.reveal), (self._secret_seed(key, info, grade_id, call), False)):
+                if passed:
+                    seeds = ((call.seed, call.reveal), (self._secret_seed(key, info, grade_id, call), False))
+                elif (call.exercise, call.function) in {(e, f) for e, f, _ in seen}:
+                    continue   # a failed cell is judged only to name the mistake: its first call's points do
+                else:
+                    seeds = ((call.seed, False),)
+                for seed, reveal in seeds:
                     if (call.exercise, call.function, seed) not in seen:
                         seen.add((call.exercise, call.function, seed))
                         probes.append(Probe(f"{grade_id}#{len(probes)}", call, seed, reveal))
-            plan.append(Planned(i, grade_id, probes))
+            plan.append(Planned(i, grade_id, probes, passed))
         return plan
 
     def _kernel_passed(self, cell):
@@ -304,6 +329,9 @@ class VerifyGradelib(NbGraderPreprocessor):
         return SECRET_SEED_BASE + int.from_bytes(digest[:4], "big")
 
     def _conclude(self, cell, planned, run):
+        self.report.verdicts += _verdicts(planned, run)
+        if not planned.kernel_passed:
+            return   # the kernel's 0 stands; the verdict above only names the mistake
         failure = None
         for probe in planned.probes:
             call = probe.call
@@ -338,6 +366,55 @@ class VerifyGradelib(NbGraderPreprocessor):
                        "A result that holds only inside the kernel cannot be trusted, so this test scores 0 "
                        "until an instructor has looked at it.")
         fail_cell(cell, error_output("VerificationFailed", message))
+
+
+KERNEL_ONLY = ("the test failed in the notebook's kernel, although the function's answers were right when "
+               "re-checked outside it (an error elsewhere in the test cell, or a time limit?)")
+
+
+def _verdicts(planned, run):
+    """One Verdict per function the test cell grades, with the preference of _conclude.
+
+    A wrong answer at any probe decides it (its labels are the mistakes); else
+    a probe without a verdict (it is then not judged, with the reason); else it
+    held at every probe.
+    """
+    outcomes = {}
+    for probe in planned.probes:
+        call = probe.call
+        try:
+            result = verdict.judge(call.exercise, probe.seed, run.probes.get(probe.id), f"{call.function}()")
+        except verdict.Unverifiable as why:
+            result = run.reason or str(why)
+        outcomes.setdefault((call.exercise, call.function), []).append(result)
+    out = []
+    for (exercise, function), results in outcomes.items():
+        wrong = [r for r in results if not isinstance(r, str) and not r.passed]
+        missing = [r for r in results if isinstance(r, str)]
+        v = Verdict(planned.grade_id, exercise, function, kernel_passed=planned.kernel_passed, passed=False)
+        if wrong:
+            v.mistakes, v.sentences = list(wrong[0].mistakes), _sentences(wrong[0])
+            v.parameters = {k: list(labels) for k, labels in wrong[0].per_parameter.items()}
+        elif missing:
+            v.judged, v.reason = False, missing[0]
+        else:
+            v.passed = planned.kernel_passed
+            if not planned.kernel_passed:
+                v.reason = KERNEL_ONLY
+        out.append(v)
+    return out
+
+
+def _sentences(result):
+    """The sentence of each of result's mistakes, in the same order.
+
+    gradelib gives one message per finding; when two findings share a label
+    (the labels are deduplicated, the messages not), the pairing is unknown,
+    so each label gets all the messages rather than a wrong one.
+    """
+    if len(result.messages) == len(result.mistakes):
+        return list(result.messages)
+    return [" ".join(result.messages)] * len(result.mistakes)
 
 
 def _tidy_tracebacks(cell, exercises):

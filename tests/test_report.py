@@ -1,0 +1,229 @@
+"""The misconception report: the store of verdicts, the figures and the page, on a class with planted mistakes.
+
+The class is built by the benchmark's builder (benchmarks/class_grading.py):
+right, wrong, broken, tampered and unanswered submissions, and submissions
+with named mistakes planted (PLANTED).  What each student should be charged
+with is computed here from what was planted, by gradelib.check on the planted
+function itself, never written down by hand; the report, made from real
+grading (classgrade, and plain nbgrader autograde), must count every one with
+the right share.
+"""
+import csv
+import io
+import sqlite3
+import sys
+from collections import Counter
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "fixtures"))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))
+import class_grading  # noqa: E402
+import classroom  # noqa: E402
+
+import gradelib  # noqa: E402
+from gradelib.grading import report, verdicts  # noqa: E402
+from gradelib.grading.cells import grade_calls  # noqa: E402
+from gradelib.grading.tally import MIN_TOGETHER, NOT_ATTEMPTED, tally  # noqa: E402
+
+ASSIGNMENT = "01_single_neuron"
+CLASS = ["correct", "forgot_relu", "ascent", "forgot_relu", "factor_2", "wrong", "broken",
+         "tampered_transformer", "unanswered", "forgot_relu", "ascent", "correct"]
+STUDENTS = [f"s{i:03d}_{kind}" for i, kind in enumerate(CLASS)]
+
+
+def _graded_course(root):
+    course = classroom.make_course(root / "course", [ASSIGNMENT], source=classroom.REPO / "source", timeout=30)
+    for student, kind in zip(STUDENTS, CLASS):
+        class_grading.submission(course, ASSIGNMENT, student, kind, 0)   # broken, number 0: not JSON
+    classroom.run([sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT], course)
+    return course
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    if not (classroom.REPO / "source" / ASSIGNMENT).is_dir():
+        pytest.skip("the course notebooks are not written yet")
+    return _graded_course(tmp_path_factory.mktemp("report"))
+
+
+def _exercises(course):
+    """{solution grade_id: (exercise, function)} from the instructor's test cells."""
+    import nbformat
+    (path,) = (Path(course) / "source" / ASSIGNMENT).glob("*.ipynb")
+    found = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for call in grade_calls(cell.source) if cell.cell_type == "code" else []:
+            found.setdefault(call.function, (call.exercise, call.function))
+    return {g: found[classroom.function_name(src)] for g, src in classroom.source_solutions(course, ASSIGNMENT).items()}
+
+
+def _submitted_source(course, kind):
+    """{solution grade_id: the function's source as this kind of student submitted it} (None: not graded)."""
+    right = classroom.source_solutions(course, ASSIGNMENT)
+    if kind == "broken":
+        return None
+    if kind == "correct":
+        return right
+    if kind in ("wrong", "tampered_transformer"):   # the tamper lines do not change what the function returns
+        return {g: classroom.wrong(v) for g, v in right.items()}
+    if kind == "unanswered":
+        _, nb = classroom.release(course, ASSIGNMENT)
+        return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") in right}
+    return dict(right, **class_grading.PLANTED[ASSIGNMENT][kind])
+
+
+def expected(course):
+    """What was planted, judged by gradelib.check itself: {student: {exercise: (labels, sentences)}}."""
+    names = _exercises(course)
+    out = {}
+    for student, kind in zip(STUDENTS, CLASS):
+        sources = _submitted_source(course, kind)
+        if sources is None:
+            continue
+        out[student] = {}
+        for grade_id, (exercise, function) in names.items():
+            ns = {}
+            exec(sources[grade_id], ns)
+            result = gradelib.check(exercise, ns[function], reveal=False)
+            out[student][exercise] = ([] if result.passed else result.mistakes, result.messages)
+    return out
+
+
+def _csv(path):
+    return list(csv.DictReader(io.StringIO(Path(path).read_text())))
+
+
+def test_every_planted_mistake_is_counted_with_its_share(course):
+    planted = expected(course)
+    written = report.make(course, ASSIGNMENT)
+    rows = _csv(written.csv)
+    graded = len(planted)
+    assert graded == len(STUDENTS) - CLASS.count("broken")
+    # the planted mistakes were really recognised as mistakes, and told apart
+    for kind in class_grading.PLANTED[ASSIGNMENT]:
+        student = STUDENTS[CLASS.index(kind)]
+        assert any(labels for labels, _ in planted[student].values()), kind
+    assert planted[STUDENTS[CLASS.index("forgot_relu")]]["single_neuron"][0] != \
+        planted[STUDENTS[CLASS.index("factor_2")]]["single_neuron"][0]
+
+    counts, sentences, passed = Counter(), {}, Counter()
+    for student, by_exercise in planted.items():
+        for exercise, (labels, messages) in by_exercise.items():
+            passed[exercise] += not labels
+            for label, message in zip(labels, messages):
+                counts[(exercise, label)] += 1
+                sentences.setdefault((exercise, label), set()).add(message)
+    found = {(r["exercise"], r["label"]): r for r in rows if r["section"] == "mistake"}
+    assert set(found) == set(counts)   # every planted mistake, and nothing that was not planted
+    for key, n in counts.items():
+        row = found[key]
+        assert int(row["students"]) == n and int(row["of"]) == graded, key
+        assert float(row["share"]) == pytest.approx(n / graded, abs=1e-4), key
+        assert row["sentence"] in sentences[key], key   # the sentence gradelib gives, in the notes' words
+    for r in rows:
+        if r["section"] == "passed":
+            assert int(r["students"]) == passed[r["exercise"]] and int(r["of"]) == graded, r
+
+    # mistakes that travel together, by the report's rule, from what was planted
+    made = {s: {(e, label) for e, (labels, _) in ex.items() for label in labels if label not in NOT_ATTEMPTED}
+            for s, ex in planted.items()}
+    pairs = Counter(p for keys in made.values() for p in combinations(sorted(keys), 2) if p[0][0] != p[1][0])
+    want = {p: n for p, n in pairs.items() if n >= MIN_TOGETHER}
+    got = {((r["exercise"], r["label"]), (r["with_exercise"], r["with_label"])): int(r["students"])
+           for r in rows if r["section"] == "together"}
+    assert got == want
+    relu = {p: n for p, n in got.items() if p[0][1] == p[1][1] == "missing_relu_derivative"}
+    assert list(relu.values()) == [CLASS.count("forgot_relu")]
+
+    # the broken submission is listed as not graded, the tampered one as flagged; no names anywhere
+    reasons = {r["section"]: r for r in rows if r["section"] in ("not graded", "flagged")}
+    assert "not valid JSON" in reasons["not graded"]["sentence"]
+    assert "flagged" in reasons
+    page = Path(written.html).read_text()
+    text = page + Path(written.csv).read_text()
+    assert not any(s in text for s in STUDENTS)
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    for key in counts:
+        assert key[1] in page
+
+
+def test_names_only_when_asked_and_a_regrade_counts_once(course, tmp_path):
+    before = Path(report.make(course, ASSIGNMENT, out=tmp_path / "a").csv).read_text()
+    named = report.make(course, ASSIGNMENT, names=True, out=tmp_path / "b")
+    assert all(s in Path(named.csv).read_text() for s in STUDENTS)   # passed, mistaken, not graded
+    assert all(s in Path(named.html).read_text() for s, kind in zip(STUDENTS, CLASS) if kind != "correct")
+    again = STUDENTS[CLASS.index("forgot_relu")]
+    classroom.run([sys.executable, "-m", "gradelib.grading.classgrade", ASSIGNMENT, "--student", again], course)
+    after = Path(report.make(course, ASSIGNMENT, out=tmp_path / "c").csv).read_text()
+    assert after == before
+
+
+def test_plain_nbgrader_autograde_keeps_the_verdicts_in_the_graders_process(course, tmp_path):
+    plain = classroom.copy_course(course, tmp_path / "plain", timeout=30)
+    (plain / verdicts.STORE_NAME).unlink()
+    student = STUDENTS[CLASS.index("ascent")]
+    classroom.run(classroom.nbgrader("autograde", ASSIGNMENT, "--student", student, "--force"), plain)
+    loaded = verdicts.load(plain / verdicts.STORE_NAME, ASSIGNMENT)
+    assert [r.student for r in loaded.records] == [student]
+    figures = tally(loaded.records)
+    by_exercise = {e.exercise: e for e in figures.exercises}
+    assert [m.label for m in by_exercise["single_neuron_update"].mistakes] == \
+        expected(course)[student]["single_neuron_update"][0]
+    assert by_exercise["single_neuron"].passed == [student]
+
+
+# ------------------------------------------------------------------ bad input: a sentence, never a traceback
+def _course_without_grading(root):
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text(classroom.course_config())
+    return root
+
+
+def test_bad_input_gets_a_sentence(tmp_path, capsys):
+    assert report.main(["--course", str(tmp_path / "nowhere")]) == 1
+    assert "not a course folder" in capsys.readouterr().err
+    course = _course_without_grading(tmp_path / "c")
+    assert report.main(["--course", str(course)]) == 1
+    assert "no gradebook" in capsys.readouterr().err
+    sqlite3.connect(course / "gradebook.db").close()
+    assert report.main(["--course", str(course), ASSIGNMENT]) == 1
+    assert "no store of verdicts" in capsys.readouterr().err
+    verdicts.replace(course / verdicts.STORE_NAME, "other", "s1", [verdicts.NotebookRecord("nb")])
+    assert report.main(["--course", str(course), ASSIGNMENT]) == 1
+    err = capsys.readouterr().err
+    assert "has not been graded" in err and "Traceback" not in err
+    (course / verdicts.STORE_NAME).write_bytes(b"not a database at all" * 100)
+    assert report.main(["--course", str(course)]) == 1
+    err = capsys.readouterr().err
+    assert "damaged" in err and "Traceback" not in err
+
+
+def test_a_damaged_row_is_left_out_with_a_sentence(tmp_path):
+    path = tmp_path / verdicts.STORE_NAME
+    good = verdicts.NotebookRecord("nb", [verdicts.Verdict("t1", "single_neuron", "f", True, True)])
+    verdicts.replace(path, "a1", "s1", [good])
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO records VALUES ('a1', 's2', 'nb', '{not json')")
+    loaded = verdicts.load(path)
+    assert [r.student for r in loaded.records] == ["s1"] and len(loaded.skipped) == 1
+    assert "s2" not in loaded.skipped[0]   # no names in what the page shows
+
+
+def test_replacing_a_students_records_never_counts_twice(tmp_path):
+    path = tmp_path / verdicts.STORE_NAME
+    wrong = verdicts.Verdict("t1", "single_neuron", "f", False, False, mistakes=["factor_2"], sentences=["x"])
+    right = verdicts.Verdict("t1", "single_neuron", "f", True, True)
+    failed = verdicts.NotebookRecord(verdicts.WHOLE, status="failed", reason="not JSON")
+    verdicts.replace(path, "a1", "s1", [failed])
+    verdicts.replace(path, "a1", "s1", [verdicts.NotebookRecord("nb", [wrong])], whole=False)  # autograde
+    verdicts.replace(path, "a1", "s1", [verdicts.NotebookRecord("nb", [wrong])], whole=False)
+    (record,) = verdicts.load(path).records
+    assert record.status == "graded" and len(record.notebooks) == 1
+    verdicts.replace(path, "a1", "s1", [verdicts.NotebookRecord("nb", [right])])                # classgrade
+    (ex,) = tally(verdicts.load(path).records).exercises
+    assert ex.passed == ["s1"] and ex.mistakes == []
