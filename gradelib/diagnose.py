@@ -747,9 +747,10 @@ def _missing_backprop_weight(c):
 
 def _missing_backprop_weight_words(c, nodes, ks):
     sums = "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in nodes)
+    weights = "the weight" if sum(len(c.out_edges(h)) for h in nodes) == 1 else "the weights"
     return "missing_backprop_weight", (
         f"{c.grads(ks)} computed with the error sent back to {_join([c.node_label(h) for h in nodes])} without "
-        f"the weights it flows through: {sums}.")
+        f"{weights} it flows through: {sums}.")
 
 
 def _swapped_backprop_weights(c):
