@@ -147,14 +147,18 @@ def unprivileged_ids(user):
     return entry.pw_uid, entry.pw_gid
 
 
-def command(inner, limits, bwrap, submission=None, channel=None, env=None, user="nobody", seeded=True):
+def command(inner, limits, bwrap, submission=None, env=None, user="nobody", seeded=True, files=(), scratch=None,
+            writable=None):
     """The argv that runs ``inner`` (an argv) in a new box.
 
-    submission: a host folder, copied into the box's working directory (read
-    only the copy is writable); channel: a host folder bound read-write at its
-    own path (the kernel's connection file and sockets); env: the only
-    variables the box gets, besides HOME, PATH, TMPDIR, USER and LANG;
-    seeded: start the home with home_seed()'s caches.
+    submission: a host folder, copied into the box's working directory (only
+    the copy is writable); env: the only variables the box gets, besides HOME,
+    PATH, TMPDIR, USER and LANG; seeded: start the home with home_seed()'s
+    caches; files: host files bound read-only at their own paths (the kernel's
+    connection file); scratch: {path: bytes} more small tmpfs folders of the
+    box's own (the kernel's sockets); writable: a host folder bound read-write
+    at its own path, for gradelib's own runs only (home_seed), never with a
+    student's code, since nothing the box writes may land on the machine.
     """
     root = os.geteuid() == 0
     made = set()
@@ -173,8 +177,12 @@ def command(inner, limits, bwrap, submission=None, channel=None, env=None, user=
         made.add(path)
     if submission:
         args += _parents(INBOX, made) + ["--ro-bind", submission, INBOX]
-    if channel:
-        args += _parents(channel, made) + ["--bind", channel, channel]
+    for path in files:
+        args += _parents(path, made) + ["--ro-bind", path, path]
+    for path, size in (scratch or {}).items():
+        args += _parents(path, made) + ["--perms", "1777", "--size", str(int(size)), "--tmpfs", path]
+    if writable:
+        args += _parents(writable, made) + ["--bind", writable, writable]
     seed = home_seed(bwrap, user) if seeded else None
     if seed:
         args += _parents(SEED, made) + ["--ro-bind", seed, SEED]
@@ -216,7 +224,7 @@ def home_seed(bwrap, user="nobody"):
         os.chmod(folder, 0o755)
         if os.geteuid() == 0:
             os.chown(folder, *unprivileged_ids(user))
-        argv = command([sys.executable, "-c", "import matplotlib.font_manager"], Limits(), bwrap, channel=folder,
+        argv = command([sys.executable, "-c", "import matplotlib.font_manager"], Limits(), bwrap, writable=folder,
                        env={"XDG_CACHE_HOME": folder + "/.cache"}, user=user, seeded=False)
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
