@@ -96,6 +96,21 @@ def _safe_repr(value):
     return text[:40]
 
 
+class _Borrowed(Exception):
+    """The function under check asked gradelib's oracle for the answer."""
+
+
+def _answer(calls, fn, args, name):
+    """What fn(*args) returned, its Call kept in calls; raises _Borrowed if it asked the oracle, or its Problem."""
+    c = call(fn, args, name)
+    calls.append(c)
+    if oracle.asked():
+        raise _Borrowed()
+    if c.problem:
+        raise c.problem
+    return c.value
+
+
 def borrowed(ex, name, notes=()):
     """The verdict on a function that asked gradelib's oracle for the answer (here or in the verifier)."""
     return Result(ex.name, False, [
@@ -111,14 +126,10 @@ def _check_network(ex, fn, name, seed, reveal):
     for i in range(len(pts)):
         args = pts.call_args(i, update)
         given = dict(args[1])
-        c = call(fn, args, name)
-        calls.append(c)
-        if oracle.asked():
-            return borrowed(ex, name, _notes(calls))
         try:
-            if c.problem:
-                raise c.problem
-            answers.append(read_dict(c.value, net.params, name, what))
+            answers.append(read_dict(_answer(calls, fn, args, name), net.params, name, what))
+        except _Borrowed:
+            return borrowed(ex, name, _notes(calls))
         except Problem as p:
             where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i, update)})"
             return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
@@ -196,14 +207,10 @@ def is_extreme(logits):
 def _check_softmax(ex, fn, name, reveal):
     calls, rows = [], []
     for logits in SOFTMAX_CASES:
-        c = call(watched(fn), (np.array(logits),), name)  # gradelib's softmax or forward pass counts as asking
-        calls.append(c)
-        if oracle.asked():
+        try:  # gradelib's softmax or forward pass, called inside, counts as asking
+            rows.append(read_vector(_answer(calls, watched(fn), (np.array(logits),), name), len(logits), name))
+        except _Borrowed:
             return borrowed(ex, name, _notes(calls))
-        try:
-            if c.problem:
-                raise c.problem
-            rows.append(read_vector(c.value, len(logits), name))
         except Problem as p:
             if is_extreme(logits) and p.mistake == "exception":
                 rows.append([float("nan")] * len(logits))  # a crash only on huge logits is an overflow
@@ -229,13 +236,47 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
             "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."], ["softmax_overflow"], notes)
     i = ok.index(False)
     logits, r, e = cases[i], np.array(rows[i]), np.array(ref[i])
+    for mistake, slip, text in SOFTMAX_SLIPS:
+        with np.errstate(all="ignore"):  # the verifier calls this too, outside check()'s own errstate
+            expected = slip(np.array(logits, float))
+        if np.all(np.isfinite(r)) and close(r, expected):
+            return Result(ex.name, False, [text], [mistake], notes)
     if np.all(np.isfinite(r)) and abs(r.sum() - 1) > 1e-6 and r.sum() != 0 and np.allclose(r / r.sum(), e):
         mistake, text = "softmax_not_normalized", (f"Your probabilities for logits {logits} sum to {r.sum():.6g}, "
                                                    "not 1: divide every exp(Y_k) by the sum Σ_j exp(Y_j).")
-    elif np.all(np.isfinite(r)) and np.allclose(r, np.array(logits) / np.sum(logits)):
-        mistake, text = "softmax_no_exp", "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j)."
     else:
         mistake, text = "wrong_value", f"For logits {logits} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."
         if reveal:
             text += f" It gives {[round(v, 6) for v in r]}, but P = {[round(float(v), 6) for v in e]}."
     return Result(ex.name, False, [text], [mistake], notes)
+
+
+# A wrong softmax as the vector it gives for ordinary logits Y, with its words: tried in this order.
+def _logits_over_their_sum(Y):
+    return Y / np.sum(Y)
+
+
+def _exp_over_logit_sum(Y):
+    return np.exp(Y) / np.sum(Y)
+
+
+def _log_probabilities(Y):
+    return np.log(networks.softmax(list(Y)))
+
+
+def _negated_logits(Y):
+    return np.array(networks.softmax(list(-Y)))
+
+
+SOFTMAX_SLIPS = [
+    ("softmax_no_exp", _logits_over_their_sum,
+     "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j)."),
+    ("softmax_denominator", _exp_over_logit_sum,
+     "Your softmax divides exp(Y_k) by the sum of the logits, Σ_j Y_j; the denominator is the sum of the "
+     "exponentials, Σ_j exp(Y_j), which is what makes the P_k add up to 1."),
+    ("softmax_log", _log_probabilities,
+     "Your softmax returns log P_k, the log-probabilities: P_k = exp(Y_k) / Σ_j exp(Y_j) is their exp()."),
+    ("softmax_negated", _negated_logits,
+     "Your softmax uses exp(−Y_k): the largest logit must get the largest probability, "
+     "P_k = exp(Y_k) / Σ_j exp(Y_j)."),
+]
