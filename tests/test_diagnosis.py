@@ -14,6 +14,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -356,6 +357,19 @@ for _net in GRADIENT:
                           {"sequential_update"}))
         CATALOGUE.append((_ex, "through the updated output layer, forward pass redone", sequential(_net, redo=True),
                           {"sequential_update"}))
+
+
+# the softmax exercise: slips in writing P_k = exp(Y_k) / Σ_j exp(Y_j), each as the student would type it
+SOFTMAX_SLIPS = [
+    ("naive exp overflows", lambda Y: np.exp(Y) / np.exp(Y).sum(), {"softmax_overflow"}),
+    ("not normalised", lambda Y: np.exp(Y - Y.max()), {"softmax_not_normalized"}),
+    ("no exp", lambda Y: Y / Y.sum(), {"softmax_no_exp"}),
+    ("exp over the sum of the logits", lambda Y: np.exp(Y) / Y.sum(), {"softmax_denominator"}),
+    ("log-probabilities returned", lambda Y: (Y - Y.max()) - np.log(np.exp(Y - Y.max()).sum()), {"softmax_log"}),
+    ("exp(−Y)", lambda Y: np.exp(Y.min() - Y) / np.exp(Y.min() - Y).sum(), {"softmax_negated"}),
+]
+for _name, _fn, _allowed in SOFTMAX_SLIPS:
+    CATALOGUE.append(("softmax", _name, _fn, _allowed))
 
 
 def verdicts(exercise, fn):
