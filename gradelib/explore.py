@@ -172,8 +172,8 @@ class Explorer:
         return float(self.net.forward(x, params, target)["Loss"])
 
     def _refresh(self):
-        net = self.net
-        x, params, target, eta = self.point()
+        net, point = self.net, self.point()
+        x, params, target, _ = point
         fig = draw_network(net.name, x, params, target)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=PNG_DPI)
@@ -181,11 +181,11 @@ class Explorer:
         loss = self.loss(x, params, target)
         self.loss_html.value = f"Loss = {loss:.6f}"
         numerical = oracle.numerical_gradient(net.name, x, params, target)
-        self.gradient_html.value = self._gradient_table(x, params, target, numerical)
-        self.step_html.value = self._step_table(x, params, target, eta, numerical, loss)
+        self.gradient_html.value = self._gradient_table(point, numerical)
+        self.step_html.value = self._step_table(point, numerical, loss)
 
-    def _gradient_table(self, x, params, target, numerical):
-        net = self.net
+    def _gradient_table(self, point, numerical):
+        net, (x, params, target, _) = self.net, point
         head = "<b>Gradients dLoss/dp</b>"
         if self.gradients is None:
             rows = [[_math_name(k), _fmt(numerical[k])] for k in net.params]
@@ -208,8 +208,8 @@ class Explorer:
             note = _sentence(f"Your gradients ({fn_name}) agree with the numerical ones at this point.", "#1b7f3b")
         return head + note + _table(["p", "yours", "numerical", ""], rows)
 
-    def _step_table(self, x, params, target, eta, numerical, loss):
-        net = self.net
+    def _step_table(self, point, numerical, loss):
+        net, (x, params, target, eta) = self.net, point
         head = "<b>One gradient-descent step</b>"
         if self.update is None:
             after = {k: params[k] - eta * numerical[k] for k in net.params}

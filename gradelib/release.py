@@ -141,7 +141,10 @@ def write(root=ROOT):
     return written
 
 
-def execute(path, timeout=60):
+CELL_SECONDS = 60   # one cell of a source notebook, as nbgrader's Execute.timeout: training cells take a few seconds
+
+
+def execute(path, timeout=CELL_SECONDS):
     """Run a source notebook top to bottom and store its outputs in place (what nbval compares).
 
     Nothing that changes from run to run is kept: no timings, no widget state, and no widget
