@@ -227,3 +227,25 @@ def test_replacing_a_students_records_never_counts_twice(tmp_path):
     verdicts.replace(path, "a1", "s1", [verdicts.NotebookRecord("nb", [right])])                # classgrade
     (ex,) = tally(verdicts.load(path).records).exercises
     assert ex.passed == ["s1"] and ex.mistakes == []
+
+
+def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_cannot():
+    from gradelib.grading import isolate
+    from gradelib.grading.verify import KERNEL_ONLY, Planned, Probe, _verdicts
+    (call,) = grade_calls('gradelib.grade("single_neuron", single_neuron_gradients)')
+    planned = Planned(3, "test_sn", [Probe("test_sn#0", call, 0, False)], kernel_passed=False)
+    unwritten = {"calls": [{"problem": ["not_implemented", "single_neuron_gradients() is not written yet"]}],
+                 "asked": False}
+    (v,) = _verdicts(planned, isolate.Run(probes={"test_sn#0": unwritten}, finished=True))
+    assert (v.passed, v.judged, v.mistakes) == (False, True, ["not_implemented"])
+    (v,) = _verdicts(planned, isolate.Run(finished=False, reason="it did not finish within 20 seconds"))
+    assert (v.passed, v.judged, v.reason) == (False, False, "it did not finish within 20 seconds")
+    from gradelib.grading import verdict
+    right = classroom.source_solutions(classroom.REPO, ASSIGNMENT)["single_neuron_gradients"]
+    ns = {}
+    exec(right, ns)
+    pts = verdict.questions("single_neuron", 0)["calls"]
+    answers = [ns["single_neuron_gradients"](tuple(c[0]), dict(c[1]), c[2]) for c in pts]
+    record = {"calls": [{"values": [a[k] for k in ("w1", "w2", "b")]} for a in answers], "asked": False}
+    (v,) = _verdicts(planned, isolate.Run(probes={"test_sn#0": record}, finished=True))
+    assert (v.passed, v.judged, v.mistakes, v.reason) == (False, True, [], KERNEL_ONLY)

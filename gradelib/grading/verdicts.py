@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Dict, List
 
 STORE_NAME = "gradelib-verdicts.db"
@@ -163,7 +164,8 @@ def load(path, assignment=None):
         raise StoreError(f"there is no store of verdicts at {path}: grade the assignment first "
                          "(classgrade or nbgrader autograde with the course's configuration)")
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        # read-only, so that reading can never change the grader's data; as_uri() quotes any '?' or '#'
+        db = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as err:
         raise StoreError(f"the store of verdicts {path} cannot be opened ({err})") from None
     try:
