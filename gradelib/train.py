@@ -200,7 +200,7 @@ def predict(params, X1, X2):
     net = NETWORKS["softmax_223"]
     with np.errstate(all="ignore"):
         state = net.forward((X1, X2), {k: float(params[k]) for k in net.params}, 5)
-    return np.array(net.classes)[np.argmax(np.stack([state["P5"], state["P6"], state["P7"]]), axis=0)]
+    return np.array(net.classes)[np.argmax(np.stack([state[p] for p in net.probability_keys]), axis=0)]
 
 
 def plot_decision_regions(params, data, ax=None, title=None):
@@ -209,9 +209,7 @@ def plot_decision_regions(params, data, ax=None, title=None):
     from matplotlib.lines import Line2D
 
     net = NETWORKS["softmax_223"]
-    missing = [k for k in net.params if k not in params]
-    if missing:
-        raise ValueError(f"params for softmax_223 is missing {', '.join(missing)}.")
+    net.validate(params=params)
     own = ax is None
     if own:
         ax = new_figure((5.6, 4.6)).add_subplot()
