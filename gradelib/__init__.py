@@ -7,7 +7,8 @@
 The modules, one idea each: networks (the three networks of the notes),
 exercises (their shapes and the student contract), oracle (central
 differences), points (where to look), student (calling untrusted code),
-surgery and diagnose (naming the mistake), check (the verdict), result.
+surgery and diagnose (naming the mistake), check (the verdict), result,
+text (full stops, numbers, clipping and lists of names in feedback).
 """
 from .check import check, grade
 from .exercises import EXERCISES

@@ -1,9 +1,10 @@
 """Training a network of the notes with the student's own update function, and plotting how it went.
 
     data = regression_data("single_neuron")
-    params, losses = train("single_neuron", single_neuron_update, initial_params("single_neuron"),
-                           data, eta=0.1, epochs=30)
+    start = initial_params("single_neuron")
+    params, losses = train("single_neuron", single_neuron_update, start, data, eta=0.1, epochs=30)
     plot_losses(losses)
+    print(summary("single_neuron", start, params, losses, data))   # or "training did not run"
 
 Stochastic gradient descent: each epoch visits every example once, in an order
 shuffled with the seed, and calls update(x, params, target, eta).  The loss of
