@@ -158,13 +158,15 @@ class Case:
         return V
 
     def output_errors(self, new):
-        """(scope, gradients) of a student who used new[node] as dLoss/dY at the outputs: everywhere, and only
-        in the error sent back to the hidden layer (the output layer's own gradients right)."""
+        """(scope, gradients) of a student who used new[node] as dLoss/dY at the outputs: everywhere, only in
+        the error sent back to the hidden layer (the output layer's own gradients right), or only in some of the
+        output layer's gradients."""
         V = self.with_output_errors(new)
         yield "everywhere", V
         if self.hidden_nodes:
-            hidden = self.hidden_params
-            yield "sent back", Only(V, hidden)
+            yield "sent back", Only(V, self.hidden_params)
+            # and in some output-layer gradients only (a b_k written apart, say): a slip parameter by parameter
+            yield "output layer", Only(V, self.output_params, per_param=True)
 
     def output_error(self, node):
         """dLoss/dY at an output node: the oracle's bias gradient at a linear output, Y − target at a ReLU one."""
@@ -240,10 +242,13 @@ class Pending:
 
 
 class Only:
-    """Gradients V for these parameters only: the slip leaves the others as they are."""
+    """Gradients V for these parameters only: the slip leaves the others as they are.
 
-    def __init__(self, V, keys):
-        self.V, self.keys = V, list(keys)
+    per_param: the slip may touch any of them alone, so a right one among them does not refute it.
+    """
+
+    def __init__(self, V, keys, per_param=False):
+        self.V, self.keys, self.per_param = V, list(keys), per_param
 
     def __contains__(self, k):
         return k in self.keys
@@ -560,6 +565,18 @@ def _loss_as_error_words(c, scope, ks):
     return "loss_as_error", (
         f"{_computed(c, scope, ks)} with the loss ½({t} − {out})² itself where its derivative belongs: "
         f"dLoss/d{out} = {out} − {t}.")
+
+
+def _square_as_error(c):
+    out = c.outputs[0]
+    yield from c.output_errors({out: 2 * c.pts.state["Loss"]})
+
+
+def _square_as_error_words(c, scope, ks):
+    out, t = c.squared_loss()
+    return "loss_as_error", (
+        f"{_computed(c, scope, ks)} with the square ({t} − {out})² itself where the derivative of "
+        f"½({t} − {out})² belongs: dLoss/d{out} = {out} − {t}.")
 
 
 def _prediction_left_out(c):
@@ -975,6 +992,7 @@ CANDIDATES = [
     Candidate("without_dLoss_dP", _without_dLoss_dP, _without_dLoss_dP_words, _softmax),
     Candidate("target_left_out", _target_left_out, _target_left_out_words, _squared),
     Candidate("loss_as_error", _loss_as_error, _loss_as_error_words, _squared),
+    Candidate("square_as_error", _square_as_error, _square_as_error_words, _squared),
     Candidate("prediction_left_out", _prediction_left_out, _prediction_left_out_words, _squared),
     Candidate("missing_relu_derivative", _missing_relu_derivative, _missing_relu_derivative_words),
     Candidate("relu_for_derivative", _relu_for_derivative, _relu_for_derivative_words),
@@ -1016,7 +1034,7 @@ def _explanations(c):
     asked = [(cand, detail, V) for cand in CANDIDATES if cand.applies(c) for detail, V in cand.values(c)]
     for cand, detail, V in asked:
         ks = _explains(c, V)
-        if ks and (cand.per_param or not _refuted(c, V)):
+        if ks and (cand.per_param or getattr(V, "per_param", False) or not _refuted(c, V)):
             yield cand, detail, ks
 
 

@@ -49,7 +49,8 @@ def single_neuron(x, p, t, *, err="right", slope="right", scale=1.0, flip=(), ca
     x1, x2 = x
     z = p["w1"] * x1 + p["w2"] * x2 + p["b"]
     Y = relu(z)
-    e = {"right": Y - t, "flipped": t - Y, "no_target": Y, "loss": 0.5 * (t - Y) ** 2, "no_prediction": -t}[err]
+    e = {"right": Y - t, "flipped": t - Y, "no_target": Y, "loss": 0.5 * (t - Y) ** 2, "square": (t - Y) ** 2,
+         "no_prediction": -t}[err]
     d = e * SLOPES[slope](z, z)
     carried = {"w1": x1, "w2": x2}
     if carry:
@@ -115,7 +116,7 @@ OUTPUT_ERRORS = {
 
 def softmax_223(x, p, t, *, err="right", scale=1.0, out_sign=1.0, hidden_sign=1.0, slope3="right", slope4="right",
                 parents="all", back="own", carry_out=None, carry_in=None, bias_by=None, swap=None, target=None,
-                flip=(), err_back=None):
+                flip=(), err_back=None, out_bias_err=None):
     x1, x2 = x
     z3 = p["W13"] * x1 + p["W23"] * x2 + p["b3"]
     z4 = p["W14"] * x1 + p["W24"] * x2 + p["b4"]
@@ -161,6 +162,9 @@ def softmax_223(x, p, t, *, err="right", scale=1.0, out_sign=1.0, hidden_sign=1.
          "W24": d4 * carried["W24"], "b3": d3, "b4": d4}
     for k in OUT:
         g[f"W3{k}"], g[f"W4{k}"], g[f"b{k}"] = e[k] * carried[f"W3{k}"], e[k] * carried[f"W4{k}"], e[k]
+    if out_bias_err:  # the output biases written apart, with another error
+        for k in OUT:
+            g[f"b{k}"] = OUTPUT_ERRORS[out_bias_err](P[k], Y[k], float(k == tt), Pt)
     if bias_by:
         g[bias_by[0]] *= {"X1": x1, "X2": x2, "Y3": Y3}[bias_by[1]]
     if swap:
@@ -230,6 +234,7 @@ GRADIENT_SLIPS = {
         ("error flipped", dict(err="flipped"), SIGN),
         ("target left out of the error", dict(err="no_target"), {"output_error_without_target"}),
         ("loss as the error", dict(err="loss"), {"loss_as_error"}),
+        ("the square as the error", dict(err="square"), {"loss_as_error"}),
         ("prediction left out of the error", dict(err="no_prediction"), {"output_error_without_prediction"}),
         ("ReLU' left out", dict(slope="one"), {"missing_relu_derivative"}),
         ("ReLU(z) for ReLU'", dict(slope="relu"), {"relu_instead_of_derivative"}),
@@ -317,6 +322,8 @@ GRADIENT_SLIPS = {
         ("b5 times Y3", dict(bias_by=("b5", "Y3")), {"bias_times_input"}),
         ("W14 and W23 transposed", dict(swap=("W14", "W23")), {"swapped_indices"}),
         ("W35 flipped", dict(flip=("W35",)), {"sign_flip_param"}),
+        ("the −1 forgotten in the output biases only", dict(out_bias_err="probabilities"),
+         {"output_error_without_target"}),
     ],
 }
 
