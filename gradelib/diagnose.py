@@ -147,15 +147,30 @@ class Case:
     def with_output_errors(self, new):
         """The gradient of a student who used new[node] (n,) as dLoss/dY at each output node."""
         ratio = {k: new[k] / self.output_error(k) for k in self.outputs}
-        if len(self.outputs) == 1:
+        if len(self.outputs) == 1:  # every gradient is (error at the output) × (how the output moves)
             (r,) = ratio.values()
-            return {p: self.G[p] * r for p in self.params}
+            return Scaled(self.G, r)
         back = {e: self.col(e) * column(ratio[self.net.edges[e][1]])
                 for h in self.hidden_nodes for e in self.out_edges(h)}
         V = self.gradients(back=back)
         for p in self.output_params:
             V[p] = self.G[p] * ratio[self.net.edges[p][1]]
         return V
+
+    def both(self, V, W):
+        """The network with the changes of V and of W at once (two Pending, or Only of them), or None when they
+        change the same local derivative or another point."""
+        keys = None
+        if isinstance(V, Only):
+            keys, V = V.keys, V.V
+        if isinstance(W, Only):
+            keys, W = (W.keys if keys is None else [k for k in keys if k in W.keys]), W.V
+        if not (isinstance(V, Pending) and isinstance(W, Pending)) or V.P is not W.P or V.T is not W.T \
+                or set(V.slopes) & set(W.slopes) or set(V.back) & set(W.back) or set(V.set) & set(W.set):
+            return None
+        job = self.gradients({**V.slopes, **W.slopes}, {**V.back, **W.back})
+        job.set = {**V.set, **W.set}
+        return job if keys is None else Only(job, keys)
 
     def output_errors(self, new):
         """(scope, gradients) of a student who used new[node] as dLoss/dY at the outputs: everywhere, only in
@@ -1019,9 +1034,10 @@ CANDIDATES = [
 
 # ------------------------------------------------------------------ choosing the causes
 
-def _explains(c, V):
+def _explains(c, V, wrong=None):
     """The wrong parameters V matches at every point, where V differs from the right gradient somewhere."""
-    return [k for k in c.wrong if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])]
+    return [k for k in (c.wrong if wrong is None else wrong)
+            if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])]
 
 
 def _refuted(c, V):
@@ -1029,38 +1045,130 @@ def _refuted(c, V):
     return any(k in V and not close(V[k], c.G[k]) for k in c.params if k not in c.wrong)
 
 
-def _explanations(c):
-    """(candidate, detail, explained params) in the table's order; every changed network differentiated at once."""
-    asked = [(cand, detail, V) for cand in CANDIDATES if cand.applies(c) for detail, V in cand.values(c)]
+def _asked(c):
+    """(candidate, detail, values) of every candidate that applies, in the table's order (nothing computed yet)."""
+    return [(cand, detail, V) for cand in CANDIDATES if cand.applies(c) for detail, V in cand.values(c)]
+
+
+def _explanations(c, asked, wrong=None, refute=True):
+    """(candidate, detail, values, explained params) in the table's order; the changed networks differentiated at
+    once, on the first read."""
     for cand, detail, V in asked:
-        ks = _explains(c, V)
-        if ks and (cand.per_param or getattr(V, "per_param", False) or not _refuted(c, V)):
-            yield cand, detail, ks
+        ks = _explains(c, V, wrong)
+        if ks and (not refute or cand.per_param or getattr(V, "per_param", False) or not _refuted(c, V)):
+            yield cand, detail, V, ks
+
+
+def _cover(found, wrong):
+    """The first entry of found that explains all of wrong, else the fewest that explain the most (greedy)."""
+    for f in found:
+        if set(f[3]) == set(wrong):
+            return [f]
+    chosen, left = [], set(wrong)
+    while left and found:
+        best = max(found, key=lambda f: len(left.intersection(f[3])))  # max keeps the first of equals
+        gain = [k for k in best[3] if k in left]
+        if not gain:
+            break
+        chosen.append(best[:3] + (gain,))
+        left.difference_update(gain)
+    return chosen
 
 
 def causes(c):
-    """[(candidate, detail, params)]: one entry per cause, together explaining as many wrong parameters as they can."""
-    seen = []
-    for found in _explanations(c):
-        if len(found[2]) == len(c.wrong):
-            return [found]
-        seen.append(found)
-    chosen, left = [], set(c.wrong)
-    while left and seen:
-        best = max(seen, key=lambda f: len(left.intersection(f[2])))  # max keeps the first of equals
-        gain = [k for k in best[2] if k in left]
-        if not gain:
+    """[(candidate, detail, values, params)]: one entry per cause, together explaining as many wrong parameters as
+    they can.  What one slip alone leaves unexplained is tried as a second slip made on top of a first one; the
+    first one's bullet then names those parameters too, since they carry both slips."""
+    asked = _asked(c)
+    found = []
+    for f in _explanations(c, asked):
+        if len(f[3]) == len(c.wrong):
+            return [f]
+        found.append(f)
+    chosen = _cover(found, c.wrong)
+    left = set(c.wrong) - {k for f in chosen for k in f[3]}
+    if not (left and chosen):
+        return chosen
+    seconds = [(i, s) for i, first in enumerate(chosen) for s in list(_second_slips(c, first, asked))]
+    while left:
+        best, gain = None, []
+        for i, (cand, detail, W) in seconds:
+            ks = _explains_on_top(c, chosen[i][2], W, left)
+            if len(ks) > len(gain):
+                best, gain = (i, cand, detail, W), ks
+        if best is None:
             break
-        chosen.append((best[0], best[1], gain))
+        i, cand, detail, W = best
+        first = chosen[i]
+        chosen[i] = first[:3] + (list(first[3]) + gain,)
+        chosen.append((cand, detail, W, gain))
         left.difference_update(gain)
     return chosen
+
+
+def _explains_on_top(c, V, W, left):
+    """The parameters of left that W (a second slip on top of V) explains, if W matches the student wherever it
+    differs from V alone (else none: the second slip would change what the first one explained)."""
+    ks = []
+    for k in c.wrong:
+        if k not in W:
+            continue
+        alone = V[k] if k in V else c.G[k]
+        if close(W[k], alone):
+            continue
+        if not close(c.S[k], W[k]):
+            return []
+        if k in left:
+            ks.append(k)
+    return ks
+
+
+class Scaled:
+    """Gradients V times a factor f (a number, or one per point): a global factor or sign, a different error at
+    a single output, or a second slip seen through one of these."""
+
+    def __init__(self, V, f):
+        self.V, self.f = V, f
+
+    def __contains__(self, k):
+        return k in self.V
+
+    def __getitem__(self, k):
+        return self.f * self.V[k]
+
+
+def _second_slips(c, first, asked):
+    """(candidate, detail, values) of each other slip made on top of first: through its factor, or with both
+    networks' changes at once."""
+    cand, detail, V, _ = first
+    keys, base = (V.keys, V.V) if isinstance(V, Only) else (None, V)
+    factor = _factor_of(c, cand, detail, base)
+    for other, other_detail, W in asked:
+        if other is cand:
+            continue
+        if factor is not None:
+            yield other, other_detail, Scaled(W, factor) if keys is None else Only(Scaled(W, factor), keys)
+        elif not other.per_param:
+            both = c.both(V, W)
+            if both is not None:
+                yield other, other_detail, both
+
+
+def _factor_of(c, cand, detail, V):
+    """The factor (a number, or one per point) by which a slip scales every gradient it touches, or None."""
+    E = c.pts.E
+    factors = {"sign": -1.0, "factor": detail, "missing_eta": 1 / E, "ascent_missing_eta": -1 / E,
+               "eta_twice": E, "divided_by_eta": 1 / E ** 2}
+    if cand.key in factors:
+        return factors[cand.key]
+    return V.f if isinstance(V, Scaled) else None
 
 
 def diagnose(ex, pts, S, G):
     """[(mistake, [params], sentence, example point index)] for every parameter that is wrong."""
     c = Case(ex, pts, S, G)
     findings = []
-    for cand, detail, ks in causes(c):
+    for cand, detail, _, ks in causes(c):
         ks = [k for k in c.params if k in ks]
         mistake, sentence = cand.words(c, detail, ks)
         findings.append((mistake, ks, sentence, _first_bad(S[ks[0]], G[ks[0]])))

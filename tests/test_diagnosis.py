@@ -431,6 +431,24 @@ def test_two_independent_slips_get_two_bullets():
         assert set(r.mistakes) == {"missing_relu_derivative", "swapped_indices"}, str(r)
 
 
+TWO_SLIPS = [  # two slips at once, the second on top of the first: each named, in its own bullet
+    ("softmax_223", partial(softmax_223, err="probabilities", slope3="one"),
+     {"output_error_without_target", "missing_relu_derivative"}),
+    ("softmax_223", partial(softmax_223, scale=2.0, slope3="one"), {"factor_2", "missing_relu_derivative"}),
+    ("relu_chain", partial(relu_chain, err="no_target", back="one"),
+     {"output_error_without_target", "missing_backprop_weight"}),
+    ("single_neuron", partial(single_neuron, err="flipped", carry={"w1": "swap", "w2": "swap"}),
+     {"sign_flip", "swapped_inputs"}),
+    ("softmax_223_update", update("softmax_223", rule="no_eta", parents=5), {"missing_eta", "one_parent_only"}),
+]
+
+
+@pytest.mark.parametrize("exercise,fn,both", TWO_SLIPS, ids=[f"{e}: {'+'.join(sorted(b))}" for e, _, b in TWO_SLIPS])
+def test_two_slips_at_once_are_both_named(exercise, fn, both):
+    for r in verdicts(exercise, fn):
+        assert not r.passed and set(r.mistakes) == both and len(r.messages) == 2, str(r)
+
+
 def test_an_unexplained_answer_gets_one_grouped_bullet_not_fifteen():
     def noisy(x, p, t):
         g = softmax_223(x, p, t)
