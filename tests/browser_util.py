@@ -179,7 +179,13 @@ class LabServer:
 
 def stop_processes(processes, timeout=10):
     """Terminate, then kill, each still-running process of the list; return those still alive after that."""
-    alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    alive = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.NoSuchProcess:   # ended between the listing and now
+            pass
     for stop in ("terminate", "kill"):
         for p in alive:
             try:

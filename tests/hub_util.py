@@ -30,6 +30,8 @@ from pathlib import Path
 import psutil
 import requests
 
+from browser_util import stop_processes
+
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = ROOT / "course_hub" / "setup_course.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -362,25 +364,6 @@ class Server:
         if isinstance(answer, dict) and answer.get("success") is False:
             raise HubError(f"{self.name}: formgrader {method} {path} failed: {answer}")
         return answer
-
-
-def stop_processes(processes: list[psutil.Process], timeout: float = 10) -> list[psutil.Process]:
-    """Terminate, then kill, each still-running process of the list; return those still alive after that."""
-    alive = []
-    for p in processes:
-        try:
-            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                alive.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    for stop in ("terminate", "kill"):
-        for p in alive:
-            try:
-                getattr(p, stop)()
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(alive, timeout=timeout)
-    return alive
 
 
 def set_solution_cells(nb: dict, sources: dict[str, str]) -> dict:
