@@ -24,12 +24,19 @@ def watched(fn):
     """fn, run so that a call of gradelib's softmax, log_softmax or a forward pass inside it counts as asking."""
     codes = _answer_codes()
 
-    def hook(frame, event, arg):
-        if event == "call" and frame.f_code in codes:
-            oracle.GUARD.asked = True
-
     def run(*args):
         previous = sys.getprofile()
+        if previous is not None and not callable(previous):
+            # a profiler written in C (cProfile) is running: it cannot be handed back once replaced, so it is
+            # left alone, and borrowing goes unnoticed while someone profiles
+            return fn(*args)
+
+        def hook(frame, event, arg):
+            if event == "call" and frame.f_code in codes:
+                oracle.GUARD.asked = True
+            if previous is not None:  # a profile function of someone else's keeps seeing every event
+                previous(frame, event, arg)
+
         sys.setprofile(hook)
         try:
             return fn(*args)

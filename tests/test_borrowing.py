@@ -73,3 +73,37 @@ def test_borrowing_is_noticed_when_check_runs_in_another_thread_and_leaves_no_ho
     worker.join(30)
     assert out["r"].mistakes == ["oracle_borrowed"], str(out["r"])
     assert sys.getprofile() is None
+
+
+def test_a_running_profiler_is_left_working():
+    """Under cProfile (written in C, so it cannot be handed back) the check runs unwatched and the profiler keeps
+    running; a profile function written in Python keeps seeing events and is handed back."""
+    import cProfile
+    import sys
+
+    def own(logits):
+        e = np.exp(np.asarray(logits) - np.max(logits))
+        return e / e.sum()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        before = sys.getprofile()  # the profiler itself; None from Python 3.12 on, where cProfile uses sys.monitoring
+        r = gradelib.check("softmax", own)
+        still = sys.getprofile()
+    finally:
+        profiler.disable()
+    assert r.passed, str(r)
+    assert still is before
+
+    seen = []
+
+    def python_profile(frame, event, arg):
+        seen.append(event)
+    sys.setprofile(python_profile)
+    try:
+        r = gradelib.check("softmax", wrapped_softmax)
+        handed_back = sys.getprofile()
+    finally:
+        sys.setprofile(None)
+    assert r.mistakes == ["oracle_borrowed"], str(r)
+    assert handed_back is python_profile and "call" in seen
