@@ -37,7 +37,7 @@ from typing import List, NamedTuple
 
 import nbformat
 from nbformat.reader import NotJSONError
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
 from nbgrader import utils
 from nbgrader.api import MissingEntry
@@ -104,6 +104,10 @@ class VerifyGradelib(NbGraderPreprocessor):
         help="Seconds per cell in the verifier's process; by default Execute.timeout.").tag(config=True)
     total_timeout = Float(300.0, help="Seconds the verifier's process may run in all.").tag(config=True)
     memory_limit = Integer(2 * 1024 ** 3, help="Bytes of address space for the verifier's process.").tag(config=True)
+    judge_failed = Bool(
+        True, help="Also judge the test cells the kernel failed, to name their mistakes for the misconception "
+                   "report (their score stays 0); costs one verifier process for a notebook whose tests all "
+                   "failed.").tag(config=True)
     seed_key = Unicode(
         "", help="Secret for the grader's seeds; by default a hash of the instructor's cells, "
                  "which students never see (they include the solutions and hidden tests).").tag(config=True)
@@ -255,6 +259,8 @@ class VerifyGradelib(NbGraderPreprocessor):
             if not calls:
                 continue
             passed = self._kernel_passed(cell)
+            if not passed and not self.judge_failed:
+                continue
             probes, seen = [], set()
             for call in calls:
                 if passed:
