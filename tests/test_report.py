@@ -249,3 +249,18 @@ def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_ca
     record = {"calls": [{"values": [a[k] for k in ("w1", "w2", "b")]} for a in answers], "asked": False}
     (v,) = _verdicts(planned, isolate.Run(probes={"test_sn#0": record}, finished=True))
     assert (v.passed, v.judged, v.mistakes, v.reason) == (False, True, [], KERNEL_ONLY)
+
+
+def test_unanswered_and_unjudged_functions_never_travel_together():
+    from gradelib.grading.tally import NOT_JUDGED
+    records = []
+    for s in ("s1", "s2", "s3"):
+        found = [verdicts.Verdict("t1", "single_neuron", "f", False, False, mistakes=["not_implemented"],
+                                  sentences=["not written yet"]),
+                 verdicts.Verdict("t2", "single_neuron_update", "g", False, False, judged=False, reason="off")]
+        records.append(verdicts.SubmissionRecord("a1", s, [verdicts.NotebookRecord("nb", found)]))
+    t = tally(records)
+    assert t.together == []
+    (first, second) = t.exercises
+    assert [(m.label, len(m.students), m.share) for m in first.mistakes] == [("not_implemented", 3, 1.0)]
+    assert [(m.label, m.sentence) for m in second.mistakes] == [(NOT_JUDGED, "off")]

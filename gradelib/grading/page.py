@@ -91,7 +91,7 @@ def _exercise(ex, names):
 
 def _together(t, names):
     head = (f"<h2>Mistakes that travel together</h2><p class=\"muted\">Two mistakes in different exercises that "
-            f"at least {MIN_TOGETHER} students made both of (not counting unanswered functions).</p>")
+            f"at least {MIN_TOGETHER} students made both of (not counting unanswered or unjudged functions).</p>")
     if not t.together:
         return head + "<p>None.</p>"
     rows = ["<table><tr><th>mistake</th><th>and</th><th>students with both</th></tr>"]

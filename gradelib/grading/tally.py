@@ -146,10 +146,13 @@ def _most_common(counter):
 
 
 def _together(made):
-    """Pairs of mistakes in different exercises that at least MIN_TOGETHER students made both of."""
+    """Pairs of mistakes in different exercises that at least MIN_TOGETHER students made both of.
+
+    Unanswered and unjudged functions are left out: two of them together say nothing about a misconception.
+    """
     pairs, single = {}, Counter()
     for student, keys in made.items():
-        keys = sorted(k for k in keys if k[2] not in NOT_ATTEMPTED)
+        keys = sorted(k for k in keys if k[2] not in NOT_ATTEMPTED and k[2] != NOT_JUDGED)
         single.update(keys)
         for a, b in combinations(keys, 2):
             if a[:2] != b[:2]:

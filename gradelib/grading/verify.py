@@ -260,6 +260,9 @@ class VerifyGradelib(NbGraderPreprocessor):
                 continue
             passed = self._kernel_passed(cell)
             if not passed and not self.judge_failed:
+                for exercise, function in dict.fromkeys((c.exercise, c.function) for c in calls):
+                    self.report.verdicts.append(Verdict(grade_id, exercise, function, False, False, judged=False,
+                                                        reason=NOT_JUDGED))
                 continue
             probes, seen = [], set()
             for call in calls:
@@ -374,6 +377,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         fail_cell(cell, error_output("VerificationFailed", message))
 
 
+NOT_JUDGED = "failed in the kernel; not judged outside it (VerifyGradelib.judge_failed is off)"
 KERNEL_ONLY = ("the test failed in the notebook's kernel, although the function's answers were right when "
                "re-checked outside it (an error elsewhere in the test cell, or a time limit?)")
 
