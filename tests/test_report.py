@@ -264,3 +264,19 @@ def test_unanswered_and_unjudged_functions_never_travel_together():
     (first, second) = t.exercises
     assert [(m.label, len(m.students), m.share) for m in first.mistakes] == [("not_implemented", 3, 1.0)]
     assert [(m.label, m.sentence) for m in second.mistakes] == [(NOT_JUDGED, "off")]
+
+
+def test_a_fault_in_naming_a_failed_cells_mistake_stops_nothing(monkeypatch):
+    import logging
+    from gradelib.grading import isolate, verdict
+    from gradelib.grading.verify import Planned, Probe, Report, VerifyGradelib
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a case the diagnosis does not handle")
+    monkeypatch.setattr(verdict, "judge", broken)
+    (call,) = grade_calls('gradelib.grade("single_neuron", single_neuron_gradients)')
+    v = VerifyGradelib.__new__(VerifyGradelib)   # only what _conclude needs
+    v.report, v.where, v.log = Report(), "s/a/nb", logging.getLogger("test")
+    v._conclude(None, Planned(3, "t", [Probe("t#0", call, 0, False)], False), isolate.Run(finished=True))
+    (found,) = v.report.verdicts
+    assert not found.judged and "ZeroDivisionError" in found.reason

@@ -338,9 +338,20 @@ class VerifyGradelib(NbGraderPreprocessor):
         return SECRET_SEED_BASE + int.from_bytes(digest[:4], "big")
 
     def _conclude(self, cell, planned, run):
-        self.report.verdicts += _verdicts(planned, run)
         if not planned.kernel_passed:
-            return   # the kernel's 0 stands; the verdict above only names the mistake
+            # the kernel's 0 stands; the verdict only names the mistake, so a fault in naming it must not
+            # cost the student the grading of the cells that passed
+            try:
+                self.report.verdicts += _verdicts(planned, run)
+            except NAMING_FAULTS as err:
+                self.log.error("%s: %s: the mistake could not be named (%s: %s)", self.where, planned.grade_id,
+                               type(err).__name__, err)
+                for exercise, function in dict.fromkeys((p.call.exercise, p.call.function) for p in planned.probes):
+                    self.report.verdicts.append(Verdict(planned.grade_id, exercise, function, False, False,
+                                                        judged=False, reason="gradelib could not name the mistake "
+                                                        f"({type(err).__name__})"))
+            return
+        self.report.verdicts += _verdicts(planned, run)
         failure = None
         for probe in planned.probes:
             call = probe.call
@@ -377,6 +388,8 @@ class VerifyGradelib(NbGraderPreprocessor):
         fail_cell(cell, error_output("VerificationFailed", message))
 
 
+# what judging a failed cell's numbers may raise if gradelib's diagnosis meets a case it does not handle
+NAMING_FAULTS = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
 NOT_JUDGED = "failed in the kernel; not judged outside it (VerifyGradelib.judge_failed is off)"
 KERNEL_ONLY = ("the test failed in the notebook's kernel, although the function's answers were right when "
                "re-checked outside it (an error elsewhere in the test cell, or a time limit?)")
