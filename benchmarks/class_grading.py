@@ -20,7 +20,8 @@ and in total:
   1.35 times the floor);
 - the same cost per notebook with the sandbox switched off
   (``c.Sandbox.enabled = False``), and the sandbox's share (goal: at most 10%);
-- whether both gradebooks hold exactly the same scores (they must).
+- whether both gradebooks hold exactly the same scores (they must);
+- the time of the misconception report (``python -m gradelib.grading.report``) on the class.
 
 A benchmark, not a test: the figures depend on the machine and its load.
 """
@@ -198,6 +199,10 @@ def main(argv=None):
             classroom.run([sys.executable, "-m", "gradelib.grading.classgrade", a, "--jobs", str(args.jobs)],
                           parallel_course)
             parallel = time.monotonic() - start
+            # the misconception report on the class just graded (python -m gradelib.grading.report)
+            start = time.monotonic()
+            classroom.run([sys.executable, "-m", "gradelib.grading.report", a], parallel_course)
+            report_s = time.monotonic() - start
             same = scores(serial_course, a) == {s: v for s, v in scores(parallel_course, a).items()
                                                 if s in scores(serial_course, a)}
             # cost per notebook: the same correct notebooks (every test verified), one at a time,
@@ -212,7 +217,7 @@ def main(argv=None):
                     into += one_at_a_time(course, a, [s], workdir / f"cost-{a}.json")
             floors = floor(base, a, sample)
             row = {"serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
-                   "speedup": round(serial / parallel, 2), "same_scores": same,
+                   "speedup": round(serial / parallel, 2), "same_scores": same, "report_s": round(report_s, 2),
                    "grade_per_notebook_s": round(statistics.mean(graded), 3),
                    "unsandboxed_per_notebook_s": round(statistics.mean(bare), 3),
                    "floor_per_notebook_s": round(statistics.mean(floors), 3), "sample": len(sample)}
