@@ -33,6 +33,7 @@ import numpy as np
 
 from .oracle import loss_gradients
 from .surgery import column, stack
+from .text import join_and
 
 # The oracle's own error is below 1e-9 at the test points (see gradelib.oracle);
 # a right answer in float64 or even float32 is well inside these, while every
@@ -48,11 +49,6 @@ def agree(s, g):
 
 def close(s, g):
     return bool(np.all(agree(s, g)))
-
-
-def _join(items):
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _is(ks):
@@ -111,7 +107,7 @@ class Case:
         return self.pts.state[node]
 
     def z(self, node):
-        return self.pts.state[self.net.relus[node][0]]
+        return self.pts.state[self.net.relus[node].pre]
 
     def on(self, node):
         return self.pts.on(node)
@@ -150,11 +146,11 @@ class Case:
         if len(self.outputs) == 1:  # every gradient is (error at the output) × (how the output moves)
             (r,) = ratio.values()
             return Scaled(self.G, r)
-        back = {e: self.col(e) * column(ratio[self.net.edges[e][1]])
+        back = {e: self.col(e) * column(ratio[self.net.edges[e].dst])
                 for h in self.hidden_nodes for e in self.out_edges(h)}
         V = self.gradients(back=back)
         for p in self.output_params:
-            V[p] = self.G[p] * ratio[self.net.edges[p][1]]
+            V[p] = self.G[p] * ratio[self.net.edges[p].dst]
         return V
 
     def both(self, V, W):
@@ -201,34 +197,34 @@ class Case:
         ks = [k for k in self.params if k in ks]
         if len(ks) > 2 and set(ks) == set(self.params):
             return "Every new parameter is" if self.update else "Every gradient is"
-        return f"{_join([self.name(k) for k in ks])} {_is(ks)}"
+        return f"{join_and([self.name(k) for k in ks])} {_is(ks)}"
 
     def grads(self, ks):
         """The subject of a sentence about the gradients behind ks."""
         ks = [k for k in self.params if k in ks]
         if self.update:
-            return f"Your update of {_join(ks)} uses gradients that are"
+            return f"Your update of {join_and(ks)} uses gradients that are"
         return self.names(ks)
 
     def node_label(self, node):
-        return self.net.relus[node][1] if node in self.net.relus else f"node {node[1:]}"
+        return self.net.relus[node].label if node in self.net.relus else f"node {node[1:]}"
 
     def back_sum(self, h):
         """dLoss/dh as a sum over h's parents, with ReLU' where a parent is a ReLU node."""
         terms = []
         for e in self.out_edges(h):
-            dst = self.net.edges[e][1]
-            relu = f"·ReLU'({self.net.relus[dst][2]})" if dst in self.net.relus else ""
+            dst = self.net.edges[e].dst
+            relu = f"·ReLU'({self.net.relus[dst].formula})" if dst in self.net.relus else ""
             terms.append(f"dLoss/d{dst}{relu}·{e}")
         return " + ".join(terms)
 
     def hidden_of(self, ks):
         """The hidden nodes whose incoming parameters are among ks."""
-        return [h for h in self.hidden_nodes if any(self.net.edges[k][1] == h for k in ks)]
+        return [h for h in self.hidden_nodes if any(self.net.edges[k].dst == h for k in ks)]
 
     def squared_loss(self):
         out = self.outputs[0]
-        t = self.net.target_name.split()[-1]
+        t = self.net.target_symbol
         return out, t
 
 
@@ -299,25 +295,25 @@ def _sign_words(c, _, ks):
                     "because their δ = Err·ReLU'(z) is minus the gradient.)")
         if hidden and c.net.classes:
             return ("gradient_ascent_hidden",
-                    f"Your hidden-layer update ({_join(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                    f"Your hidden-layer update ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
                     "This is the slip in notes 002, whose hidden updates read W13 = W13 + η·{…}·Relu'(…)·X1: "
                     "there {…}·Relu'(…)·X1 is dLoss/dW13 itself, not its negative as δ was in notes 000, "
                     "so descent needs W13 − η·{…}·Relu'(…)·X1.")
         if hidden:
             return ("gradient_ascent_hidden",
-                    f"Your update of the hidden layer ({_join(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                    f"Your update of the hidden layer ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
                     "Gradient descent subtracts there too: p ← p − η·dLoss/dp.")
-        return ("gradient_ascent_param", f"Your update of {_join(ks)} adds η·dLoss/dp (a step uphill); "
+        return ("gradient_ascent_param", f"Your update of {join_and(ks)} adds η·dLoss/dp (a step uphill); "
                                          "gradient descent subtracts: p ← p − η·dLoss/dp.")
     if all_:
         return "sign_flip", "Every gradient has the wrong sign. " + _loss_hint(c)
     if hidden:
         return ("sign_flip_hidden",
-                f"The hidden-layer gradients ({_join(ks)}) have the wrong sign while the output layer's are right: "
+                f"The hidden-layer gradients ({join_and(ks)}) have the wrong sign while the output layer's are right: "
                 "the error sent back into the hidden layer has its sign flipped.")
     if set(ks) == set(c.output_params) and c.hidden_nodes:
         return ("sign_flip_param",
-                f"The output layer's gradients ({_join(ks)}) have the wrong sign while the hidden layer's are right: "
+                f"The output layer's gradients ({join_and(ks)}) have the wrong sign while the hidden layer's are right: "
                 + _loss_hint(c))
     return "sign_flip_param", f"{c.names(ks)} the right size but {'have' if len(ks) > 1 else 'has'} the wrong sign."
 
@@ -360,7 +356,7 @@ def _factor_words(c, f, ks):
         (f"{word} the right value" if word else f"{f:.4g} times the right value")
     if c.update:
         step = {"twice": "twice as long as", "half": "half as long as"}.get(word, f"{f:.4g} times")
-        return mistake, f"Your update of {_join(ks)} takes a step {step} η·dLoss/dp."
+        return mistake, f"Your update of {join_and(ks)} takes a step {step} η·dLoss/dp."
     if c.net.classes:
         why = {"a third of": "Did you take the mean over the three output nodes? Loss = −log P_target is one term, "
                              "so dLoss/dY_k = P_k − [k is the target], with no 1/3.",
@@ -384,7 +380,7 @@ def _missing_eta(c):
 
 
 def _missing_eta_words(c, _, ks):
-    return "missing_eta", (f"Your update of {_join(ks)} leaves out the learning rate: it returns "
+    return "missing_eta", (f"Your update of {join_and(ks)} leaves out the learning rate: it returns "
                            "p − dLoss/dp; gradient descent steps p − η·dLoss/dp.")
 
 
@@ -393,7 +389,7 @@ def _ascent_missing_eta(c):
 
 
 def _ascent_missing_eta_words(c, _, ks):
-    return "gradient_ascent", (f"Your update of {_join(ks)} returns p + dLoss/dp: it climbs the loss "
+    return "gradient_ascent", (f"Your update of {join_and(ks)} returns p + dLoss/dp: it climbs the loss "
                                "and leaves out η. Gradient descent steps p − η·dLoss/dp.")
 
 
@@ -402,7 +398,7 @@ def _returned_gradient(c):
 
 
 def _returned_gradient_words(c, _, ks):
-    return "returned_gradient", f"For {_join(ks)} you returned the gradient dLoss/dp, not the new value p − η·dLoss/dp."
+    return "returned_gradient", f"For {join_and(ks)} you returned the gradient dLoss/dp, not the new value p − η·dLoss/dp."
 
 
 def _returned_step(c):
@@ -410,7 +406,7 @@ def _returned_step(c):
 
 
 def _returned_step_words(c, _, ks):
-    return "returned_step", (f"For {_join(ks)} you returned the step η·dLoss/dp, not the new value "
+    return "returned_step", (f"For {join_and(ks)} you returned the step η·dLoss/dp, not the new value "
                              "p − η·dLoss/dp: subtract the step from p.")
 
 
@@ -419,7 +415,7 @@ def _returned_change(c):
 
 
 def _returned_change_words(c, _, ks):
-    return "returned_step", (f"For {_join(ks)} you returned the change −η·dLoss/dp, not the new value: "
+    return "returned_step", (f"For {join_and(ks)} you returned the change −η·dLoss/dp, not the new value: "
                              "add it to p, p − η·dLoss/dp.")
 
 
@@ -428,7 +424,7 @@ def _eta_twice(c):
 
 
 def _eta_twice_words(c, _, ks):
-    return "eta_twice", f"Your update of {_join(ks)} multiplies by η twice (p − η²·dLoss/dp); one η is enough."
+    return "eta_twice", f"Your update of {join_and(ks)} multiplies by η twice (p − η²·dLoss/dp); one η is enough."
 
 
 def _divided_by_eta(c):
@@ -436,7 +432,7 @@ def _divided_by_eta(c):
 
 
 def _divided_by_eta_words(c, _, ks):
-    return "divided_by_eta", f"Your update of {_join(ks)} divides by η where it should multiply: p − η·dLoss/dp."
+    return "divided_by_eta", f"Your update of {join_and(ks)} divides by η where it should multiply: p − η·dLoss/dp."
 
 
 def _zero(c):
@@ -445,7 +441,7 @@ def _zero(c):
 
 def _zero_words(c, _, ks):
     if c.update:
-        return "not_updated", f"Your update leaves {_join(ks)} unchanged: each p should become p − η·dLoss/dp."
+        return "not_updated", f"Your update leaves {join_and(ks)} unchanged: each p should become p − η·dLoss/dp."
     return "zero_gradient", f"{c.names(ks)} 0 at every test point, but the gradient is not."
 
 
@@ -472,7 +468,7 @@ def _computed(c, scope, ks):
 
 
 def _probabilities_as_errors(c):
-    yield from c.output_errors({k: c.value(k.replace("Y", "P")) for k in c.outputs})
+    yield from c.output_errors({k: c.value(c.net.probability_of[k]) for k in c.outputs})
 
 
 def _probabilities_as_errors_words(c, scope, ks):
@@ -502,7 +498,7 @@ def _logits_as_errors_words(c, scope, ks):
 
 
 def _target_error_flipped(c):
-    yield from c.output_errors({k: c.value(k.replace("Y", "P")) * (1 - 2 * c.is_target(k))
+    yield from c.output_errors({k: c.value(c.net.probability_of[k]) * (1 - 2 * c.is_target(k))
                                    + c.is_target(k) for k in c.outputs})
 
 
@@ -513,7 +509,7 @@ def _target_error_flipped_words(c, scope, ks):
 
 
 def _minus_one_everywhere(c):
-    yield from c.output_errors({k: c.value(k.replace("Y", "P")) - 1 for k in c.outputs})
+    yield from c.output_errors({k: c.value(c.net.probability_of[k]) - 1 for k in c.outputs})
 
 
 def _minus_one_everywhere_words(c, scope, ks):
@@ -523,7 +519,7 @@ def _minus_one_everywhere_words(c, scope, ks):
 
 
 def _target_error_only(c):
-    yield from c.output_errors({k: (c.value(k.replace("Y", "P")) - 1) * c.is_target(k) for k in c.outputs})
+    yield from c.output_errors({k: (c.value(c.net.probability_of[k]) - 1) * c.is_target(k) for k in c.outputs})
 
 
 def _target_error_only_words(c, scope, ks):
@@ -534,7 +530,7 @@ def _target_error_only_words(c, scope, ks):
 
 
 def _stopped_at_dP(c):
-    P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
+    P = {k: c.value(c.net.probability_of[k]) for k in c.outputs}
     Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
     yield from c.output_errors({k: -c.is_target(k) / Pt for k in c.outputs})
 
@@ -547,7 +543,7 @@ def _stopped_at_dP_words(c, scope, ks):
 
 
 def _without_dLoss_dP(c):
-    P = {k: c.value(k.replace("Y", "P")) for k in c.outputs}
+    P = {k: c.value(c.net.probability_of[k]) for k in c.outputs}
     Pt = sum(P[k] * c.is_target(k) for k in c.outputs)
     yield from c.output_errors({k: Pt * (P[k] - c.is_target(k)) for k in c.outputs})
 
@@ -639,8 +635,8 @@ def _prime(expr):
 
 def _relus_words(c, nodes):
     """'neuron 1 is off (w11·x1 + b1 < 0 ...' pieces for each node: (labels, expressions)."""
-    specs = [c.net.relus[u] for u in nodes]
-    return _join([s[1] for s in specs]), [s[2] for s in specs]
+    relus = [c.net.relus[u] for u in nodes]
+    return join_and([r.label for r in relus]), [r.formula for r in relus]
 
 
 def _missing_relu_derivative(c):
@@ -649,7 +645,7 @@ def _missing_relu_derivative(c):
 
 def _missing_relu_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
-    primes = _join([_prime(e) for e in exprs])
+    primes = join_and([_prime(e) for e in exprs])
     return "missing_relu_derivative", (
         f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off ({', '.join(e + ' < 0' for e in exprs)}, "
         f"so ReLU' = 0 there and nothing flows back): multiply by {primes}.")
@@ -662,8 +658,8 @@ def _relu_for_derivative(c):
 def _relu_for_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     return "relu_instead_of_derivative", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by {_join([f'ReLU({e})' for e in exprs])}, the "
-        f"output of {labels}, where the derivative {_join([_prime(e) for e in exprs])} belongs "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and([f'ReLU({e})' for e in exprs])}, the "
+        f"output of {labels}, where the derivative {join_and([_prime(e) for e in exprs])} belongs "
         "(1 when on, 0 when off).")
 
 
@@ -674,8 +670,8 @@ def _z_for_derivative(c):
 def _z_for_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     return "z_instead_of_derivative", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by {_join(exprs)} itself, the sum going into {labels}, where "
-        f"{_join([_prime(e) for e in exprs])} belongs (1 when on, 0 when off).")
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, the sum going into {labels}, where "
+        f"{join_and([_prime(e) for e in exprs])} belongs (1 when on, 0 when off).")
 
 
 def _other_relu_derivative(c):
@@ -687,9 +683,10 @@ def _other_relu_derivative(c):
 
 def _other_relu_derivative_words(c, detail, ks):
     u, v = detail
-    (_, label_u, expr_u), (_, label_v, expr_v) = c.net.relus[u], c.net.relus[v]
+    ru, rv = c.net.relus[u], c.net.relus[v]
+    label_u, expr_u, label_v, expr_v = ru.label, ru.formula, rv.label, rv.formula
     return "wrong_relu_derivative", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
         f"{label_u}, ReLU'({expr_u}), belongs.")
 
 
@@ -698,13 +695,13 @@ def _other_relu_derivative_words(c, detail, ks):
 def _parent_relu_left_out(c):
     """The error sent back from a ReLU parent without its ReLU': the parent's own gradients right, those below not."""
     for u in c.net.relus:
-        below = [k for k in c.hidden_params if u in c.net.downstream(c.net.edges[k][1])]
+        below = [k for k in c.hidden_params if u in c.net.downstream(c.net.edges[k].dst)]
         if below:
             yield u, Only(c.gradients(slopes={u: 1.0}), below)
 
 
 def _parent_relu_left_out_words(c, u, ks):
-    _, label, expr = c.net.relus[u]
+    label, expr = c.net.relus[u].label, c.net.relus[u].formula
     hs = c.hidden_of(ks)
     return "missing_relu_derivative", (
         f"{c.grads(ks)} computed with the error sent back from {label} without its ReLU'({expr}), which "
@@ -717,12 +714,12 @@ def _fan_out(c):
 
 def _parents(c):
     """The nodes the hidden layer feeds, in order."""
-    return list(dict.fromkeys(c.net.edges[e][1] for h in c.hidden_nodes for e in c.out_edges(h)))
+    return list(dict.fromkeys(c.net.edges[e].dst for h in c.hidden_nodes for e in c.out_edges(h)))
 
 
 def _keep_back(c, keep):
     """Every hidden node sends its error back only along edges into a parent for which keep(parent) (n,) is 1."""
-    back = {e: c.col(e) * column(keep(c.net.edges[e][1]))
+    back = {e: c.col(e) * column(keep(c.net.edges[e].dst))
             for h in c.hidden_nodes for e in c.out_edges(h)}
     return c.gradients(back=back)
 
@@ -740,8 +737,8 @@ def _one_parent_only_words(c, k, ks):
 
 
 def _sums_over_parents(c, h):
-    parents = [c.node_label(c.net.edges[e][1]) for e in c.out_edges(h)]
-    return (f"{c.node_label(h).capitalize()} feeds {_join(parents)}, so its gradient sums over all its parents: "
+    parents = [c.node_label(c.net.edges[e].dst) for e in c.out_edges(h)]
+    return (f"{c.node_label(h).capitalize()} feeds {join_and(parents)}, so its gradient sums over all its parents: "
             f"dLoss/d{h} = {c.back_sum(h)}.")
 
 
@@ -781,7 +778,7 @@ def _missing_backprop_weight_words(c, nodes, ks):
     sums = "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in nodes)
     weights = "the weight" if sum(len(c.out_edges(h)) for h in nodes) == 1 else "the weights"
     return "missing_backprop_weight", (
-        f"{c.grads(ks)} computed with the error sent back to {_join([c.node_label(h) for h in nodes])} without "
+        f"{c.grads(ks)} computed with the error sent back to {join_and([c.node_label(h) for h in nodes])} without "
         f"{weights} it flows through: {sums}.")
 
 
@@ -790,9 +787,9 @@ def _swapped_backprop_weights(c):
     for h in net.hidden_nodes:
         for other in net.hidden_nodes:
             if other != h:
-                by_target = {net.edges[e][1]: e for e in net.out_edges(other)}
-                back = {e: c.col(by_target[net.edges[e][1]]) for e in net.out_edges(h)
-                        if net.edges[e][1] in by_target}
+                by_target = {net.edges[e].dst: e for e in net.out_edges(other)}
+                back = {e: c.col(by_target[net.edges[e].dst]) for e in net.out_edges(h)
+                        if net.edges[e].dst in by_target}
                 yield (h, other), c.gradients(back=back)
 
 
@@ -801,7 +798,7 @@ def _swapped_backprop_weights_words(c, detail, ks):
     net = c.net
     return "swapped_indices", (
         f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} through {c.node_label(other)}'s "
-        f"weights ({_join(net.out_edges(other))}) instead of its own ({_join(net.out_edges(h))}): "
+        f"weights ({join_and(net.out_edges(other))}) instead of its own ({join_and(net.out_edges(h))}): "
         "W_ij runs from node i to node j.")
 
 
@@ -833,7 +830,7 @@ def _sequential_update(c):
 def _sequential_update_words(c, _, ks):
     outs = [e for h in c.hidden_nodes for e in c.out_edges(h)]
     return "sequential_update", (
-        f"The update of {_join(ks)} sends the error back through {_join(outs)} after you had already "
+        f"The update of {join_and(ks)} sends the error back through {join_and(outs)} after you had already "
         f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
         "first, then update them all.")
 
@@ -847,7 +844,7 @@ def _sequential_with_forward(c):
 def _sequential_with_forward_words(c, _, ks):
     outs = [p for p in c.output_params]
     return "sequential_update", (
-        f"The update of {_join(ks)} uses gradients taken after the output layer ({_join(outs)}) was already "
+        f"The update of {join_and(ks)} uses gradients taken after the output layer ({join_and(outs)}) was already "
         "updated and the forward pass redone with it. Every gradient belongs to the old parameters: compute them "
         "all first, then update them all.")
 
@@ -864,14 +861,14 @@ def _edge_values(c, value_of):
     for w in c.weights():
         v = value_of(w, *c.net.edges[w])
         if v is not None:
-            out[w] = c.delta(c.net.edges[w][1]) * v
+            out[w] = c.delta(c.net.edges[w].dst) * v
     return out
 
 
 def _edge_rule(c, ks):
     """The chain rule's factor on the first weight of ks, in its own symbols: d(w12·Y1)/dw12 = Y1."""
     w = ks[0]
-    src = c.net.edges[w][0]
+    src = c.net.edges[w].src
     return f"d({w}·{src})/d{w} = {src}"
 
 
@@ -880,9 +877,9 @@ def _weight_for_input(c):
 
 
 def _weight_for_input_words(c, _, ks):
-    carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
+    carried = join_and([f"{k} carries {c.net.edges[k].src}" for k in ks])
     return "weight_for_input", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by the weight itself where the value the edge "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by the weight itself where the value the edge "
         f"carries belongs ({carried}): {_edge_rule(c, ks)}.")
 
 
@@ -891,7 +888,7 @@ def _one_for_input(c):
 
 
 def _one_for_input_words(c, _, ks):
-    carried = _join([f"{k} carries {c.net.edges[k][0]}" for k in ks])
+    carried = join_and([f"{k} carries {c.net.edges[k].src}" for k in ks])
     return "input_left_out", (
         f"{c.names(ks)} computed like a bias's gradient, without the value the edge carries ({carried}): "
         f"{_edge_rule(c, ks)}.")
@@ -902,11 +899,11 @@ def _z_for_input(c):
 
 
 def _z_for_input_words(c, _, ks):
-    srcs = list(dict.fromkeys(c.net.edges[k][0] for k in ks))
-    sums = _join([f"{c.net.relus[s][2]} (before the ReLU)" for s in srcs])
+    srcs = list(dict.fromkeys(c.net.edges[k].src for k in ks))
+    sums = join_and([f"{c.net.relus[s].formula} (before the ReLU)" for s in srcs])
     return "z_for_input", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by {sums} where the node's output "
-        f"{_join(srcs)} = ReLU(…) belongs: where the node is off, the edge carries 0.")
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {sums} where the node's output "
+        f"{join_and(srcs)} = ReLU(…) belongs: where the node is off, the edge carries 0.")
 
 
 def _output_for_input(c):
@@ -914,9 +911,9 @@ def _output_for_input(c):
 
 
 def _output_for_input_words(c, _, ks):
-    pairs = _join([f"{c.net.edges[k][1]} for {c.net.edges[k][0]} in {k}" for k in ks])
+    pairs = join_and([f"{c.net.edges[k].dst} for {c.net.edges[k].src} in {k}" for k in ks])
     return "output_for_input", (
-        f"In {_join([c.name(k) for k in ks])} you multiplied by the output of the node the edge leads into "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by the output of the node the edge leads into "
         f"where the value it carries in belongs ({pairs}): {_edge_rule(c, ks)}.")
 
 
@@ -927,10 +924,10 @@ def _other_value_for_input(c):
 
 
 def _other_value_for_input_words(c, v, ks):
-    own = _join([f"{c.net.edges[k][0]} for {k}" for k in ks])
-    swapped = all(c.net.edges[k][0] in c.net.inputs for k in ks) and v in c.net.inputs
+    own = join_and([f"{c.net.edges[k].src} for {k}" for k in ks])
+    swapped = all(c.net.edges[k].src in c.net.inputs for k in ks) and v in c.net.inputs
     mistake = "swapped_inputs" if swapped else "wrong_input"
-    return mistake, (f"In {_join([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
+    return mistake, (f"In {join_and([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
                      f"belongs ({own}): each weight's gradient multiplies by the value on its own edge, "
                      f"{_edge_rule(c, ks)}.")
 
@@ -979,7 +976,7 @@ def _copied(c):
 
 def _copied_words(c, q, ks):
     mistake, why = _swap_reason(c, ks[0], q)
-    return mistake, f"Your {_join([c.name(k) for k in ks])} {_is(ks)} the right value for {c.name(q)}: {why}."
+    return mistake, f"Your {join_and([c.name(k) for k in ks])} {_is(ks)} the right value for {c.name(q)}: {why}."
 
 
 # ------------------------------------------------------------------ the table, in order of preference
@@ -1204,9 +1201,9 @@ def _where_wrong(c, k):
     n = len(bad)
     for u in net.units_on_path(k):
         off = ~pts.on(u)
-        label, expr = net.relus[u][1], net.relus[u][2]
+        label, expr = net.relus[u].label, net.relus[u].formula
         if np.all(off[bad]) and np.all(np.abs(g[bad]) <= ATOL):
-            own = u == net.edges[k][1] or u in net.downstream(net.edges[k][1])
+            own = u == net.edges[k].dst or u in net.downstream(net.edges[k].dst)
             return (("missing_relu_derivative" if own else "nonzero_where_off"),
                     f"{{names}} nonzero at test points where {label} is off ({expr} < 0), where it must be 0"
                     + (f": multiply by ReLU'({expr})." if own else f" because {u} = ReLU(…) = 0 there."))

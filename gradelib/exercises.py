@@ -12,6 +12,12 @@ from typing import Callable, NamedTuple
 from . import networks
 
 
+class Edge(NamedTuple):
+    """The edge a parameter sits on: a weight from src to dst, or a bias (src None) into dst."""
+    src: object      # the node it comes from ("x1", "Y3"), or None for a bias
+    dst: str         # the node it goes into
+
+
 class ReLU(NamedTuple):
     """A ReLU node of the notes: Y = ReLU(z).  A tuple, so ``relus[node][1]`` still reads the label."""
     pre: str         # the forward pass's key of its pre-activation z, e.g. "z3"
@@ -25,7 +31,7 @@ class Network:
     forward: Callable
     params: tuple          # the notes' parameter names, in the notes' order
     inputs: tuple          # names of the entries of x
-    edges: dict            # parameter -> (source node or None for a bias, target node)
+    edges: dict            # parameter -> Edge(source node or None for a bias, target node)
     relus: dict            # ReLU node -> ReLU record
     classes: tuple = ()    # target nodes of a classifier; () for a regression target
     output: str = ""       # the node a regression target is compared with; "" for a classifier
@@ -45,6 +51,15 @@ class Network:
     def probability_keys(self):
         """The forward pass's keys of the class probabilities (P5, P6, P7); () for regression."""
         return tuple(f"P{k}" for k in self.classes)
+
+    @property
+    def probability_of(self):
+        """Each output node's probability key: {"Y5": "P5", ...}; {} for regression."""
+        return dict(zip(self.output_nodes, self.probability_keys)) if self.classes else {}
+
+    def __post_init__(self):
+        # written as plain (src, dst) pairs in the network definitions below; read by name everywhere
+        object.__setattr__(self, "edges", {p: Edge(*e) for p, e in self.edges.items()})
 
     def validate(self, x=None, params=None, target=None):
         """Raise a ValueError naming what is wrong with whichever of x, params and target is given."""
@@ -74,7 +89,7 @@ class Network:
         found, todo = [], [node]
         while todo:
             for p in self.out_edges(todo.pop()):
-                dst = self.edges[p][1]
+                dst = self.edges[p].dst
                 if dst not in found:
                     found.append(dst)
                     todo.append(dst)
