@@ -202,14 +202,11 @@ def test_student_notebook_shows_the_diagnosis_of_a_wrong_answer(lab, name):
             lab.server.shutdown_kernels()
 
 
-def test_feedback_file_shows_its_maths_with_no_network(tmp_path):
+def test_feedback_file_shows_its_maths_with_no_network(lab, tmp_path):
     """A feedback file as `nbgrader generate_feedback` writes it with the course's config, opened from disk in
     Chromium while every request that would leave the machine is refused: the formulas are typeset (MathJax is
     inside the file), none is left as TeX source, and no request was even tried.
     Screenshot: screenshots/feedback-<notebook>.png."""
-    reason = chromium_missing()
-    if reason:
-        pytest.skip(reason)
     import nbformat
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
@@ -240,26 +237,26 @@ def test_feedback_file_shows_its_maths_with_no_network(tmp_path):
     assert "$$" in html and "cdnjs" not in html  # the TeX is there for MathJax; no CDN script is left
 
     tried = []
-    with Browser() as browser:
-        page = browser.new_page(1100, 1000)
-        try:
-            def refuse(route):
-                if route.request.url.startswith(("file:", "data:", "blob:")):
-                    route.continue_()
-                else:
-                    tried.append(route.request.url)
-                    route.abort()
-            page.route("**/*", refuse)
-            page.goto(feedback.as_uri())
-            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
-            page.evaluate("() => MathJax.startup.promise")
-            typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
-            failed = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
-            text = page.evaluate("() => document.body.innerText")
-            SCREENSHOTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"feedback-{path.stem}.png"), full_page=True)
-        finally:
-            page.close()
+    # the module's browser: Playwright's sync API allows one session at a time in a thread
+    page = lab.browser.new_page(1100, 1000)
+    try:
+        def refuse(route):
+            if route.request.url.startswith(("file:", "data:", "blob:")):
+                route.continue_()
+            else:
+                tried.append(route.request.url)
+                route.abort()
+        page.route("**/*", refuse)
+        page.goto(feedback.as_uri())
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+        typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+        failed = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
+        text = page.evaluate("() => document.body.innerText")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"feedback-{path.stem}.png"), full_page=True)
+    finally:
+        page.close()
     assert not tried, f"the feedback file asked the network for {tried}"
     assert typeset > 50 and failed == 0, (typeset, failed)
     leftovers = [s for s in ("$$", "\\frac", "\\begin{aligned}", "$x_1$", "$X_1$") if s in text]

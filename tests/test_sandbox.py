@@ -108,13 +108,14 @@ def grader_env(secret, tmp=None):
     return env
 
 
-def sandbox_processes():
-    """Processes that run student code or hold a box, of anyone."""
+def sandbox_processes(tmp):
+    """Processes that run student code or hold a box for this test's graders: their boxes' folders are in
+    the graders' TMPDIR, below tmp, so a kernel of anyone else on the machine does not count."""
     found = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if "bwrap" in cmd or "ipykernel_launcher" in cmd or "harness.py" in cmd:
-            found.append((p.pid, cmd[:120]))
+        if str(tmp) in cmd and ("bwrap" in cmd or "ipykernel_launcher" in cmd or "harness.py" in cmd):
+            found.append((p.pid, cmd[:160]))
     return found
 
 
@@ -145,7 +146,8 @@ def template(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded(template, tmp_path_factory):
     """The class graded in the sandbox by plain nbgrader and by classgrade: {how: (course, result)}."""
-    before = set(sandbox_processes())
+    base = tmp_path_factory.getbasetemp()
+    before = set(sandbox_processes(base))
     secret, marker = secrets.token_hex(16), f"pwned-{secrets.token_hex(4)}.txt"
     listener = Listener()
     results = {}
@@ -166,7 +168,7 @@ def graded(template, tmp_path_factory):
                             "whole": gradebook.problem(str(db)), "marker": marker_files(course, marker),
                             "tmp_left": sorted(p.name for p in tmp.iterdir())}
         time.sleep(1)
-        results["left"] = sorted(set(sandbox_processes()) - before)
+        results["left"] = sorted(set(sandbox_processes(base)) - before)
     finally:
         listener.stop()
     results["secret"], results["connections"] = secret, listener.connections
