@@ -42,9 +42,10 @@ def get(port, token, path):
 def learner_lab(tmp_path):
     port, token = free_port(), "learner-test-token"
     (tmp_path / "home").mkdir()
+    (tmp_path / "tmp").mkdir()
     env = dict(os.environ, HOME=str(tmp_path / "home"), JUPYTER_CONFIG_DIR=str(tmp_path / "home" / ".jupyter"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "user-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), TMPDIR=str(tmp_path / "tmp"))
     env.pop("JUPYTER_CONFIG_PATH", None)
     log = open(tmp_path / "lab.log", "wb")
     process = subprocess.Popen(
@@ -58,16 +59,22 @@ def learner_lab(tmp_path):
             time.sleep(0.3)
         yield port, token, tmp_path
     finally:
-        family = [process] + psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
+        # jupyter lab first: gradelib.lab then returns by itself and removes its settings folder
+        family = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
         for p in family:
             try:
                 p.terminate()
             except psutil.NoSuchProcess:
                 pass
-        gone, alive = psutil.wait_procs([psutil.Process(p.pid) for p in family if psutil.pid_exists(p.pid)], 20)
+        gone, alive = psutil.wait_procs(family, 20)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            alive.append(psutil.Process(process.pid))
         for p in alive:
             p.kill()
         log.close()
+        assert not list((tmp_path / "tmp").glob("backprop-learner-*")), "gradelib.lab left its settings folder"
 
 
 def get_status(port, token):
