@@ -46,7 +46,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = SOCKETS + "/kernel"   # as the kernel sees it; the grader's path is set once the box exists
         self.connection_file = os.path.join(self.box, "kernel.json")
         self.kernel_spec.interrupt_mode = "message"
-        self.submission = kw.get("cwd")
+        cwd = kw.get("cwd")
+        self.submission = os.path.abspath(cwd) if cwd else None   # bwrap starts elsewhere (below)
         kw["cwd"] = self.box   # bwrap's own working directory on this side
         return await super()._async_pre_start_kernel(**kw)
 
