@@ -86,13 +86,7 @@ def run(steps, limits=None, files_from=None, box=None):
         with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
             argv, env = [sys.executable, "-I", HARNESS], clean_env(work)
             if box is not None and box.enabled:
-                os.chmod(work, 0o755)   # copied into the box by its own (unprivileged) user
-                env = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR", "MPLCONFIGDIR")}
-                box_limits = box.limits(limits.memory_bytes)
-                box_limits = dataclasses.replace(box_limits, file_bytes=limits.file_bytes,
-                                                 cpu_seconds=int(math.ceil(limits.total_seconds)) + 1)
-                argv = sandbox.command(argv, box_limits, box.bwrap_path(), submission=work, env=env,
-                                       user=box.user)
+                argv, env = _in_box(argv, env, work, limits, box)
             proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, cwd=work, env=env,
                                     start_new_session=True, close_fds=True)
             reason = ""
@@ -116,6 +110,16 @@ def run(steps, limits=None, files_from=None, box=None):
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _in_box(argv, env, work, limits, settings):
+    """argv and env of the verifier's process in the grading sandbox (settings: sandbox.Sandbox)."""
+    os.chmod(work, 0o755)   # copied into the box by its own (unprivileged) user
+    env = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR", "MPLCONFIGDIR")}   # the box's own
+    box_limits = dataclasses.replace(settings.limits(limits.memory_bytes), file_bytes=limits.file_bytes,
+                                     cpu_seconds=int(math.ceil(limits.total_seconds)) + 1)
+    box = sandbox.Box(box_limits, settings.bwrap_path(), settings.user, submission=work, env=env)
+    return sandbox.command(argv, box), env
 
 
 def _kill_group(proc):

