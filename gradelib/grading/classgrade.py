@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import queue
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -40,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
 from .course import check_before_grading
-from .gradebook import Damaged
+from .gradebook import Damaged, sqlite_path
+from .gradebook import copy as copy_db
 from .sandbox import Sandbox, Unavailable, home_seed
 from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .verify import Report
@@ -81,12 +81,6 @@ class ClassRun:
 
 
 # ---------------------------------------------------------------- the workers
-def _sqlite_path(db_url):
-    if not db_url.startswith("sqlite:///"):
-        raise SystemExit(f"classgrade needs an SQLite gradebook; db_url is {db_url!r}")
-    return db_url[len("sqlite:///"):]
-
-
 def load_config(root):
     """The course's nbgrader configuration, read the way the nbgrader commands read it."""
     from nbgrader.apps.baseapp import NbGrader
@@ -100,14 +94,6 @@ def load_config(root):
         os.chdir(cwd)
 
 
-def _copy_db(src, dst):
-    """A consistent copy of an SQLite file, even while someone else reads it."""
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-    a.close()
-    b.close()
-
-
 def worker(number, run, tasks, results):
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
     log_path = os.path.join(run.logdir, f"worker{number}.log")
@@ -115,7 +101,7 @@ def worker(number, run, tasks, results):
     os.dup2(fd, 2)   # the kernels' chatter goes to this worker's log, not to the progress bar
     os.chdir(run.root)
     db = os.path.join(run.logdir, f"worker{number}.db")
-    _copy_db(run.main_db, db)
+    copy_db(run.main_db, db)
     config, assignment = run.config, run.assignment
     config.CourseDirectory.db_url = "sqlite:///" + db
     config.CourseDirectory.root = run.root
@@ -360,7 +346,9 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         config.Sandbox.enabled = bool(sandboxed)
     settings = Sandbox(config=config)
     coursedir = CourseDirectory(config=config)
-    main_db = _sqlite_path(coursedir.db_url)
+    main_db = sqlite_path(coursedir.db_url)
+    if main_db is None:
+        raise SystemExit(f"classgrade needs an SQLite gradebook; db_url is {coursedir.db_url!r}")
     if not os.path.exists(main_db):
         raise SystemExit(f"no gradebook at {main_db}: run `nbgrader generate_assignment {assignment}` first")
     try:

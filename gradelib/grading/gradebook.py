@@ -10,6 +10,7 @@ of grading into it.
 import os
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 KEEP = 5
 BACKUPS = "gradebook-backups"
@@ -26,13 +27,28 @@ def sqlite_path(db_url):
     return db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else None
 
 
+def read_only(path, timeout=5.0):
+    """An SQLite connection that cannot change the file (Path.as_uri() quotes any '?', '#' or '%' in it)."""
+    return sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True, timeout=timeout)
+
+
+def copy(src, dst):
+    """A consistent copy of the SQLite file src at dst (SQLite's backup API), even while others read src."""
+    a, b = read_only(src), sqlite3.connect(dst)
+    try:
+        a.backup(b)
+    finally:
+        a.close()
+        b.close()
+
+
 def problem(path):
     """None if the gradebook at path is a whole nbgrader gradebook; otherwise what is wrong with it."""
     try:
         with open(path, "rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
                 return "it is not an SQLite database any more (its first bytes were overwritten)"
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = read_only(path)
         try:
             verdict = con.execute("PRAGMA quick_check").fetchone()[0]
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -53,12 +69,7 @@ def backup(path, keep=KEEP):
     folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
     os.makedirs(folder, mode=0o700, exist_ok=True)
     name = os.path.join(folder, datetime.now().strftime("gradebook-%Y%m%d-%H%M%S-%f.db"))   # sorts by time
-    src, dst = sqlite3.connect(f"file:{path}?mode=ro", uri=True), sqlite3.connect(name)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    copy(path, name)
     copies = sorted(f for f in os.listdir(folder) if f.startswith("gradebook-") and f.endswith(".db"))
     for old in copies[:-keep] if keep > 0 else []:
         os.remove(os.path.join(folder, old))

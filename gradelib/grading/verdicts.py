@@ -19,8 +19,9 @@ import json
 import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Dict, List
+
+from .gradebook import read_only
 
 STORE_NAME = "gradelib-verdicts.db"
 WHOLE = ""      # the notebook name of a record about the whole submission (it could not be graded)
@@ -164,8 +165,8 @@ def load(path, assignment=None):
         raise StoreError(f"there is no store of verdicts at {path}: grade the assignment first "
                          "(classgrade or nbgrader autograde with the course's configuration)")
     try:
-        # read-only, so that reading can never change the grader's data; as_uri() quotes any '?' or '#'
-        db = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True, timeout=30)
+        # read-only, so that reading can never change the grader's data
+        db = read_only(path, timeout=30)
     except sqlite3.Error as err:
         raise StoreError(f"the store of verdicts {path} cannot be opened ({err})") from None
     try:
