@@ -31,13 +31,12 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom  # noqa: E402
-from attacks import ATTACKS, USE_STOLEN, attack_source  # noqa: E402
+from attacks import USE_STOLEN, attack_source  # noqa: E402
 
 import gradelib  # noqa: E402
 from gradelib.grading import gradebook, sandbox  # noqa: E402
