@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import networks, oracle, points
+from . import networks, oracle, pieces, points
 from .diagnose import close, diagnose
 from .exercises import lookup
 from .borrowing import watched
@@ -74,7 +74,12 @@ def check(exercise, fn, *, seed=0, reveal=True):
         warnings.simplefilter("ignore")
         if ex.kind == "softmax":
             return _check_softmax(ex, fn, name, reveal)
-        return _check_network(ex, fn, name, seed, reveal)
+        if ex.kind == "piece":
+            return _check_piece(ex, fn, name, seed, reveal)
+        result = _check_network(ex, fn, name, seed, reveal)
+        if ex.kind == "gradient":  # a wrong gradient may inherit the mistake of a piece it is built on
+            result = pieces.blame(ex, fn, result, lambda piece, f: check(piece, f, seed=seed, reveal=False))
+        return result
 
 
 def grade(exercise, fn, *, seed=0, reveal=False):
@@ -136,6 +141,22 @@ def _check_network(ex, fn, name, seed, reveal):
         if _changed(args[1], given) and not notes:
             notes.append(f"{name} changed the params dict it was given; it is safer to build a new dict.")
     return judge_network(ex, pts, answers, reveal, notes + _notes(calls))
+
+
+def _check_piece(ex, fn, name, seed, reveal):
+    """A staged local gradient (gradelib.pieces): the same calls and problems as _check_network, its own keys."""
+    pts = points.choose(ex.network, seed)
+    answers, calls = [], []
+    for i in range(len(pts)):
+        try:
+            answers.append(read_dict(_answer(calls, fn, pts.call_args(i, False), name), ex.piece.keys, name,
+                                     ex.piece.what))
+        except _Borrowed:
+            return borrowed(ex, name, _notes(calls))
+        except Problem as p:
+            where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i)})"
+            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+    return pieces.judge_piece(ex, pts, answers, reveal, _notes(calls))
 
 
 def judge_network(ex, pts, answers, reveal, notes=()):

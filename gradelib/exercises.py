@@ -139,13 +139,32 @@ def find_network(name, who):
     raise ValueError(f"{who} knows the networks {', '.join(map(repr, NETWORKS))}; got {name!r}.")
 
 
+class Piece(NamedTuple):
+    """A local piece of a backward pass that the student returns as a dict: one derivative per node.
+
+    Each key's value is sign·dLoss/d(node), node a key of the forward pass; so the
+    checker differentiates the loss with respect to that node and needs no formula.
+    """
+    keys: tuple      # the dict's keys, in the order the feedback names them: ("delta2", "delta1")
+    nodes: tuple     # the forward pass's node each key is the derivative with respect to: ("z2", "z1")
+    sign: float      # +1 for dLoss/d(node); −1 for the notes' δ = −dLoss/dz
+    what: str        # what the dict holds, for feedback: "deltas", "output errors"
+    symbols: tuple   # how feedback writes each key, in the notes' symbols: ("δ2", "δ1"), ("dLoss/dY5", ...)
+
+
 @dataclass(frozen=True)
 class Exercise:
     name: str
-    kind: str                       # "gradient", "update" or "softmax"
+    kind: str                       # "gradient", "update", "softmax" or "piece"
     network: Network = None
     signature: str = ""
     notebook_function: str = ""
+    piece: Piece = None             # for kind "piece": what its dict holds
+
+    @property
+    def answer_keys(self):
+        """The keys of the dict the student's function returns: a piece's keys, else the network's parameters."""
+        return self.piece.keys if self.piece else self.network.params
 
 
 EXERCISES = {
@@ -162,6 +181,19 @@ EXERCISES = {
                             "fn(x, params, target)", "softmax_223_gradients"),
     "softmax_223_update": Exercise("softmax_223_update", "update", SOFTMAX_223,
                                    "fn(x, params, target, eta)", "softmax_223_update"),
+    # the staged local gradients (issue 11): each checked on its own before the whole gradient
+    "relu_chain_deltas": Exercise(
+        "relu_chain_deltas", "piece", RELU_CHAIN, "fn(x, params, target)", "relu_chain_deltas",
+        Piece(("delta2", "delta1"), ("z2", "z1"), -1.0, "deltas", ("δ2", "δ1"))),
+    "softmax_223_output_errors": Exercise(
+        "softmax_223_output_errors", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_output_errors",
+        Piece(("Y5", "Y6", "Y7"), ("Y5", "Y6", "Y7"), 1.0, "output errors", ("dLoss/dY5", "dLoss/dY6", "dLoss/dY7"))),
+    "softmax_223_hidden_errors": Exercise(
+        "softmax_223_hidden_errors", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_hidden_errors",
+        Piece(("Y3", "Y4"), ("Y3", "Y4"), 1.0, "hidden errors", ("dLoss/dY3", "dLoss/dY4"))),
+    "softmax_223_hidden_deltas": Exercise(
+        "softmax_223_hidden_deltas", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_hidden_deltas",
+        Piece(("z3", "z4"), ("z3", "z4"), 1.0, "hidden deltas", ("dLoss/dz3", "dLoss/dz4"))),
 }
 
 

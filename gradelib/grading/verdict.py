@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import points
 from ..check import SOFTMAX_CASES, borrowed, is_extreme, judge_network, judge_softmax
+from ..pieces import judge_piece
 from ..exercises import lookup
 from ..result import Result
 
@@ -43,8 +44,8 @@ def questions(exercise, seed):
     for i in range(len(pts)):
         x, params, *rest = pts.call_args(i, update)
         calls.append([list(x), params] + rest)
-    return {"kind": "network", "keys": list(net.params), "calls": calls, "tolerate": [],
-            "what": "new parameters" if update else "gradients"}
+    what = ex.piece.what if ex.piece else "new parameters" if update else "gradients"
+    return {"kind": "network", "keys": list(ex.answer_keys), "calls": calls, "tolerate": [], "what": what}
 
 
 def judge(exercise, seed, record, function_name, reveal=False):
@@ -81,10 +82,11 @@ def _judge_network(ex, seed, calls, reveal):
     found = _problem(ex, calls, lambda i: "test point: " + pts.describe(i, update))
     if found is not None:   # a failing Result is falsy
         return found
-    if len(calls) != len(pts) or any(len(c["values"]) != len(net.params) for c in calls):
+    keys = ex.answer_keys   # the parameters, or a staged local gradient's keys (gradelib.pieces)
+    if len(calls) != len(pts) or any(len(c["values"]) != len(keys) for c in calls):
         raise Unverifiable("answers are missing for some test points")
-    answers = [dict(zip(net.params, c["values"])) for c in calls]
-    return judge_network(ex, pts, answers, reveal)
+    answers = [dict(zip(keys, c["values"])) for c in calls]
+    return (judge_piece if ex.kind == "piece" else judge_network)(ex, pts, answers, reveal)
 
 
 def _judge_softmax(ex, seed, calls, reveal):
