@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from . import networks, oracle, pieces, points
+from .contract import CONTRACTS, Outcome, conclude
 from .diagnose import close, diagnose
 from .exercises import lookup
 from .borrowing import watched
@@ -76,6 +77,8 @@ def check(exercise, fn, *, seed=0, reveal=True):
             return _check_softmax(ex, fn, name, reveal)
         if ex.kind == "piece":
             return _check_piece(ex, fn, name, seed, reveal)
+        if ex.kind in CONTRACTS:
+            return _check_contract(ex, fn, name, seed, reveal)
         result = _check_network(ex, fn, name, seed, reveal)
         if ex.kind == "gradient":  # a wrong gradient may inherit the mistake of a piece it is built on
             result = pieces.blame(ex, fn, result, lambda piece, f: check(piece, f, seed=seed, reveal=False))
@@ -157,6 +160,22 @@ def _check_piece(ex, fn, name, seed, reveal):
             where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i)})"
             return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
     return pieces.judge_piece(ex, pts, answers, reveal, _notes(calls))
+
+
+def _check_contract(ex, fn, name, seed, reveal):
+    """An exercise of gradelib.contract: its cases called here, their plain outcomes judged by contract.conclude."""
+    contract = CONTRACTS[ex.kind]
+    outcomes, calls = [], []
+    for case in contract.cases(seed):
+        try:
+            outcomes.append(Outcome(contract.read(_answer(calls, fn, contract.arguments(case), name), name)))
+        except _Borrowed:
+            return borrowed(ex, name, _notes(calls))
+        except Problem as p:
+            outcomes.append(Outcome(None, p.mistake, p.sentence))
+            if not (p.mistake == "exception" and contract.tolerates):
+                break   # conclude() gives this problem as the verdict
+    return conclude(ex, seed, outcomes, reveal, _notes(calls), name)
 
 
 def judge_network(ex, pts, answers, reveal, notes=()):

@@ -6,6 +6,11 @@
     plot_losses(losses)
     print(summary("single_neuron", start, params, losses, data))   # or "training did not run"
 
+    # mini-batches: the student's batch gradient, p ← p − η·(mean gradient of a batch)
+    params, batch_losses = train_minibatch("single_neuron", single_neuron_batch_gradients, start, data,
+                                           eta=0.2, epochs=30, batch_size=8)
+    plot_loss_runs({"one example at a time": losses, "mini-batches of 8": batch_losses})
+
 Stochastic gradient descent: each epoch visits every example once, in an order
 shuffled with the seed, and calls update(x, params, target, eta).  The loss of
 an epoch is the mean of gradelib's forward-pass Loss over the data after it.
@@ -14,6 +19,11 @@ stops with one sentence on stdout and returns what it has: a notebook cell
 never fails (or hangs) because a student has not written the function yet.
 The update is called through gradelib.student.call, as check() calls it: with
 a time limit, and with what it prints kept out of the cell's output.
+
+Mini-batch gradient descent (train_minibatch) splits each shuffled epoch into
+batches of batch_size examples and takes one step per batch with the
+student's batch_gradients(X, params, targets), the gradient of the batch's
+mean loss; it stops in the same polite way.
 """
 import math
 import sys
@@ -35,6 +45,7 @@ X_RANGE = 1.5              # inputs uniform in [-1.5, 1.5], rounded to 2 decimal
 CENTRES = {5: (0.0, 1.2), 6: (-1.1, -0.7), 7: (1.1, -0.7)}   # the three blobs of three_class_data
 SPREAD = 0.35
 CLASS_COLOURS = {5: "tab:blue", 6: "tab:orange", 7: "tab:green"}
+RUN_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")   # plot_loss_runs: one per run, in order
 ALIVE = 0.7                # initial_params keeps every ReLU on for at least this share of the data
 
 
@@ -162,6 +173,60 @@ def train(network, update, params, data, eta, epochs, seed=0):
     return params, losses
 
 
+def _gradient_step(batch_gradients, args, net, eta, where):
+    """One call of the student's batch gradients: the parameters after p − η·g, or _Stop."""
+    name = _fn_name(batch_gradients)
+    outcome = call(batch_gradients, args, name)   # a batch gradient may not lean on the oracle: that is the exercise
+    sys.stdout.write(outcome.printed)
+    if outcome.problem is not None:
+        if outcome.problem.mistake == "not_implemented":
+            raise _Stop(f"Training did not run: {name} still raises NotImplementedError; "
+                        "write it above, then run this cell again.")
+        raise _Stop(full_stop(f"Training stopped {where}: {outcome.problem.sentence}"))
+    try:
+        grads = read_dict(outcome.value, list(net.params), name, "gradients")
+    except Problem as problem:
+        raise _Stop(f"Training stopped {where}: {problem.sentence}") from None
+    params = args[1]
+    new = {k: params[k] - eta * grads[k] for k in net.params}
+    bad = [k for k, v in new.items() if not math.isfinite(v)]
+    if bad:
+        raise _Stop(f"Training stopped {where}: {bad[0]} became {new[bad[0]]}; the step blew up, so try a "
+                    f"smaller η than {eta:g} or check the sign of the gradient.")
+    return new
+
+
+def train_minibatch(network, batch_gradients, params, data, eta, epochs, batch_size, seed=0):
+    """Mini-batch gradient descent with the student's batch_gradients(X, params, targets) -> {p: dLoss_batch/dp}.
+
+    Each epoch shuffles the data with the seed and cuts it into batches of batch_size examples (the
+    last may be smaller); each batch moves every parameter by p ← p − η·dLoss_batch/dp, where
+    Loss_batch is the mean loss over the batch.  Returns (params, losses) like train(), the loss after
+    each epoch being the mean over all the data; stops with one sentence on stdout like train().
+    """
+    net = _network(network)
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size is a whole number of examples, at least 1; got {batch_size!r}.")
+    params = {k: float(params[k]) for k in net.params}
+    losses = []
+    rng = np.random.default_rng(seed)
+    try:
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(len(data))
+            for step, start in enumerate(range(0, len(data), batch_size), start=1):
+                chosen = [data[i] for i in order[start:start + batch_size]]
+                args = ([tuple(x) for x, _ in chosen], dict(params), [t for _, t in chosen])
+                params = _gradient_step(batch_gradients, args, net, eta, f"at epoch {epoch}, batch {step}")
+            loss = mean_loss(network, params, data)
+            if not math.isfinite(loss):
+                raise _Stop(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
+                            f"try a smaller η than {eta:g} or check the sign of the gradient.")
+            losses.append(loss)
+    except _Stop as stop:
+        print(stop)
+    return params, losses
+
+
 def summary(network, start, trained, losses, data):
     """Two lines for a training result cell: the start and the trained parameters (3 decimals), each with its
     mean loss.  When no epoch finished, the trained line says that training did not run, rather than show
@@ -190,6 +255,34 @@ def plot_losses(losses, ax=None, title=None):
     ax.set_ylabel("mean loss over the data")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else "Training loss")
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def plot_loss_runs(runs, ax=None, title=None):
+    """Several training runs' mean loss after each epoch on one axes, overlaid: runs is {label: losses}.
+
+    Returns the Figure.  A run that stopped before its first epoch ended is named in the legend as such.
+    """
+    own = ax is None
+    if own:
+        ax = new_figure((6.4, 3.8)).add_subplot()
+    fig = ax.figure
+    longest = max([len(losses) for losses in runs.values()] + [1])
+    for (label, losses), colour in zip(runs.items(), RUN_COLOURS):
+        if len(losses):
+            epochs = np.arange(1, len(losses) + 1)
+            ax.plot(epochs, losses, marker="o" if longest <= 30 else None, markersize=3, color=colour, label=label)
+        else:
+            ax.plot([], [], color=colour, label=f"{label}: stopped before the first epoch ended")
+    ax.set_xlim(0.5, longest + 0.5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss over the data")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=9)
     ax.set_title(title if title is not None else "Training loss")
     if own:
         fig.tight_layout()

@@ -149,3 +149,28 @@ def test_a_report_is_read_back_only_in_the_shape_it_was_written():
     written = Report(verified=["a"], failed=["b"], unverifiable=["c"], flags=["cell 2, line 1: x"],
                      review={"b": ["why"]})
     assert Report.from_json(json.loads(json.dumps(written.__dict__))) == written
+
+
+def test_the_learners_gradient_check_and_batch_gradient_are_judged_here_as_in_the_kernel():
+    """Out of the kernel each new kind reaches the same verdict and mistakes as gradelib.check."""
+    import gradelib
+    sources = {
+        "central_difference": "def central_difference(f, x):\n    h = 1e-2\n    return (f(x + h) - f(x - h)) / (2 * h)",
+        "relative_error": "def relative_error(a, b):\n    return abs(a - b) / max(abs(a), abs(b))",
+        "wrong_gradient": "def which_gradient_is_wrong():\n    return 'b'",
+        "single_neuron_batch": ("def single_neuron_batch_gradients(X, params, targets):\n"
+                                "    return {k: 0.0 for k in params}"),
+    }
+    seed = int(np.random.default_rng().integers(10 ** 6))
+    steps = [{"cell": i, "source": src} for i, src in enumerate(sources.values())]
+    for ex in sources:
+        steps.append(dict(verdict.questions(ex, seed), probe=ex, function=EXERCISES[ex].notebook_function))
+    run = isolate.run(steps, isolate.Limits(cell_seconds=5, total_seconds=60))
+    assert run.finished, run.reason
+    for ex, src in sources.items():
+        ns = {}
+        exec(src, ns)
+        kernel = gradelib.check(ex, ns[EXERCISES[ex].notebook_function], seed=seed, reveal=False)
+        outside = verdict.judge(ex, seed, run.probes[ex], f"{EXERCISES[ex].notebook_function}()")
+        assert not outside.passed and outside.mistakes == kernel.mistakes, (ex, outside, kernel)
+        assert outside.messages == kernel.messages

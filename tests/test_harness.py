@@ -91,3 +91,13 @@ def test_the_job_reads_the_json_the_grader_sends(step):
     cell, read = job.steps
     assert cell == harness.Cell(3, "x = 1") and read.id == "p" and read.kind == step["kind"]
     assert read.tolerate == frozenset(step["tolerate"]) and job.cell_seconds == harness.CELL_SECONDS
+
+
+def test_the_learners_checker_is_called_on_polynomials_built_from_their_coefficients():
+    """The "difference" probe sends coefficients; the harness builds f, calls central_difference, sends floats."""
+    forward = "def central_difference(f, x):\n    return (f(x + 1e-6) - f(x)) / 1e-6\n"
+    records = run_harness([{"cell": 0, "source": forward}, probe("central_difference", "central_difference")])
+    values = [c["values"][0] for c in records[0]["calls"]]
+    cases = verdict.questions("central_difference", 0)["calls"]
+    assert len(values) == len(cases) and values[1] == pytest.approx(1e-6)   # f(t) = t² at 0: forward gives h
+    assert not verdict.judge("central_difference", 0, records[0], "f()").passed

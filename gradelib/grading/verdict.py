@@ -10,6 +10,7 @@ process, with the oracle computed here.
 import numpy as np
 
 from .. import points
+from ..contract import CONTRACTS, Outcome, conclude
 from ..check import SOFTMAX_CASES, borrowed, is_extreme, judge_network, judge_softmax
 from ..pieces import judge_piece
 from ..exercises import lookup
@@ -38,6 +39,10 @@ def questions(exercise, seed):
         # a crash only on huge logits is judged as an overflow, so it must not stop the probe
         tolerate = [i for i, logits in enumerate(cases) if is_extreme(logits)]
         return {"kind": "softmax", "calls": [[c] for c in cases], "tolerate": tolerate}
+    if ex.kind in CONTRACTS:   # the learner's own gradient check and the mini-batch (gradelib.contract)
+        contract = CONTRACTS[ex.kind]
+        cases = contract.cases(seed)
+        return {"kind": ex.kind, "calls": cases, "tolerate": list(range(len(cases))) if contract.tolerates else []}
     net, update = ex.network, ex.kind == "update"
     pts = points.choose(net, seed)
     calls = []
@@ -63,7 +68,18 @@ def judge(exercise, seed, record, function_name, reveal=False):
         return borrowed(ex, function_name)
     if ex.kind == "softmax":
         return _judge_softmax(ex, seed, calls, reveal)
+    if ex.kind in CONTRACTS:
+        return _judge_contract(ex, seed, calls, reveal, function_name)
     return _judge_network(ex, seed, calls, reveal)
+
+
+def _judge_contract(ex, seed, calls, reveal, function_name):
+    """The calls' plain numbers or problems, judged by gradelib.contract.conclude as check() judges them."""
+    outcomes = [Outcome(c["values"]) if "values" in c else Outcome(None, *c["problem"]) for c in calls]
+    try:
+        return conclude(ex, seed, outcomes, reveal, function=function_name)
+    except ValueError as err:   # fewer answers than cases, or answers of the wrong form
+        raise Unverifiable(str(err)) from None
 
 
 def _problem(ex, calls, describe):
