@@ -2,18 +2,23 @@
 
     fig = draw_network("softmax_223")                          # names only: x1, W13, b3, Y3, ...
     fig = draw_network("softmax_223", x, params, target)       # W35 = 0.40 on the edges, Y5 and P5 in the nodes
+    fig = draw_backward("softmax_223", x, params, target)      # after a backward pass: upstream × local on each edge
 
 The figure is made through pyplot (so that JupyterLab knows how to show a
 Figure) and closed at once, so a cell that ends with it shows it exactly once.
 Every text carries a gid ("node:Y3", "edge:W35", "loss", "target") so tests
-can find it.  The values come from gradelib's own forward pass.
+can find it.  The values come from gradelib's own forward pass, and the
+backward drawing's derivatives from numerical differentiation with respect to
+each node (gradelib.pieces), never from a learner's function.
 """
 import re
+import textwrap
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import pieces
 from .exercises import Network, find_network
 from .text import fixed
 
@@ -142,8 +147,17 @@ def _forward(net, x, params, target):
         return net.forward(tuple(float(v) for v in x), {k: float(params[k]) for k in net.params}, target)
 
 
-def _draw_edges(d, params):
-    """Every weight and bias as a line with its label; first, so that the opaque node boxes lie over them."""
+def _weight_label(params):
+    """An edge's label in draw_network: its name, and its value when params are given."""
+    return lambda p: tex(p) if params is None else f"{tex(p)} = {fixed(params[p], 2)}"
+
+
+def _draw_edges(d, params, label=None, size=10):
+    """Every weight and bias as a line with its label; first, so that the opaque node boxes lie over them.
+
+    label(p) is the text on parameter p's edge (by default its name and value).
+    """
+    label = label or _weight_label(params)
     ax, net, lay, pos = d
     for p, (src, dst) in net.edges.items():
         x1, y1 = pos[dst]
@@ -155,8 +169,7 @@ def _draw_edges(d, params):
             x0, y0 = pos[src]
             t = lay["label_at"][p]
         ax.plot([x0, x1], [y0, y1], **LINE_STYLE)
-        label = tex(p) if params is None else f"{tex(p)} = {fixed(params[p], 2)}"
-        _text(ax, (x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label, f"edge:{p}", size=10,
+        _text(ax, (x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label(p), f"edge:{p}", size=size,
               bbox=EDGE_LABEL_STYLE, color="#1f2d4d")
     for out in net.output_nodes:
         ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], **LINE_STYLE)
@@ -218,3 +231,136 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     _draw_nodes(d, x, state, target)
     _draw_loss_and_target(d, state, target)
     return ax.figure
+
+
+# ---------------------------------------------------------------- the backward pass
+
+# The backward drawing's labels are longer: each network's layout with a larger figure and, for the chain,
+# its nodes further apart, so that the two-line label of w12 fits between them.
+BACKWARD_LAYOUTS = {
+    "single_neuron": dict(LAYOUTS["single_neuron"], size=(10.0, 4.8)),
+    "relu_chain": dict(LAYOUTS["relu_chain"], size=(13.5, 3.8), xlim=(-0.6, 8.3),
+                       nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)}, loss=(7.5, 0.0), target=(7.5, -1.1)),
+    "softmax_223": dict(LAYOUTS["softmax_223"], size=(14.3, 7.6)),
+}
+NOTE_CHARACTERS_PER_INCH = 14   # where the note under the drawing wraps, at its font size 9
+BACKWARD_NOTE = ("On each edge: dW = dLoss/dW = upstream × local, the upstream dLoss/dz of the node the edge enters "
+                 "times the value it carries (1 for a bias). Out of a hidden node, \"to Y\" is the share of the "
+                 "error sent back: upstream × W. A node that feeds several others sums the shares that come back "
+                 "to it (the sum over parents); a ReLU node then multiplies by ReLU'(z): 1 when on, 0 when off.")
+
+
+class Backward(NamedTuple):
+    """The numbers of a backward pass at one point, each upstream × local: what draw_backward writes."""
+    state: dict      # the forward pass: every node's value
+    grads: dict      # node -> dLoss/d(node), from numerical differentiation (gradelib.pieces)
+    upstream: dict   # parameter -> dLoss/dz of the node its edge enters (dLoss/dY_k for a linear output)
+    local: dict      # parameter -> d(z of that node)/d(parameter): the value its edge carries, 1 for a bias
+    shares: dict     # hidden node -> [(weight, upstream × weight)], one share per edge out of it
+
+
+def backward(net, x, params, target):
+    """The Backward record of net at a point; every derivative of the loss from gradelib.pieces' oracle."""
+    x = tuple(float(v) for v in x)
+    params = {k: float(params[k]) for k in net.params}
+    state = net.forward(x, params, target)
+    grads = pieces.at_point(net, x, params, target)
+    value = dict(zip(net.inputs, x), **{n: float(state[n]) for n in (*net.relus, *net.output_nodes)})
+
+    def into(node):   # the derivative at the sum a parameter's edge feeds
+        return grads[net.relus[node].pre] if node in net.relus else grads[node]
+    upstream = {p: into(dst) for p, (_, dst) in net.edges.items()}
+    local = {p: 1.0 if src is None else value[src] for p, (src, _) in net.edges.items()}
+    shares = {u: [(p, upstream[p] * params[p]) for p in net.out_edges(u)] for u in net.hidden_nodes}
+    return Backward(state, grads, upstream, local, shares)
+
+
+def _signed_sum(values):
+    """'-0.413 - 0.072 + 0.099': a sum as it is written by hand, each term to 3 decimals."""
+    text = fixed(values[0], 3)
+    for v in values[1:]:
+        text += f" - {fixed(-v, 3)}" if fixed(v, 3).startswith("-") else f" + {fixed(v, 3)}"
+    return text
+
+
+def _backward_node_text(net, node, b, target):
+    """dLoss/dY at a node (as the sum of what comes back to it, at a hidden node), then dLoss/dz through ReLU'."""
+    d = f"dLoss/d{tex(node)}"
+    lines = []
+    if node in b.shares:
+        shares = [v for _, v in b.shares[node]]
+        lines.append(f"{d} = {_signed_sum(shares)} = {fixed(sum(shares), 3)}" if len(shares) > 1
+                     else f"{d} = {fixed(shares[0], 3)}")
+    elif node in net.output_nodes and net.classes:
+        pkey = net.probability_of[node]
+        truth = " - 1" if net.output_nodes.index(node) == net.classes.index(target) else ""
+        lines.append(f"{d} = {tex(pkey)}{truth} = {fixed(b.grads[node], 3)}")
+    else:
+        lines.append(f"{d} = {fixed(b.grads[node], 3)}")
+    if node in net.relus:
+        z = net.relus[node].pre
+        on = 1 if b.state[z] > 0 else 0
+        lines.append(f"dLoss/d{tex(z)} = {fixed(b.grads[node], 3)} × {on} = {fixed(b.grads[z], 3)}")
+    return "\n".join(lines)
+
+
+def _backward_edge_text(net, p, b, params):
+    """dLoss/dp = upstream × local, and from a hidden node the share it sends back, upstream × W."""
+    src, _ = net.edges[p]
+    up = fixed(b.upstream[p], 3)
+    text = f"d{tex(p)}: {up} × {fixed(b.local[p], 3) if src is not None else '1'} = " \
+           f"{fixed(b.upstream[p] * b.local[p], 3)}"
+    if src in b.shares:
+        share = dict(b.shares[src])[p]
+        text += f"\nto {tex(src)}: {up} × {fixed(params[p], 2)} = {fixed(share, 3)}"
+    return text
+
+
+def draw_backward(network, x, params, target, *, ax=None, title=None):
+    """Draw network after a backward pass at (x, params, target): upstream × local gradient on every edge.
+
+    Each edge shows dLoss/dp = upstream × local (the derivative at the sum it enters
+    times the value it carries) and, out of a hidden node, the share of the error it
+    sends back, upstream × weight; each hidden node shows the sum of those shares,
+    dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
+    derivatives come from gradelib's numerical differentiation with respect to each
+    node, so the drawing checks the chain rule rather than assuming it.  Returns the Figure.
+    """
+    net = find_network(network, "draw_backward")
+    if x is None or params is None or target is None:
+        raise ValueError("draw_backward needs a point: give x, params and target.")
+    net.validate(x, params, target)
+    lay = BACKWARD_LAYOUTS[net.name]
+    with np.errstate(all="ignore"):
+        b = backward(net, x, params, target)
+    if ax is None:
+        ax = new_figure(lay["size"]).add_axes((0, 0.14, 1, 0.78 if title else 0.86))
+    ax.set_xlim(*lay["xlim"])
+    ax.set_ylim(*lay["ylim"])
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=12)
+    d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
+    _draw_edges(d, params, label=lambda p: _backward_edge_text(net, p, b, params), size=8)
+    _draw_backward_nodes(d, x, b, target)
+    _draw_loss_and_target(d, b.state, target)
+    width = int(ax.figure.get_figwidth() * NOTE_CHARACTERS_PER_INCH)
+    ax.text(0.5, -0.02, textwrap.fill(BACKWARD_NOTE, width), transform=ax.transAxes, ha="center", va="top",
+            fontsize=9, color=CAPTION_COLOUR, gid="caption:backward")
+    return ax.figure
+
+
+def _draw_backward_nodes(d, x, b, target):
+    ax, net, lay, pos = d
+    captions = dict(zip(net.inputs, lay["input_captions"]), **lay["captions"])
+    for node, xy in pos.items():
+        style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
+        if node in net.inputs:
+            text = f"{tex(node)} = {fixed(x[net.inputs.index(node)], 3)}"
+        else:
+            text = _backward_node_text(net, node, b, target)
+        _text(ax, xy, text, f"node:{node}", size=9, bbox=style)
+        below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
+        offset = (-CAPTION_OFFSET if below else CAPTION_OFFSET) * VALUES_TALLER
+        _text(ax, (xy[0], xy[1] + offset), captions[node], f"caption:{node}", size=9, color=CAPTION_COLOUR,
+              bbox=CAPTION_STYLE)
