@@ -1,0 +1,58 @@
+"""The hand calculation as an ipywidgets form: one text box per step, and a Check button that marks it.
+
+    f = form("relu_chain", "ada")
+    f                 # shows the problem, the boxes and the button
+    f.answers()       # {key: text} of the boxes that are filled in, for mark() or a graded cell
+
+A box holds text, as typed: marking reads it (gradelib.byhand.reading), so
+"3/4" or "0,25" gets its sentence there, and an empty box is left out of
+answers() (a step not yet answered, not an unreadable one).
+"""
+import ipywidgets as widgets
+from IPython.display import display
+
+from .marking import check_by_hand, symbol_html
+from .personal import problem
+from .sheet import _givens_html
+from .steps import steps
+
+LABEL_WIDTH = "9em"
+
+
+class Form:
+    """A form for one student's problem: .widget (the ipywidgets box), .boxes ({key: Text}), .answers(), .check()."""
+
+    def __init__(self, p):
+        self.problem = p
+        self.boxes = {}
+        rows = []
+        for s in steps(p.network, p.target):
+            box = widgets.Text(placeholder=s.key, layout=widgets.Layout(width="10em"))
+            self.boxes[s.key] = box
+            label = widgets.HTML(f"{symbol_html(s.name)}", layout=widgets.Layout(width=LABEL_WIDTH))
+            rows.append(widgets.HBox([label, box, widgets.HTML(f'<span style="color:#555">{s.words}</span>')]))
+        self.button = widgets.Button(description="Check", button_style="primary")
+        self.output = widgets.Output()
+        self.button.on_click(lambda _: self.check())
+        head = widgets.HTML(f"<b>The numbers of student {p.student_id}</b>{_givens_html(p)}")
+        self.widget = widgets.VBox([head, *rows, self.button, self.output])
+
+    def answers(self):
+        """The filled-in boxes as {step key: text}, in the steps' order."""
+        return {key: box.value for key, box in self.boxes.items() if box.value.strip()}
+
+    def check(self):
+        """Mark the boxes and show the Marking under the button; returns it."""
+        marking = check_by_hand(self.problem.network, self.problem.student_id, self.answers())
+        self.output.clear_output()
+        with self.output:
+            display(marking)
+        return marking
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+def form(network, student_id):
+    """The Form for this student's problem for network; ValueError with a sentence for a bad id."""
+    return Form(problem(network, student_id))

@@ -1,0 +1,396 @@
+"""Marking a hand calculation step by step, with error carried forward, as a human marker does.
+
+    m = mark(problem("relu_chain", "ada"), {"z1": 0.8, "Y1": 0.8, ...})
+    m.first_wrong, m.right, m.total, m.messages, str(m)
+
+How a step is judged.  Its expected value is computed by the step's rule
+(gradelib.byhand.steps) from the student's OWN earlier values, and the step is
+right if the student's value agrees with it, or with the value the right
+earlier values give (reading.tolerance says how close, and why).  So one slip
+costs one step: the steps after it are judged on the student's numbers.  An
+earlier value that is missing or cannot be read is replaced by its right value
+for the steps after it, and the feedback says so.
+
+What was taken from the maths e-assessment systems that do this:
+  * Numbas's adaptive marking replaces a question variable by the student's
+    answer to an earlier part and re-marks; its "try without replacements
+    first" strategy keeps the better of the two marks.  Here both are tried
+    at every step: right from the student's numbers, or right outright.
+  * Numbas users reported what goes wrong: a replaced value of the wrong kind
+    (a list where a number belonged) made the dependent marking fail with the
+    error only in the console, so the answer just looked wrong (numbas/Numbas
+    #826); an unanswered "must be answered" earlier part gave no visible
+    message (#969, #1068); the feedback stopped saying that an earlier answer
+    had been used (#1155); variables that depend on a replaced one were not
+    re-evaluated (#1075).  So here: a value is read once, into a float or a
+    sentence, before any rule sees it, and no rule ever receives anything but
+    floats; every missing or unreadable earlier value is named with what was
+    used in its place; the feedback counts the steps judged on the student's
+    own numbers; and every later step is recomputed from the values as
+    carried, never from a stale copy.
+  * STACK (Moodle) lets a potential response tree test an input against an
+    expression of other inputs (follow-through marking), and runs a tree only
+    once its inputs are valid; here a step whose earlier values are unreadable
+    is still marked, from the right values, because a student on paper should
+    lose the unreadable step only.
+  * Numbas offers an optional penalty when adaptive marking was used; a page
+    that carries a slip forward is not penalised here beyond the slipped step,
+    as the issue asks, with one exception: a page on which most of the steps
+    that read the problem's own numbers (x, the parameters, the target, η)
+    disagree with them is not this student's problem (a classmate's numbers,
+    or the wrong id), and error carried forward would credit the copied
+    arithmetic; such a page is marked against the right values only, and the
+    feedback says why.
+
+Guarding the answers: marking knows every right value, so mark() refuses to
+run inside a student's function under check (oracle.refuse_inside_student_code
+raises, as check() does), and in the grader's harness, after oracle.withdraw(),
+it answers that the checker is not available instead of marking.  The right
+numbers themselves appear in a Marking only with reveal=True (the grader's and
+the tests' choice); a student's self-check shows which step is wrong and why,
+never the number it should be.
+"""
+import difflib
+import html
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import oracle
+from ..check import NOT_AVAILABLE
+from ..text import full_stop, join_and
+from . import personal
+from . import steps as steps_module
+from .reading import agrees, read_value, tolerance
+
+LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
+FOREIGN_LEAST = 3    # a page is another problem's only if at least this many problem-reading steps are wrong
+STATUS_MARK = {"right": "✔", "wrong": "✘", "missing": "–", "unreadable": "?"}
+STATUS_COLOUR = {"right": "#1b7f3b", "wrong": "#b3261e", "missing": "#6b6b6b", "unreadable": "#b35a00"}
+
+
+class StepMark(NamedTuple):
+    """The verdict on one step."""
+    key: str              # the step's key, e.g. "delta1"
+    given: object         # the student's value as a float, or None if it was missing or could not be read
+    status: str           # "right", "wrong", "missing" or "unreadable"
+    expected: object      # the value expected from the student's own earlier numbers: a float when the step is
+                          # right or reveal=True, else None (a self-check never gives the number away)
+    sentence: str         # what is right or wrong about it, for the student
+    name: str = ""        # the notes' symbol in plain text, e.g. "δ1"
+    carried: bool = False  # whether the student's own earlier numbers changed what this step should be
+
+
+class Marking:
+    """The marking of one hand calculation.
+
+    .steps (StepMark per step, in order), .first_wrong (key of the first step
+    that is not right, or None), .right, .total, .fraction, .messages
+    (sentences for the student), .available (False when gradelib could not
+    mark, e.g. in the grader's harness).  str() is plain text without
+    addresses; _repr_html_ a coloured box.
+    """
+
+    def __init__(self, network, student_id, steps=(), messages=(), available=True, total=None):
+        self.network = network
+        self.student_id = student_id
+        self.steps = list(steps)
+        self.messages = list(messages)
+        self.available = available
+        self.right = sum(s.status == "right" for s in self.steps)
+        self.total = len(self.steps) if total is None else total
+        self.first_wrong = next((s.key for s in self.steps if s.status != "right"), None)
+
+    @property
+    def fraction(self):
+        return self.right / self.total if self.total else 0.0
+
+    @property
+    def passed(self):
+        return self.available and self.total > 0 and self.right == self.total
+
+    def __bool__(self):
+        return self.passed
+
+    def _head(self):
+        who = f"{self.network} by hand (student {self.student_id!r})" if self.student_id else f"{self.network} by hand"
+        if not self.available:
+            return f"{who}: not marked"
+        return f"{who}: {self.right} of {self.total} steps right"
+
+    def __str__(self):
+        lines = [self._head()] + [f"- {m}" for m in self.messages]
+        width = max((len(s.key) for s in self.steps), default=0)
+        for s in self.steps:
+            given = "" if s.given is None else f" = {_shown(s.given)}"
+            lines.append(f"  {STATUS_MARK[s.status]} {s.key.ljust(width)}{given}  ({s.status})")
+        return "\n".join(lines)
+
+    __repr__ = __str__   # a notebook cell's text output: no addresses, so nbval can compare it
+
+    def _repr_html_(self):
+        colour = "#1b7f3b" if self.passed else "#b3261e"
+        items = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
+        rows = "".join(
+            f'<tr><td style="color:{STATUS_COLOUR[s.status]};padding:0 6px">{STATUS_MARK[s.status]}</td>'
+            f'<td style="padding:0 6px">{symbol_html(s.name or s.key)}</td>'
+            f'<td style="padding:0 6px;text-align:right">{"" if s.given is None else html.escape(_shown(s.given))}</td>'
+            f'<td style="padding:0 6px;color:#444">{html.escape(s.sentence)}</td></tr>' for s in self.steps)
+        table = f'<table style="border-collapse:collapse;margin:4px 0">{rows}</table>' if rows else ""
+        return (f'<div class="gradelib-byhand-marking" style="border-left:4px solid {colour};padding:4px 10px">'
+                f'<b style="color:{colour}">{html.escape(self._head())}</b>'
+                f'<ul style="margin:4px 0">{items}</ul>{table}</div>')
+
+
+def _shown(value):
+    """A student's value as they would recognise it: 6 significant digits, and 0 never written "-0"."""
+    return "0" if value == 0 else f"{value:.6g}"
+
+
+def symbol_html(name):
+    """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
+    import re
+    text = html.escape(name)
+    text = re.sub(r"_([A-Za-z0-9]+)", r"<sub>\1</sub>", text)
+    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", text)
+
+
+def _normal(key):
+    """A key as compared: no case, spaces, underscores or braces; δ spelt delta, ∂ spelt d, dL/d spelt dLoss/d."""
+    text = "".join(c for c in key.lower() if not c.isspace() and c not in "_{}")
+    text = text.replace("δ", "delta").replace("∂", "d")
+    return text.replace("dl/d", "dloss/d")
+
+
+def _aliases(steps):
+    """Every spelling accepted for each step's key (see _normal), plus the plain "Err" of the chain's Err2."""
+    table = {}
+    for step in steps:
+        names = {step.key, step.name}
+        if step.key.startswith("new "):
+            p = step.key[4:]
+            names |= {f"{p} new", f"{p}'"}
+        if step.key == "Err2":
+            names.add("Err")
+        for n in names:
+            table.setdefault(_normal(n), step.key)
+    return table
+
+
+class _Page(NamedTuple):
+    """What the student gave, read: a Reading per step key, and sentences about the keys themselves."""
+    readings: dict
+    notes: list
+
+
+def _read_page(steps, answers, network):
+    """The student's answers read into a Reading per step, with a sentence for every key that names no step."""
+    if answers is None:
+        return _Page({}, ["No answers were given: pass a dict such as {'z': 0.9, 'Y': 0.9}."])
+    if not isinstance(answers, dict):
+        return _Page({}, [f"The answers should be a dict such as {{'{steps[0].key}': ...}}; got "
+                          f"{type(answers).__name__}."])
+    aliases = _aliases(steps)
+    keys = [s.key for s in steps]
+    readings, by, notes = {}, {}, []
+    for key, value in list(dict.items(answers)):  # dict's own items: a subclass's overrides are not asked
+        if type(key) is not str:
+            notes.append(f"The key {_short_repr(key)} is not a step's name: the keys are names in quotes, such "
+                         f"as '{keys[0]}'.")
+            continue
+        step_key = aliases.get(_normal(key))
+        if step_key is None:
+            close = difflib.get_close_matches(key, keys, n=1) or difflib.get_close_matches(
+                _normal(key), list(aliases), n=1)
+            hint = f" (did you mean '{close[0] if close[0] in keys else aliases[close[0]]}'?)" if close else ""
+            shown = keys if len(keys) <= LISTED else keys[:LISTED] + [f"and {len(keys) - LISTED} more"]
+            notes.append(f"There is no step {key[:40]!r} in {network}{hint}; the steps are "
+                         f"{', '.join(shown)}. It was not marked and costs nothing.")
+            continue
+        if step_key in by:
+            kept = key if key == step_key else by[step_key]
+            notes.append(f"{by[step_key]!r} and {key!r} both name the step {step_key}; the value of {kept!r} was "
+                         "marked.")
+            if kept != key:
+                continue
+        by[step_key] = key
+        readings[step_key] = read_value(value)
+    return _Page(readings, notes)
+
+
+def _short_repr(value):
+    try:
+        return repr(value)[:40] if type(value) in (int, float, bool, type(None), tuple) else type(value).__name__
+    except Exception:  # an int too long to print, or a tuple holding an object whose repr raises
+        return type(value).__name__
+
+
+def _safe(rule, v):
+    """A rule's value, or NaN when the student's numbers make it undefined (log of a negative P, e^1000, ...)."""
+    try:
+        value = float(rule(v))
+    except (ArithmeticError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _why(step, given, expected, v, read):
+    """Why the value given is wrong at this step, in words, without giving the right number away."""
+    for slip in step.slips:
+        value = _safe(slip.rule, v)
+        if agrees(given, value) and not agrees(value, expected):
+            return slip.sentence
+    if math.isfinite(expected) and expected != 0 and agrees(given, -expected):
+        return f"your {step.name} has the wrong sign: {step.formula}"
+    if math.isfinite(expected) and abs(given) <= tolerance(0.0) < abs(expected):
+        return f"your {step.name} is 0, but {step.formula} is not 0 here"
+    for name in read:
+        if name in v and name != step.key and agrees(given, dict.get(v, name)) and not agrees(given, expected):
+            return f"your {step.name} is the value of {name}, but {step.formula}"
+    if not math.isfinite(expected):
+        return (f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
+                "with the right value only")
+    earlier = [n for n in read if n in v.step_keys]
+    source = f"from your {join_and(earlier)}" if earlier else "from the problem's numbers"
+    return f"{step.formula}: work it out again {source}"
+
+
+def _judge(p, steps, page, right, carry, reveal):
+    """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
+    v = p.givens()
+    v.step_keys = set()
+    marks = []
+    for step in steps:
+        r = right[step.key]
+        v.read = []
+        expected = _safe(step.rule, v) if carry else r
+        read = list(v.read)
+        carried = carry and not agrees(expected, r) if math.isfinite(expected) else carry
+        reading = page.readings.get(step.key)
+        if reading is None:
+            status, given, v[step.key] = "missing", None, r
+            sentence = f"{step.name} is not answered; the steps after it were marked with its right value"
+        elif reading.status != "ok":
+            status, given, v[step.key] = "unreadable", None, r
+            sentence = f"{step.name}: {reading.sentence}; the steps after it were marked with its right value"
+        else:
+            given = reading.value
+            v[step.key] = given
+            if agrees(given, expected) or agrees(given, r):
+                status = "right"
+                sentence = ("right, from your own earlier numbers (error carried forward)"
+                            if carried and not agrees(given, r) else "right")
+            else:
+                status = "wrong"
+                sentence = _why(step, given, expected if math.isfinite(expected) else r, v, read)
+        v.step_keys.add(step.key)
+        shown = expected if math.isfinite(expected) else r
+        marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,
+                              full_stop(sentence), step.name, bool(carried)))
+    return marks
+
+
+def _reads_problem(p, steps):
+    """The keys of the steps whose rule reads one of the problem's own numbers (x, parameters, target, η)."""
+    v = p.givens()
+    names = set(v)
+    right = personal.right_values(p)
+    out = set()
+    for step in steps:
+        v.read = []
+        _safe(step.rule, v)
+        if names & set(v.read):
+            out.add(step.key)
+        v[step.key] = right[step.key]
+    return out
+
+
+def _foreign(marks, reading_steps):
+    """Whether most answered problem-reading steps are wrong (at least FOREIGN_LEAST): another problem's page."""
+    judged = [m for m in marks if m.key in reading_steps and m.status in ("right", "wrong")]
+    wrong = sum(m.status == "wrong" for m in judged)
+    return wrong >= FOREIGN_LEAST and wrong > len(judged) / 2, wrong, len(judged)
+
+
+def _messages(marks, notes, foreign_note):
+    out = []
+    first = next((m for m in marks if m.status != "right"), None)
+    if first is None and marks:
+        carried = sum(m.carried for m in marks)
+        out.append(f"All {len(marks)} steps are right." if not carried else
+                   f"All {len(marks)} steps are right, {carried} of them from your own earlier numbers.")
+    elif first is not None:
+        if first.status == "wrong":
+            out.append(f"The first step that is not right is {first.name} (you wrote {_shown(first.given)}): "
+                       f"{first.sentence}")
+        elif first.status == "missing":
+            out.append(f"The first step that is not right is {first.name}: it is not answered.")
+        else:
+            out.append(f"The first step that is not right is {first.sentence}")
+        later = [m for m in marks[marks.index(first) + 1:] if m.carried]
+        if later and first.status == "wrong":
+            good = sum(m.status == "right" for m in later)
+            out.append(f"{len(later)} later step{'s were' if len(later) != 1 else ' was'} judged on your own "
+                       f"numbers (error carried forward): {good} of them {'are' if good != 1 else 'is'} right.")
+        others = [m.name for m in marks[marks.index(first) + 1:] if m.status == "wrong"]
+        if others:
+            out.append(f"Also not right: {join_and(others)}.")
+        unreadable = [m for m in marks if m.status == "unreadable" and m is not first]
+        out += [m.sentence for m in unreadable]
+        missing = [m.name for m in marks if m.status == "missing"]
+        if missing and not (len(missing) == 1 and first.status == "missing"):
+            named = missing if len(missing) <= LISTED else missing[:LISTED] + [f"{len(missing) - LISTED} more"]
+            out.append(f"Not answered: {join_and(named)}; the steps after each were marked with its right value.")
+    if foreign_note:
+        out.append(foreign_note)
+    return out + list(notes)
+
+
+def mark(p, answers, *, reveal=False):
+    """Mark the student's answers ({step key: value}) to problem p, step by step with error carried forward.
+
+    Never raises for any answers (see reading.read_value), except that inside
+    a student's function under check it refuses, as check() does.  After
+    oracle.withdraw() (the grader's harness) it marks nothing and says so.
+    reveal: whether each StepMark carries the expected value even when the
+    step is not right (for the grader and the tests, not for a self-check).
+    """
+    if oracle.withdrawn():
+        return Marking(getattr(p, "network", "byhand"), getattr(p, "student_id", ""), messages=[NOT_AVAILABLE],
+                       available=False)
+    oracle.refuse_inside_student_code()
+    if not isinstance(p, personal.PersonalProblem):
+        return Marking("byhand", "", messages=[
+            "mark() needs the problem made by byhand.problem(network, student_id) as its first argument; "
+            f"got {type(p).__name__}."], available=False)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        steps = steps_module.steps(p.network, p.target)
+        right = personal.right_values(p)
+        page = _read_page(steps, answers, p.network)
+        marks = _judge(p, steps, page, right, True, reveal)
+        foreign, wrong, judged = _foreign(marks, _reads_problem(p, steps))
+        note = ""
+        if foreign:
+            marks = _judge(p, steps, page, right, False, reveal)
+            note = (f"{wrong} of the {judged} steps that use this problem's own numbers disagree with them, so "
+                    "every step was marked against the right values only, without error carried forward: "
+                    f"check that you worked on the numbers of student id {p.student_id!r}.")
+        return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
+
+
+def check_by_hand(network, student_id, answers):
+    """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
+
+    A bad network or id gives a Marking with the sentence, never a traceback.
+    """
+    if oracle.withdrawn():
+        return Marking(str(network), "", messages=[NOT_AVAILABLE], available=False)
+    oracle.refuse_inside_student_code()
+    try:
+        p = personal.problem(network, student_id)
+    except ValueError as err:
+        return Marking(str(network)[:40], "", messages=[str(err)], available=False)
+    return mark(p, answers)

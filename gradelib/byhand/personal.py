@@ -1,0 +1,204 @@
+"""A worked problem of one's own: the same numbers every time for the same (network, student id).
+
+    p = problem("relu_chain", "ada")    # p.x, p.params, p.target, p.eta in the notes' names
+
+Where the numbers come from.  Every number is drawn from SHA-256 of
+("gradelib.byhand", version, network, student id, counter), never from
+Python's hash() (salted per process) nor from NumPy's generators (whose
+streams may change between NumPy versions): the sheet a student prints at
+home and the problem the grader regenerates from the nbgrader student id must
+be the same numbers on every machine, for ever.  Changing VERSION changes
+every problem, so it is only ever changed between courses.
+
+What makes a problem fit for paper (candidates are drawn until all hold):
+  * every given number has one decimal (0.7, −1.2), so the forward pass of
+    the first two networks is exact in two to four decimals;
+  * every pre-activation is at least MARGIN away from 0, so no rounding can
+    flip a ReLU; the on/off pattern teaches something: the single neuron is
+    on, both neurons of the chain are on (so δ2 flows back through w12), and
+    the 2-2-3 net has one hidden node off, node 3 or node 4 as the id decides,
+    so that the student sees ReLU'(z) = 0 stop the flow; the target class of
+    the 2-2-3 net is decided by the id too;
+  * every probability is at least MIN_P and every logit at most MAX_LOGIT in
+    size, so e^Y stays a number a calculator shows plainly;
+  * every nonzero step value is at least MIN_STEP in size, and every slip
+    the marker knows (steps.Slip) lands either exactly on the right value
+    (then it is no slip here, e.g. a forgotten ReLU' of a node that is on) or
+    at least SEPARATION tolerances away from it, so that a slip is never
+    taken for rounding and rounding never for a slip.
+"""
+import hashlib
+import math
+from dataclasses import dataclass
+
+from .. import networks
+from ..exercises import find_network
+from . import steps as steps_module
+from .reading import tolerance
+
+VERSION = 1
+MAX_ID = 200          # characters: an nbgrader id or a name; anything longer is surely a mistake
+MARGIN = 0.3          # smallest |z| of any ReLU
+MIN_P = 0.05          # smallest softmax probability
+MAX_LOGIT = 3.0       # largest |Y5|, |Y6|, |Y7|
+MIN_STEP = 0.02       # smallest size of a nonzero step value: it must not round to 0.00 on paper
+SEPARATION = 3.0      # a slip lands this many tolerances (of the larger of the two values) from the right value
+ETAS = (0.1, 0.2, 0.5)
+ATTEMPTS = 20000      # candidates tried before giving up; the tests show a few hundred at most are needed
+
+
+@dataclass(frozen=True)
+class PersonalProblem:
+    """One student's worked problem for one network."""
+    network: str          # "single_neuron", "relu_chain" or "softmax_223"
+    student_id: str       # the id it was made from (spaces at either end removed)
+    x: tuple              # the inputs (x1, x2), (x1,) or (X1, X2), floats with one decimal
+    params: dict          # the parameters under the notes' names (w1, w2, b; w11, b1, w12, b2; W13, ..., b7)
+    target: object        # O_b or O_b2 (a float), or the target node 5, 6 or 7 of "softmax_223"
+    eta: float            # the learning rate η
+
+    def __hash__(self):
+        return hash((self.network, self.student_id))
+
+    @property
+    def off(self):
+        """The ReLU nodes that are off at this problem, by the notes' labels ("node 3"); () if all are on."""
+        net = find_network(self.network, "PersonalProblem")
+        state = self.forward()
+        return tuple(relu.label for relu in net.relus.values() if state[relu.pre] < 0)
+
+    def forward(self):
+        """gradelib's own forward pass at this problem: every intermediate value, as floats."""
+        net = find_network(self.network, "PersonalProblem")
+        return {k: float(v) for k, v in net.forward(self.x, self.params, self.target).items()}
+
+    def givens(self):
+        """The problem's own numbers under the notes' names, as the steps' rules read them."""
+        return steps_module.givens(self.network, self.x, self.params, self.target, self.eta)
+
+
+class Draws:
+    """Numbers drawn from SHA-256 of (key, counter): the same on every machine and every Python."""
+
+    def __init__(self, key):
+        self.key = key
+        self.counter = 0
+
+    def _next(self):
+        self.counter += 1
+        digest = hashlib.sha256(f"{self.key}\0{self.counter}".encode()).digest()
+        return int.from_bytes(digest[:8], "big")
+
+    def tenths(self, lo, hi, least=0.0):
+        """A number with one decimal in [lo, hi] whose size is at least least."""
+        while True:
+            value = (round(lo * 10) + self._next() % (round((hi - lo) * 10) + 1)) / 10
+            if abs(value) >= least:
+                return value
+
+    def choice(self, options):
+        return options[self._next() % len(options)]
+
+
+def check_id(student_id):
+    """The id with the spaces at either end removed, or a ValueError saying what is wrong with it."""
+    if not isinstance(student_id, str):
+        raise ValueError(f"a student id is a name in quotes, such as \"ada\"; got {type(student_id).__name__} "
+                         f"{student_id!r:.40}.")
+    text = student_id.strip()
+    if not text:
+        raise ValueError("the student id is empty: give your nbgrader id, or any name of your choice in "
+                         "self-study, such as \"ada\".")
+    if len(text) > MAX_ID:
+        raise ValueError(f"the student id is {len(text)} characters long; an id has at most {MAX_ID}.")
+    return text
+
+
+def problem(network, student_id):
+    """The PersonalProblem of this student for this network; ValueError with a sentence for a bad id or network."""
+    net = find_network(network, "byhand.problem")
+    sid = check_id(student_id)
+    draws = Draws(f"gradelib.byhand\0{VERSION}\0{net.name}\0{sid}")
+    make = {"single_neuron": _single_neuron, "relu_chain": _relu_chain, "softmax_223": _softmax_223}[net.name]
+    shape = make(draws, first=True)   # what the id decides once: which node is off, which class is the target
+    for _ in range(ATTEMPTS):
+        x, params, target, eta = make(draws, shape=shape)
+        p = PersonalProblem(net.name, sid, x, params, target, eta)
+        if fit_for_paper(p, shape):
+            return p
+    raise RuntimeError(f"no problem fit for paper was found for {sid!r} in {ATTEMPTS} tries; please report this.")
+
+
+def _single_neuron(d, first=False, shape=None):
+    if first:
+        return {}
+    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
+    params = {"w1": d.tenths(-1.5, 1.5, 0.2), "w2": d.tenths(-1.5, 1.5, 0.2), "b": d.tenths(-1, 1, 0.1)}
+    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
+
+
+def _relu_chain(d, first=False, shape=None):
+    if first:
+        return {}
+    x = (d.tenths(-2, 2, 0.5),)
+    params = {"w11": d.tenths(-2, 2, 0.3), "b1": d.tenths(-1, 1, 0.1),
+              "w12": d.tenths(-2, 2, 0.3), "b2": d.tenths(-1, 1, 0.1)}
+    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
+
+
+def _softmax_223(d, first=False, shape=None):
+    if first:
+        return {"off": d.choice(("z3", "z4")), "target": d.choice((5, 6, 7))}
+    net = find_network("softmax_223", "byhand")
+    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
+    params = {p: d.tenths(-1, 1, 0.1) if p.startswith("W") else d.tenths(-0.5, 0.5) for p in net.params}
+    return x, params, shape["target"], d.choice(ETAS)
+
+
+def right_values(p):
+    """Every step's right value at problem p: the forward steps from gradelib.networks, the rest by the steps' rules.
+
+    Internal: for fit_for_paper and for marking, never for a student (marking
+    guards itself; see marking.mark).
+    """
+    state = p.forward()
+    v = p.givens()
+    out = {}
+    for step in steps_module.steps(p.network, p.target):
+        value = state[step.key] if step.key in state else float(step.rule(v))
+        v[step.key] = out[step.key] = value
+    return out
+
+
+def fit_for_paper(p, shape=None):
+    """Whether problem p keeps every promise of the module docstring."""
+    net = find_network(p.network, "byhand")
+    state = p.forward()
+    zs = {relu.pre: state[relu.pre] for relu in net.relus.values()}
+    if any(abs(z) < MARGIN for z in zs.values()):
+        return False
+    wanted_off = (shape or {}).get("off")
+    if net.name == "softmax_223":
+        if wanted_off is None or any((z < 0) != (pre == wanted_off) for pre, z in zs.items()):
+            return False
+        if any(state[f"P{k}"] < MIN_P or abs(state[f"Y{k}"]) > MAX_LOGIT for k in net.classes):
+            return False
+    elif any(z < 0 for z in zs.values()):
+        return False
+    right = right_values(p)
+    v = p.givens()
+    for step in steps_module.steps(p.network, p.target):
+        r = right[step.key]
+        if not math.isfinite(r) or (r != 0 and abs(r) < MIN_STEP):
+            return False
+        for slip in step.slips:
+            try:
+                s = float(slip.rule(v))
+            except (ArithmeticError, ValueError):
+                continue
+            if math.isfinite(s) and abs(s - r) > 1e-9 and abs(s - r) < SEPARATION * max(tolerance(r), tolerance(s)):
+                return False
+        if r != 0 and abs(2 * r) < SEPARATION * tolerance(r):  # the sign slip every step is checked for
+            return False
+        v[step.key] = r
+    return True

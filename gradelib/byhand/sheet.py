@@ -1,0 +1,129 @@
+"""The printable sheet of a personal problem: the numbers in the notes' symbols, the drawing, a box per step.
+
+    s = sheet("softmax_223", "ada")
+    s                       # shown in the notebook
+    s.save("ada_223.html")  # a standalone page: open it in a browser and print it
+
+The page is one file with nothing to fetch: its style and the drawing (an
+inline SVG made by gradelib.draw.draw_network) are inside it, so it prints the
+same offline.  Its bytes depend only on (network, student id) and the
+installed matplotlib: the SVG is written with a fixed svg.hashsalt (the ids
+matplotlib makes up inside the drawing) and without a date, so saving the
+same sheet twice gives the same file, and a notebook that shows a sheet keeps
+the same stored output (nbval compares it strictly).
+
+The drawing shows the edges' weights and the inputs, but no forward value:
+the sheet hands out the problem, never a step's answer.
+"""
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+from ..draw import draw_network
+from ..exercises import find_network
+from ..text import fixed
+from .marking import symbol_html
+from .personal import problem
+from .steps import steps
+
+HASHSALT = "gradelib-byhand-sheet"   # any fixed text: it only has to be the same every time
+TITLES = {"single_neuron": "One ReLU neuron (notes 000)",
+          "relu_chain": "A chain of two ReLU neurons (notes 000)",
+          "softmax_223": "The 2-2-3 softmax network (notes 002)"}
+
+STYLE = """
+body { font-family: Georgia, 'Times New Roman', serif; margin: 1.5em auto; max-width: 52em; color: #111; }
+h1 { font-size: 1.35em; margin-bottom: 0.2em; }
+.who { color: #444; margin-top: 0; }
+.givens td { padding: 1px 10px 1px 0; }
+.drawing svg { max-width: 100%; height: auto; }
+table.steps { border-collapse: collapse; width: 100%; }
+table.steps th, table.steps td { border: 1px solid #999; padding: 4px 6px; text-align: left; vertical-align: middle; }
+table.steps td.box { width: 9em; height: 1.9em; }
+table.steps tr { page-break-inside: avoid; }
+.how { font-size: 0.92em; color: #333; }
+@media print { body { margin: 0.5cm; } .drawing svg { max-height: 9cm; } }
+"""
+
+
+def _number(value):
+    """A given number as on the sheet: one decimal ("0.7", "-1.2"), or two if it has them."""
+    text = fixed(value, 2)
+    return text[:-1] if text.endswith("0") else text
+
+
+def _givens_html(p):
+    net = find_network(p.network, "byhand.sheet")
+    rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
+    if net.name == "softmax_223":
+        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
+        output = [k for k in net.params if k not in hidden]
+        rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
+        rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
+        rows.append(("target", f"node {int(p.target)} (Loss = −log P<sub>{int(p.target)}</sub>)"))
+    else:
+        rows.append(("parameters", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in net.params)))
+        rows.append(("target", f"{symbol_html(net.target_symbol)} = {_number(p.target)}"))
+    rows.append(("learning rate", f"η = {_number(p.eta)}"))
+    body = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{b}</td></tr>" for a, b in rows)
+    return f'<table class="givens">{body}</table>'
+
+
+def drawing_svg(p):
+    """The network with this problem's inputs and weights (no forward values), as deterministic inline SVG."""
+    fig = draw_network(p.network, p.x, p.params, None)
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": HASHSALT, "svg.fonttype": "path"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]   # the XML declaration and DOCTYPE cannot stand inside an HTML page
+
+
+class Sheet:
+    """A printable sheet: _repr_html_() for the notebook, html() for the standalone page, save(path) to write it."""
+
+    def __init__(self, p):
+        self.problem = p
+
+    def fragment(self):
+        """The sheet's content, without the page around it."""
+        p = self.problem
+        rows = "".join(
+            f'<tr><td>{i}</td><td>{symbol_html(s.name)}</td><td>{html.escape(s.words)}</td>'
+            f'<td class="box" data-key="{html.escape(s.key, quote=True)}"></td></tr>'
+            for i, s in enumerate(steps(p.network, p.target), 1))
+        return (f'<div class="gradelib-byhand-sheet">'
+                f'<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>'
+                f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
+                f'{_givens_html(p)}'
+                f'<div class="drawing">{drawing_svg(p)}</div>'
+                f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
+                f'write each value with at least two decimals (a rounded value counts as right: within 0.005, '
+                f'or 1% for large values, of what your own earlier numbers give). A slip costs only its own '
+                f'step when the steps after it follow correctly from it. Then check it with '
+                f'<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>'
+                f'<table class="steps"><tr><th>#</th><th>step</th><th>what it is</th><th>your value</th></tr>'
+                f'{rows}</table></div>')
+
+    def _repr_html_(self):
+        return f"<style>{STYLE}</style>{self.fragment()}"
+
+    def html(self):
+        """The standalone page."""
+        p = self.problem
+        title = html.escape(f"Backprop by hand: {p.network}, {p.student_id}")
+        return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+                f'<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n')
+
+    def save(self, path):
+        """Write the standalone page to path (UTF-8); returns the path."""
+        path = Path(path)
+        path.write_bytes(self.html().encode("utf-8"))
+        return path
+
+
+def sheet(network, student_id):
+    """The printable Sheet of this student's problem for network; ValueError with a sentence for a bad id."""
+    return Sheet(problem(network, student_id))
