@@ -343,16 +343,20 @@ def blame(ex, fn, result, check_piece):
 
     ex: a "gradient" exercise; fn: the learner's full gradient function;
     check_piece(exercise, function) -> Result checks one piece (gradelib.check).
-    The pieces are looked up by their notebook names among fn's globals.
+    The pieces are looked up by their notebook names among fn's globals, and
+    checked when fn calls them or when fn is the learner's own gradient function
+    (by its notebook name): a classmate's function in a "spot the mistake" cell
+    shares the notebook's globals, but not the learner's pieces.
     """
     skip = {"oracle_borrowed", "not_implemented", "not_callable", "unknown_exercise"}
     if result.passed or set(result.mistakes) & skip or type(fn) is not types.FunctionType:
         return result
     used = _names_used(fn.__code__)
+    own = fn.__name__ == ex.notebook_function
     sentences = []
     for piece in pieces_of(ex):
         candidate = _global(fn, piece.notebook_function)
-        if candidate is None:
+        if candidate is None or not (own or piece.notebook_function in used):
             continue
         r = check_piece(piece.name, candidate)
         if r.passed or "not_implemented" in r.mistakes:

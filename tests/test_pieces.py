@@ -237,9 +237,12 @@ def test_a_right_piece_or_none_adds_nothing():
     assert "relu_chain_deltas" not in str(gradelib.check("relu_chain", ns["independent_gradients"]))
 
 
-def test_a_wrong_piece_the_gradients_do_not_use_is_mentioned_as_such():
+def test_a_wrong_piece_the_learners_own_gradients_do_not_use_is_mentioned_as_such():
     ns = notebook(partial(chain_deltas, sign=-1.0))
-    r = gradelib.check("relu_chain", ns["independent_gradients"])
+    classmate = ns["independent_gradients"]     # another function of the same notebook: not the learner's own
+    assert "relu_chain_deltas" not in str(gradelib.check("relu_chain", classmate))
+    own = types.FunctionType(classmate.__code__, ns, "relu_chain_gradients")
+    r = gradelib.check("relu_chain", own)
     assert r.messages[0].startswith("Your relu_chain_deltas() gets δ2 and δ1 wrong too")
 
 
