@@ -60,12 +60,14 @@ import numpy as np
 
 from .. import oracle
 from ..check import NOT_AVAILABLE
+from ..exercises import find_network
 from ..text import full_stop, join_and
 from . import personal
 from . import steps as steps_module
 from .reading import agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
+CLOSE = 0.5          # difflib's similarity for "did you mean": 'z5' is 0.5 like 'z3', one character of two
 FOREIGN_LEAST = 3    # a page is another problem's only if at least this many problem-reading steps are wrong
 STATUS_MARK = {"right": "✔", "wrong": "✘", "missing": "–", "unreadable": "?"}
 STATUS_COLOUR = {"right": "#1b7f3b", "wrong": "#b3261e", "missing": "#6b6b6b", "unreadable": "#b35a00"}
@@ -202,8 +204,8 @@ def _read_page(steps, answers, network):
             continue
         step_key = aliases.get(_normal(key))
         if step_key is None:
-            close = difflib.get_close_matches(key, keys, n=1) or difflib.get_close_matches(
-                _normal(key), list(aliases), n=1)
+            close = difflib.get_close_matches(key, keys, n=1, cutoff=CLOSE) or difflib.get_close_matches(
+                _normal(key), list(aliases), n=1, cutoff=CLOSE)
             hint = f" (did you mean '{close[0] if close[0] in keys else aliases[close[0]]}'?)" if close else ""
             shown = keys if len(keys) <= LISTED else keys[:LISTED] + [f"and {len(keys) - LISTED} more"]
             notes.append(f"There is no step {key[:40]!r} in {network}{hint}; the steps are "
@@ -367,8 +369,13 @@ def mark(p, answers, *, reveal=False):
             f"got {type(p).__name__}."], available=False)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        try:  # a problem written by hand (the notebook's worked example, say) may hold anything
+            find_network(p.network, "byhand.mark").validate(p.x, p.params, p.target)
+            right = personal.right_values(p)
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
+            return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"],
+                           available=False)
         steps = steps_module.steps(p.network, p.target)
-        right = personal.right_values(p)
         page = _read_page(steps, answers, p.network)
         marks = _judge(p, steps, page, right, True, reveal)
         foreign, wrong, judged = _foreign(marks, _reads_problem(p, steps))

@@ -31,7 +31,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from .. import networks
+from .. import networks, oracle
 from ..exercises import find_network
 from . import steps as steps_module
 from .reading import tolerance
@@ -156,10 +156,23 @@ def _softmax_223(d, first=False, shape=None):
 
 
 def right_values(p):
-    """Every step's right value at problem p: the forward steps from gradelib.networks, the rest by the steps' rules.
+    """Every step's right value at problem p (see _values), guarded as gradelib's oracle is.
 
-    Internal: for fit_for_paper and for marking, never for a student (marking
-    guards itself; see marking.mark).
+    For marking, never for a student: inside a function under check it refuses
+    (oracle.refuse_inside_student_code), and in the grader's harness
+    (oracle.withdrawn) every value is NaN, so a by-hand function that borrows
+    them scores nothing.
+    """
+    if oracle.withdrawn():
+        return {step.key: math.nan for step in steps_module.steps(p.network, p.target)}
+    oracle.refuse_inside_student_code()
+    return _values(p)
+
+
+def _values(p):
+    """Every step's right value: the forward steps from gradelib.networks, the rest by the steps' rules.
+
+    Unguarded, for fit_for_paper: a problem must be made in the grader's harness too.
     """
     state = p.forward()
     v = p.givens()
@@ -185,7 +198,7 @@ def fit_for_paper(p, shape=None):
             return False
     elif any(z < 0 for z in zs.values()):
         return False
-    right = right_values(p)
+    right = _values(p)
     v = p.givens()
     for step in steps_module.steps(p.network, p.target):
         r = right[step.key]

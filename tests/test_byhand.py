@@ -1,0 +1,532 @@
+"""gradelib.byhand (issue 14): personal problems, step-by-step marking with error carried forward, sheets, form.
+
+The tests work from principles, on many random student ids: a student who
+works the notes' formulas (written again below, independently of
+gradelib.byhand.steps) gets every step right, also when rounding as on paper;
+a slip in one step is found at that step and only there; a slip carried
+forward costs exactly that one step; bad input gets a sentence and never a
+traceback; sheets and markings are the same bytes every time.
+"""
+import html.parser
+import math
+import random
+import string
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+import gradelib  # noqa: E402
+from gradelib import byhand, oracle  # noqa: E402
+from gradelib.byhand import personal, reading  # noqa: E402
+from gradelib.check import NOT_AVAILABLE  # noqa: E402
+from gradelib.exercises import NETWORKS  # noqa: E402
+
+NETS = ("single_neuron", "relu_chain", "softmax_223")
+IDS_PER_NET = {"single_neuron": 30, "relu_chain": 30, "softmax_223": 15}
+
+
+def random_ids(n, seed):
+    rng = random.Random(seed)
+    letters = string.ascii_letters + string.digits + "._-@ é"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(1, 24))).strip() or "x" for _ in range(n)]
+
+
+def ids_for(network, seed=0):
+    return random_ids(IDS_PER_NET[network], len(network) * 101 + seed)
+
+
+# --- the notes' formulas, written again here: a student who works them step by step -------------------------
+
+def on(z):
+    return 1.0 if z > 0 else 0.0
+
+
+def hand_steps(p):
+    """[(key, rule)] in the notes' order; each rule reads the dict of the problem's numbers and earlier values."""
+    if p.network == "single_neuron":
+        rows = [("z", lambda v: v["w1"] * v["x1"] + v["w2"] * v["x2"] + v["b"]),
+                ("Y", lambda v: max(v["z"], 0.0)),
+                ("Err", lambda v: v["O_b"] - v["Y"]),
+                ("Loss", lambda v: v["Err"] ** 2 / 2),
+                ("delta", lambda v: v["Err"] * on(v["z"])),
+                ("dLoss/dw1", lambda v: -v["delta"] * v["x1"]),
+                ("dLoss/dw2", lambda v: -v["delta"] * v["x2"]),
+                ("dLoss/db", lambda v: -v["delta"])]
+        params = ["w1", "w2", "b"]
+    elif p.network == "relu_chain":
+        rows = [("z1", lambda v: v["w11"] * v["x1"] + v["b1"]),
+                ("Y1", lambda v: max(v["z1"], 0.0)),
+                ("z2", lambda v: v["w12"] * v["Y1"] + v["b2"]),
+                ("Y2", lambda v: max(v["z2"], 0.0)),
+                ("Err2", lambda v: v["O_b2"] - v["Y2"]),
+                ("Loss", lambda v: v["Err2"] ** 2 / 2),
+                ("delta2", lambda v: v["Err2"] * on(v["z2"])),
+                ("delta1", lambda v: v["delta2"] * v["w12"] * on(v["z1"])),
+                ("dLoss/dw12", lambda v: -v["delta2"] * v["Y1"]),
+                ("dLoss/db2", lambda v: -v["delta2"]),
+                ("dLoss/dw11", lambda v: -v["delta1"] * v["x1"]),
+                ("dLoss/db1", lambda v: -v["delta1"])]
+        params = ["w12", "b2", "w11", "b1"]
+    else:
+        t = p.target
+        rows = []
+        for j in (3, 4):
+            rows.append((f"z{j}", lambda v, j=j: v[f"W1{j}"] * v["X1"] + v[f"W2{j}"] * v["X2"] + v[f"b{j}"]))
+        for j in (3, 4):
+            rows.append((f"Y{j}", lambda v, j=j: max(v[f"z{j}"], 0.0)))
+        for k in (5, 6, 7):
+            rows.append((f"Y{k}", lambda v, k=k: v[f"W3{k}"] * v["Y3"] + v[f"W4{k}"] * v["Y4"] + v[f"b{k}"]))
+        for k in (5, 6, 7):
+            rows.append((f"P{k}", lambda v, k=k: math.exp(v[f"Y{k}"]) / sum(math.exp(v[f"Y{m}"]) for m in (5, 6, 7))))
+        rows.append(("Loss", lambda v: -math.log(v[f"P{t}"])))
+        for k in (5, 6, 7):
+            rows.append((f"dLoss/dY{k}", lambda v, k=k: v[f"P{k}"] - (1.0 if k == t else 0.0)))
+        for j in (3, 4):
+            rows.append((f"dLoss/dY{j}", lambda v, j=j: sum(v[f"dLoss/dY{k}"] * v[f"W{j}{k}"] for k in (5, 6, 7))))
+        params = []
+        for k in (5, 6, 7):
+            for j in (3, 4):
+                params.append(f"W{j}{k}")
+                rows.append((f"dLoss/dW{j}{k}", lambda v, j=j, k=k: v[f"dLoss/dY{k}"] * v[f"Y{j}"]))
+        for k in (5, 6, 7):
+            params.append(f"b{k}")
+            rows.append((f"dLoss/db{k}", lambda v, k=k: v[f"dLoss/dY{k}"]))
+        hidden = [(f"W{i}{j}", j, f"X{i}") for j in (3, 4) for i in (1, 2)] + [(f"b{j}", j, None) for j in (3, 4)]
+        for q, j, x in hidden:
+            params.append(q)
+            rows.append((f"dLoss/d{q}", lambda v, j=j, x=x: v[f"dLoss/dY{j}"] * on(v[f"z{j}"]) * (v[x] if x else 1)))
+    for q in params:
+        rows.append((f"new {q}", lambda v, q=q: v[q] - v["eta"] * v[f"dLoss/d{q}"]))
+    return rows
+
+
+def problem_numbers(p):
+    net = NETWORKS[p.network]
+    v = dict(zip(net.inputs, p.x))
+    v.update(p.params)
+    v["eta"] = p.eta
+    if net.classes:
+        v["target"] = p.target
+    else:
+        v[net.target_symbol] = p.target
+    return v
+
+
+def work(p, slip_at=None, change=None, rounding=None):
+    """A student's page: every step from their own earlier values; change(value) at slip_at; rounding each value."""
+    v = problem_numbers(p)
+    page = {}
+    for key, rule in hand_steps(p):
+        value = rule(v)
+        if key == slip_at:
+            value = change(value)
+        if rounding:
+            value = rounding(value)
+        v[key] = page[key] = value
+    return page
+
+
+def right_page(p):
+    return work(p)
+
+
+def slipped(value):
+    """A value changed by more than the tolerance (and less than a P's size, so every later step stays defined)."""
+    return value + max(4 * reading.tolerance(value), 0.1 * abs(value))
+
+
+def two_decimals(value):
+    return round(value, 2)
+
+
+def three_figures(value):
+    return float(f"{value:.3g}")
+
+
+# --- the steps and the personal problems ------------------------------------------------------------------------
+
+def test_steps_are_in_the_notes_order():
+    p = byhand.problem("softmax_223", "ada")
+    for net in NETS:
+        q = byhand.problem(net, "ada")
+        assert [s.key for s in byhand.steps(net, q.target)] == [k for k, _ in hand_steps(q)]
+    assert [s.key for s in byhand.steps("single_neuron")] == [
+        "z", "Y", "Err", "Loss", "delta", "dLoss/dw1", "dLoss/dw2", "dLoss/db", "new w1", "new w2", "new b"]
+    assert [s.key for s in byhand.steps("relu_chain")][:8] == ["z1", "Y1", "z2", "Y2", "Err2", "Loss", "delta2",
+                                                               "delta1"]
+    keys = [s.key for s in byhand.steps("softmax_223", p.target)]
+    assert len(keys) == 5 + 5 + 1 + 3 + 2 + 15 + 15 and keys[-15:] == [f"new {q}" for q in (
+        "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7", "W13", "W23", "W14", "W24", "b3", "b4")]
+    for net in NETS:
+        for s in byhand.steps(net):
+            assert s.key.isascii() and s.symbol and s.words and s.formula
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_right_steps_agree_with_the_forward_pass_and_the_numerical_gradient(network):
+    for sid in ids_for(network)[:8]:
+        p = byhand.problem(network, sid)
+        page, state = right_page(p), p.forward()
+        for key, value in state.items():
+            if key in page:
+                assert page[key] == pytest.approx(value, abs=1e-12)
+        g = gradelib.numerical_gradient(network, p.x, p.params, p.target)
+        for q, value in g.items():
+            assert page[f"dLoss/d{q}"] == pytest.approx(value, abs=1e-6)
+            assert page[f"new {q}"] == pytest.approx(p.params[q] - p.eta * value, abs=1e-6)
+        assert personal.right_values(p) == pytest.approx(page, abs=1e-12)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_same_id_gives_the_same_problem_and_different_ids_different_ones(network):
+    ids = random_ids(60, 7)
+    problems = [byhand.problem(network, sid) for sid in ids]
+    again = [byhand.problem(network, sid) for sid in ids]
+    assert problems == again
+    assert byhand.problem(network, "  ada ") == byhand.problem(network, "ada")
+    seen = {(p.x, tuple(p.params.values()), p.target, p.eta) for p in problems}
+    assert len(seen) == len(set(ids))
+
+
+def test_a_problem_is_the_same_on_every_machine():
+    """Drawn from SHA-256, not from Python's salted hash nor NumPy's generators: these numbers never change."""
+    p = byhand.problem("single_neuron", "ada")
+    assert (p.x, p.params, p.target, p.eta) == ((1.4, -1.7), {"w1": 0.8, "w2": -0.8, "b": -0.1}, 1.8, 0.2)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_problems_keep_their_promises(network):
+    net = NETWORKS[network]
+    offs, targets = set(), set()
+    for sid in random_ids(40, 3):
+        p = byhand.problem(network, sid)
+        numbers = list(p.x) + list(p.params.values()) + ([] if net.classes else [p.target])
+        assert all(round(v, 1) == v for v in numbers), "one decimal"
+        state = p.forward()
+        zs = [state[r.pre] for r in net.relus.values()]
+        assert all(abs(z) >= personal.MARGIN for z in zs)
+        if network == "softmax_223":
+            assert sum(z < 0 for z in zs) == 1 and len(p.off) == 1, "exactly one hidden node off"
+            offs.add(p.off)
+            targets.add(p.target)
+            assert all(state[f"P{k}"] >= personal.MIN_P for k in net.classes)
+        else:
+            assert all(z > 0 for z in zs) and p.off == (), "every neuron on"
+        right = personal.right_values(p)
+        assert all(v == 0 or abs(v) >= personal.MIN_STEP for v in right.values())
+        # every slip the marker knows lands on the right value or clearly away from it
+        v = p.givens()
+        for s in byhand.steps(network, p.target):
+            for slip in s.slips:
+                try:
+                    value = slip.rule(v)
+                except (ArithmeticError, ValueError):
+                    continue
+                gap = abs(value - right[s.key])
+                assert gap < 1e-9 or gap > 2 * reading.tolerance(right[s.key]), (sid, s.key, slip.name)
+            v[s.key] = right[s.key]
+    if network == "softmax_223":
+        assert offs == {("node 3",), ("node 4",)} and targets == {5, 6, 7}, "the id decides the off node and target"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 42, None, b"ada", "x" * 201])
+def test_a_bad_id_gets_a_sentence(bad):
+    with pytest.raises(ValueError, match=r"student id|id"):
+        byhand.problem("relu_chain", bad)
+    m = byhand.check_by_hand("relu_chain", bad, {})
+    assert not m.available and m.messages and m.messages[0].endswith(".")
+
+
+# --- marking -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("network", NETS)
+@pytest.mark.parametrize("rounding", [None, two_decimals, three_figures])
+def test_the_right_steps_pass_also_rounded_as_on_paper(network, rounding):
+    for sid in ids_for(network):
+        p = byhand.problem(network, sid)
+        for page in (work(p, rounding=rounding),                                       # rounded, carried rounded
+                     {k: (rounding or float)(v) for k, v in right_page(p).items()}):  # each right value rounded
+            m = byhand.mark(p, page)
+            assert m.right == m.total == len(byhand.steps(network)) and m.first_wrong is None, str(m)
+            assert m.fraction == 1.0 and m.messages[0].startswith("All")
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_a_slip_in_one_step_is_found_there_and_only_there(network):
+    for sid in ids_for(network):
+        p = byhand.problem(network, sid)
+        right = right_page(p)
+        for key in right:
+            for sign in (1, -1):
+                page = dict(right)
+                page[key] = right[key] + sign * (reading.tolerance(right[key]) * 1.05 + 1e-6)
+                m = byhand.mark(p, page)
+                assert m.first_wrong == key and m.right == m.total - 1, (sid, key, str(m))
+                assert [s.key for s in m.steps if s.status == "wrong"] == [key]
+                assert m.messages[0].startswith("The first step that is not right is")
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_a_slip_carried_forward_costs_one_step(network):
+    for sid in ids_for(network):
+        p = byhand.problem(network, sid)
+        for key, _ in hand_steps(p):
+            for rounding in (None, two_decimals):
+                m = byhand.mark(p, work(p, slip_at=key, change=slipped, rounding=rounding))
+                assert m.first_wrong == key and m.right == m.total - 1, (sid, key, rounding, str(m))
+                later = [s for s in m.steps[[s.key for s in m.steps].index(key) + 1:] if s.carried]
+                if later:
+                    assert any("judged on your own numbers" in x for x in m.messages), m.messages
+
+
+def test_the_first_wrong_step_is_named_in_words():
+    p = byhand.problem("relu_chain", "ada")
+    # δ1 with neuron 2's gate: visible once the student's own z1 is negative (a slip in z1, carried forward)
+    page = work(p, slip_at="z1", change=lambda z: -0.5)
+    page["delta1"] = page["delta2"] * p.params["w12"] * 1.0
+    m = byhand.mark(p, page)
+    assert m.first_wrong == "z1"
+    assert "your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1) belongs" in m.steps[7].sentence
+    # δ with the sign of dLoss/dz
+    q = byhand.problem("single_neuron", "ada")
+    page = right_page(q)
+    page["delta"] = -page["delta"]
+    m = byhand.mark(q, page)
+    assert m.first_wrong == "delta" and "sign of dLoss/dz" in m.messages[0]
+    assert "0.58" not in m.messages[0].split("(you wrote")[1].split(")", 1)[1], "the right value is not given away"
+
+
+@pytest.mark.parametrize("sid", random_ids(6, 11))
+def test_the_softmax_slips_are_named(sid):
+    p = byhand.problem("softmax_223", sid)
+    t, off = p.target, p.off[0][-1]
+    right = right_page(p)
+    cases = {
+        f"dLoss/dY{t}": (right[f"P{t}"], f"P{t} − 1 belongs"),
+        "new W13": (p.params["W13"] + p.eta * right["dLoss/dW13"], None),   # zero gradient when node 3 is off
+        "new W45": (p.params["W45"] + p.eta * right["dLoss/dW45"], "climbs the loss"),
+        f"dLoss/db{off}": (right[f"dLoss/dY{off}"], f"ReLU'(z{off}) = 0 stops"),
+        f"Y{off}": (right[f"z{off}"], f"node {off} is off"),
+    }
+    for key, (value, words) in cases.items():
+        page = dict(right)
+        page[key] = value
+        m = byhand.mark(p, page)
+        if words is None:
+            continue
+        if abs(value - right[key]) > reading.tolerance(right[key]):
+            assert m.first_wrong == key and words in m.messages[0], (key, m.messages)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_every_known_slip_is_named_by_its_own_words(network):
+    """A page with one slip of the table at one step names a slip that gives exactly that value there."""
+    for sid in ids_for(network)[:6]:
+        p = byhand.problem(network, sid)
+        right = right_page(p)
+        v = p.givens()
+        for s in byhand.steps(network, p.target):
+            for slip in s.slips:
+                try:
+                    value = slip.rule(v)
+                except (ArithmeticError, ValueError):
+                    continue
+                if abs(value - right[s.key]) <= 2 * reading.tolerance(right[s.key]):
+                    continue   # no slip at this problem (a forgotten gate of a node that is on, say)
+                page = dict(right)
+                page[s.key] = value
+                m = byhand.mark(p, page)
+                assert m.first_wrong == s.key
+                named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
+                assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
+            v[s.key] = right[s.key]
+
+
+def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
+    """The notebook's worked example (notes 000): x = (0.5, −1), w1 = 0.8, w2 = −0.4, b = 0.1, O_b = 1.5, η = 0.1."""
+    p = personal.PersonalProblem("single_neuron", "", (0.5, -1.0), {"w1": 0.8, "w2": -0.4, "b": 0.1}, 1.5, 0.1)
+    m = byhand.mark(p, {"z": 0.9, "Y": 0.9, "Err": 0.6, "Loss": 0.18, "delta": 0.6, "dLoss/dw1": -0.3,
+                        "dLoss/dw2": 0.6, "dLoss/db": -0.6, "new w1": 0.83, "new w2": -0.46, "new b": 0.16})
+    assert m.right == m.total == 11
+    broken = personal.PersonalProblem("softmax_223", "", (1.0,), {}, 9, 0.1)
+    m = byhand.mark(broken, {"z3": 1})
+    assert not m.available and "cannot be marked" in m.messages[0]
+
+
+def test_missing_and_unreadable_steps_are_replaced_by_their_right_values_and_said_so(capfd):
+    p = byhand.problem("relu_chain", "bob")
+    page = right_page(p)
+    del page["z1"]
+    page["delta2"] = "3/4"
+    m = byhand.mark(p, page)
+    assert m.right == m.total - 2 and m.first_wrong == "z1"
+    status = {s.key: s.status for s in m.steps}
+    assert status["z1"] == "missing" and status["delta2"] == "unreadable"
+    assert "not answered" in m.messages[0] and any("write fractions as decimals: 0.75" in x for x in m.messages)
+    assert all(s.status == "right" for s in m.steps if s.key not in ("z1", "delta2"))
+    assert capfd.readouterr().err == ""
+
+
+BAD_VALUES = [("3/4", "write fractions as decimals: 0.75"), ("0,25", "use a point as the decimal separator: 0.25"),
+              ("abc", "not a number"), ("", "empty"), (None, "None"), (float("nan"), "nan"), (float("inf"), "inf"),
+              ("nan", "finite"), ([0.5], "list"), ({"a": 1}, "dict"), (True, "truth value"), (1 + 2j, "complex"),
+              ("25%", "0.25"), ("0.5*2", "calculation"), (10 ** 400, "too large"), (..., "not filled in"),
+              (object(), "object")]
+
+
+@pytest.mark.parametrize("value, words", BAD_VALUES)
+def test_a_bad_value_gets_a_sentence_never_a_traceback(value, words, capfd):
+    p = byhand.problem("single_neuron", "carol")
+    page = right_page(p)
+    page["Err"] = value
+    m = byhand.mark(p, page)
+    err_mark = m.steps[2]
+    assert err_mark.status == "unreadable" and err_mark.given is None
+    assert words in err_mark.sentence and err_mark.sentence.endswith(".")
+    assert m.right == m.total - 1, "the steps after it are marked with Err's right value"
+    str(m), m._repr_html_()
+    assert capfd.readouterr().err == ""
+
+
+class Trick:
+    """An object whose every conversion raises or lies."""
+
+    def __float__(self):
+        raise RuntimeError("boom")
+
+    def __repr__(self):
+        raise RuntimeError("boom")
+
+    def __eq__(self, other):
+        raise RuntimeError("boom")
+
+    __hash__ = object.__hash__
+
+
+class LyingDict(dict):
+    def items(self):
+        raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("answers", [None, [1, 2], "z=0.9", 3.0, Trick(), LyingDict(z=1.0), {3: 0.5, None: 1},
+                                     {"z": Trick()}, {"Z ": 0.5, "z": 0.9}, {"dloss/dW1": 0.1}])
+def test_bad_answers_never_raise(answers, capfd):
+    p = byhand.problem("single_neuron", "dave")
+    m = byhand.mark(p, answers)
+    assert m.messages and all(isinstance(x, str) and x for x in m.messages)
+    assert "0x" not in str(m) and str(m) == str(byhand.mark(p, answers))
+    assert capfd.readouterr().err == ""
+
+
+def test_a_key_that_is_no_step_costs_nothing_and_gets_a_suggestion():
+    p = byhand.problem("softmax_223", "erin")
+    page = right_page(p)
+    page["z5"] = 1.0
+    page["dLoss/dW99"] = 0.0
+    m = byhand.mark(p, page)
+    assert m.right == m.total
+    note = next(x for x in m.messages if "'z5'" in x)
+    assert "did you mean" in note and "costs nothing" in note
+
+
+def test_spellings_of_a_key_are_accepted():
+    p = byhand.problem("relu_chain", "frank")
+    right = right_page(p)
+    spelt = {"δ2" if k == "delta2" else "Err" if k == "Err2" else k.replace("dLoss/d", "dL/d").upper()
+             if k.startswith("dLoss") else k: v for k, v in right.items()}
+    m = byhand.mark(p, spelt)
+    assert m.right == m.total, str(m)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_a_classmates_page_fails(network):
+    for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
+        p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
+        m = byhand.mark(p, right_page(q))
+        assert m.fraction < 0.25, str(m)
+        assert any(repr(p.student_id) in x for x in m.messages)
+
+
+def test_str_and_html_are_deterministic_and_escaped():
+    p = byhand.problem("softmax_223", "<b>eve</b>")
+    page = right_page(p)
+    page["P5"] = 2.0
+    a, b = byhand.mark(p, page), byhand.mark(p, dict(page))
+    assert str(a) == str(b) and a._repr_html_() == b._repr_html_() and "0x" not in str(a)
+    assert "<b>eve</b>" not in a._repr_html_() and "&lt;b&gt;eve" in a._repr_html_()
+
+
+def test_the_right_number_is_shown_only_when_revealed():
+    p = byhand.problem("single_neuron", "gina")
+    page = right_page(p)
+    page["Loss"] = page["Loss"] + 1
+    hidden, shown = byhand.mark(p, page), byhand.mark(p, page, reveal=True)
+    assert hidden.steps[3].expected is None and shown.steps[3].expected == pytest.approx(right_page(p)["Loss"])
+    assert hidden.steps[0].expected == pytest.approx(page["z"]), "a right step may show its value"
+
+
+def test_marking_refuses_inside_a_students_function_and_is_withdrawn_in_the_harness(monkeypatch):
+    p = byhand.problem("single_neuron", "hal")
+    with oracle.refused():
+        with pytest.raises(oracle.OracleRefused):
+            byhand.mark(p, {})
+        with pytest.raises(oracle.OracleRefused):
+            byhand.check_by_hand("single_neuron", "hal", {})
+    monkeypatch.setattr(oracle.GUARD, "withdrawn", True)
+    m = byhand.mark(p, right_page(p))
+    assert not m.available and m.right == 0 and m.messages == [NOT_AVAILABLE]
+    assert all(s.expected is None for s in m.steps)
+
+
+# --- the sheet and the form -----------------------------------------------------------------------------------------
+
+class Boxes(html.parser.HTMLParser):
+    """The data-key of every empty box, in order, and every tag's name, from a sheet's HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.keys, self.tags, self.external = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if "box" in (attrs.get("class") or "").split():
+            self.keys.append(attrs.get("data-key"))
+        for name in ("src", "href"):
+            if attrs.get(name) and not attrs[name].startswith("#"):
+                self.external.append(attrs[name])
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_sheet_has_one_box_per_step_and_the_same_bytes_every_time(network, tmp_path):
+    sid = random_ids(1, 5)[0]
+    s = byhand.sheet(network, sid)
+    page = s.html()
+    parser = Boxes()
+    parser.feed(page)
+    p = byhand.problem(network, sid)
+    assert parser.keys == [st.key for st in byhand.steps(network, p.target)]
+    assert "svg" in parser.tags and not parser.external, "standalone: the drawing inline, nothing fetched"
+    first, second = s.save(tmp_path / "a.html"), byhand.sheet(network, sid).save(tmp_path / "b.html")
+    assert first.read_bytes() == second.read_bytes() == page.encode("utf-8")
+    for v in p.params.values():
+        assert f"= {v:g}" in page or f"= {v:.2f}" in page
+    # the sheet gives the problem, never a step's answer: no forward value is drawn
+    state = p.forward()
+    assert f"{state['Loss']:.3f}" not in page
+    assert s._repr_html_().count('class="box"') == len(parser.keys)
+
+
+def test_the_form_collects_the_filled_boxes_and_checks_them(capfd):
+    f = byhand.form("single_neuron", "ivy")
+    assert f.answers() == {}
+    right = right_page(byhand.problem("single_neuron", "ivy"))
+    f.boxes["z"].value = f"{right['z']:.2f}"
+    f.boxes["Y"].value = "3/4"
+    assert f.answers() == {"z": f"{right['z']:.2f}", "Y": "3/4"}
+    m = f.check()
+    assert m.right == 1 and m.first_wrong == "Y" and "0.75" in m.messages[0]
+    assert capfd.readouterr().err == ""
