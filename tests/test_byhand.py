@@ -11,6 +11,8 @@ import html.parser
 import math
 import random
 import string
+import subprocess
+import sys
 
 import matplotlib
 
@@ -346,7 +348,8 @@ def test_every_known_slip_is_named_by_its_own_words(network):
 
 
 def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
-    """The notebook's worked example (notes 000): x = (0.5, −1), w1 = 0.8, w2 = −0.4, b = 0.1, O_b = 1.5, η = 0.1."""
+    """The notebook's worked example (notes 000): x = (0.5, −1), w1 = 0.8, w2 = −0.4, b = 0.1, O_b = 1.5,
+    η = 0.1."""
     p = personal.PersonalProblem("single_neuron", "", (0.5, -1.0), {"w1": 0.8, "w2": -0.4, "b": 0.1}, 1.5, 0.1)
     m = byhand.mark(p, {"z": 0.9, "Y": 0.9, "Err": 0.6, "Loss": 0.18, "delta": 0.6, "dLoss/dw1": -0.3,
                         "dLoss/dw2": 0.6, "dLoss/db": -0.6, "new w1": 0.83, "new w2": -0.46, "new b": 0.16})
@@ -530,3 +533,17 @@ def test_the_form_collects_the_filled_boxes_and_checks_them(capfd):
     m = f.check()
     assert m.right == 1 and m.first_wrong == "Y" and "0.75" in m.messages[0]
     assert capfd.readouterr().err == ""
+
+
+def test_the_sheet_is_the_same_bytes_in_a_fresh_process():
+    """matplotlib makes up ids inside an SVG; the sheet fixes their salt, so another run gives the same page."""
+    code = "from gradelib import byhand; import sys; sys.stdout.write(byhand.sheet('softmax_223', 'kim').html())"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert fresh.stderr == "" and fresh.stdout == byhand.sheet("softmax_223", "kim").html()
+
+
+def test_what_a_notebook_stores_has_no_address():
+    p = byhand.problem("relu_chain", "lee")
+    for shown in (byhand.sheet("relu_chain", "lee"), byhand.form("relu_chain", "lee"), p, byhand.mark(p, {})):
+        assert "0x" not in repr(shown) and repr(shown) == repr(shown)
+    assert "w<sub>12</sub>" in p._repr_html_()

@@ -37,6 +37,9 @@ class Form:
         head = widgets.HTML(f"<b>The numbers of student {p.student_id}</b>{_givens_html(p)}")
         self.widget = widgets.VBox([head, *rows, self.button, self.output])
 
+    def __repr__(self):   # no address, so a stored notebook output stays the same
+        return f"byhand.form({self.problem.network!r}, {self.problem.student_id!r})"
+
     def answers(self):
         """The filled-in boxes as {step key: text}, in the steps' order."""
         return {key: box.value for key, box in self.boxes.items() if box.value.strip()}

@@ -238,6 +238,11 @@ def _safe(rule, v):
     return value if math.isfinite(value) else math.nan
 
 
+def _label(name, v):
+    """How a sentence names a value a rule read: a step by its symbol (δ2), a given number by the notes' name."""
+    return v.step_names.get(name) or {"eta": "η", "target": "the target"}.get(name, name)
+
+
 def _why(step, given, expected, v, read):
     """Why the value given is wrong at this step, in words, without giving the right number away."""
     for slip in step.slips:
@@ -250,11 +255,11 @@ def _why(step, given, expected, v, read):
         return f"your {step.name} is 0, but {step.formula} is not 0 here"
     for name in read:
         if name in v and name != step.key and agrees(given, dict.get(v, name)) and not agrees(given, expected):
-            return f"your {step.name} is the value of {name}, but {step.formula}"
+            return f"your {step.name} is the value of {_label(name, v)}, but {step.formula}"
     if not math.isfinite(expected):
         return (f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
                 "with the right value only")
-    earlier = [n for n in read if n in v.step_keys]
+    earlier = [_label(n, v) for n in read if n in v.step_names]
     source = f"from your {join_and(earlier)}" if earlier else "from the problem's numbers"
     return f"{step.formula}: work it out again {source}"
 
@@ -262,7 +267,7 @@ def _why(step, given, expected, v, read):
 def _judge(p, steps, page, right, carry, reveal):
     """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
     v = p.givens()
-    v.step_keys = set()
+    v.step_names = {}
     marks = []
     for step in steps:
         r = right[step.key]
@@ -287,7 +292,7 @@ def _judge(p, steps, page, right, carry, reveal):
             else:
                 status = "wrong"
                 sentence = _why(step, given, expected if math.isfinite(expected) else r, v, read)
-        v.step_keys.add(step.key)
+        v.step_names[step.key] = step.name
         shown = expected if math.isfinite(expected) else r
         marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,
                               full_stop(sentence), step.name, bool(carried)))

@@ -31,7 +31,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from .. import networks, oracle
+from .. import oracle
 from ..exercises import find_network
 from . import steps as steps_module
 from .reading import tolerance
@@ -71,6 +71,11 @@ class PersonalProblem:
         """gradelib's own forward pass at this problem: every intermediate value, as floats."""
         net = find_network(self.network, "PersonalProblem")
         return {k: float(v) for k, v in net.forward(self.x, self.params, self.target).items()}
+
+    def _repr_html_(self):
+        """The problem's numbers in the notes' symbols (the sheet shows them with the drawing and the boxes)."""
+        from .sheet import _givens_html   # the sheet imports this module: imported when first shown
+        return _givens_html(self)
 
     def givens(self):
         """The problem's own numbers under the notes' names, as the steps' rules read them."""

@@ -87,6 +87,9 @@ class Sheet:
     def __init__(self, p):
         self.problem = p
 
+    def __repr__(self):   # the text a notebook stores beside the HTML: no address, so nbval can compare it
+        return f"byhand.sheet({self.problem.network!r}, {self.problem.student_id!r})"
+
     def fragment(self):
         """The sheet's content, without the page around it."""
         p = self.problem

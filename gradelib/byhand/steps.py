@@ -103,7 +103,8 @@ def _update_steps(params, gradient_key):
             return v[p] - v.eta * v[g]
 
         out.append(Step(
-            f"new {p}", f"new {p}", rf"{_tex_name(p)} - \eta\,{_grad_tex(p)}", f"{p} after one step of gradient descent",
+            f"new {p}", f"new {p}", rf"{_tex_name(p)} - \eta\,{_grad_tex(p)}",
+            f"{p} after one step of gradient descent",
             f"new {p} = {p} − η·dLoss/d{p}", rule, (
                 Slip("update_plus", lambda v, p=p, g=g: v[p] + v.eta * v[g],
                      f"your new {p} adds η·dLoss/d{p}, which climbs the loss: gradient descent subtracts the "
@@ -139,7 +140,8 @@ def _half_square_loss(err):
         "Loss", "Loss", r"\text{Loss}", "the loss", f"Loss = ½·{err}²",
         lambda v: 0.5 * v[err] ** 2, (
             Slip("loss_no_half", lambda v: v[err] ** 2, f"your Loss is {err}² without the ½: Loss = ½·{err}²"),
-            Slip("loss_not_squared", lambda v: 0.5 * v[err], f"your Loss is ½·{err}, not squared: Loss = ½·{err}²"),
+            Slip("loss_not_squared", lambda v: 0.5 * v[err],
+                 f"your Loss is ½·{err}, not squared: Loss = ½·{err}²"),
             Slip("loss_abs", lambda v: abs(v[err]), f"your Loss is |{err}|: Loss = ½·{err}²"),
         ))
 
@@ -336,7 +338,8 @@ def _softmax_223(target):
                 Slip("logit_no_bias", lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4,
                      f"your Y{k} leaves out the bias b{k}"),
                 Slip("logit_relu", lambda v, k=k: relu(v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"]),
-                     f"your Y{k} went through a ReLU: the output nodes are linear, Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}, "
+                     f"your Y{k} went through a ReLU: the output nodes are linear, "
+                     f"Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}, "
                      "negative or not"),
                 Slip("logit_weights_swapped", lambda v, k=k: v[f"W4{k}"] * v.Y3 + v[f"W3{k}"] * v.Y4 + v[f"b{k}"],
                      f"your Y{k} pairs W3{k} with Y4: W3{k} is the weight from node 3, so it multiplies Y3"),
@@ -347,13 +350,15 @@ def _softmax_223(target):
 
     for k in OUTPUTS:
         steps.append(Step(
-            f"P{k}", f"P{k}", f"P_{k}", f"the probability of class {k} (softmax)", f"P{k} = e^Y{k} / (e^Y5 + e^Y6 + e^Y7)",
+            f"P{k}", f"P{k}", f"P_{k}", f"the probability of class {k} (softmax)",
+            f"P{k} = e^Y{k} / (e^Y5 + e^Y6 + e^Y7)",
             lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)) / exp_sum(v), (
                 Slip("softmax_not_divided", lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)),
                      f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, so that the three add up to 1"),
                 Slip("softmax_no_exp", lambda v, k=k: v[f"Y{k}"] / (v.Y5 + v.Y6 + v.Y7 or math.nan),
                      f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7"),
-                Slip("softmax_negated", lambda v, k=k: math.exp(-v[f"Y{k}"]) / sum(math.exp(-v[f"Y{m}"]) for m in OUTPUTS),
+                Slip("softmax_negated",
+                     lambda v, k=k: math.exp(-v[f"Y{k}"]) / sum(math.exp(-v[f"Y{m}"]) for m in OUTPUTS),
                      f"your P{k} uses e^(−Y{k}): the largest logit must get the largest probability"),
             )))
     t = target
@@ -466,9 +471,11 @@ def _softmax_223(target):
                  f"the flow and dLoss/d{p} = 0"),
             Slip("grad_sign", lambda v, j=j, x=x: -v[f"dLoss/dY{j}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0),
                  f"your dLoss/d{p} has the wrong sign: dLoss/d{p} = dLoss/dY{j}·ReLU'(z{j}){times}"),
-            Slip("grad_other_hidden_error", lambda v, j=j, o=o, x=x: v[f"dLoss/dY{o}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0),
+            Slip("grad_other_hidden_error",
+                 lambda v, j=j, o=o, x=x: v[f"dLoss/dY{o}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0),
                  f"your dLoss/d{p} uses dLoss/dY{o}: {p} leads into node {j}, so it takes dLoss/dY{j}"),
-            Slip("grad_gate_of_other_node", lambda v, j=j, o=o, x=x: v[f"dLoss/dY{j}"] * gate(v[f"z{o}"]) * (v[x] if x else 1.0),
+            Slip("grad_gate_of_other_node",
+                 lambda v, j=j, o=o, x=x: v[f"dLoss/dY{j}"] * gate(v[f"z{o}"]) * (v[x] if x else 1.0),
                  f"your dLoss/d{p} uses ReLU'(z{o}) where node {j}'s own ReLU'(z{j}) belongs"),
         ]
         if x:
