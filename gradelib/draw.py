@@ -241,7 +241,12 @@ BACKWARD_LAYOUTS = {
     "single_neuron": dict(LAYOUTS["single_neuron"], size=(10.0, 4.8)),
     "relu_chain": dict(LAYOUTS["relu_chain"], size=(13.5, 3.8), xlim=(-0.6, 8.3),
                        nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)}, loss=(7.5, 0.0), target=(7.5, -1.1)),
-    "softmax_223": dict(LAYOUTS["softmax_223"], size=(14.3, 7.6)),
+    "softmax_223": dict(LAYOUTS["softmax_223"], size=(15.0, 7.8), xlim=(-0.7, 7.5),
+                        nodes={"Y3": (2.5, 1.2), "Y4": (2.5, -1.2), "Y5": (4.9, 2.0), "Y6": (4.9, 0.0),
+                               "Y7": (4.9, -2.0)}, loss=(6.8, 0.0), target=(6.8, -1.3),
+                        label_at=dict(LAYOUTS["softmax_223"]["label_at"], W13=0.4, W24=0.4),
+                        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.8), "b6": (0.45, -0.75),
+                                   "b7": (0.0, -0.8)}),
 }
 NOTE_CHARACTERS_PER_INCH = 14   # where the note under the drawing wraps, at its font size 9
 BACKWARD_NOTE = ("On each edge: dW = dLoss/dW = upstream × local, the upstream dLoss/dz of the node the edge enters "
