@@ -61,14 +61,17 @@ import numpy as np
 from .. import oracle
 from ..check import NOT_AVAILABLE
 from ..exercises import find_network
-from ..text import full_stop, join_and
+from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
 from .reading import agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
+UNKNOWN_NAMED = 5    # keys that name no step are quoted up to this many
+SHOWN_KEY = 40       # characters of such a key quoted back
 CLOSE = 0.5          # difflib's similarity for "did you mean": 'z5' is 0.5 like 'z3', one character of two
 FOREIGN_LEAST = 3    # a page is another problem's only if at least this many problem-reading steps are wrong
+REPLACED = "; the steps after it were marked with its right value"   # said of a missing or unreadable value
 STATUS_MARK = {"right": "✔", "wrong": "✘", "missing": "–", "unreadable": "?"}
 STATUS_COLOUR = {"right": "#1b7f3b", "wrong": "#b3261e", "missing": "#6b6b6b", "unreadable": "#b35a00"}
 
@@ -196,7 +199,7 @@ def _read_page(steps, answers, network):
                           f"{type(answers).__name__}."])
     aliases = _aliases(steps)
     keys = [s.key for s in steps]
-    readings, by, notes = {}, {}, []
+    readings, by, notes, unknown = {}, {}, [], []
     for key, value in list(dict.items(answers)):  # dict's own items: a subclass's overrides are not asked
         if type(key) is not str:
             notes.append(f"The key {_short_repr(key)} is not a step's name: the keys are names in quotes, such "
@@ -204,12 +207,7 @@ def _read_page(steps, answers, network):
             continue
         step_key = aliases.get(_normal(key))
         if step_key is None:
-            close = difflib.get_close_matches(key, keys, n=1, cutoff=CLOSE) or difflib.get_close_matches(
-                _normal(key), list(aliases), n=1, cutoff=CLOSE)
-            hint = f" (did you mean '{close[0] if close[0] in keys else aliases[close[0]]}'?)" if close else ""
-            shown = keys if len(keys) <= LISTED else keys[:LISTED] + [f"and {len(keys) - LISTED} more"]
-            notes.append(f"There is no step {key[:40]!r} in {network}{hint}; the steps are "
-                         f"{', '.join(shown)}. It was not marked and costs nothing.")
+            unknown.append(key)
             continue
         if step_key in by:
             kept = key if key == step_key else by[step_key]
@@ -219,7 +217,26 @@ def _read_page(steps, answers, network):
                 continue
         by[step_key] = key
         readings[step_key] = read_value(value)
+    if unknown:
+        notes.append(_unknown_keys(unknown, keys, aliases, network))
     return _Page(readings, notes)
+
+
+def _unknown_keys(unknown, keys, aliases, network):
+    """One sentence for the keys that name no step: each with a close match if there is one, then the steps."""
+    named = []
+    for key in unknown[:UNKNOWN_NAMED]:
+        text = key[:SHOWN_KEY]   # difflib's time grows with the product of the lengths: a long key is cut first
+        close = difflib.get_close_matches(text, keys, n=1, cutoff=CLOSE) or difflib.get_close_matches(
+            _normal(text), list(aliases), n=1, cutoff=CLOSE)
+        hint = f" (did you mean '{close[0] if close[0] in keys else aliases[close[0]]}'?)" if close else ""
+        named.append(f"{clip(key, SHOWN_KEY)!r}{hint}")
+    if len(unknown) > UNKNOWN_NAMED:
+        named.append(f"{len(unknown) - UNKNOWN_NAMED} more")
+    shown = keys if len(keys) <= LISTED else keys[:LISTED] + [f"{len(keys) - LISTED} more"]
+    one = len(unknown) == 1
+    return (f"There is no step {join_or(named)} in {network}; the steps are {', '.join(shown)}. "
+            f"{'It was' if one else 'They were'} not marked and cost{'s' if one else ''} nothing.")
 
 
 def _short_repr(value):
@@ -278,10 +295,10 @@ def _judge(p, steps, page, right, carry, reveal):
         reading = page.readings.get(step.key)
         if reading is None:
             status, given, v[step.key] = "missing", None, r
-            sentence = f"{step.name} is not answered; the steps after it were marked with its right value"
+            sentence = f"{step.name} is not answered{REPLACED}"
         elif reading.status != "ok":
             status, given, v[step.key] = "unreadable", None, r
-            sentence = f"{step.name}: {reading.sentence}; the steps after it were marked with its right value"
+            sentence = f"{step.name}: {reading.sentence}{REPLACED}"
         else:
             given = reading.value
             v[step.key] = given
@@ -345,7 +362,7 @@ def _messages(marks, notes, foreign_note):
         if others:
             out.append(f"Also not right: {join_and(others)}.")
         unreadable = [m for m in marks if m.status == "unreadable" and m is not first]
-        out += [m.sentence for m in unreadable]
+        out += [m.sentence.replace(REPLACED, "") for m in unreadable]
         missing = [m.name for m in marks if m.status == "missing"]
         if missing and not (len(missing) == 1 and first.status == "missing"):
             named = missing if len(missing) <= LISTED else missing[:LISTED] + [f"{len(missing) - LISTED} more"]
