@@ -10,11 +10,12 @@ differences), points (where to look), student (calling untrusted code),
 surgery and diagnose (naming the mistake), check (the verdict), result,
 text (full stops, numbers, clipping and lists of names in feedback).
 """
+from .byhand.graded import check_by_hand, grade_by_hand
 from .check import check, grade
 from .exercises import EXERCISES
 from .networks import log_softmax, relu_chain, single_neuron, softmax, softmax_223
 from .oracle import numerical_gradient
 from .result import Result
 
-__all__ = ["check", "grade", "numerical_gradient", "EXERCISES", "Result",
+__all__ = ["check", "grade", "check_by_hand", "grade_by_hand", "numerical_gradient", "EXERCISES", "Result",
            "single_neuron", "relu_chain", "softmax_223", "softmax", "log_softmax"]

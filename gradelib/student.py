@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -270,3 +271,47 @@ def read_vector(value, length, fn_name):
 
 def _example(keys):
     return ", ".join(f"'{k}': ..." for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+
+MAX_ANSWERS = 200      # entries read from a dict of hand-worked values; the biggest network has 60 steps
+ANSWER_CHARACTERS = 60  # a typed value is kept up to this length: enough for any number written as text
+
+
+class Unusual(NamedTuple):
+    """An answer that is neither a number, nor text, nor empty: only what it is survives, in words."""
+    description: str   # e.g. "a list", "a truth value"
+
+
+def read_answers(value, fn_name):
+    """The hand-worked values a student gave, as {step: float | str | None | Unusual}; else a Problem.
+
+    Nothing is judged here: numbers become floats (NaN included), text stays
+    text for the marker to read or to explain, ``None`` and ``...`` (a step not
+    filled in) become None, anything else an Unusual.  Only exact types are
+    read, through dict's own methods, so a trick object cannot answer for itself.
+    """
+    if value is None:
+        raise Problem("none", f"{fn_name} returned None: did you forget `return {{...}}`?")
+    if not isinstance(value, dict):
+        raise Problem("wrong_type", f"{fn_name} should return a dict of your values, like "
+                                    f"{{'z': 0.9, 'Y': 0.9, ...}}; it returned {describe_type(value)}.")
+    answers = {}
+    for key, v in list(dict.items(value))[:MAX_ANSWERS]:
+        answers[key if type(key) is str else clip(repr(key), ANSWER_CHARACTERS)] = _plain_answer(v)
+    return answers
+
+
+def _plain_answer(v):
+    kind = type(v)
+    if v is None or v is Ellipsis:
+        return None
+    if kind is bool or kind is np.bool_:
+        return Unusual("a truth value")
+    if kind in (int, float) or kind in _NUMPY_REALS:
+        try:
+            return float(v)
+        except OverflowError:
+            return Unusual("an integer too large for a float")
+    if kind is str:
+        return v[:ANSWER_CHARACTERS]
+    return Unusual(describe_type(v))

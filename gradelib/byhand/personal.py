@@ -108,8 +108,10 @@ class Draws:
 def check_id(student_id):
     """The id with the spaces at either end removed, or a ValueError saying what is wrong with it."""
     if not isinstance(student_id, str):
-        raise ValueError(f"a student id is a name in quotes, such as \"ada\"; got {type(student_id).__name__} "
-                         f"{student_id!r:.40}.")
+        shown = f" {student_id!r:.40}" if type(student_id) in (int, float, bytes, type(None)) and not (
+            type(student_id) is int and abs(student_id) > 10 ** 40) else ""
+        raise ValueError(f"a student id is a name in quotes, such as \"ada\"; got {type(student_id).__name__}"
+                         f"{shown}.")
     text = student_id.strip()
     if not text:
         raise ValueError("the student id is empty: give your nbgrader id, or any name of your choice in "

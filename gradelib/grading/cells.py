@@ -9,7 +9,7 @@ import symtable
 import tokenize
 from typing import NamedTuple
 
-from ..exercises import EXERCISES
+from ..exercises import EXERCISES, NETWORKS
 
 
 class GradeCall(NamedTuple):
@@ -41,9 +41,31 @@ def grade_calls(source):
     return found
 
 
-def _is_grade(func):
-    return ((isinstance(func, ast.Attribute) and func.attr == "grade" and isinstance(func.value, ast.Name)
-             and func.value.id == "gradelib") or (isinstance(func, ast.Name) and func.id == "grade"))
+def _is_grade(func, name="grade"):
+    return ((isinstance(func, ast.Attribute) and func.attr == name and isinstance(func.value, ast.Name)
+             and func.value.id == "gradelib") or (isinstance(func, ast.Name) and func.id == name))
+
+
+class HandCall(NamedTuple):
+    """gradelib.grade_by_hand("<network>", <student id>, <function>, points=...) as written in a test cell.
+
+    The student id the cell passes is not kept: the grader marks against the
+    numbers of the student it grades.
+    """
+    network: str     # a name of gradelib.exercises.NETWORKS
+    function: str    # the student's function that returns the hand-worked values
+
+
+def hand_calls(source):
+    """The gradelib.grade_by_hand calls in an instructor's test cell; [] if it has none we can read."""
+    tree = parse(to_python(source))
+    found = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Call) and _is_grade(node.func, "grade_by_hand") and len(node.args) >= 3:
+            net, fn = node.args[0], node.args[2]
+            if isinstance(net, ast.Constant) and net.value in NETWORKS and isinstance(fn, ast.Name):
+                found.append(HandCall(net.value, fn.id))
+    return found
 
 
 def parse(source):

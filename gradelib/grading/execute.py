@@ -53,13 +53,16 @@ class RobustExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        if isinstance(km, SandboxedKernelManager) and self.memory_limit:
-            km.memory_bytes = self.memory_limit
+        if isinstance(km, SandboxedKernelManager):
+            km.student = getattr(self, "_student", "")
+            if self.memory_limit:
+                km.memory_bytes = self.memory_limit
         return km
 
     def preprocess(self, nb, resources=None, km=None):
         if not self.sandboxed:
             nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=UNSANDBOXED_NOTE))
+        self._student = (resources or {}).get("nbgrader", {}).get("student", "")   # the kernel's my_id()
         self._stopped = None            # why the remaining cells are not run, once that happens
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         return super().preprocess(nb, resources, km)

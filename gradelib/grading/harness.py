@@ -31,8 +31,11 @@ import numpy as np
 from gradelib import oracle
 from gradelib.borrowing import watched
 from gradelib.contract import CONTRACTS
-from gradelib.student import Problem, call, read_dict, read_vector
+from gradelib.student import Problem, Unusual, call, read_answers, read_dict, read_vector
 
+# Where gradelib.byhand.my_id() finds the id of the student being graded, so that cells which work out the
+# personal numbers from it see the grader's student (the grader's marking never reads it back).
+STUDENT_VARIABLE = "GRADELIB_STUDENT_ID"
 # One cell's limit when the job names none: nbgrader's default Execute.timeout, which the grader normally sends.
 CELL_SECONDS = 60.0
 # After a cell's limit rings, it rings again this often, so that a loop which catches the first still ends.
@@ -68,6 +71,8 @@ class Probe:
 
     def arguments(self, args):
         """Fresh Python objects for one call, as check() would pass them."""
+        if self.kind == "by_hand":
+            return ()
         if self.kind in CONTRACTS:   # the learner's own gradient check, the mini-batch: see gradelib.contract
             return CONTRACTS[self.kind].arguments(args)
         if self.kind == "softmax":
@@ -75,7 +80,10 @@ class Probe:
         return (tuple(args[0]), dict(args[1])) + tuple(args[2:])
 
     def read(self, value, shown, args):
-        """The answer as a list of plain floats, or a Problem."""
+        """The answer as a list of plain floats (for "by_hand", a dict of JSON values), or a Problem."""
+        if self.kind == "by_hand":
+            return {k: ({"unusual": v.description} if isinstance(v, Unusual) else v)
+                    for k, v in read_answers(value, shown).items()}
         if self.kind in CONTRACTS:
             return CONTRACTS[self.kind].read(value, shown)
         if self.kind == "softmax":
@@ -90,12 +98,13 @@ class Job:
     limits: dict
     steps: list                 # Cell and Probe records
     job_file: str = ""
+    student: str = ""           # the nbgrader student id, for gradelib.byhand.my_id() in the cells
 
     @classmethod
     def from_json(cls, job):
         steps = [Cell(step["cell"], step["source"]) if "cell" in step else Probe.from_json(step)
                  for step in job["steps"]]
-        return cls(job.get("limits", {}), steps, job.get("job_file") or "")
+        return cls(job.get("limits", {}), steps, job.get("job_file") or "", job.get("student") or "")
 
     @property
     def cell_seconds(self):
@@ -195,6 +204,8 @@ def main():
         except OSError:
             pass  # already gone: nothing for the cells to read either way
     limit_resources(job.limits)
+    if job.student:
+        os.environ[STUDENT_VARIABLE] = job.student
     # gradelib's numerical gradient and checker answer nothing here (NaN, "not available"): in the kernel
     # gradelib refuses to answer inside the function it checks, and a notebook can switch that guard off there
     oracle.withdraw()
@@ -228,7 +239,7 @@ def probe(step, ns):
             try:
                 if c.problem:
                     raise c.problem
-                calls.append({"values": step.read(c.value, shown, args)})
+                calls.append({"answers" if step.kind == "by_hand" else "values": step.read(c.value, shown, args)})
             except Problem as p:
                 calls.append({"problem": [p.mistake, p.sentence]})
                 if i not in step.tolerate:

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import sandbox
+from ..student import MAX_ANSWERS, Unusual
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
 MAX_OUTPUT = 4 * 1024 * 1024     # bytes of answers read back; honest answers take a few kB
@@ -60,10 +61,11 @@ def clean_env(home):
     return env
 
 
-def run(steps, limits=None, files_from=None, box=None):
+def run(steps, limits=None, files_from=None, box=None, student=""):
     """Run the steps (cells and probes, see harness.py) in a fresh process; return a Run.
 
     box: sandbox.Sandbox settings; the process runs in the sandbox when they are enabled.
+    student: the nbgrader student id the cells may read (harness.STUDENT_VARIABLE).
     """
     limits = limits or Limits()
     start = time.monotonic()
@@ -76,7 +78,7 @@ def run(steps, limits=None, files_from=None, box=None):
         job_path = os.path.join(tmp, "job.json")
         out_path = os.path.join(tmp, "answers.jsonl")
         err_path = os.path.join(tmp, "stderr")
-        job = {"steps": steps, "job_file": job_path,
+        job = {"steps": steps, "job_file": job_path, "student": student,
                "limits": {"cell_seconds": limits.cell_seconds,
                           "memory_bytes": limits.memory_bytes,
                           "file_bytes": limits.file_bytes,
@@ -208,6 +210,15 @@ def _text(v):
     return v if len(v) <= MAX_TEXT else v[:MAX_TEXT] + "…"
 
 
+def _answer(v):
+    """One hand-worked value as harness.py sends it: a number, text, null or {"unusual": what it was}."""
+    if v is None or type(v) in (int, float):
+        return v if v is None else float(v)
+    if isinstance(v, dict) and set(v) == {"unusual"}:
+        return Unusual(_text(v["unusual"]))
+    return _text(v)
+
+
 def _clean_probe(record):
     """{"missing": str} or {"calls": [...], "asked": bool} with only floats and short strings."""
     try:
@@ -217,6 +228,8 @@ def _clean_probe(record):
         for c in record["calls"]:
             if set(c) == {"values"}:
                 calls.append({"values": [_number(v) for v in c["values"]]})
+            elif set(c) == {"answers"} and isinstance(c["answers"], dict) and len(c["answers"]) <= MAX_ANSWERS:
+                calls.append({"answers": {_text(k): _answer(v) for k, v in c["answers"].items()}})
             elif set(c) == {"problem"} and len(c["problem"]) == 2:
                 calls.append({"problem": [_text(c["problem"][0]), _text(c["problem"][1])]})
             else:

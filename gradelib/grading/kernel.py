@@ -22,6 +22,7 @@ import tempfile
 from jupyter_client.manager import AsyncKernelManager
 
 from . import sandbox
+from .harness import STUDENT_VARIABLE
 
 SOCKETS = "/run/kernel"          # the kernel's sockets, inside the box
 SOCKETS_BYTES = 1024 * 1024      # a tmpfs of its own: sockets take no room, nothing else belongs there
@@ -38,6 +39,7 @@ class BoxNotStarted(RuntimeError):
 
 class SandboxedKernelManager(AsyncKernelManager):
     memory_bytes = sandbox.Limits.memory_bytes   # RobustExecute sets it from its memory_limit
+    student = ""    # the nbgrader student id being graded, for gradelib.byhand.my_id() (RobustExecute sets it)
 
     async def _async_pre_start_kernel(self, **kw):
         self.settings = sandbox.Sandbox(parent=self)
@@ -60,8 +62,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         inner = super().format_kernel_cmd(extra_arguments)
         limits = self.settings.limits(self.memory_bytes)
         return sandbox.command(inner, sandbox.Box(limits, self.settings.bwrap_path(), self.settings.user,
-                                                  submission=self.submission, env=KERNEL_ENV,
+                                                  submission=self.submission, env=self._env(),
                                                   files=(self.connection_file,), scratch={SOCKETS: SOCKETS_BYTES}))
+
+    def _env(self):
+        return dict(KERNEL_ENV, **({STUDENT_VARIABLE: self.student} if self.student else {}))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)

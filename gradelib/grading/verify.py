@@ -46,7 +46,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import isolate, tamper, verdict
 from .verdicts import Verdict
-from .cells import GradeCall, grade_calls, slice_given, to_python
+from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
+from .marking import mark_hand_cell
 from .instructor import instructor_cells
 from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
@@ -94,6 +95,12 @@ class Planned(NamedTuple):
     grade_id: str
     probes: List[Probe]
     kernel_passed: bool
+    hand: HandCall = None    # for a by-hand task: its call; the grader marks it whatever the kernel said
+
+    @property
+    def hand_probe(self):
+        """The id under which a by-hand task's values come back."""
+        return f"{self.grade_id}#hand"
 
 
 class VerifyGradelib(NbGraderPreprocessor):
@@ -114,6 +121,7 @@ class VerifyGradelib(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
+        self.student = info["student"]
         self.where = f"{info['student']}/{info['assignment']}/{info['notebook']}"
         self.report = Report()
         nb.metadata.pop("gradelib", None)   # the submitted notebook's own "report" is never read
@@ -239,12 +247,15 @@ class VerifyGradelib(NbGraderPreprocessor):
         if not plan:
             return
         run = isolate.run(self._steps(nb, plan), self._limits(), files_from=self._support_dir(info),
-                          box=Sandbox(parent=self))
+                          box=Sandbox(parent=self), student=self.student)
         if not run.finished:
             self.log.warning("%s: the verifier's process did not finish: %s %s", self.where, run.reason,
                              run.stderr_tail)
         for planned in plan:
-            self._conclude(nb.cells[planned.index], planned, run)
+            if planned.hand is not None:
+                self._conclude_by_hand(nb.cells[planned.index], planned, run)
+            else:
+                self._conclude(nb.cells[planned.index], planned, run)
 
     def _plan(self, nb, info):
         """The test cells the kernel passed that call gradelib.grade, each with its probes."""
@@ -253,6 +264,10 @@ class VerifyGradelib(NbGraderPreprocessor):
             if self.role(cell) != "test":
                 continue
             grade_id = cell.metadata["nbgrader"]["grade_id"]
+            hand = hand_calls(self.cells[grade_id].source)
+            if hand:   # marked step by step on the student's own numbers, whatever the kernel scored
+                plan.append(Planned(i, grade_id, [], False, hand=hand[0]))
+                continue
             calls = grade_calls(self.cells[grade_id].source)
             if calls:
                 _tidy_tracebacks(cell, {c.exercise for c in calls})
@@ -279,6 +294,18 @@ class VerifyGradelib(NbGraderPreprocessor):
             plan.append(Planned(i, grade_id, probes, passed))
         return plan
 
+    def _conclude_by_hand(self, cell, planned, run):
+        """The by-hand cell's score and feedback, from the values that came back and the numbers of the
+        student being graded (regenerated here, never read from the notebook)."""
+        points = float(self.cells[planned.grade_id].points or 0)
+        outcome = mark_hand_cell(planned.hand, self.student, run.probes.get(planned.hand_probe), run.reason, points)
+        cell.outputs = outcome.outputs
+        (self.report.verified if outcome.marked else self.report.unverifiable).append(planned.grade_id)
+        if not outcome.marked:
+            self.report.review.setdefault(planned.grade_id, []).append(f"could not be marked: {outcome.reason}")
+            self.log.warning("%s: %s could not be marked: %s", self.where, planned.grade_id, outcome.reason)
+        self.report.verdicts.append(outcome.verdict(planned.grade_id))
+
     def _kernel_passed(self, cell):
         try:
             score, _ = utils.determine_grade(cell, self.log)
@@ -291,6 +318,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         """The harness's job: the student's cells, the given code they need, and the probes, in order."""
         last = plan[-1].index
         at = {p.index: p.probes for p in plan}
+        hands = {p.index: p for p in plan if p.hand is not None}
         student, given = [], []
         for i, cell in enumerate(nb.cells[:last]):
             role = self.role(cell)
@@ -299,6 +327,7 @@ class VerifyGradelib(NbGraderPreprocessor):
             elif role == "given":
                 given.append((i, to_python(self.source_of(cell))))
         functions = {probe.call.function for p in plan for probe in p.probes}
+        functions |= {p.hand.function for p in plan if p.hand is not None}
         chosen = slice_given([src for _, src in student], given, functions)
         cells = sorted(student + list(chosen.items()))
         steps, k = [], 0
@@ -309,6 +338,9 @@ class VerifyGradelib(NbGraderPreprocessor):
             for probe in at.get(i, ()):
                 steps.append(dict(verdict.questions(probe.call.exercise, probe.seed), probe=probe.id,
                                   function=probe.call.function))
+            if i in hands:
+                steps.append({"probe": hands[i].hand_probe, "function": hands[i].hand.function,
+                              "kind": "by_hand", "calls": [[]]})
         return steps
 
     def _limits(self):

@@ -1,0 +1,98 @@
+"""The by-hand task as nbgrader grades it: one test cell, partial credit per step.
+
+    MY_ID = byhand.my_id("your name")                                      # the id the numbers are made from
+    gradelib.grade_by_hand("single_neuron", MY_ID, single_neuron_by_hand, points=4)
+
+The student's function returns their values from paper, ``{"z": 0.93, ...}``.
+The test cell prints the marking and ends with the score, points · right/all
+steps, as the cell's value: nbgrader reads a test cell's number as its partial
+credit.  In the kernel the numbers come from the id the notebook names; when
+the grader marks the cell (gradelib.grading.marking) it regenerates them from
+the id of the student it grades and replaces this cell's output, so neither a
+classmate's answers nor a changed id can score.
+"""
+import os
+
+from .. import oracle
+from ..student import Problem, call, read_answers
+
+# Set by the grader's harness to the student it grades (gradelib.grading.harness.STUDENT_VARIABLE); on a
+# JupyterHub a student's login is their nbgrader id, so my_id() finds it there too.
+ID_VARIABLES = ("GRADELIB_STUDENT_ID", "JUPYTERHUB_USER")
+POINT_DECIMALS = 2    # a partial score as nbgrader stores and shows it
+
+
+def my_id(default):
+    """The id whose numbers are yours: the graded student's, your hub login, else default (self-study)."""
+    for name in ID_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return default
+
+
+def score(marking, points):
+    """points · right/total steps, rounded as nbgrader shows a score."""
+    return round(points * marking.right / marking.total, POINT_DECIMALS) if marking.total else 0.0
+
+
+def headline(marking, points):
+    """The score in one sentence: the points, and the share of steps right that gives them."""
+    return (f"Score: {score(marking, points):g} of {points:g} points "
+            f"({marking.right} of {marking.total} steps right).")
+
+
+def unmarked(sentence, points, student_id):
+    """The text of a by-hand cell whose values could not be read at all: no step is right."""
+    return (f"By hand, on the numbers made for {student_id!r}: no step could be marked, "
+            f"0 of {points:g} points.\n- {sentence}")
+
+
+def answers_of(fn, name):
+    """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
+    if not callable(fn):
+        raise Problem("not_callable", f"grade_by_hand needs your function itself, e.g. {name}; "
+                                      f"it got {type(fn).__name__}.")
+    c = call(fn, (), f"{getattr(fn, '__name__', name)}()")
+    if c.problem:
+        raise c.problem
+    return read_answers(c.value, f"{getattr(fn, '__name__', name)}()")
+
+
+def check_by_hand(network, student_id, answers):
+    """The self-check: the Marking of your values, given as your function or as a dict (never a traceback)."""
+    from . import marking   # imported late: the package imports this module
+    try:
+        values = answers_of(answers, "your_by_hand_function") if callable(answers) else \
+            read_answers(answers, "the dict of your values")
+    except Problem as p:
+        return marking.Marking(str(network)[:40], str(student_id)[:40], messages=[p.sentence], available=False)
+    return marking.check_by_hand(network, student_id, values)
+
+
+class Score(float):
+    """The cell's value: a plain number for nbgrader, shown as that number and nothing else."""
+
+    def __repr__(self):
+        return f"{float(self):g}"
+
+
+def grade_by_hand(network, student_id, fn, *, points):
+    """Print the step-by-step marking of fn()'s values and return the score (see the module docstring)."""
+    from . import mark, problem   # the package's own marker, imported late: it imports this module
+    if oracle.withdrawn():        # in the grader's harness the grader marks, not the cell
+        return Score(0.0)
+    try:
+        personal = problem(network, student_id)
+    except ValueError as err:
+        print(unmarked(str(err), points, student_id))
+        return Score(0.0)
+    try:
+        answers = answers_of(fn, "your_by_hand_function")
+    except Problem as p:
+        print(unmarked(p.sentence, points, student_id))
+        return Score(0.0)
+    marking = mark(personal, answers)
+    print(headline(marking, points))
+    print(marking)
+    return Score(score(marking, points))

@@ -1,0 +1,82 @@
+"""The grader's marking of a by-hand cell (gradelib.grade_by_hand): step by step, on the student's own numbers.
+
+The values come back from the verifier's process (harness.py, probe kind
+"by_hand") as plain data; the personal numbers are made here, from the id of
+the student nbgrader grades, never read from the notebook.  The cell's output
+is replaced by the marking and its score, which SaveAutoGrades then reads as
+the cell's partial credit, whatever the kernel had shown.
+"""
+from dataclasses import dataclass, field
+from typing import List
+
+import nbformat
+
+from .. import byhand
+from ..byhand.graded import headline, score, unmarked
+from .verdicts import Verdict
+
+BY_HAND = "by_hand"   # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
+
+
+@dataclass
+class HandOutcome:
+    """What the grader concluded about one by-hand cell."""
+    outputs: list                  # the cell's new outputs: the feedback (stdout) and the score (its value)
+    marked: bool                   # the values came back and were marked (else the reason says why not)
+    points: float                  # the score given
+    network: str = ""              # the network of the task
+    function: str = ""             # the student's function
+    first_wrong: str = ""          # the first step not right, "" if none
+    reason: str = ""               # why the values could not be marked
+    messages: List[str] = field(default_factory=list)   # the marking's sentences
+
+    def verdict(self, grade_id):
+        """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake."""
+        mistakes = [f"{BY_HAND}:{self.first_wrong}"] if self.first_wrong else []
+        return Verdict(grade_id, f"{self.network}_{BY_HAND}", self.function, kernel_passed=False,
+                       passed=self.marked and not self.first_wrong, judged=self.marked, mistakes=mistakes,
+                       sentences=[" ".join(self.messages)] if mistakes else [], reason=self.reason)
+
+
+def cell_outputs(text, value):
+    """A test cell's outputs: the text as printed, then the score as the cell's value."""
+    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+            nbformat.v4.new_output("execute_result", data={"text/plain": f"{value:g}"}, execution_count=None)]
+
+
+def mark_hand_cell(call, student, record, run_reason, points):
+    """A HandOutcome for the by-hand cell whose values are in record (isolate's clean form, or None)."""
+    personal = byhand.problem(call.network, student)
+    shown = f"{call.function}()"
+    sentence = _unreadable(record, shown, run_reason)
+    if sentence is not None:
+        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=False, points=0.0,
+                           network=call.network, function=call.function, reason=sentence)
+    answers = record["calls"][0]
+    if "problem" in answers:
+        text = unmarked(answers["problem"][1], points, student)
+        return HandOutcome(cell_outputs(text, 0.0), marked=True, points=0.0, network=call.network,
+                           function=call.function, first_wrong=byhand.steps(call.network)[0].key,
+                           messages=[answers["problem"][1]])
+    marking = byhand.mark(personal, answers["answers"])
+    given = score(marking, points)
+    text = headline(marking, points) + "\n" + str(marking)
+    return HandOutcome(cell_outputs(text, given), marked=True, points=given, network=call.network,
+                       function=call.function, first_wrong=marking.first_wrong or "",
+                       messages=list(marking.messages))
+
+
+def _unreadable(record, shown, run_reason):
+    """Why no values can be marked, or None when the record holds an answer or a student's problem."""
+    if record is None:
+        return ("gradelib could not re-run your notebook to read your values"
+                + (f": {run_reason}" if run_reason else "") + ".")
+    if "invalid" in record:
+        return f"the values of {shown} came back in a form gradelib cannot read ({record['invalid']})."
+    if "missing" in record:
+        return f"{shown} is not defined when this test runs: did you run (and keep) the cell that defines it?"
+    if record.get("asked"):
+        return f"{shown} asked gradelib for the answers; the values must be your own."
+    if len(record.get("calls", ())) != 1:
+        return f"{shown} gave no answer."
+    return None
