@@ -67,6 +67,7 @@ from . import steps as steps_module
 from .reading import agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
+EXPLAINED = 3        # later wrong steps explained in the messages; the rest are named (every StepMark says why)
 UNKNOWN_NAMED = 5    # keys that name no step are quoted up to this many
 SHOWN_KEY = 40       # characters of such a key quoted back
 CLOSE = 0.5          # difflib's similarity for "did you mean": 'z5' is 0.5 like 'z3', one character of two
@@ -358,9 +359,11 @@ def _messages(marks, notes, foreign_note):
             good = sum(m.status == "right" for m in later)
             out.append(f"{len(later)} later step{'s were' if len(later) != 1 else ' was'} judged on your own "
                        f"numbers (error carried forward): {good} of them {'are' if good != 1 else 'is'} right.")
-        others = [m.name for m in marks[marks.index(first) + 1:] if m.status == "wrong"]
-        if others:
-            out.append(f"Also not right: {join_and(others)}.")
+        others = [m for m in marks[marks.index(first) + 1:] if m.status == "wrong"]
+        for m in others[:EXPLAINED]:
+            out.append(f"Also not right, {m.name} (you wrote {_shown(m.given)}): {m.sentence}")
+        if len(others) > EXPLAINED:
+            out.append(f"Also not right: {join_and([m.name for m in others[EXPLAINED:]])}.")
         unreadable = [m for m in marks if m.status == "unreadable" and m is not first]
         out += [m.sentence.replace(REPLACED, "") for m in unreadable]
         missing = [m.name for m in marks if m.status == "missing"]
