@@ -261,9 +261,10 @@ def plot_losses(losses, ax=None, title=None):
     return fig
 
 
-def plot_loss_runs(runs, ax=None, title=None):
+def plot_loss_runs(runs, ax=None, title=None, log=False):
     """Several training runs' mean loss after each epoch on one axes, overlaid: runs is {label: losses}.
 
+    log: a logarithmic loss axis, on which runs that all end near 0 still differ by their factors.
     Returns the Figure.  A run that stopped before its first epoch ended is named in the legend as such.
     """
     own = ax is None
@@ -279,10 +280,13 @@ def plot_loss_runs(runs, ax=None, title=None):
             ax.plot([], [], color=colour, label=f"{label}: stopped before the first epoch ended")
     ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean loss over the data")
-    ax.set_ylim(bottom=0)
+    ax.set_ylabel("mean loss over the data" + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     ax.set_title(title if title is not None else "Training loss")
     if own:
         fig.tight_layout()
