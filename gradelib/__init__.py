@@ -8,7 +8,10 @@ The modules, one idea each: networks (the three networks of the notes),
 exercises (their shapes and the student contract), oracle (central
 differences), points (where to look), student (calling untrusted code),
 surgery and diagnose (naming the mistake), check (the verdict), result,
-text (full stops, numbers, clipping and lists of names in feedback).
+text (full stops, numbers, clipping and lists of names in feedback);
+gradcheck (the learner's own central difference and relative error, and a
+planted bug), batch (the gradient of a mini-batch's mean loss), contract (how
+check() and the grader question those newer exercises alike).
 """
 from .byhand.graded import check_by_hand, grade_by_hand
 from .check import check, grade
