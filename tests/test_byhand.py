@@ -453,6 +453,23 @@ def test_a_classmates_page_fails(network):
         assert any(repr(p.student_id) in x for x in m.messages)
 
 
+@pytest.mark.parametrize("network", NETS)
+def test_several_slips_of_ones_own_keep_error_carried_forward(network):
+    """A slip in the first step carried forward, and every update climbing (p + η·dLoss/dp): still one's own page."""
+    for sid in ids_for(network)[:10]:
+        p = byhand.problem(network, sid)
+        first = hand_steps(p)[0][0]
+        page = work(p, slip_at=first, change=slipped)
+        climbing = 0
+        for key in [k for k in page if k.startswith("new ")]:
+            q, g = key[4:], page[f"dLoss/d{key[4:]}"]
+            page[key] = p.params[q] + p.eta * g
+            climbing += abs(2 * p.eta * g) > reading.tolerance(p.params[q] - p.eta * g)
+        m = byhand.mark(p, page)
+        assert m.first_wrong == first and m.right == m.total - 1 - climbing, str(m)
+        assert not any("student id" in x for x in m.messages)
+
+
 def test_str_and_html_are_deterministic_and_escaped():
     p = byhand.problem("softmax_223", "<b>eve</b>")
     page = right_page(p)

@@ -317,26 +317,49 @@ def _judge(p, steps, page, right, carry, reveal):
     return marks
 
 
+class _Reads(NamedTuple):
+    """Which steps read the problem's own numbers: the evidence of whose problem a page was worked on."""
+    problem: set      # steps whose rule reads any of the problem's numbers (x, parameters, target, η)
+    forward: set      # forward-pass steps reading x, a parameter or a regression target: a classmate's page
+                      # differs from this problem's in every one of them (a target class, one of three, may agree)
+
+
 def _reads_problem(p, steps):
-    """The keys of the steps whose rule reads one of the problem's own numbers (x, parameters, target, η)."""
     v = p.givens()
     names = set(v)
+    distinctive = names - {"eta", "target"}
+    forward = set(p.forward())
     right = personal.right_values(p)
-    out = set()
+    reads = _Reads(set(), set())
     for step in steps:
         v.read = []
         _safe(step.rule, v)
         if names & set(v.read):
-            out.add(step.key)
+            reads.problem.add(step.key)
+        if step.key in forward and distinctive & set(v.read):
+            reads.forward.add(step.key)
         v[step.key] = right[step.key]
-    return out
+    return reads
 
 
-def _foreign(marks, reading_steps):
-    """Whether most answered problem-reading steps are wrong (at least FOREIGN_LEAST): another problem's page."""
-    judged = [m for m in marks if m.key in reading_steps and m.status in ("right", "wrong")]
+def _foreign(marks, reads):
+    """Whether the page was worked on another problem's numbers: (verdict, wrong, judged) of the problem's steps.
+
+    Another problem's page is wrong at most of the answered forward steps that
+    read x, a parameter or the target O_b (at least two of them; a classmate's
+    O_b may happen to be the same), and at most of the answered steps that read
+    any of the problem's numbers (at least FOREIGN_LEAST).  A student's own
+    slips, even several, rarely do both: one slip in z is carried forward, so
+    Err is right, and a systematic slip in the updates leaves the forward pass
+    right.
+    """
+    judged = [m for m in marks if m.key in reads.problem and m.status in ("right", "wrong")]
     wrong = sum(m.status == "wrong" for m in judged)
-    return wrong >= FOREIGN_LEAST and wrong > len(judged) / 2, wrong, len(judged)
+    forward = [m for m in marks if m.key in reads.forward and m.status in ("right", "wrong")]
+    forward_wrong = sum(m.status == "wrong" for m in forward)
+    foreign = forward_wrong >= 2 and forward_wrong > len(forward) / 2 and wrong >= FOREIGN_LEAST and \
+        wrong > len(judged) / 2
+    return foreign, wrong, len(judged)
 
 
 def _messages(marks, notes, foreign_note):
