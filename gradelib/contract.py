@@ -47,7 +47,8 @@ def _difference_cases(seed):
 
 
 def _judge_difference(ex, seed, values, problems, reveal, notes, function):
-    return gradcheck.judge_difference(ex, gradcheck.difference_cases(seed), [v[0] for v in values], notes, function)
+    return gradcheck.judge_difference(ex, gradcheck.difference_cases(seed), [v[0] for v in values], problems, notes,
+                                      function)
 
 
 def _judge_relative(ex, seed, values, problems, reveal, notes, function):

@@ -110,17 +110,19 @@ class Scheme(NamedTuple):
         return 1 if ratio > 0.5 else -1 if ratio < -0.5 else 0
 
 
-def judge_difference(ex, cases, answers, notes=(), function="central_difference()"):
+def judge_difference(ex, cases, answers, problems=None, notes=(), function="central_difference()"):
     """The verdict on plain answers (nan where the call raised), one per case of difference_cases.
 
-    Shared by check() and the grader's verifier.
+    problems: the sentence of each call that raised (None where it answered).  Shared by check() and the
+    grader's verifier.
     """
+    problems = problems or [None] * len(answers)
     notes = list(notes)
     findings = []
     decoded = answers[:len(DECODING)]
     scheme = Scheme(*decoded)
-    random = list(zip(cases[len(DECODING):], answers[len(DECODING):]))
-    wrong = [(cs, x, a) for (cs, x), a in random
+    random = list(zip(cases[len(DECODING):], answers[len(DECODING):], problems[len(DECODING):]))
+    wrong = [(cs, x, a, p) for (cs, x), a, p in random
              if not (math.isfinite(a) and abs(a - derivative(cs, x)) <= TOLERANCE * max(1.0, abs(derivative(cs, x))))]
     if not all(math.isfinite(v) for v in decoded):
         if not wrong:
@@ -151,11 +153,12 @@ def judge_difference(ex, cases, answers, notes=(), function="central_difference(
                              f"almost all their digits, and the round-off error of the quotient grows like "
                              f"eps·|f|/h (eps = {EPS:.2g}); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5."))
     if wrong and not findings:
-        cs, x, a = wrong[0]
+        cs, x, a, problem = wrong[0]
+        said = f"{function} returns {a:.6g}" if problem is None else problem
         findings.append(("wrong_value",
-                         f"For f(t) = {show_polynomial(cs)} at x = {x:g} {function} returns {a:.6g}, but "
-                         f"f'(x) = {derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), "
-                         "calling f at the two points around x."))
+                         f"For f(t) = {show_polynomial(cs)} at x = {x:g} {said}, but f'(x) = "
+                         f"{derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), calling f at the two "
+                         "points around x."))
     if findings:
         return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
     how = (f"has step h ≈ {scheme.step:.2g}" if scheme.cube else
@@ -239,10 +242,14 @@ RELATIVE_SLIPS = [
 
 
 def _same(row, expected):
-    """Equal to 1e-9 relative; where the formula gives no number (inf, nan), a crash (nan) or no number matches."""
+    """Equal to 1e-4 relative; where the formula gives no number (inf, nan), a crash (nan) or no number matches.
+
+    1e-4 lets a learner guard the division with a tiny ε (|a − b| / (max(|a|, |b|) + 1e-10)), while every slip
+    in RELATIVE_SLIPS differs from the right formula by a factor on some case.
+    """
     r, e = np.array(row, float), np.array(expected, float)
     with np.errstate(all="ignore"):
-        equal = np.isclose(r, e, rtol=1e-9, atol=1e-15)
+        equal = np.isclose(r, e, rtol=1e-4, atol=1e-12)
     return bool(np.all(equal | (~np.isfinite(e) & ~np.isfinite(r)) | (np.isnan(r) & ~np.isfinite(e))))
 
 
