@@ -8,6 +8,8 @@ A box holds text, as typed: marking reads it (gradelib.byhand.reading), so
 "3/4" or "0,25" gets its sentence there, and an empty box is left out of
 answers() (a step not yet answered, not an unreadable one).
 """
+import html
+
 import ipywidgets as widgets
 from IPython.display import display
 
@@ -30,11 +32,12 @@ class Form:
             box = widgets.Text(placeholder=s.key, layout=widgets.Layout(width="10em"))
             self.boxes[s.key] = box
             label = widgets.HTML(f"{symbol_html(s.name)}", layout=widgets.Layout(width=LABEL_WIDTH))
-            rows.append(widgets.HBox([label, box, widgets.HTML(f'<span style="color:#555">{s.words}</span>')]))
+            words = widgets.HTML(f'<span style="color:#555">{html.escape(s.words)}</span>')
+            rows.append(widgets.HBox([label, box, words]))
         self.button = widgets.Button(description="Check", button_style="primary")
         self.output = widgets.Output()
         self.button.on_click(lambda _: self.check())
-        head = widgets.HTML(f"<b>The numbers of student {p.student_id}</b>{_givens_html(p)}")
+        head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{_givens_html(p)}")
         self.widget = widgets.VBox([head, *rows, self.button, self.output])
 
     def __repr__(self):   # no address, so a stored notebook output stays the same

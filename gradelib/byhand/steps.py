@@ -103,7 +103,7 @@ def _update_steps(params, gradient_key):
             return v[p] - v.eta * v[g]
 
         out.append(Step(
-            f"new {p}", f"new {p}", rf"{_tex_name(p)} - \eta\,{_grad_tex(p)}",
+            f"new {p}", f"new {p}", rf"{_tex_name(p)}^{{\text{{new}}}}",
             f"{p} after one step of gradient descent",
             f"new {p} = {p} − η·dLoss/d{p}", rule, (
                 Slip("update_plus", lambda v, p=p, g=g: v[p] + v.eta * v[g],
