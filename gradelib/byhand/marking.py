@@ -262,22 +262,26 @@ def _label(name, v):
 
 
 def _why(step, given, expected, v, read):
-    """Why the value given is wrong at this step, in words, without giving the right number away."""
+    """Why the value given is wrong at this step, in words, without giving the right number away.
+
+    expected is what the student's own earlier numbers give; NaN when they
+    leave the step undefined (the log of a probability they wrote as negative).
+    """
+    if not math.isfinite(expected):
+        return (f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
+                "with the right value only, and it is not that either")
     for slip in step.slips:
         value = _safe(slip.rule, v)
         if agrees(given, value) and not agrees(value, expected):
             return slip.sentence
-    if math.isfinite(expected) and expected != 0 and agrees(given, -expected):
+    if expected != 0 and agrees(given, -expected):
         return f"your {step.name} has the wrong sign: {step.formula}"
-    if math.isfinite(expected) and abs(given) <= tolerance(0.0) < abs(expected):
+    if abs(given) <= tolerance(0.0) < abs(expected):
         return f"your {step.name} is 0, but {step.formula} is not 0 here"
     for name in read:
         if name in v and name != step.key and agrees(given, dict.get(v, name)) and not agrees(given, expected):
             return f"your {step.name} is the value of {_label(name, v)}, but {step.formula}"
-    if not math.isfinite(expected):
-        return (f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
-                "with the right value only")
-    earlier = [_label(n, v) for n in read if n in v.step_names]
+    earlier = [_label(n, v) for n in v.step_names if n in read]   # in the steps' order
     source = f"from your {join_and(earlier)}" if earlier else "from the problem's numbers"
     return f"{step.formula}: work it out again {source}"
 
@@ -309,7 +313,7 @@ def _judge(p, steps, page, right, carry, reveal):
                             if carried and not agrees(given, r) else "right")
             else:
                 status = "wrong"
-                sentence = _why(step, given, expected if math.isfinite(expected) else r, v, read)
+                sentence = _why(step, given, expected, v, read)
         v.step_names[step.key] = step.name
         shown = expected if math.isfinite(expected) else r
         marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,

@@ -12,6 +12,10 @@ with the words that name it ("your δ1 uses ReLU'(z2) where neuron 1's own
 ReLU'(z1) belongs").  A slip is computed from the same earlier values, so it
 is recognised on the student's own numbers too.
 
+The keys are the names the notebooks use in code (z1, Y1, Err2, delta2,
+dLoss/dw12, new w12); marking also accepts the notes' symbols and small
+variations of spelling (δ2, "dL/dw12", "new_w12", "Err" for the chain's Err2).
+
 The notes' conventions, kept here on purpose:
   * δ (notes 000) is the NEGATIVE gradient with respect to z: δ = Err·ReLU'(z),
     dLoss/dw1 = −δ·x1, and the notes' update w1 + η·δ·x1 is gradient descent.
