@@ -189,6 +189,7 @@ def test_the_same_id_gives_the_same_problem_and_different_ids_different_ones(net
     again = [byhand.problem(network, sid) for sid in ids]
     assert problems == again
     assert byhand.problem(network, "  ada ") == byhand.problem(network, "ada")
+    assert byhand.problem(network, "Ren\u00e9e") == byhand.problem(network, "Rene\u0301e"), "é either way"
     seen = {(p.x, tuple(p.params.values()), p.target, p.eta) for p in problems}
     assert len(seen) == len(set(ids))
 

@@ -29,6 +29,7 @@ What makes a problem fit for paper (candidates are drawn until all hold):
 """
 import hashlib
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from .. import oracle
@@ -106,13 +107,13 @@ class Draws:
 
 
 def check_id(student_id):
-    """The id with the spaces at either end removed, or a ValueError saying what is wrong with it."""
+    """The id in Unicode's composed form (NFC) without spaces at either end, or a ValueError saying what is wrong."""
     if not isinstance(student_id, str):
         shown = f" {student_id!r:.40}" if type(student_id) in (int, float, bytes, type(None)) and not (
             type(student_id) is int and abs(student_id) > 10 ** 40) else ""
         raise ValueError(f"a student id is a name in quotes, such as \"ada\"; got {type(student_id).__name__}"
                          f"{shown}.")
-    text = student_id.strip()
+    text = unicodedata.normalize("NFC", student_id).strip()   # "é" typed as one character or as e + accent
     if not text:
         raise ValueError("the student id is empty: give your nbgrader id, or any name of your choice in "
                          "self-study, such as \"ada\".")
