@@ -19,7 +19,7 @@ import re
 from typing import NamedTuple
 
 from ..student import Problem, describe_type, to_number
-from ..text import clip, full_stop
+from ..text import clip
 
 SHOWN = 30   # a typed text is quoted back up to this many characters
 
@@ -113,10 +113,6 @@ def read_value(value):
         return Reading(None, "unreadable", f"the value is {number}: every step here is a finite number")
     return Reading(number, "ok", "")
 
-
-def sentence_for(name, reading):
-    """"Your δ1 ('3/4') is a fraction: ...": the reading's sentence about the step called name."""
-    return full_stop(f"{name}: {reading.sentence}")
 
 
 # How close a written value must be to the value expected from the student's own earlier numbers.

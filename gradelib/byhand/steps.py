@@ -500,7 +500,6 @@ def _softmax_223(target):
 _SINGLE = _single_neuron()
 _CHAIN = _relu_chain()
 _SOFTMAX = {t: _softmax_223(t) for t in OUTPUTS}
-NETWORK_NAMES = ("single_neuron", "relu_chain", "softmax_223")
 
 
 def steps(network, target=None):
