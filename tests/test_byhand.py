@@ -135,9 +135,13 @@ def right_page(p):
     return work(p)
 
 
-def slipped(value):
+def slipped(value, sign=1):
     """A value changed by more than the tolerance (and less than a P's size, so every later step stays defined)."""
-    return value + max(4 * reading.tolerance(value), 0.1 * abs(value))
+    return value + sign * max(4 * reading.tolerance(value), 0.1 * abs(value))
+
+
+def slipped_down(value):
+    return slipped(value, -1)
 
 
 def two_decimals(value):
@@ -277,8 +281,8 @@ def test_a_slip_carried_forward_costs_one_step(network):
     for sid in ids_for(network):
         p = byhand.problem(network, sid)
         for key, _ in hand_steps(p):
-            for rounding in (None, two_decimals):
-                m = byhand.mark(p, work(p, slip_at=key, change=slipped, rounding=rounding))
+            for rounding, change in ((None, slipped), (two_decimals, slipped), (None, slipped_down)):
+                m = byhand.mark(p, work(p, slip_at=key, change=change, rounding=rounding))
                 assert m.first_wrong == key and m.right == m.total - 1, (sid, key, rounding, str(m))
                 later = [s for s in m.steps[[s.key for s in m.steps].index(key) + 1:] if s.carried]
                 if later:
