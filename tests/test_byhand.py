@@ -569,4 +569,4 @@ def test_what_a_notebook_stores_has_no_address():
     p = byhand.problem("relu_chain", "lee")
     for shown in (byhand.sheet("relu_chain", "lee"), byhand.form("relu_chain", "lee"), p, byhand.mark(p, {})):
         assert "0x" not in repr(shown) and repr(shown) == repr(shown)
-    assert "w<sub>12</sub>" in p._repr_html_()
+    assert "w<sub>12</sub>" in p._repr_html_() and "O<sub>b2</sub> = " in p._repr_html_()

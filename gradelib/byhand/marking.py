@@ -53,6 +53,7 @@ never the number it should be.
 import difflib
 import html
 import math
+import re
 import warnings
 from typing import NamedTuple
 
@@ -157,10 +158,10 @@ def _shown(value):
 
 def symbol_html(name):
     """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
-    import re
-    text = html.escape(name)
-    text = re.sub(r"_([A-Za-z0-9]+)", r"<sub>\1</sub>", text)
-    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", text)
+    if "_" in name:   # a target symbol: everything after the underscore is one subscript
+        head, _, sub = name.partition("_")
+        return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
+    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
 
 
 def _normal(key):

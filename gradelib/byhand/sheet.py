@@ -44,6 +44,7 @@ table.steps th, table.steps td { border: 1px solid #999; padding: 4px 6px; text-
 table.steps td.box { width: 9em; height: 1.9em; }
 table.steps tr { page-break-inside: avoid; }
 .how { font-size: 0.92em; color: #333; }
+code.key { font-size: 0.8em; color: #777; margin-left: 0.6em; }
 @media print { body { margin: 0.5cm; } .drawing svg { max-height: 9cm; } }
 """
 
@@ -94,7 +95,8 @@ class Sheet:
         """The sheet's content, without the page around it."""
         p = self.problem
         rows = "".join(
-            f'<tr><td>{i}</td><td>{symbol_html(s.name)}</td><td>{html.escape(s.words)}</td>'
+            f'<tr><td>{i}</td><td>{symbol_html(s.name)} <code class="key">{html.escape(s.key)}</code></td>'
+            f'<td>{html.escape(s.words)}</td>'
             f'<td class="box" data-key="{html.escape(s.key, quote=True)}"></td></tr>'
             for i, s in enumerate(steps(p.network, p.target), 1))
         return (f'<div class="gradelib-byhand-sheet">'
@@ -107,7 +109,7 @@ class Sheet:
                 f'or 1% for large values, of what your own earlier numbers give). A slip costs only its own '
                 f'step when the steps after it follow correctly from it. Then check it with '
                 f'<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>'
-                f'<table class="steps"><tr><th>#</th><th>step</th><th>what it is</th><th>your value</th></tr>'
+                f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
                 f'{rows}</table></div>')
 
     def _repr_html_(self):
