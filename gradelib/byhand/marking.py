@@ -291,7 +291,7 @@ def _judge(p, steps, page, right, carry, reveal):
     """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
     v = p.givens()
     v.step_names = {}
-    marks = []
+    marks, reads = [], []
     for step in steps:
         r = right[step.key]
         v.read = []
@@ -318,8 +318,15 @@ def _judge(p, steps, page, right, carry, reveal):
         v.step_names[step.key] = step.name
         shown = expected if math.isfinite(expected) else r
         marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,
-                              full_stop(sentence), step.name, bool(carried)))
-    return marks
+                              sentence, step.name, bool(carried)))
+        reads.append(set(read))
+    # a missing or unreadable value stood in for by its right value: say so only where a later step used it
+    out = []
+    for i, m in enumerate(marks):
+        later_use = any(m.key in r for r in reads[i + 1:])
+        sentence = m.sentence if later_use else m.sentence.replace(REPLACED, "")
+        out.append(m._replace(sentence=full_stop(sentence)))
+    return out
 
 
 class _Reads(NamedTuple):
@@ -367,6 +374,20 @@ def _foreign(marks, reads):
     return foreign, wrong, len(judged)
 
 
+def _carried_count(marks, first):
+    """How many steps after the first wrong value were judged on the student's own numbers, and how many are right."""
+    slip = next((m for m in marks if m.status == "wrong"), None)
+    later = [m for m in marks[marks.index(slip) + 1:] if m.carried] if slip else []
+    if not later:
+        return ""
+    good = sum(m.status == "right" for m in later)
+    count = f"{len(later)} later step{'s were' if len(later) != 1 else ' was'}"
+    if slip is not first:
+        count = f"After your {slip.name}, {count}"
+    return (f"{count} judged on your own numbers (error carried forward): "
+            f"{good} of them {'are' if good != 1 else 'is'} right.")
+
+
 def _messages(marks, notes, foreign_note):
     out = []
     first = next((m for m in marks if m.status != "right"), None)
@@ -382,22 +403,25 @@ def _messages(marks, notes, foreign_note):
             out.append(f"The first step that is not right is {first.name}: it is not answered.")
         else:
             out.append(f"The first step that is not right is {first.sentence}")
-        later = [m for m in marks[marks.index(first) + 1:] if m.carried]
-        if later and first.status == "wrong":
-            good = sum(m.status == "right" for m in later)
-            out.append(f"{len(later)} later step{'s were' if len(later) != 1 else ' was'} judged on your own "
-                       f"numbers (error carried forward): {good} of them {'are' if good != 1 else 'is'} right.")
+        carried = _carried_count(marks, first)
+        if carried and first.status == "wrong":
+            out.append(carried)
         others = [m for m in marks[marks.index(first) + 1:] if m.status == "wrong"]
         for m in others[:EXPLAINED]:
             out.append(f"Also not right, {m.name} (you wrote {_shown(m.given)}): {m.sentence}")
         if len(others) > EXPLAINED:
             out.append(f"Also not right: {join_and([m.name for m in others[EXPLAINED:]])}.")
+        if carried and first.status != "wrong":
+            out.append(carried)
         unreadable = [m for m in marks if m.status == "unreadable" and m is not first]
         out += [m.sentence.replace(REPLACED, "") for m in unreadable]
-        missing = [m.name for m in marks if m.status == "missing"]
+        missing = [m for m in marks if m.status == "missing"]
         if missing and not (len(missing) == 1 and first.status == "missing"):
-            named = missing if len(missing) <= LISTED else missing[:LISTED] + [f"{len(missing) - LISTED} more"]
-            out.append(f"Not answered: {join_and(named)}; the steps after each were marked with its right value.")
+            names = [m.name for m in missing]
+            named = names if len(names) <= LISTED else names[:LISTED] + [f"{len(names) - LISTED} more"]
+            stood_in = any(REPLACED.strip("; ") in m.sentence for m in missing)
+            out.append(f"Not answered: {join_and(named)}"
+                       + ("; the steps after each were marked with its right value." if stood_in else "."))
     if foreign_note:
         out.append(foreign_note)
     return out + list(notes)
