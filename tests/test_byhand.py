@@ -376,6 +376,13 @@ def test_missing_and_unreadable_steps_are_replaced_by_their_right_values_and_sai
     assert status["z1"] == "missing" and status["delta2"] == "unreadable"
     assert "not answered" in m.messages[0] and any("write fractions as decimals: 0.75" in x for x in m.messages)
     assert all(s.status == "right" for s in m.steps if s.key not in ("z1", "delta2"))
+    # the last step stands in for nothing; a slip after an unreadable value is still carried forward
+    page = work(p, slip_at="delta2", change=slipped)
+    page["z1"], page["new b1"] = "abc", None
+    m = byhand.mark(p, page)
+    assert m.first_wrong == "z1" and m.right == m.total - 3
+    assert "right value" not in m.steps[-1].sentence and "right value" in m.steps[0].sentence
+    assert any(x.startswith("After your δ2,") and "judged on your own numbers" in x for x in m.messages)
     assert capfd.readouterr().err == ""
 
 
