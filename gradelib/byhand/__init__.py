@@ -6,6 +6,7 @@
     byhand.sheet("relu_chain", "ada").save("sheet.html")   # a printable sheet with a box per step
     byhand.check_by_hand("relu_chain", "ada", {"z1": 0.8, "Y1": 0.8})   # which step is wrong first, and why
     byhand.form("relu_chain", "ada")                 # the same as a form with a Check button
+    byhand.tolerance(1.548)                          # how close a written value must be: max(0.005, 1%)
 
 The modules, one idea each: personal (the problem made from an id), steps
 (each network's steps and how each follows from the earlier ones), reading
@@ -17,8 +18,9 @@ from .form import form
 from .graded import grade_by_hand, my_id
 from .marking import Marking, StepMark, check_by_hand, mark
 from .personal import PersonalProblem, problem
+from .reading import tolerance
 from .sheet import sheet
 from .steps import Step, steps
 
 __all__ = ["problem", "PersonalProblem", "steps", "Step", "mark", "Marking", "StepMark", "check_by_hand",
-           "sheet", "form", "my_id", "grade_by_hand"]
+           "sheet", "form", "my_id", "grade_by_hand", "tolerance"]
