@@ -577,3 +577,23 @@ def test_what_a_notebook_stores_has_no_address():
     for shown in (byhand.sheet("relu_chain", "lee"), byhand.form("relu_chain", "lee"), p, byhand.mark(p, {})):
         assert "0x" not in repr(shown) and repr(shown) == repr(shown)
     assert "w<sub>12</sub>" in p._repr_html_() and "O<sub>b2</sub> = " in p._repr_html_()
+
+
+@pytest.mark.parametrize("network, key, zero_from", [("single_neuron", "delta", "delta"),
+                                                     ("relu_chain", "delta2", "delta2"),
+                                                     ("single_neuron", "z", "delta")])
+def test_a_slip_that_zeroes_the_rest_earns_nothing_for_what_it_zeroed(network, key, zero_from):
+    """Writing δ = 0 (or a z below 0, which switches the neuron off) makes every later gradient 0 and every
+    update the old value: error carried forward must not pay for those steps, only for honest work done
+    with the slipped value (Y = ReLU(z), ½·Err², δ = Err·ReLU'(z) with the student's z below 0)."""
+    for sid in ids_for(network)[:10]:
+        p = byhand.problem(network, sid)
+        page = work(p, slip_at=key, change=lambda value: 0.0 if key != "z" else -abs(value) - 0.5)
+        m = byhand.mark(p, page)
+        keys = [k for k, _ in hand_steps(p)]
+        after = keys[keys.index(zero_from) + 1:]
+        passed_on = [s.key for s in m.steps if s.key in after and s.status == "right" and s.given is not None
+                     and (s.given == 0 or any(s.given == v for k, v in problem_numbers(p).items()))]
+        assert m.first_wrong == key and not passed_on, (sid, passed_on, str(m))
+        gradients = [k for k in keys if k.startswith("dLoss/d") or k.startswith("new ")]
+        assert all(s.status == "wrong" for s in m.steps if s.key in gradients), (sid, str(m))

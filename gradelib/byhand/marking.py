@@ -65,7 +65,7 @@ from ..exercises import find_network
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
-from .reading import agrees, read_value, tolerance
+from .reading import SLACK, agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
 EXPLAINED = 3        # later wrong steps explained in the messages; the rest are named (every StepMark says why)
@@ -88,6 +88,8 @@ class StepMark(NamedTuple):
     sentence: str         # what is right or wrong about it, for the student
     name: str = ""        # the notes' symbol in plain text, e.g. "δ1"
     carried: bool = False  # whether the student's own earlier numbers changed what this step should be
+    followed: bool = False  # the value follows from the student's own earlier numbers, credited or not
+                            # (not when it only carries a slipped 0: see _carries_a_zero)
 
 
 class Marking:
@@ -287,11 +289,43 @@ def _why(step, given, expected, v, read):
     return f"{step.formula}: work it out again {source}"
 
 
+def _carries_a_zero(given, right):
+    """Whether a value on the page is 0 where the right value is not.
+
+    Error carried forward credits a step that follows from the student's own
+    numbers; but a step that only multiplies by, adds or passes on a 0 that an
+    earlier slip made (a z slipped below 0 switches the neuron off, and every
+    δ, gradient and update after it becomes 0 or the old parameter) does no
+    work, and crediting it would pay 10 steps of 11 for one wrong z.  As mark
+    schemes withhold follow-through marks where an error makes the problem
+    easier, such a step earns nothing; a step that computes with a slipped 0
+    honestly (Y = ReLU(z) from a negative z, ½·Err² from a slipped Err) still does.
+    """
+    return abs(given) <= SLACK and abs(right) > tolerance(right)
+
+
+def _lent_zeros(zeroed, read, expected, v):
+    """The slipped 0s a step read, when they took its work away: its value is 0, or another value it read.
+
+    Reading a slipped 0 is not enough (e^0 in a softmax is honest work); a step
+    that comes to 0, or to a number it was given (z2 = w12·0 + b2 is b2,
+    new w = w − η·0 is w), did nothing.
+    """
+    lent = [n for n in v.step_names if n in zeroed and n in read]
+    if not lent:
+        return []
+    others = [dict.get(v, n) for n in read if n not in zeroed and n in v]
+    if abs(expected) <= SLACK or any(agrees(expected, x) for x in others if isinstance(x, float)):
+        return lent
+    return []
+
+
 def _judge(p, steps, page, right, carry, reveal):
     """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
+    zeroed = set()   # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
     for step in steps:
         r = right[step.key]
         v.read = []
@@ -308,17 +342,27 @@ def _judge(p, steps, page, right, carry, reveal):
         else:
             given = reading.value
             v[step.key] = given
-            if agrees(given, expected) or agrees(given, r):
+            lent = _lent_zeros(zeroed, read, expected, v)
+            if agrees(given, r) or (agrees(given, expected) and not lent):
                 status = "right"
                 sentence = ("right, from your own earlier numbers (error carried forward)"
                             if carried and not agrees(given, r) else "right")
+            elif agrees(given, expected):
+                status = "wrong"
+                sentence = (f"{step.formula} does give this from your {join_and(_label(n, v) for n in lent)}, "
+                            f"but {'that is' if len(lent) == 1 else 'those are'} 0 only because of an earlier slip: "
+                            "a slip that turns a value into 0 takes the work out of the steps after it, so they "
+                            "earn nothing from it")
             else:
                 status = "wrong"
                 sentence = _why(step, given, expected, v, read)
         v.step_names[step.key] = step.name
+        if given is not None and _carries_a_zero(given, r):
+            zeroed.add(step.key)
         shown = expected if math.isfinite(expected) else r
+        followed = given is not None and agrees(given, expected)
         marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,
-                              sentence, step.name, bool(carried)))
+                              sentence, step.name, bool(carried), followed))
         reads.append(set(read))
     # a missing or unreadable value stood in for by its right value: say so only where a later step used it
     out = []
@@ -366,9 +410,9 @@ def _foreign(marks, reads):
     right.
     """
     judged = [m for m in marks if m.key in reads.problem and m.status in ("right", "wrong")]
-    wrong = sum(m.status == "wrong" for m in judged)
+    wrong = sum(m.status == "wrong" and not m.followed for m in judged)
     forward = [m for m in marks if m.key in reads.forward and m.status in ("right", "wrong")]
-    forward_wrong = sum(m.status == "wrong" for m in forward)
+    forward_wrong = sum(m.status == "wrong" and not m.followed for m in forward)
     foreign = forward_wrong >= 2 and forward_wrong > len(forward) / 2 and wrong >= FOREIGN_LEAST and \
         wrong > len(judged) / 2
     return foreign, wrong, len(judged)
