@@ -47,6 +47,15 @@ def relu_chain_gradients(x, params, target):
     delta1 = delta2 * (1.0 if z1 > 0 else 0.0)
     return {"w11": -delta1 * x[0], "b1": -delta1, "w12": -delta2 * Y1, "b2": -delta2}
 '''),
+    "relu_chain_deltas": ("delta1_no_w12", '''\
+def relu_chain_deltas(x, params, target):
+    # a first try that sends δ2 back to neuron 1 without the weight w12 it flows through
+    z1 = params["w11"] * x[0] + params["b1"]
+    Y1 = max(z1, 0.0)
+    z2 = params["w12"] * Y1 + params["b2"]
+    delta2 = (target - max(z2, 0.0)) * (1.0 if z2 > 0 else 0.0)
+    return {"delta2": delta2, "delta1": delta2 * (1.0 if z1 > 0 else 0.0)}
+'''),
     "softmax": ("softmax_overflow", '''\
 import numpy as np
 

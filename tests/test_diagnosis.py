@@ -395,7 +395,7 @@ def test_each_slip_is_named_in_at_most_three_bullets_and_no_other_cause(exercise
         assert not set(r.mistakes) & GENERIC
 
 
-@pytest.mark.parametrize("exercise", list(gradelib.EXERCISES)[:4] + list(gradelib.EXERCISES)[5:])
+@pytest.mark.parametrize("exercise", [n for n, e in gradelib.EXERCISES.items() if e.kind in ("gradient", "update")])
 def test_the_right_derivation_written_here_passes(exercise):
     """The knobs at rest are the right answer: otherwise every slip above would be measured against a wrong base."""
     net = exercise.replace("_update", "")
