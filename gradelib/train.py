@@ -278,11 +278,16 @@ def plot_loss_runs(runs, ax=None, title=None, log=False):
             ax.plot(epochs, losses, marker="o" if longest <= 30 else None, markersize=3, color=colour, label=label)
         else:
             ax.plot([], [], color=colour, label=f"{label}: stopped before the first epoch ended")
+    if not any(len(losses) for losses in runs.values()):
+        ax.text(0.5, 0.5, "No loss to plot: training stopped before the first epoch ended.",
+                ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#b3261e")
     ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("epoch")
+    # a log axis needs a positive loss to place; with none (no run got through an epoch) it stays linear
+    log = log and any(v > 0 for losses in runs.values() for v in losses)
     ax.set_ylabel("mean loss over the data" + (" (log scale)" if log else ""))
     if log:
-        ax.set_yscale("log")
+        ax.set_yscale("log", nonpositive="mask")   # a loss of exactly 0 has no place on it: left out
     else:
         ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

@@ -112,3 +112,14 @@ def test_the_overlaid_plot_has_one_line_per_run():
                           "stopped": []})
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels[:2] == ["one example at a time", "mini-batches"] and "stopped before" in labels[2]
+
+
+def test_the_overlaid_plot_on_a_log_axis_survives_runs_that_did_not_train():
+    import matplotlib.pyplot as plt
+    fig = plot_loss_runs({"a": [], "b": []}, log=True)
+    assert fig.axes[0].get_yscale() == "linear" and "No loss to plot" in fig.axes[0].texts[0].get_text()
+    fig.canvas.draw()
+    fig = plot_loss_runs({"a": [0.5, 0.0, 1e-3], "b": []}, log=True)
+    assert fig.axes[0].get_yscale() == "log"
+    fig.canvas.draw()
+    plt.close("all")
