@@ -22,12 +22,16 @@ import pytest
 from nbgrader.api import Gradebook
 
 from gradelib import EXERCISES, release
+from gradelib.exercises import NETWORKS
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = release.source_assignments(ROOT)
 
-# The convention of every autograded test cell: gradelib.grade("<exercise>", <function>, ...)
+# The convention of every autograded test cell: gradelib.grade("<exercise>", <function>, ...), or for the
+# by-hand task gradelib.grade_by_hand("<network>", MY_ID, <function>, points=...)
 GRADE_CALL = re.compile(r"""gradelib\.grade\(\s*["'](\w+)["']\s*,\s*(\w+)""")
+BY_HAND_CALL = re.compile(r"""gradelib\.grade_by_hand\(\s*["'](\w+)["']\s*,\s*\w+\s*,\s*(\w+)""")
+BY_HAND = "_by_hand"   # graded_functions' name of a by-hand task: its network's name and this
 DEFINES = re.compile(r"^def (\w+)\(", re.M)
 
 # Appended to one solution cell: the function keeps its name but its answers are off,
@@ -64,7 +68,7 @@ def graded_functions(nb):
     """{grade_id: (exercise, function name, points)} of every autograded test cell."""
     out = {}
     for cell in grade_cells(nb):
-        calls = GRADE_CALL.findall(cell.source)
+        calls = GRADE_CALL.findall(cell.source) or [(net + BY_HAND, fn) for net, fn in BY_HAND_CALL.findall(cell.source)]
         assert calls, f"test cell {cell.metadata.nbgrader.grade_id} has no gradelib.grade(\"<exercise>\", fn) call"
         exercise, fn = calls[0]
         out[cell.metadata.nbgrader.grade_id] = (exercise, fn, float(cell.metadata.nbgrader.points))
@@ -145,10 +149,13 @@ def test_test_cells_follow_the_convention(name):
     assert graded, f"{name} has no autograded test cell"
     for cell in grade_cells(nb):
         exercise, fn, points = graded[cell.metadata.nbgrader.grade_id]
-        assert exercise in EXERCISES, f"unknown exercise {exercise!r}"
-        assert fn == EXERCISES[exercise].notebook_function
         assert fn in defined, f"{fn} is graded but no solution cell defines it"
         assert points > 0
+        if exercise.endswith(BY_HAND):   # its hidden part is the grader's: each student's own numbers
+            assert exercise[:-len(BY_HAND)] in NETWORKS and f"points={points:g}" in cell.source
+            continue
+        assert exercise in EXERCISES, f"unknown exercise {exercise!r}"
+        assert fn == EXERCISES[exercise].notebook_function
         assert "### BEGIN HIDDEN TESTS" in cell.source and "### END HIDDEN TESTS" in cell.source
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
