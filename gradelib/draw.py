@@ -134,6 +134,18 @@ class Drawing(NamedTuple):
     pos: dict     # node -> (x, y); the inputs take their names from the network (x1, x2 or the notes' X1, X2)
 
 
+def _canvas(ax, lay, title, bottom, height):
+    """The axes a drawing goes on: the given ones, or a new figure's (this much of it from bottom up), set to the layout."""
+    if ax is None:
+        ax = new_figure(lay["size"]).add_axes((0, bottom, 1, height))
+    ax.set_xlim(*lay["xlim"])
+    ax.set_ylim(*lay["ylim"])
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=12)
+    return ax
+
+
 def _text(ax, xy, s, gid, size=11, **kw):
     """A centred text over the edges (zorder 3), with the gid the tests look it up by."""
     return ax.text(*xy, s, ha="center", va="center", fontsize=size, gid=gid, zorder=3, **kw)
@@ -219,13 +231,7 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     _validate(net, x, params, target)
     lay = LAYOUTS[net.name]
     state = _forward(net, x, params, target)
-    if ax is None:
-        ax = new_figure(lay["size"]).add_axes((0, 0, 1, 0.92 if title else 1))
-    ax.set_xlim(*lay["xlim"])
-    ax.set_ylim(*lay["ylim"])
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=12)
+    ax = _canvas(ax, lay, title, bottom=0.0, height=0.92 if title else 1)
     d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
     _draw_edges(d, params)
     _draw_nodes(d, x, state, target)
@@ -338,13 +344,7 @@ def draw_backward(network, x, params, target, *, ax=None, title=None):
     lay = BACKWARD_LAYOUTS[net.name]
     with np.errstate(all="ignore"):
         b = backward(net, x, params, target)
-    if ax is None:
-        ax = new_figure(lay["size"]).add_axes((0, 0.14, 1, 0.78 if title else 0.86))
-    ax.set_xlim(*lay["xlim"])
-    ax.set_ylim(*lay["ylim"])
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title, fontsize=12)
+    ax = _canvas(ax, lay, title, bottom=0.14, height=0.78 if title else 0.86)
     d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
     _draw_edges(d, params, label=lambda p: _backward_edge_text(net, p, b, params), size=8)
     _draw_backward_nodes(d, x, b, target)

@@ -125,10 +125,10 @@ class _Stop(Exception):
     """Training stops: the sentence says where and why."""
 
 
-def _step(update, args, net, where):
-    """One call of the student's update, through the checker's guarded path: its new parameters, or _Stop."""
-    name, eta = _fn_name(update), args[-1]
-    outcome = call(update, args, name, refuse_oracle=False)  # a learner may train with an update built on it
+def _student_dict(fn, args, net, where, what):
+    """One call of the learner's fn, through the checker's guarded path: its dict of floats, or _Stop."""
+    name = _fn_name(fn)
+    outcome = call(fn, args, name, refuse_oracle=False)  # a learner may train with a function built on the oracle
     sys.stdout.write(outcome.printed)  # the learner's own prints belong in the cell, as when they call it
     if outcome.problem is not None:
         if outcome.problem.mistake == "not_implemented":
@@ -136,9 +136,15 @@ def _step(update, args, net, where):
                         "write it above, then run this cell again.")
         raise _Stop(full_stop(f"Training stopped {where}: {outcome.problem.sentence}"))
     try:
-        new = read_dict(outcome.value, list(net.params), name, "new parameters")
+        return read_dict(outcome.value, list(net.params), name, what)
     except Problem as problem:
         raise _Stop(f"Training stopped {where}: {problem.sentence}") from None
+
+
+def _step(update, args, net, where):
+    """One call of the student's update: its new parameters, or _Stop."""
+    name, eta = _fn_name(update), args[-1]
+    new = _student_dict(update, args, net, where, "new parameters")
     bad = [k for k, v in new.items() if not math.isfinite(v)]
     if bad:
         raise _Stop(f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
@@ -175,18 +181,7 @@ def train(network, update, params, data, eta, epochs, seed=0):
 
 def _gradient_step(batch_gradients, args, net, eta, where):
     """One call of the student's batch gradients: the parameters after p − η·g, or _Stop."""
-    name = _fn_name(batch_gradients)
-    outcome = call(batch_gradients, args, name, refuse_oracle=False)   # as train(): training is not checking
-    sys.stdout.write(outcome.printed)
-    if outcome.problem is not None:
-        if outcome.problem.mistake == "not_implemented":
-            raise _Stop(f"Training did not run: {name} still raises NotImplementedError; "
-                        "write it above, then run this cell again.")
-        raise _Stop(full_stop(f"Training stopped {where}: {outcome.problem.sentence}"))
-    try:
-        grads = read_dict(outcome.value, list(net.params), name, "gradients")
-    except Problem as problem:
-        raise _Stop(f"Training stopped {where}: {problem.sentence}") from None
+    grads = _student_dict(batch_gradients, args, net, where, "gradients")   # as train(): training is not checking
     params = args[1]
     new = {k: params[k] - eta * grads[k] for k in net.params}
     bad = [k for k, v in new.items() if not math.isfinite(v)]
