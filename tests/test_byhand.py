@@ -597,3 +597,15 @@ def test_a_slip_that_zeroes_the_rest_earns_nothing_for_what_it_zeroed(network, k
         assert m.first_wrong == key and not passed_on, (sid, passed_on, str(m))
         gradients = [k for k in keys if k.startswith("dLoss/d") or k.startswith("new ")]
         assert all(s.status == "wrong" for s in m.steps if s.key in gradients), (sid, str(m))
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_a_page_of_zeros_or_of_negated_right_values_earns_nothing(network):
+    """Neither carries any work on the student's numbers: not even the steps whose right value is 0 (a node that
+    is off, its gradients) may score, since every page of zeros has them."""
+    for sid in ids_for(network, seed=7)[:8]:
+        p = byhand.problem(network, sid)
+        right = personal.right_values(p)
+        for page in ({k: 0.0 for k in right}, {k: -v for k, v in right.items()}):
+            m = byhand.mark(p, page)
+            assert m.right == 0, (sid, str(m))

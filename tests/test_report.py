@@ -58,7 +58,9 @@ def _exercises(course):
     for cell in nbformat.read(path, as_version=4).cells:
         for call in grade_calls(cell.source) if cell.cell_type == "code" else []:
             found.setdefault(call.function, (call.exercise, call.function))
-    return {g: found[classroom.function_name(src)] for g, src in classroom.source_solutions(course, ASSIGNMENT).items()}
+    # the by-hand task is no exercise of gradelib.check: its verdicts are marked, not checked
+    return {g: found[classroom.function_name(src)] for g, src in classroom.source_solutions(course, ASSIGNMENT).items()
+            if classroom.function_name(src) in found}
 
 
 def _submitted_source(course, kind):
@@ -77,15 +79,35 @@ def _submitted_source(course, kind):
     return dict(right, **class_grading.PLANTED[ASSIGNMENT][kind])
 
 
+BY_HAND = "single_neuron_by_hand"   # the by-hand task's function, and its exercise in the store of verdicts
+
+
+def _by_hand(source, student):
+    """(labels, sentences) of a by-hand page as the grader marks it: on the numbers of the student graded."""
+    from gradelib import byhand
+    from gradelib.byhand.graded import answers_of
+    from gradelib.grading.marking import first_wrong_why
+    from gradelib.student import Problem
+    problem = byhand.problem("single_neuron", student)
+    ns = {"gradelib": gradelib, "byhand": byhand, "my_problem": problem}
+    exec(source, ns)
+    try:
+        marking = byhand.mark(problem, answers_of(ns[BY_HAND], BY_HAND))
+    except Problem as p:   # the grader marks a page it could not read as wrong from its first step
+        return [f"by_hand:{byhand.steps('single_neuron')[0].key}"], [p.sentence]
+    return ([f"by_hand:{marking.first_wrong}"], [first_wrong_why(marking)]) if marking.first_wrong else ([], [])
+
+
 def expected(course):
-    """What was planted, judged by gradelib.check itself: {student: {exercise: (labels, sentences)}}."""
+    """What was planted, judged by gradelib.check itself (the by-hand page by gradelib's marker):
+    {student: {exercise: (labels, sentences)}}."""
     names = _exercises(course)
     out = {}
     for student, kind in zip(STUDENTS, CLASS):
         sources = _submitted_source(course, kind)
         if sources is None:
             continue
-        out[student] = {}
+        out[student] = {BY_HAND: _by_hand(sources[BY_HAND], student)} if BY_HAND in sources else {}
         for grade_id, (exercise, function) in names.items():
             ns = {}
             exec(sources[grade_id], ns)

@@ -502,11 +502,22 @@ def mark(p, answers, *, reveal=False):
         foreign, wrong, judged = _foreign(marks, _reads_problem(p, steps))
         note = ""
         if foreign:
-            marks = _judge(p, steps, page, right, False, reveal)
+            marks = [_no_evidence(m) if abs(right[m.key]) <= SLACK else m
+                     for m in _judge(p, steps, page, right, False, reveal)]
             note = (f"{wrong} of the {judged} steps that use this problem's own numbers disagree with them, so "
-                    "every step was marked against the right values only, without error carried forward: "
+                    "every step was marked against the right values only, without error carried forward, and a "
+                    "0 that is right here (a node that is off) earns nothing on such a page: "
                     f"check that you worked on the numbers of student id {p.student_id!r}.")
         return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
+
+
+def _no_evidence(m):
+    """A step whose right value is 0, on a page worked on other numbers: a 0 there (an off node's output, its
+    gradients) is what a page of zeros, a negated or a classmate's page shows too, so it proves nothing."""
+    if m.status != "right":
+        return m
+    return m._replace(status="wrong", followed=False, sentence=full_stop(
+        f"{m.name}: 0 is the right value, but this page was worked on other numbers, so it earns nothing here"))
 
 
 def check_by_hand(network, student_id, answers):

@@ -6,8 +6,7 @@ the student nbgrader grades, never read from the notebook.  The cell's output
 is replaced by the marking and its score, which SaveAutoGrades then reads as
 the cell's partial credit, whatever the kernel had shown.
 """
-from dataclasses import dataclass, field
-from typing import List
+from dataclasses import dataclass
 
 import nbformat
 
@@ -28,14 +27,14 @@ class HandOutcome:
     function: str = ""             # the student's function
     first_wrong: str = ""          # the first step not right, "" if none
     reason: str = ""               # why the values could not be marked
-    messages: List[str] = field(default_factory=list)   # the marking's sentences
+    why: str = ""                  # what is wrong with the first wrong step, in words (no names: the report shows it)
 
     def verdict(self, grade_id):
         """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake."""
         mistakes = [f"{BY_HAND}:{self.first_wrong}"] if self.first_wrong else []
         return Verdict(grade_id, f"{self.network}_{BY_HAND}", self.function, kernel_passed=False,
                        passed=self.marked and not self.first_wrong, judged=self.marked, mistakes=mistakes,
-                       sentences=[" ".join(self.messages)] if mistakes else [], reason=self.reason)
+                       sentences=[self.why] if mistakes else [], reason=self.reason)
 
 
 def cell_outputs(text, value):
@@ -57,13 +56,18 @@ def mark_hand_cell(call, student, record, run_reason, points):
         text = unmarked(answers["problem"][1], points, student)
         return HandOutcome(cell_outputs(text, 0.0), marked=True, points=0.0, network=call.network,
                            function=call.function, first_wrong=byhand.steps(call.network)[0].key,
-                           messages=[answers["problem"][1]])
+                           why=answers["problem"][1])
     marking = byhand.mark(personal, answers["answers"])
     given = score(marking, points)
     text = headline(marking, points) + "\n" + str(marking)
     return HandOutcome(cell_outputs(text, given), marked=True, points=given, network=call.network,
-                       function=call.function, first_wrong=marking.first_wrong or "",
-                       messages=list(marking.messages))
+                       function=call.function, first_wrong=marking.first_wrong or "", why=first_wrong_why(marking))
+
+
+def first_wrong_why(marking):
+    """The first wrong step's own sentence ("δ1: your δ1 uses ReLU'(z2) ..."), or "" when every step is right."""
+    first = next((m for m in marking.steps if m.key == marking.first_wrong), None)
+    return f"{first.name}: {first.sentence}" if first else ""
 
 
 def _unreadable(record, shown, run_reason):
