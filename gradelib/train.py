@@ -160,19 +160,30 @@ def train(network, update, params, data, eta, epochs, seed=0):
     loss stops being finite, prints one sentence to stdout and returns what there is so far.
     """
     net = _network(network)
-    params = {k: float(params[k]) for k in net.params}
+
+    def epoch_of(params, order, epoch):
+        for step, i in enumerate(order, start=1):
+            x, target = data[i]
+            params = _step(update, (tuple(x), dict(params), target, eta), net, f"at epoch {epoch}, example {step}")
+            yield params
+
+    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of, "update")
+
+
+def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
+    """The loop both trainers share: each epoch, epoch_of(params, a shuffled order, epoch) yields the
+    parameters after each of its steps; the mean loss is kept after each epoch.  A _Stop (or a mean loss
+    that is no longer finite) ends training with its sentence on stdout and the parameters reached so far."""
     losses = []
     rng = np.random.default_rng(seed)
     try:
         for epoch in range(1, epochs + 1):
-            for step, i in enumerate(rng.permutation(len(data)), start=1):
-                x, target = data[i]
-                params = _step(update, (tuple(x), dict(params), target, eta), net,
-                               f"at epoch {epoch}, example {step}")
+            for params in epoch_of(params, rng.permutation(len(data)), epoch):
+                pass
             loss = mean_loss(network, params, data)
             if not math.isfinite(loss):
                 raise _Stop(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
-                            f"try a smaller η than {eta:g} or check the sign of the update.")
+                            f"try a smaller η than {eta:g} or check the sign of the {what}.")
             losses.append(loss)
     except _Stop as stop:
         print(stop)
@@ -202,24 +213,16 @@ def train_minibatch(network, batch_gradients, params, data, eta, epochs, batch_s
     net = _network(network)
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size is a whole number of examples, at least 1; got {batch_size!r}.")
-    params = {k: float(params[k]) for k in net.params}
-    losses = []
-    rng = np.random.default_rng(seed)
-    try:
-        for epoch in range(1, epochs + 1):
-            order = rng.permutation(len(data))
-            for step, start in enumerate(range(0, len(data), batch_size), start=1):
-                chosen = [data[i] for i in order[start:start + batch_size]]
-                args = ([tuple(x) for x, _ in chosen], dict(params), [t for _, t in chosen])
-                params = _gradient_step(batch_gradients, args, net, eta, f"at epoch {epoch}, batch {step}")
-            loss = mean_loss(network, params, data)
-            if not math.isfinite(loss):
-                raise _Stop(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
-                            f"try a smaller η than {eta:g} or check the sign of the gradient.")
-            losses.append(loss)
-    except _Stop as stop:
-        print(stop)
-    return params, losses
+
+    def epoch_of(params, order, epoch):
+        for step, start in enumerate(range(0, len(data), batch_size), start=1):
+            chosen = [data[i] for i in order[start:start + batch_size]]
+            args = ([tuple(x) for x, _ in chosen], dict(params), [t for _, t in chosen])
+            params = _gradient_step(batch_gradients, args, net, eta, f"at epoch {epoch}, batch {step}")
+            yield params
+
+    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of,
+                    "gradient")
 
 
 def summary(network, start, trained, losses, data):
