@@ -10,9 +10,6 @@ answers() (a step not yet answered, not an unreadable one).
 """
 import html
 
-import ipywidgets as widgets
-from IPython.display import display
-
 from .marking import check_by_hand, symbol_html
 from .personal import problem
 from .sheet import _givens_html
@@ -25,7 +22,8 @@ class Form:
     """A form for one student's problem: .widget (the ipywidgets box), .boxes ({key: Text}), .answers(), .check()."""
 
     def __init__(self, p):
-        self.problem = p
+        import ipywidgets as widgets   # here, not at the top: importing gradelib (the grader's harness does)
+        self.problem = p               # needs no widgets
         self.boxes = {}
         rows = []
         for s in steps(p.network, p.target):
@@ -49,6 +47,7 @@ class Form:
 
     def check(self):
         """Mark the boxes and show the Marking under the button; returns it."""
+        from IPython.display import display
         marking = check_by_hand(self.problem.network, self.problem.student_id, self.answers())
         self.output.clear_output()
         with self.output:
@@ -56,6 +55,7 @@ class Form:
         return marking
 
     def _ipython_display_(self):
+        from IPython.display import display
         display(self.widget)
 
 

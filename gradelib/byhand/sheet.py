@@ -19,9 +19,6 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
-
-from ..draw import draw_network
 from ..exercises import find_network
 from ..text import fixed
 from .marking import symbol_html
@@ -74,6 +71,8 @@ def _givens_html(p):
 
 def drawing_svg(p):
     """The network with this problem's inputs and weights (no forward values), as deterministic inline SVG."""
+    import matplotlib   # here, not at the top: importing gradelib (the grader's harness does) needs no drawing
+    from ..draw import draw_network
     fig = draw_network(p.network, p.x, p.params, None)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": HASHSALT, "svg.fonttype": "path"}):
