@@ -307,6 +307,13 @@ def relu_chain_deltas(x, params, target):
 '''
 
 
+def _installed():
+    """Whether gradelib is installed, as the grader's `python -I harness.py` needs (CI's scratch venvs run the
+    library's tests from the checkout without installing it)."""
+    return subprocess.run([sys.executable, "-I", "-c", "import gradelib"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _installed(), reason="gradelib is not installed here, and the harness imports it")
 @pytest.mark.parametrize("slip,mistakes", [("params['w12']", []), ("1.0", ["delta1_no_w12"])])
 def test_the_verifier_judges_a_piece_outside_the_kernel(slip, mistakes):
     seed = 1_000_003
