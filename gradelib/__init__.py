@@ -16,7 +16,8 @@ staged local gradients, δ's and output and hidden errors, checked against the
 loss differentiated with respect to a node), matrix (the 2-2-3 gradients as
 NumPy matrices, a self-check), draw (the networks, forward and backward).
 """
-from .byhand.graded import check_by_hand, grade_by_hand
+from .byhand.graded import grade_by_hand
+from .byhand.marking import check_by_hand
 from .check import check, grade
 from .exercises import EXERCISES
 from .networks import log_softmax, relu_chain, single_neuron, softmax, softmax_223

@@ -59,17 +59,6 @@ def answers_of(fn, name):
     return read_answers(c.value, f"{getattr(fn, '__name__', name)}()")
 
 
-def check_by_hand(network, student_id, answers):
-    """The self-check: the Marking of your values, given as your function or as a dict (never a traceback)."""
-    from . import marking   # imported late: the package imports this module
-    try:
-        values = answers_of(answers, "your_by_hand_function") if callable(answers) else \
-            read_answers(answers, "the dict of your values")
-    except Problem as p:
-        return marking.Marking(str(network)[:40], str(student_id)[:40], messages=[p.sentence], available=False)
-    return marking.check_by_hand(network, student_id, values)
-
-
 class Score(float):
     """The cell's value: a plain number for nbgrader, shown as that number and nothing else."""
 

@@ -62,9 +62,11 @@ import numpy as np
 from .. import oracle
 from ..check import NOT_AVAILABLE
 from ..exercises import find_network
+from ..student import Problem, read_answers
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
+from .graded import answers_of
 from .reading import SLACK, agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
@@ -523,7 +525,10 @@ def _no_evidence(m):
 def check_by_hand(network, student_id, answers):
     """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
 
-    A bad network or id gives a Marking with the sentence, never a traceback.
+    answers: the learner's function returning {step: value} (called as the
+    checker calls a function under check), or that dict itself; either is read
+    as plain data (gradelib.student.read_answers) before anything is marked.
+    A bad network, id or answer gives a Marking with the sentence, never a traceback.
     """
     if oracle.withdrawn():
         return Marking(str(network), "", messages=[NOT_AVAILABLE], available=False)
@@ -532,4 +537,9 @@ def check_by_hand(network, student_id, answers):
         p = personal.problem(network, student_id)
     except ValueError as err:
         return Marking(str(network)[:40], "", messages=[str(err)], available=False)
-    return mark(p, answers)
+    try:
+        values = answers_of(answers, "your_by_hand_function") if callable(answers) else \
+            read_answers(answers, "the dict of your values")
+    except Problem as problem:
+        return Marking(p.network, p.student_id, messages=[problem.sentence], available=False)
+    return mark(p, values)
