@@ -152,6 +152,20 @@ def three_figures(value):
     return float(f"{value:.3g}")
 
 
+def slips_on_the_right_page(p, right):
+    """(step, slip, the slip's value, the values it read) for every slip the marker knows, at every step of p,
+    each computed from the right values of the earlier steps; a slip undefined there is left out."""
+    v = p.givens()
+    for s in byhand.steps(p.network, p.target):
+        for slip in s.slips:
+            try:
+                value = slip.rule(v)
+            except (ArithmeticError, ValueError):
+                continue
+            yield s, slip, value, v
+        v[s.key] = right[s.key]
+
+
 # --- the steps and the personal problems ------------------------------------------------------------------------
 
 def test_steps_are_in_the_notes_order():
@@ -225,16 +239,9 @@ def test_problems_keep_their_promises(network):
         right = personal.right_values(p)
         assert all(v == 0 or abs(v) >= personal.MIN_STEP for v in right.values())
         # every slip the marker knows lands on the right value or clearly away from it
-        v = p.givens()
-        for s in byhand.steps(network, p.target):
-            for slip in s.slips:
-                try:
-                    value = slip.rule(v)
-                except (ArithmeticError, ValueError):
-                    continue
-                gap = abs(value - right[s.key])
-                assert gap < 1e-9 or gap > 2 * reading.tolerance(right[s.key]), (sid, s.key, slip.name)
-            v[s.key] = right[s.key]
+        for s, slip, value, _ in slips_on_the_right_page(p, right):
+            gap = abs(value - right[s.key])
+            assert gap < 1e-9 or gap > 2 * reading.tolerance(right[s.key]), (sid, s.key, slip.name)
     if network == "softmax_223":
         assert offs == {("node 3",), ("node 4",)} and targets == {5, 6, 7}, "the id decides the off node and target"
 
@@ -335,22 +342,15 @@ def test_every_known_slip_is_named_by_its_own_words(network):
     for sid in ids_for(network)[:6]:
         p = byhand.problem(network, sid)
         right = right_page(p)
-        v = p.givens()
-        for s in byhand.steps(network, p.target):
-            for slip in s.slips:
-                try:
-                    value = slip.rule(v)
-                except (ArithmeticError, ValueError):
-                    continue
-                if abs(value - right[s.key]) <= 2 * reading.tolerance(right[s.key]):
-                    continue   # no slip at this problem (a forgotten gate of a node that is on, say)
-                page = dict(right)
-                page[s.key] = value
-                m = byhand.mark(p, page)
-                assert m.first_wrong == s.key
-                named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
-                assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
-            v[s.key] = right[s.key]
+        for s, slip, value, v in slips_on_the_right_page(p, right):
+            if abs(value - right[s.key]) <= 2 * reading.tolerance(right[s.key]):
+                continue   # no slip at this problem (a forgotten gate of a node that is on, say)
+            page = dict(right)
+            page[s.key] = value
+            m = byhand.mark(p, page)
+            assert m.first_wrong == s.key
+            named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
+            assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
 
 
 def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
