@@ -118,16 +118,22 @@ def loss_gradients(net, X, P, T, ops=PLAIN):
     state = net.forward(Xc, Pp, np.asarray(T)[:, None], ops)
     L = state["Loss"]
     on = [state[relu.pre] > 0 for relu in net.relus.values()]
-    grads = {}
-    for j, k in enumerate(net.params):
-        plus, minus, base = L[:, 2 * j], L[:, 2 * j + 1], L[:, -1]
-        moved_plus = np.any([s[:, 2 * j] != s[:, -1] for s in on], axis=0)
-        moved_minus = np.any([s[:, 2 * j + 1] != s[:, -1] for s in on], axis=0)
-        g = (plus - minus) / (2 * h[k])
-        g = np.where(moved_plus & ~moved_minus, (base - minus) / h[k], g)
-        g = np.where(moved_minus & ~moved_plus, (plus - base) / h[k], g)
-        grads[k] = g
-    return grads
+    return {k: quotient(L, on, j, h[k]) for j, k in enumerate(net.params)}
+
+
+def quotient(L, on, j, h):
+    """The difference quotient of the loss along columns 2j (+h) and 2j+1 (−h), the last column the base.
+
+    L: losses (n, 2m + 1); on: for each ReLU, whether it is on (n, 2m + 1).  Central,
+    (L+ − L−)/2h, except where the move to one side switched a ReLU and the other
+    did not: then the one-sided quotient on the side where none switched.
+    """
+    plus, minus, base = L[:, 2 * j], L[:, 2 * j + 1], L[:, -1]
+    moved_plus = np.any([s[:, 2 * j] != s[:, -1] for s in on], axis=0)
+    moved_minus = np.any([s[:, 2 * j + 1] != s[:, -1] for s in on], axis=0)
+    g = (plus - minus) / (2 * h)
+    g = np.where(moved_plus & ~moved_minus, (base - minus) / h, g)
+    return np.where(moved_minus & ~moved_plus, (plus - base) / h, g)
 
 
 def numerical_gradient(exercise, x, params, target):

@@ -83,16 +83,7 @@ def node_gradients(net, X, P, T, nodes):
     state = net.forward(Xc, Pc, np.asarray(T)[:, None], Nudged(pre, post))
     L = state["Loss"]
     on = [state[relu.pre] + pre.get(u, 0.0) > 0 for u, relu in net.relus.items()]
-    grads = {}
-    for j, node in enumerate(nodes):
-        plus, minus, base = L[:, 2 * j], L[:, 2 * j + 1], L[:, -1]
-        moved_plus = np.any([s[:, 2 * j] != s[:, -1] for s in on], axis=0)
-        moved_minus = np.any([s[:, 2 * j + 1] != s[:, -1] for s in on], axis=0)
-        g = (plus - minus) / (2 * H)
-        g = np.where(moved_plus & ~moved_minus, (base - minus) / H, g)
-        g = np.where(moved_minus & ~moved_plus, (plus - base) / H, g)
-        grads[node] = g
-    return grads
+    return {node: oracle.quotient(L, on, j, H) for j, node in enumerate(nodes)}
 
 
 def all_nodes(net):
