@@ -275,6 +275,46 @@ def test_without_the_sandbox_these_attacks_succeed(unsandboxed):
     assert "WITHOUT the sandbox" in unsandboxed["proc"].stdout
 
 
+# ---------------------------------------------------------------- the box itself, for whoever grades
+WALK_AND_WRITE = r"""
+import json, os
+writable, sizes = [], {}
+for root, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/dev")]
+    probe = os.path.join(root, ".probe")
+    try:
+        with open(probe, "w") as f:
+            f.write("x")
+        os.remove(probe)
+        writable.append(root)
+        st = os.statvfs(root)
+        sizes[root] = st.f_blocks * st.f_frsize
+    except OSError:
+        pass
+print(json.dumps({"writable": writable, "sizes": sizes, "uid": os.getuid()}))
+"""
+
+
+def test_the_box_gives_a_normal_users_grader_what_it_gives_roots():
+    """Whoever makes the box, the code inside may write only its home and its /tmp, each within the limit.
+
+    A normal user's bwrap owns the box's root folder: unless it is read-only, the code could fill /, /home or
+    /etc with files in the machine's memory, past every limit. Every folder of the box is tried.
+    """
+    limits = sandbox.Limits(disk_bytes=64 * 1024 ** 2)
+    box = sandbox.Box(limits, sandbox.find_bwrap(), seeded=False)
+    argv = sandbox.command([sys.executable, "-c", WALK_AND_WRITE], box)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout)
+    outside = [p for p in seen["writable"] if not (p in (HOME, "/tmp") or p.startswith((HOME + "/", "/tmp/")))]
+    assert outside == [], f"the box could write into {outside} (grader uid {os.geteuid()})"
+    assert HOME in seen["writable"] and "/tmp" in seen["writable"]
+    assert all(size <= limits.disk_bytes for size in seen["sizes"].values()), seen["sizes"]
+    if os.geteuid() == 0:
+        assert seen["uid"] != 0
+
+
 # ---------------------------------------------------------------- stopping before anyone is graded
 @pytest.fixture
 def course(template, tmp_path):

@@ -170,9 +170,15 @@ def command(inner, box):
     args = [box.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     if os.geteuid() != 0:
-        args += ["--unshare-user", "--cap-drop", "ALL"]
+        # no user namespace inside this one: the kernel's namespace code is the usual way out of a box
+        args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     seed = home_seed(box.bwrap, box.user) if box.seeded else None
-    args += _system(made) + _folders(box, seed, made) + _variables(box.env) + ["--chdir", HOME, "--"]
+    args += _system(made) + _folders(box, seed, made)
+    # The box's root is a tmpfs bwrap made, owned by whoever made it: a normal user's box could write into
+    # /, /home or /etc (size-unlimited, in the machine's memory) where root's box runs the code as nobody.
+    # Read-only, both boxes are the same: only HOME, /tmp and the scratch folders are writable, each limited.
+    args += ["--remount-ro", "/"]
+    args += _variables(box.env) + ["--chdir", HOME, "--"]
     return args + _inside(box, seed) + list(inner)
 
 
