@@ -25,8 +25,15 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
-# This script runs as `python -I harness.py`: its own folder is not on sys.path, and gradelib comes from the install.
-import numpy as np
+# This script runs as `python -I harness.py`: its own folder is not on sys.path.  It imports the gradelib it is
+# part of (the grader's, the folder the box binds), not whichever one the environment installed: a venv made
+# for another copy of the course would point elsewhere, or at a folder the box does not show.
+_GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, _GRADELIB_HOME)
+import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ from here on)
+
+sys.path.remove(_GRADELIB_HOME)   # nothing else of that folder is importable
+import numpy as np  # noqa: E402
 
 from gradelib import oracle
 from gradelib.borrowing import watched

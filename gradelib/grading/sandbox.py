@@ -206,9 +206,18 @@ def _folders(box, seed, made):
     return args
 
 
+def gradelib_home():
+    """The folder holding the gradelib this grader imports (bound in every box, see _read_only_paths)."""
+    import gradelib
+    return os.path.dirname(os.path.dirname(os.path.abspath(gradelib.__file__)))
+
+
 def _variables(env):
+    # PYTHONPATH: a kernel in the box imports the grader's own gradelib, whatever the environment installed (a
+    # venv made for another copy of the course points at that copy, which the box does not show).  Inside the
+    # box that folder holds gradelib alone.
     variables = {"HOME": HOME, "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "TMPDIR": "/tmp",
-                 "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", **env}
+                 "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "PYTHONPATH": gradelib_home(), **env}
     return [arg for key, value in variables.items() for arg in ("--setenv", key, str(value))]
 
 
