@@ -153,7 +153,7 @@ def graded(template, tmp_path_factory):
     try:
         for how in ("nbgrader", "classgrade"):
             course = classroom.copy_course(template, tmp_path_factory.mktemp(how) / "course", timeout=30,
-                                           total_timeout=120)
+                                           total_timeout=120, prove=True)
             write_class(course, CLASS, port=listener.port, secret_name=SECRET_NAME, marker=marker)
             db = course / "gradebook.db"
             if how == "nbgrader":
@@ -198,6 +198,8 @@ HOW = ["nbgrader", "classgrade"]
 def test_every_student_is_graded_and_the_gradebook_is_whole(graded, how):
     r = graded[how]
     assert r["proc"].returncode == 0, r["proc"].stdout[-2000:] + r["proc"].stderr[-3000:]
+    said = r["proc"].stdout + r["proc"].stderr
+    assert f"your solution of {ASSIGNMENT} scored" in said and "the grader works" in said, said[-2000:]
     assert r["whole"] is None, r["whole"]
     assert set(r["book"]) == set(CLASS), f"graded {sorted(r['book'])}"
 

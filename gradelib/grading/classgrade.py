@@ -38,9 +38,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
-from .course import check_before_grading
+from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
+from .proof import GraderBroken
 from .sandbox import Sandbox, Unavailable, home_seed
 from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .verify import Report
@@ -122,8 +123,8 @@ def worker(number, run, tasks, results):
         results.put(("done", number, student, outcome))
 
 
-def grade_one(config, assignment, student):
-    """nbgrader's Autograde for one student, then what it wrote, as plain data."""
+def grade_one(config, assignment, student, log=None):
+    """nbgrader's Autograde for one student, then what it wrote, as plain data (log: where nbgrader logs)."""
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
@@ -134,7 +135,7 @@ def grade_one(config, assignment, student):
     if not glob.glob(os.path.join(submitted, "*.ipynb")):
         return Outcome("missing", "no notebook was submitted")
     coursedir.assignment_id, coursedir.student_id = assignment, student
-    app = Autograde(coursedir=coursedir, config=config)
+    app = Autograde(coursedir=coursedir, config=config, **({"log": log} if log is not None else {}))
     app.force = True
     app.create_student = True
     result = capture_log(app)
@@ -364,6 +365,10 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         except MissingEntry:
             raise SystemExit(f"the gradebook has no assignment {assignment!r}: run "
                              f"`nbgrader generate_assignment {assignment}` first")
+    try:
+        prove_grader(config, assignment, log=lambda line: stream.write(line + "\n") if stream is not None else None)
+    except GraderBroken as why:
+        raise SystemExit(str(why)) from None
     submitted = find_students(root, coursedir, assignment)
     unknown = sorted(set(students or ()) - set(submitted))
     if unknown:

@@ -8,13 +8,20 @@ It sets what plain nbgrader autograde needs to grade safely:
 - a pre-convert hook that runs before the first student is graded: it stops the
   run, with a sentence, if the sandbox cannot be made here (unless
   ``c.Sandbox.enabled = False``) or if the gradebook is damaged, and otherwise
-  backs the gradebook up (gradebook.py).
+  backs the gradebook up (gradebook.py); then, before the first student of each
+  assignment, it grades the instructor's own solution in the same box and stops
+  the run unless it scores full marks (proof.py).
 """
+import os
+
 from .gradebook import Damaged, before_grading
+from .proof import GraderBroken, ProveGrader, require_proof
 from .sandbox import Sandbox, Unavailable, require
 
-# the hook's checks ran in this process (nbgrader calls the hook once per student)
+# what the hook has checked in this process (nbgrader calls it once per student): the machine and the
+# gradebook once, the grader once per assignment
 _checked = False
+_proved = set()
 
 
 def configure(c):
@@ -35,26 +42,32 @@ def configure(c):
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
 
 
-def before_first_student(**_):
+def before_first_student(assignment="", notebooks=(), **_):
     """nbgrader's pre_convert_hook for autograde: the checks of ``check_before_grading``, once per run.
 
     nbgrader catches an Exception from a hook and goes on; SystemExit is not
     one, so the run ends here, before anything is written to the gradebook.
     """
     global _checked
-    if _checked:
+    # nbgrader passes the assignment as typed (maybe a pattern); the submitted notebooks' folder names it
+    assignment = os.path.basename(os.path.dirname(os.path.abspath(notebooks[0]))) if notebooks else assignment
+    if _checked and assignment in _proved:
         return
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Application, Config
 
     app = Application.instance() if Application.initialized() else None
     config = app.config if app else Config()
+    log = app.log.info if app else None
     try:
-        check_before_grading(CourseDirectory(config=config).db_url, Sandbox(config=config),
-                             log=app.log.info if app else None)
-    except (Unavailable, Damaged) as why:
+        if not _checked:
+            check_before_grading(CourseDirectory(config=config).db_url, Sandbox(config=config), log=log)
+            _checked = True
+        if assignment not in _proved:
+            prove_grader(config, assignment, log=log)
+            _proved.add(assignment)
+    except (Unavailable, Damaged, GraderBroken) as why:
         raise SystemExit(f"\n{why}\n") from None
-    _checked = True
 
 
 def check_before_grading(db_url, settings, log=None):
@@ -64,3 +77,10 @@ def check_before_grading(db_url, settings, log=None):
     if log is not None and copy:
         log(f"gradebook backed up to {copy}")
     return copy
+
+
+def prove_grader(config, assignment, log=None):
+    """Before the first student of assignment: the instructor's solution scores full marks (unless switched off)."""
+    if not ProveGrader(config=config).enabled:
+        return None
+    return require_proof(config, assignment, Sandbox(config=config), log=log)
