@@ -15,9 +15,9 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-import classroom  # noqa: E402
+import classroom
 
-from gradelib.grading import proof, sandbox  # noqa: E402
+from gradelib.grading import proof, sandbox
 
 ASSIGNMENT = "fixture"
 HOW = ["nbgrader", "classgrade"]

@@ -25,8 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
 
 from traitlets import Bool
 from traitlets.config import Configurable
@@ -64,9 +64,9 @@ class Proof:
     assignment: str
     score: float = 0.0                  # automatic points of the solution
     max_score: float = 0.0              # all automatic points of the assignment
-    shortfalls: List[Shortfall] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)
     failure: str = ""                   # why it could not be graded at all ("" when it was)
-    flags: List[str] = field(default_factory=list)   # reasons for a manual look the solution got (reported only)
+    flags: list[str] = field(default_factory=list)   # reasons for a manual look the solution got (reported only)
     seconds: float = 0.0
 
     @property
@@ -190,7 +190,7 @@ def _cell_errors(path: str) -> dict:
 
 
 # ---------------------------------------------------------------- why, in words
-def gradelib_in_the_box(settings) -> Optional[str]:
+def gradelib_in_the_box(settings) -> str | None:
     """None if a box imports gradelib; otherwise a sentence saying where this environment's gradelib lives."""
     if not settings.enabled:
         return None
@@ -198,7 +198,8 @@ def gradelib_in_the_box(settings) -> Optional[str]:
     # a module of gradelib, not the bare name: an empty folder called gradelib imports as a namespace package
     argv = sandbox.command([sys.executable, "-c", "import gradelib.check"], box)
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"inside the sandbox Python could not be started ({err})"
     if done.returncode == 0:
@@ -239,7 +240,7 @@ def sentence(proof: Proof, settings=None) -> str:
     return head + body + tail
 
 
-def require_proof(config, assignment: str, settings, log: Optional[Callable[[str], None]] = None) -> Proof:
+def require_proof(config, assignment: str, settings, log: Callable[[str], None] | None = None) -> Proof:
     """Grade the solution; raise GraderBroken (with the sentence) unless it scores full marks."""
     proof = prove(config, assignment)
     if not proof.passed:
