@@ -293,7 +293,14 @@ for root, dirs, files in os.walk("/"):
         sizes[root] = st.f_blocks * st.f_frsize
     except OSError:
         pass
-print(json.dumps({"writable": writable, "sizes": sizes, "uid": os.getuid()}))
+leaked = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if b"GRADER_SECRET_TOKEN=" in open(f"/proc/{pid}/environ", "rb").read():
+            leaked.append(pid)
+    except OSError:
+        pass
+print(json.dumps({"writable": writable, "sizes": sizes, "uid": os.getuid(), "leaked": leaked}))
 """
 
 
@@ -306,9 +313,11 @@ def test_the_box_gives_a_normal_users_grader_what_it_gives_roots():
     limits = sandbox.Limits(disk_bytes=64 * 1024 ** 2)
     box = sandbox.Box(limits, sandbox.find_bwrap(), seeded=False)
     argv = sandbox.command([sys.executable, "-c", WALK_AND_WRITE], box)
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, SECRET_NAME: secrets.token_hex(8)})
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout)
+    assert seen["leaked"] == [], f"processes in the box whose environment holds the grader's: {seen['leaked']}"
     outside = [p for p in seen["writable"] if not (p in (HOME, "/tmp") or p.startswith((HOME + "/", "/tmp/")))]
     assert outside == [], f"the box could write into {outside} (grader uid {os.geteuid()})"
     assert HOME in seen["writable"] and "/tmp" in seen["writable"]

@@ -167,7 +167,9 @@ class Box:
 def command(inner, box):
     """The argv that runs ``inner`` (an argv) in a new box (a Box)."""
     made = set()   # the folders of the box made so far
-    args = [box.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    # env -i: bwrap itself stays in the box as its init (pid 1); run by a normal user, the code inside is the
+    # same uid and could read that process's /proc/1/environ, the grader's whole environment.
+    args = ["/usr/bin/env", "-i", box.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     if os.geteuid() != 0:
         # no user namespace inside this one: the kernel's namespace code is the usual way out of a box
