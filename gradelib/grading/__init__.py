@@ -19,6 +19,7 @@ The modules, one idea each:
   verdict       judging the plain numbers that came back, in the grader's process
   tamper        a static scan of the student's cells for kernel tricks
   classgrade    ``python -m gradelib.grading.classgrade ASSIGNMENT``: the whole class, on all cores
+  commands      what nbgrader's commands need from the process: the venv's tools, a stamped gradebook
 
 Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.

@@ -24,6 +24,9 @@ def configure(c):
                                         LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
     from . import FlagForReview, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
+    from .commands import prepare
+
+    prepare(c)   # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
 
     c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
                                           CheckCellMetadata]
