@@ -1,7 +1,7 @@
 """What nbgrader's commands need from the process that loads the course's config, set by ``prepare(c)``.
 
 The README prints ``.venv/bin/nbgrader ...`` without activating the venv.
-nbgrader then needs two things it does not arrange for itself:
+nbgrader then needs three things it does not arrange for itself:
 
 * its own tools on PATH: ``Gradebook()`` runs ``alembic`` (nbgrader.api's
   ``get_alembic_version``) to stamp a new gradebook, and finds it only where
@@ -18,19 +18,27 @@ nbgrader then needs two things it does not arrange for itself:
   mends the gradebooks the failure has already left in courses, and removing
   a gradebook would need a hook into nbgrader's error path that nbgrader does
   not have, where one wrong guess costs the grades.
+* no warning the instructor cannot act on: nbgrader's own
+  ``update_or_create_submission`` trips SQLAlchemy's autoflush warning for
+  every new submission (``quiet_nbgrader_warnings``).
 """
 import logging
 import os
 import sqlite3
 import sys
+import warnings
 from typing import Dict, Optional
 
 from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 
+# SQLAlchemy's autoflush warning about nbgrader's own objects (nbgrader.api, update_or_create_submission)
+AUTOFLUSH_WARNING = r"Object of type <Submitted\w+> not in session"
+
 
 def prepare(c) -> None:
-    """For nbgrader's commands in this process: its tools on PATH, its gradebook stamped."""
+    """For nbgrader's commands in this process: its tools on PATH, its warnings quiet, its gradebook stamped."""
     tools_on_path()
+    quiet_nbgrader_warnings()
     stamp_unstamped(_db_url(c), log=_log())
 
 
@@ -50,6 +58,12 @@ def tools_on_path(environ: Optional[Dict[str, str]] = None, executable: Optional
     if entries[0] != folder:
         environ["PATH"] = os.pathsep.join([folder] + entries)
     return folder
+
+
+def quiet_nbgrader_warnings() -> None:
+    """Hide SQLAlchemy's autoflush warning that nbgrader's own code trips for every new submission."""
+    from sqlalchemy.exc import SAWarning
+    warnings.filterwarnings("ignore", message=AUTOFLUSH_WARNING, category=SAWarning, module=r"nbgrader\.")
 
 
 def nbgrader_scripts():
