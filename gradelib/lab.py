@@ -16,6 +16,11 @@ front of the environment's, for this server only, which
 * turns JupyterLab's news ("Would you like to get notified about official
   Jupyter news?") and its update check off.
 
+The URL jupyter prints (the one to open headless, or from another machine)
+leads to the notebook it opens, notebook 01 or the one named, as the browser
+jupyter starts itself does; `jupyter lab NOTEBOOK` alone prints a URL to the
+Launcher.
+
 The folder is temporary and removed when the server stops.
 """
 import json
@@ -26,11 +31,15 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import List, Optional
+from urllib.parse import quote
 
 NBGRADER_SERVER_EXTENSIONS = ("formgrader", "assignment_list", "course_list", "validate_assignment")
 NBGRADER_LABEXTENSION = "@jupyter/nbgrader"
 NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 FIRST_NOTEBOOK = Path("notebooks") / "01_single_neuron.ipynb"
+# options by which the learner chooses the server's root folder or landing page themselves
+OWN_LANDING = ("root_dir", "root-dir", "notebook_dir", "notebook-dir", "default_url", "default-url")
 
 
 def write_learner_config(folder):
@@ -54,13 +63,26 @@ def write_learner_config(folder):
     return config, settings
 
 
-def command(settings, args):
-    """The `jupyter lab` command line: the learner's settings, no news, no update check, then args."""
+def command(settings: Path, args: List[str]) -> List[str]:
+    """The `jupyter lab` command line: the learner's settings, no news, no update check, the landing page, args."""
     opened = [a for a in args if not a.startswith("-")]
     first = [str(FIRST_NOTEBOOK)] if not opened and FIRST_NOTEBOOK.is_file() else []
     return [sys.executable, "-m", "jupyter", "lab", f"--LabApp.app_settings_dir={settings}",
             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            *first, *args]
+            *landing((first + opened + [None])[0], args), *first, *args]
+
+
+def landing(notebook: Optional[str], args: List[str]) -> List[str]:
+    """The option that makes the printed URL (and `/`) open notebook, the one jupyter lab is given, if any.
+
+    jupyter serves the folder of the notebook it is given, so the notebook is
+    at the top of the tree.  LabApp's default_url, not ServerApp's: JupyterLab
+    sets ServerApp.default_url from its own, over the command line's.
+    """
+    if notebook is None or not Path(notebook).is_file() or \
+            any(a.startswith("-") and any(key in a for key in OWN_LANDING) for a in args):
+        return []
+    return [f"--LabApp.default_url=/lab/tree/{quote(Path(notebook).name)}"]
 
 
 def environment(config):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -77,6 +78,12 @@ def learner_lab(tmp_path):
         assert not list((tmp_path / "tmp").glob("backprop-learner-*")), "gradelib.lab left its settings folder"
 
 
+def page_config(page):
+    """The configuration JupyterLab's page carries (its extensions, the notebook it opens as treePath)."""
+    return json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+
+
 def get_status(port, token):
     try:
         return get(port, token, "/api/status")[0]
@@ -89,21 +96,40 @@ def test_the_learners_lab_has_no_nbgrader_tools_and_no_news(learner_lab):
     assert get(port, token, "/formgrader")[0] == 404, "formgrader is served to the learner"
     status, page = get(port, token, "/lab")
     assert status == 200
-    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
-                                  page, re.S).group(1))
+    config = page_config(page)
     assert lab.NBGRADER_LABEXTENSION in config["disabledExtensions"], config["disabledExtensions"]
     status, body = get(port, token, "/lab/api/settings/@jupyterlab/apputils-extension:notification")
     defaults = {k: v["default"] for k, v in json.loads(body)["schema"]["properties"].items()}  # overrides set these
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults  # JupyterLab's: "none"
 
 
+def test_the_printed_url_opens_the_first_notebook(learner_lab):
+    """The URL jupyter prints (for a browser it does not start: headless, or on another machine) leads to notebook
+    01, as the page's treePath says, and that path is notebook 01 in the server's contents."""
+    port, token, tmp_path = learner_lab
+    printed = set(re.findall(rf"http://127\.0\.0\.1:{port}/\S*", (tmp_path / "lab.log").read_text()))
+    assert printed, (tmp_path / "lab.log").read_text()[-3000:]
+    for url in printed:
+        status, page = get(port, token, urllib.parse.urlsplit(url).path)
+        assert status == 200, url
+        tree = page_config(page).get("treePath")
+        assert tree, f"the printed URL {url} opens the Launcher, not a notebook"
+        status, body = get(port, token, f"/api/contents/{urllib.parse.quote(tree)}?content=0")
+        assert status == 200 and json.loads(body)["type"] == "notebook", (url, tree, status)
+        assert json.loads(body)["name"] == lab.FIRST_NOTEBOOK.name, (url, tree)
+
+
 def test_the_launcher_opens_the_first_notebook_unless_told_another(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     settings = tmp_path / "settings"
-    assert lab.command(settings, [])[-1] == "notebooks/01_single_neuron.ipynb"
+    first = lab.command(settings, [])
+    assert first[-2:] == ["--LabApp.default_url=/lab/tree/01_single_neuron.ipynb", "notebooks/01_single_neuron.ipynb"]
     chosen = lab.command(settings, ["notebooks/02_relu_chain.ipynb", "--port", "8890"])
-    assert "notebooks/01_single_neuron.ipynb" not in chosen and chosen[-3:] == ["notebooks/02_relu_chain.ipynb",
-                                                                                "--port", "8890"]
+    assert "notebooks/01_single_neuron.ipynb" not in chosen and chosen[-4:] == [
+        "--LabApp.default_url=/lab/tree/02_relu_chain.ipynb", "notebooks/02_relu_chain.ipynb", "--port", "8890"]
+    # a learner who chooses the root folder or the landing page keeps jupyter's own
+    for own in ("--notebook-dir=notebooks", "--ServerApp.root_dir=.", "--LabApp.default_url=/lab"):
+        assert not any(a.startswith("--LabApp.default_url=/lab/tree") for a in lab.command(settings, [own]))
 
 
 def test_the_environment_is_not_changed_for_the_instructor(tmp_path):

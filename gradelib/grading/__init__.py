@@ -6,6 +6,7 @@ The modules, one idea each:
   kernel        a Jupyter kernel inside the box, talking to the grader through files
   gradebook     checking the gradebook and backing it up before a run
   sanitize      RepairCells (preprocessor): DeduplicateIds that survives edited or duplicated cells
+  overwrite     OverwriteReleasedCells (preprocessor): OverwriteCells, silent about the hidden tests it puts back
   execute       RobustExecute (preprocessor): Execute that survives a dying or stuck kernel, in the box
   verify        VerifyGradelib (preprocessor): re-checking gradelib tests outside the kernel
   flag          FlagForReview (preprocessor): a manual look where VerifyGradelib found a reason
@@ -19,13 +20,14 @@ The modules, one idea each:
   verdict       judging the plain numbers that came back, in the grader's process
   tamper        a static scan of the student's cells for kernel tricks
   classgrade    ``python -m gradelib.grading.classgrade ASSIGNMENT``: the whole class, on all cores
+  commands      what nbgrader's commands need from the process: the venv's tools, a stamped gradebook, no noise
 
 Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.
 """
 
 _LAZY = {"VerifyGradelib": "verify", "FlagForReview": "flag", "RobustExecute": "execute",
-         "RepairCells": "sanitize", "RecordVerdicts": "record"}
+         "RepairCells": "sanitize", "RecordVerdicts": "record", "OverwriteReleasedCells": "overwrite"}
 
 __all__ = list(_LAZY)
 

@@ -28,11 +28,14 @@ def configure(c):
     """Set the course's grading pipeline on nbgrader's config object c."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern,
-                                        LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+                                        LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
-    from . import FlagForReview, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
+    from . import FlagForReview, OverwriteReleasedCells, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
+    from .commands import prepare
 
-    c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteCells,
+    prepare(c)   # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
+
+    c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteReleasedCells,
                                           CheckCellMetadata]
     c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
                                            LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
