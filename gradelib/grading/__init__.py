@@ -19,6 +19,9 @@ The modules, one idea each:
   verdict       judging the plain numbers that came back, in the grader's process
   tamper        a static scan of the student's cells for kernel tricks
   classgrade    ``python -m gradelib.grading.classgrade ASSIGNMENT``: the whole class, on all cores
+  exchange      the course's collect and release_feedback (nbgrader exchange plugins): only a student's own
+                submission is collected, feedback is released only under its owner's secret
+  collect_record  what collect refused, kept beside the gradebook for the summary and the report
 
 Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.
