@@ -21,6 +21,9 @@ The modules, one idea each:
   tamper        a static scan of the student's cells for kernel tricks
   classgrade    ``python -m gradelib.grading.classgrade ASSIGNMENT``: the whole class, on all cores
   commands      what nbgrader's commands need from the process: the venv's tools, a stamped gradebook, no noise
+  exchange      the course's collect and release_feedback (nbgrader exchange plugins): only a student's own
+                submission is collected, feedback is released only under its owner's secret
+  collect_record  what collect refused, kept beside the gradebook for the summary and the report
 
 Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.

@@ -38,6 +38,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
 
+from . import collect_record
 from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
@@ -393,7 +394,23 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
     print_summary(rows, assignment, time.monotonic() - start, jobs, stream, sandboxed=settings.enabled)
+    print_collect_findings(coursedir.db_url, root, assignment, stream)
     return rows
+
+
+def print_collect_findings(db_url: str, root: str, assignment: str, stream=sys.stdout) -> None:
+    """Under the summary: the entries collect refused (submitted in another's name, unsafe) or re-dated, kept
+    beside the gradebook by the course's exchange (exchange.py, collect_record.py); nothing if there are none."""
+    if stream is None:
+        return
+    path = collect_record.record_path(db_url, root)
+    try:
+        found = collect_record.lines(collect_record.load(path, assignment))
+    except collect_record.RecordError as err:
+        found = [str(err)]
+    if found:
+        stream.write("\n".join(found) + f"\n(kept in {path})\n")
+        stream.flush()
 
 
 def _run_workers(run, students, jobs, stream):

@@ -43,6 +43,8 @@ def configure(c):
     c.Autograde.pre_convert_hook = before_first_student
     from .feedback import FeedbackExporter
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
+    from .exchange import configure_exchange
+    configure_exchange(c)  # collect only a student's own submission; feedback only to its owner (exchange.py)
 
 
 def before_first_student(assignment="", notebooks=(), **_):

@@ -110,9 +110,9 @@ def _attention(t, names):
         return head + "<p>None: every submission was graded and none was flagged.</p>"
     rows = ["<table><tr><th>assignment</th><th></th><th>reason</th><th>submissions</th></tr>"]
     for a in t.attention:
-        who = f"<div class=\"names\">{_e(', '.join(a.students))}</div>" if names else ""
+        who = f"<div class=\"names\">{_e(', '.join(a.who or a.students))}</div>" if names else ""
         rows.append(f"<tr><td>{_e(a.assignment)}</td><td>{_e(a.kind)}</td><td>{_e(a.reason)}</td>"
-                    f"<td>{len(a.students)}{who}</td></tr>")
+                    f"<td>{len(a.who or a.students)}{who}</td></tr>")
     return head + "".join(rows) + "</table>"
 
 
@@ -143,5 +143,6 @@ def csv_text(t, names=False):
             students=len(g.students), of=g.first_count, share=f"{len(g.students) / g.first_count:.4f}",
             with_assignment=g.second[0], with_exercise=g.second[1], with_label=g.second[2], who=g.students)
     for a in t.attention:
-        row(section=a.kind, assignment=a.assignment, students=len(a.students), sentence=a.reason, who=a.students)
+        row(section=a.kind, assignment=a.assignment, students=len(a.who or a.students), sentence=a.reason,
+            who=a.who or a.students)
     return out.getvalue()

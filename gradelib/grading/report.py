@@ -8,7 +8,8 @@ HTML page and a CSV beside it (by default reports/<ASSIGNMENT>.html and .csv,
 or reports/course.html for every graded assignment): per exercise, how many
 passed and the mistakes gradelib named, largest first, each with its sentence
 and its share of the class; the mistakes that travel together; and the
-submissions that could not be graded or were flagged, with the reason.  No
+submissions that could not be graded or were flagged, or that the course's
+collect refused (submitted in another student's name), with the reason.  No
 student names unless --names.  Bad input (no course, no gradebook, nothing
 graded yet, a damaged store) gets a sentence and exit status 1.
 """
@@ -16,8 +17,9 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from typing import List
+from typing import Dict, List
 
+from . import collect_record
 from .page import csv_text, html_page
 from .tally import tally
 from .verdicts import StoreError, load, store_path
@@ -34,8 +36,16 @@ class Written:
     assignments: List[str]
 
 
-def course_inputs(root):
-    """(store path, {assignment: [students who handed in]}) of the course at root."""
+@dataclass
+class Inputs:
+    """Where the report's figures come from, in the course at root."""
+    store: str                         # the store of verdicts (verdicts.py)
+    submitted: Dict[str, List[str]]    # assignment -> the students who handed it in
+    collect_record: str                # what the course's collect refused or re-dated (collect_record.py)
+
+
+def course_inputs(root) -> Inputs:
+    """The store, the submissions and the collect record of the course at root; CannotReport if it is none."""
     if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
         raise CannotReport(f"{root} is not a course folder (it has no nbgrader_config.py); "
                            "run this in the course folder or give --course DIR")
@@ -59,17 +69,24 @@ def course_inputs(root):
         assignments = {a for s in os.listdir(folder) if os.path.isdir(os.path.join(folder, s))
                        for a in os.listdir(os.path.join(folder, s)) if os.path.isdir(os.path.join(folder, s, a))}
         submitted = {a: find_students(root, coursedir, a) for a in sorted(assignments)}
-    return path, submitted
+    return Inputs(path, submitted, collect_record.record_path(db_url, root))
 
 
 def make(root=".", assignment=None, names=False, out=None):
     """Write the page and the CSV; return what was written.  CannotReport says why not."""
     root = os.path.abspath(root)
-    path, submitted = course_inputs(root)
+    inputs = course_inputs(root)
+    submitted = inputs.submitted
     try:
-        loaded = load(path, assignment)
+        loaded = load(inputs.store, assignment)
     except StoreError as err:
         raise CannotReport(str(err)) from None
+    skipped = list(loaded.skipped)
+    try:
+        findings = collect_record.load(inputs.collect_record, assignment)
+    except collect_record.RecordError as err:
+        findings = []
+        skipped.append(str(err))   # the verdicts can still be shown; the page says what was left out
     if assignment:
         if not loaded.records:
             raise CannotReport(f"no verdicts of {assignment} are kept: it has not been graded with the course's "
@@ -81,7 +98,8 @@ def make(root=".", assignment=None, names=False, out=None):
     else:
         graded = {r.assignment for r in loaded.records}
         submitted = {a: s for a, s in submitted.items() if a in graded}
-    figures = tally(loaded.records, submitted, loaded.skipped)
+        findings = [f for f in findings if f.assignment in graded]
+    figures = tally(loaded.records, submitted, skipped, findings)
     out = os.path.abspath(out or os.path.join(root, "reports"))
     stem = assignment or "course"
     title = f"What the class got wrong: {assignment}" if assignment else "What the class got wrong: the course"

@@ -4,7 +4,8 @@
 typed figures that page.py draws: per exercise, how many passed and each
 mistake label with its sentence and share; the mistakes that travel together
 (the same students make both, in different exercises); and the submissions an
-instructor must look at (not graded, flagged, or with no verdicts kept).
+instructor must look at (refused at collect, not graded, flagged, or with no
+verdicts kept).
 
 Shares are of the graded submissions of an assignment: those with a verdict
 for the exercise.  A submission that could not be graded is listed, not
@@ -14,7 +15,9 @@ page.
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .collect_record import KIND_TEXT, REFUSED, Finding
 
 # labels that say the function was not attempted: shown in the bars, but two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})
@@ -59,13 +62,18 @@ class Together:
     second_count: int
 
 
+REFUSED_AT_COLLECT = "refused at collect"       # Attention kinds of the exchange's findings (collect_record.py)
+CORRECTED_AT_COLLECT = "re-dated at collect"
+
+
 @dataclass
 class Attention:
     """Submissions an instructor should look at, grouped by the reason."""
     assignment: str
-    kind: str                      # "not graded", "flagged" or "no verdicts"
-    reason: str
+    kind: str                      # REFUSED_AT_COLLECT, "not graded", "flagged", "no verdicts", CORRECTED_AT_COLLECT
+    reason: str                    # in words that name no student
     students: List[str]
+    who: List[str] = field(default_factory=list)   # with --names, in place of students: "eve in ada's name"
 
 
 @dataclass
@@ -78,8 +86,9 @@ class Tally:
     skipped: List[str] = field(default_factory=list)   # rows of the store that could not be read
 
 
-def tally(records, submitted=None, skipped=()):
-    """The figures of the report from SubmissionRecords; submitted: {assignment: [students who handed in]}."""
+def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Finding] = ()):
+    """The figures of the report from SubmissionRecords; submitted: {assignment: [students who handed in]};
+    collect_findings: what the course's collect refused or re-dated (collect_record.py), to look at too."""
     submitted = submitted or {}
     assignments = sorted({r.assignment for r in records} | set(submitted))
     exercises, made = _exercises(records)
@@ -89,7 +98,7 @@ def tally(records, submitted=None, skipped=()):
     for a, students in submitted.items():
         counts[a] = len(set(students) | {r.student for r in records if r.assignment == a})
     return Tally(assignments, {a: counts.get(a, 0) for a in assignments}, exercises,
-                 _together(made), _attention(records, submitted), list(skipped))
+                 _together(made), _attention(records, submitted, collect_findings), list(skipped))
 
 
 def _exercises(records):
@@ -163,9 +172,11 @@ def _together(made):
     return found
 
 
-def _attention(records, submitted):
-    """Not graded, flagged, and handed in without any verdict kept: grouped by reason, sorted."""
+def _attention(records, submitted, collect_findings=()):
+    """Refused at collect, not graded, flagged, handed in without any verdict kept, and re-dated at collect:
+    grouped by reason, sorted."""
     groups = {}
+    who = {}
 
     def add(assignment, kind, reason, student):
         groups.setdefault((assignment, kind, reason), set()).add(student)
@@ -183,8 +194,14 @@ def _attention(records, submitted):
         for s in students:
             if s not in seen.get(a, set()):
                 add(a, "no verdicts", NO_RECORD, s)
-    kinds = {"not graded": 0, "flagged": 1, "no verdicts": 2}
-    out = [Attention(a, kind, reason, sorted(s)) for (a, kind, reason), s in groups.items()]
+    for f in collect_findings:
+        # a forgery first: the student it names may have been graded on someone else's work before
+        key = (f.assignment, REFUSED_AT_COLLECT if f.action == REFUSED else CORRECTED_AT_COLLECT, KIND_TEXT[f.kind])
+        groups.setdefault(key, set()).add(f.named or f.owner)
+        who.setdefault(key, set()).add(f.who)
+    kinds = {REFUSED_AT_COLLECT: 0, "not graded": 1, "flagged": 2, "no verdicts": 3, CORRECTED_AT_COLLECT: 4}
+    out = [Attention(a, kind, reason, sorted(s), sorted(who.get((a, kind, reason), ())))
+           for (a, kind, reason), s in groups.items()]
     out.sort(key=lambda x: (x.assignment, kinds[x.kind], -len(x.students), x.reason))
     return out
 
