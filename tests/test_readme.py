@@ -259,8 +259,9 @@ def course():
 
 def test_the_readmes_instructor_commands_work_as_printed(course):
     plan = steps(README.read_text())
-    (collect,) = [s for s in plan if s.collect]
-    assignment = collect.assignment
+    collects = [s for s in plan if s.collect]
+    assert len(collects) == 1, f"the section should say once where submissions go: {[s.text for s in collects]}"
+    assignment = collects[0].assignment
     env = without_the_venv(course / ".venv")
 
     problems, outputs = [], []
