@@ -6,7 +6,8 @@ every attack of the issue and more, and every fault.  It is graded once by
 the parallel class command and once by serial ``nbgrader autograde`` (both
 with the verifier), and the honest answers also by plain nbgrader.  The class
 is in tests/fixtures/fixture_class.py; the fast tests of the pieces are in
-tests/test_grading_units.py.
+tests/test_grading_units.py.  The course's own notebooks, right, unanswered and
+tampered, are graded with the verifier in tests/test_notebooks.py.
 """
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom  # noqa: E402
 
-from fixture_class import A, ATTACKS, FAULTS, HONEST, SM, SN, TRANSFORMER_TESTS_ONLY  # noqa: E402
+from fixture_class import A, ATTACKS, FAULTS, HONEST, SM, SN  # noqa: E402
 
 def build_class(course):
     for student, (solutions, _) in HONEST.items():
@@ -177,39 +178,3 @@ def test_feedback_names_the_mistake_in_words_and_reveals_no_expected_values(para
             if cell.metadata.get("nbgrader", {}).get("grade"):
                 text = " ".join(o.get("evalue", "") for o in cell.outputs if o.output_type == "error")
                 assert text and "For example at" not in text and "yours is" not in text
-
-
-# ------------------------------------------------------------------ the course's own notebooks
-COURSE = ("01_single_neuron", "02_relu_chain", "03_softmax_223")
-
-
-@pytest.fixture(scope="module")
-def course_notebooks(tmp_path_factory):
-    """The three course assignments, each with a correct, an unanswered and a tampered submission."""
-    present = [a for a in COURSE if (classroom.REPO / "source" / a / f"{a}.ipynb").exists()]
-    if not present:
-        pytest.skip("the course notebooks are not written yet")
-    course = classroom.make_course(tmp_path_factory.mktemp("course") / "course", present,
-                                   source=classroom.REPO / "source", timeout=60)
-    for a in present:
-        right = classroom.source_solutions(course, a)
-        first = next(iter(right))
-        tampered = {k: classroom.wrong(v) for k, v in right.items()}
-        tampered[first] += TRANSFORMER_TESTS_ONLY
-        classroom.submit(course, "correct", a, solutions=right)
-        classroom.submit(course, "unanswered", a)
-        classroom.submit(course, "tampered", a, solutions=tampered)
-        classroom.run([sys.executable, "-m", "gradelib.grading.classgrade", a, "--jobs", "2"], course)
-    return course, {a: classroom.gradebook(course, a) for a in present}
-
-
-def test_course_notebooks_pass_verification_when_right_and_fail_it_when_tampered(course_notebooks):
-    course, books = course_notebooks
-    for a, book in books.items():
-        assert book["correct"]["scores"] == book["correct"]["max"], a
-        assert not book["correct"]["flagged"] and not any(book["correct"]["needs_manual"].values()), a
-        assert not any(book["unanswered"]["scores"].values()), a
-        assert not any(book["tampered"]["scores"].values()), a
-        assert book["tampered"]["flagged"] and all(book["tampered"]["needs_manual"].values()), a
-        report = classroom.autograded(course, "correct", a).metadata["gradelib"]
-        assert sorted(report["verified"]) == sorted(book["correct"]["scores"]) and not report["flags"], a

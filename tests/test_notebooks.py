@@ -5,10 +5,15 @@ test run: nbgrader generate_assignment releases every assignment, and nbgrader
 autograde grades, for each one, these submissions:
 
 * "released": the student copy, unmodified: it must score 0;
-* "solution": the source notebook, solutions in place: full marks;
+* "solution": the student copy with the instructor's solutions in its solution
+  cells, as a student submits it: full marks, every test cell verified outside
+  the kernel (the course's config), nothing flagged;
 * "wrong_<function>", one per exercise function: the source notebook with that
   one function giving wrong answers: it must lose exactly the points of the
-  test cells that grade that function, and keep all the others.
+  test cells that grade that function, and keep all the others;
+* "tampered": the student copy with every function wrong and an input
+  transformer that empties the test cells in the kernel: it must score nothing
+  and be flagged.
 
 The source notebooks themselves (stored outputs) are checked by
 `pytest --nbval source/`; the timing is in benchmarks/notebooks.py.
@@ -21,6 +26,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+import classroom
+from fixture_class import TRANSFORMER_TESTS_ONLY
 from gradelib import EXERCISES, release
 from gradelib.exercises import NETWORKS
 
@@ -179,14 +186,19 @@ def course(released):
     """The released course with, for every assignment, the submissions above autograded."""
     for name in ASSIGNMENTS:
         source = nbformat.read(source_path(name), as_version=4)
-        submissions = {"released": nbformat.read(released / "release" / name / f"{name}.ipynb", as_version=4),
-                       "solution": source}
+        submissions = {"released": nbformat.read(released / "release" / name / f"{name}.ipynb", as_version=4)}
         for _, fn, _ in graded_functions(source).values():
             submissions[f"wrong_{fn}"] = broken(source, fn)
         for student, nb in submissions.items():
             folder = released / "submitted" / student / name
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{name}.ipynb")
+        # (the source notebook itself would be flagged: its test cells hold the hidden tests, the released don't)
+        right = classroom.source_solutions(released, name)
+        classroom.submit(released, "solution", name, solutions=right)
+        tampered = {grade_id: classroom.wrong(code) for grade_id, code in right.items()}
+        tampered[next(iter(right))] += TRANSFORMER_TESTS_ONLY
+        classroom.submit(released, "tampered", name, solutions=tampered)
     release.run_nbgrader(released, "autograde", "--assignment=*", "--force")
     return released
 
@@ -231,3 +243,24 @@ def test_autograded_solution_run_has_no_stderr(course, name):
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{cell.get('id')}: {out.get('ename')}: {out.get('evalue')}"
             assert not (out.output_type == "stream" and out.name == "stderr"), f"{cell.get('id')}: {out.text}"
+
+
+def review(course, name, student):
+    """({grade_id: needs a manual grade}, flagged) of one autograded submission, from nbgrader's gradebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(name, name, student)
+        return {g.name: g.needs_manual_grade for g in nb.grades}, bool(nb.flagged)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_course_notebooks_pass_verification_when_right_and_fail_it_when_tampered(course, name):
+    right = scores(course, name, "solution")
+    assert right and all(score == max_score for score, max_score in right.values()), right
+    manual, flagged = review(course, name, "solution")
+    assert not flagged and not any(manual.values()), manual
+    assert not any(score for score, _ in scores(course, name, "released").values())
+    assert not any(score for score, _ in scores(course, name, "tampered").values())
+    manual, flagged = review(course, name, "tampered")
+    assert flagged and all(manual.values()), manual
+    report = classroom.autograded(course, "solution", name).metadata["gradelib"]
+    assert sorted(report["verified"]) == sorted(right) and not report["flags"], report
