@@ -20,6 +20,7 @@ The modules, one idea each:
   verdict       judging the plain numbers that came back, in the grader's process
   tamper        a static scan of the student's cells for kernel tricks
   classgrade    ``python -m gradelib.grading.classgrade ASSIGNMENT``: the whole class, on all cores
+  proof         before the first student: the instructor's solution graded in the same box, or the run stops
   commands      what nbgrader's commands need from the process: the venv's tools, a stamped gradebook, no noise
   exchange      the course's collect and release_feedback (nbgrader exchange plugins): only a student's own
                 submission is collected, feedback is released only under its owner's secret
