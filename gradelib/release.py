@@ -12,8 +12,8 @@ is dropped as well.  The same source gives the same bytes, so --check can
 compare files exactly.
 """
 import argparse
+import ast
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -32,18 +32,22 @@ class ReleaseError(RuntimeError):
 
 
 def listed_assignments(root=ROOT):
-    """The assignment names nbgrader_config.py lists, in order."""
-    return tuple(runpy.run_path(str(root / CONFIG), init_globals={"get_config": _Config})["ASSIGNMENTS"])
+    """The assignment names nbgrader_config.py lists, in order.
 
-
-class _Config:
-    """Stands in for nbgrader's config object when only ASSIGNMENTS is wanted."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __setattr__(self, name, value):
-        pass
+    Read from the file's ``ASSIGNMENTS = (...)`` literal, not by running it:
+    running the course's config sets nbgrader up (configure(c) stamps the
+    gradebook, puts tools on PATH), which listing names must not do.
+    """
+    path = root / CONFIG
+    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ASSIGNMENTS"
+                                                for t in node.targets):
+            try:
+                return tuple(ast.literal_eval(node.value))
+            except ValueError:
+                break
+    raise ReleaseError(f"{CONFIG} has no ASSIGNMENTS = (...) of plain names; list the assignments there, "
+                       'e.g. ASSIGNMENTS = ("01_single_neuron", "02_relu_chain").')
 
 
 def source_assignments(root=ROOT):
@@ -82,7 +86,7 @@ def student_copies(root=ROOT, names=None):
 
 def run_nbgrader(course, *args):
     """Run the nbgrader command line in the course folder; a ReleaseError with its log if it fails."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], check=False, cwd=course,
                           capture_output=True, text=True, env=_env())
     if done.returncode != 0:
         raise ReleaseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
