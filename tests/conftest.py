@@ -1,5 +1,6 @@
-"""What every test module may import: the helpers in tests/ (handwritten, attacks, ...) and the fixture class
-builders in tests/fixtures/, so that no test edits sys.path itself.
+"""What every test module may import: the helpers in tests/ (handwritten, attacks, ...), the fixture class
+builders in tests/fixtures/ and the course hub's setup (course_hub/setup_course.py), so that no test edits
+sys.path itself.
 
 And how the suite is shared out (pyproject.toml: ``-n auto --dist loadfile --no-loadscope-reorder``): each test
 file runs whole in one pytest-xdist worker, so a module's class graded once (or its hub, its JupyterLab) serves
@@ -14,7 +15,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 
-for folder in (HERE, HERE / "fixtures"):
+for folder in (HERE, HERE / "fixtures", HERE.parent / "course_hub"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
