@@ -10,6 +10,11 @@ beside it (PREFIX/course.json; COURSE_HUB_SETTINGS names another).  Start the hu
 - Logins: the users' Unix passwords (PAMAuthenticator).  For a test or a trial, the settings may name
   JupyterHub's "shared-password" authenticator instead, with the password in COURSE_HUB_SHARED_PASSWORD:
   anyone who knows it can log in as any user of the roster, so never for a real class.
+- Who may log in is the roster in the settings, read again at every login and every refresh of a session
+  (at most a minute old, and always before a server starts): a student the setup adds can log in at once,
+  and one it removes is refused, also with a session they already had.  The setup also removes such a student
+  from the running hub through its REST API (their server stopped), with a service token of its own
+  (PREFIX/hub/roster-service.token, root only).
 - nbgrader: the exchange and the course id come from the environment's nbgrader_config.py; what each
   role's server shows comes from PREFIX/jupyter/<role>, put first on JUPYTER_CONFIG_PATH: formgrader and the
   course list for the instructor, the Assignments tab and Validate for students.
@@ -20,6 +25,9 @@ import json
 import os
 from pathlib import Path
 
+from jupyterhub.auth import PAMAuthenticator
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
 HERE = Path(__file__).resolve().parent
@@ -29,8 +37,7 @@ with open(SETTINGS_PATH, encoding="utf-8") as f:
 
 PREFIX = Path(course["prefix"])
 VENV = Path(course["venv"])
-INSTRUCTORS = {course["instructor"]}
-STUDENTS = set(course["students"])
+ROSTER_TOKEN = PREFIX / "hub" / "roster-service.token"
 
 # -- where the hub and the proxy listen, and where the hub keeps its state --------------------------------
 c.JupyterHub.bind_url = f"http://{course['ip']}:{course['port']}/"
@@ -45,13 +52,56 @@ c.JupyterHub.cookie_secret_file = str(PREFIX / "hub" / "jupyterhub_cookie_secret
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
 
+# The setup's own service: with it, a run of the setup tells the running hub who left the roster and who joined.
+if ROSTER_TOKEN.exists():
+    c.JupyterHub.services.append({"name": "course-roster", "api_token": ROSTER_TOKEN.read_text().strip()})
+    c.JupyterHub.load_roles.append({"name": "course-roster", "services": ["course-roster"],
+                                    "scopes": ["list:users", "admin:users"]})
+
 # -- who may log in, and how --------------------------------------------------------------------------------
-c.Authenticator.allowed_users = INSTRUCTORS | STUDENTS
+def current_course() -> dict:
+    """The settings as the setup last wrote them (whole, through a rename: never half a file)."""
+    with open(SETTINGS_PATH, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class RosterLogins:
+    """For an authenticator: the roster of the settings file, read now, decides who may use the hub."""
+
+    def members(self) -> set[str]:
+        try:
+            now = current_course()
+        except (OSError, ValueError) as e:  # unreadable: nobody, rather than whoever was on an old roster
+            self.log.error("the course's roster %s cannot be read (%s): nobody may log in", SETTINGS_PATH, e)
+            return set()
+        return {now["instructor"], *now["students"]}
+
+    def check_allowed(self, username, authentication=None):
+        return username in self.members()
+
+    async def refresh_user(self, user, handler=None):
+        """False for someone no longer on the roster: the hub ends their session and asks them to log in,
+        which check_allowed then refuses."""
+        return user.name in self.members()
+
+
+class CoursePAMAuthenticator(RosterLogins, PAMAuthenticator):
+    """The users' Unix passwords; the course's roster."""
+
+
+class CourseSharedPasswordAuthenticator(RosterLogins, SharedPasswordAuthenticator):
+    """One password for everyone on the course's roster (tests and trials only)."""
+
+
+# the roster at start, so that the admin page lists the class; who may log in is decided by RosterLogins
+c.Authenticator.allowed_users = {course["instructor"], *course["students"]}
+c.Authenticator.auth_refresh_age = 60
+c.Authenticator.refresh_pre_spawn = True
 if course.get("authenticator", "pam") == "shared-password":
-    c.JupyterHub.authenticator_class = "shared-password"
+    c.JupyterHub.authenticator_class = CourseSharedPasswordAuthenticator
     c.SharedPasswordAuthenticator.user_password = os.environ["COURSE_HUB_SHARED_PASSWORD"]
 else:
-    c.JupyterHub.authenticator_class = "pam"
+    c.JupyterHub.authenticator_class = CoursePAMAuthenticator
     # the setup made the users; a hub that creates Unix users at login is not wanted here
     c.LocalAuthenticator.create_system_users = False
     # PAM sessions (pam_systemd, pam_limits...) are for logins at a terminal; JupyterHub's docs advise
@@ -73,7 +123,7 @@ c.Spawner.env_keep = ["LANG", "LC_ALL"]
 
 def role_config_path(spawner):
     """JUPYTER_CONFIG_PATH for this user's server: the instructor's or the students' settings."""
-    role = "instructor" if spawner.user.name in INSTRUCTORS else "student"
+    role = "instructor" if spawner.user.name == current_course()["instructor"] else "student"
     return course["role_config"][role]
 
 

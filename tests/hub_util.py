@@ -13,9 +13,11 @@ Nothing here reaches beyond 127.0.0.1.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -118,30 +120,49 @@ class CourseHub:
     port: int = 0
     settings: dict = field(default_factory=dict)
     setup_output: str = ""
+    former: list[str] = field(default_factory=list)  # users a test took off the roster (still to be removed)
+    roster_text: str | bytes = ""  # the roster file the setup last accepted
 
     # -- set up and take down ---------------------------------------------------------------------------------
     def setup(self) -> "CourseHub":
         """Run the one-command setup for the roster, as root, with the system Python (as on a fresh machine)."""
         self.prefix = Path(tempfile.mkdtemp(prefix="course-hub-"))
         os.chmod(self.prefix, 0o755)  # the students' servers run from PREFIX/venv
-        roster_file = self.prefix.parent / f"{self.prefix.name}-roster.csv"
-        roster_file.write_text(self.roster.csv())
         self.port = free_port()
-        args = [SYSTEM_PYTHON, str(SETUP), str(roster_file), "--prefix", str(self.prefix / "course"),
-                "--authenticator", "shared-password", "--port", str(self.port),
-                "--hub-port", str(free_port()), "--proxy-api-port", str(free_port())]
-        proxy = find_proxy()
-        if proxy:
-            args += ["--proxy", proxy]
-        try:
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=1200)
-        finally:
-            roster_file.unlink()
+        proc = self.run_setup(self.roster.csv(), self.port, free_port(), free_port(), find_proxy(), timeout=1200)
         self.setup_output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             raise HubError(f"setup_course failed ({proc.returncode}):\n{self.setup_output[-4000:]}")
         self.settings = json.loads((self.course_prefix / "course.json").read_text())
         return self
+
+    def setup_again(self, roster: str | bytes, timeout: float = 600) -> subprocess.CompletedProcess:
+        """The setup run again with this roster (CSV text or bytes), on the same prefix and ports."""
+        s = self.settings
+        return self.run_setup(roster, s["port"], s["hub_port"], s["proxy_api_port"], s["proxy_command"][0], timeout)
+
+    def run_setup(self, roster: str | bytes, port: int, hub_port: int, proxy_api_port: int, proxy: str | None,
+                  timeout: float) -> subprocess.CompletedProcess:
+        """course_hub/setup_course.py for this roster, as root with the system Python (as on a fresh machine)."""
+        roster_file = self.prefix.parent / f"{self.prefix.name}-roster.csv"
+        roster_file.write_bytes(roster if isinstance(roster, bytes) else roster.encode())
+        args = [SYSTEM_PYTHON, str(SETUP), str(roster_file), "--prefix", str(self.course_prefix),
+                "--authenticator", "shared-password", "--port", str(port),
+                "--hub-port", str(hub_port), "--proxy-api-port", str(proxy_api_port)]
+        if proxy:
+            args += ["--proxy", proxy]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        finally:
+            roster_file.unlink()
+        if proc.returncode == 0:
+            self.roster_text = roster
+        return proc
+
+    @property
+    def everyone_ever(self) -> tuple[str, ...]:
+        """Everyone the setup made a Unix user for: the roster now, and whoever a test took off it."""
+        return (*self.roster.everyone, *self.former)
 
     @property
     def course_prefix(self) -> Path:
@@ -173,9 +194,9 @@ class CourseHub:
         wrapper.write_text(
             "c = get_config()  # noqa: F821\n"
             f"load_subconfig({str(self.course_prefix / 'jupyterhub_config.py')!r})  # noqa: F821\n"
-            f"c.JupyterHub.services = [{{'name': {SERVICE!r}, 'api_token': {self.service_token!r}}}]\n"
-            f"c.JupyterHub.load_roles = [{{'name': {SERVICE!r}, 'services': [{SERVICE!r}], 'scopes': "
-            "['admin:users', 'admin:servers', 'tokens', 'list:users', 'read:users']}]\n"
+            f"c.JupyterHub.services.append({{'name': {SERVICE!r}, 'api_token': {self.service_token!r}}})\n"
+            f"c.JupyterHub.load_roles.append({{'name': {SERVICE!r}, 'services': [{SERVICE!r}], 'scopes': "
+            "['admin:users', 'admin:servers', 'tokens', 'list:users', 'read:users']})\n"
             f"c.Spawner.start_timeout = {int(self.spawn_timeout)}\n"
             f"c.Spawner.http_timeout = {int(self.spawn_timeout)}\n" + extra_config)
         os.chmod(wrapper, 0o600)
@@ -208,7 +229,7 @@ class CourseHub:
             except psutil.NoSuchProcess:
                 started = []
             if self.process.poll() is None:
-                for name in self.roster.everyone:
+                for name in self.everyone_ever:
                     try:
                         self.api("DELETE", f"/users/{name}/server", ok=(202, 204, 400, 404))
                     except (HubError, requests.RequestException):
@@ -224,7 +245,7 @@ class CourseHub:
 
     def member_processes(self) -> list[psutil.Process]:
         """Processes running as one of the course's (temporary) users."""
-        names = set(self.roster.everyone)
+        names = set(self.everyone_ever)
         found = []
         for p in psutil.process_iter(["username"]):
             if p.info["username"] in names:
@@ -233,7 +254,7 @@ class CourseHub:
 
     def remove(self) -> None:
         """Remove the users (homes and groups too) and the prefix; the hub must be stopped first."""
-        for name in self.roster.everyone:
+        for name in self.everyone_ever:
             try:
                 pwd.getpwnam(name)
             except KeyError:
@@ -256,6 +277,16 @@ class CourseHub:
         if r.status_code not in ok:
             raise HubError(f"{method} /hub/api{path}: {r.status_code} {r.text[:2000]}")
         return r.json() if r.content else None
+
+    def login(self, name: str, password: str | None = None) -> requests.Response:
+        """The hub's login form filled in and sent, as a browser does: a redirect when the hub lets them in."""
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/login", timeout=60).text
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        data = {"username": name, "password": self.password if password is None else password}
+        if xsrf:
+            data["_xsrf"] = html.unescape(xsrf.group(1))
+        return session.post(f"{self.url}/hub/login", data=data, allow_redirects=False, timeout=60)
 
     def spawn(self, name: str) -> "Server":
         """Start `name`'s server through the hub and wait until the hub says it is ready."""

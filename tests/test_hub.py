@@ -13,6 +13,9 @@ authenticator.  Then, through the hub's and the servers' REST APIs, as the Assig
   generates and releases feedback; each student fetches their feedback and sees their own only;
 - as the Unix users themselves: a student cannot read another student's home, the instructor's course
   folder or the exchange's inbound;
+- while the hub runs, the setup run again with a roster as Excel saves it (a byte-order mark, semicolons), one
+  student left off and one added by institutional id: the one left off has their server stopped and is shut
+  out, keeping their work; the new one logs in at once, under the user name made from their id;
 - the setup refuses a bad roster in one sentence and changes nothing, and a second run keeps everything;
 - in Chromium (skipped where it is missing): a wrong password is refused on the hub's login page; a
   student logs in, fetches from the Assignments tab, runs the notebook, validates and submits.
@@ -23,22 +26,25 @@ test fails if any process of it is left.
 """
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import os
 import pwd
 import re
-import subprocess
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom  # noqa: E402
 import hub_util  # noqa: E402
+import setup_course  # noqa: E402  (course_hub/, on sys.path by tests/conftest.py)
 from browser_util import Browser, NotebookPage, chromium_missing, descendants, stop_processes  # noqa: E402
 from notebook_plan import plan as read_plan  # noqa: E402
 from hub_util import CourseHub, Roster, as_user, classgrade, python_as, set_solution_cells  # noqa: E402
@@ -79,7 +85,7 @@ def hub(request):
                 print(f"\nhub test: {k}: {v:.1f} s", end="")
             print()
     assert not left, f"processes left behind: {left}"
-    leftover_users = [n for n in course.roster.everyone if _user_exists(n)]
+    leftover_users = [n for n in course.everyone_ever if _user_exists(n)]
     assert not leftover_users, f"users left behind: {leftover_users}"
 
 
@@ -414,27 +420,109 @@ def test_a_student_in_the_browser(hub, instructor, browser):
         "".join(submitted["cells"][plan["solutions"][0]]["source"])
 
 
+# ------------------------------------------------------------------------------------------ the roster, live
+# After the browser test (which uses students[3]): this one takes students[0] off the roster.
+def test_a_student_added_and_one_removed_while_the_hub_runs(hub, instructor):
+    leaving = hub.roster.students[0]
+    tag = hub.roster.instructor[len("hub"):-1]
+    joining_id = f"Hub{tag}.New"  # an institutional id with a capital and a dot, as universities give them
+    joining = f"hub{tag}-new"     # the user name the setup makes of it (README, "The roster")
+    hub_pid = hub.process.pid
+
+    # the leaving student is at work: their server runs, the assignment is fetched and submitted
+    server = hub.spawn(leaving)
+    if ASSIGNMENT not in {item["name"] for item in server.listing("")}:
+        server.action("fetch", ASSIGNMENT)
+    server.action("submit", ASSIGNMENT)
+    work = _work_of(hub, leaving)
+    assert work["submissions"], f"no submission of {leaving} in the exchange"
+
+    # the new roster as Excel saves "CSV UTF-8" with semicolons: a byte-order mark, CRLF, an extra column, and
+    # the new student by institutional id alone; the leaving student is not on it
+    rows = ["Username ;ID;Role;E-mail", f"{hub.roster.instructor};;instructor;",
+            *(f"{name};;student;" for name in hub.roster.students[1:]), f";{joining_id};Student;new@uni.example"]
+    roster = codecs.BOM_UTF8 + ("\r\n".join(rows) + "\r\n").encode()
+    hub.former.append(leaving)  # the teardown removes their Unix user whatever happens below
+    hub.roster = hub_util.Roster(hub.roster.instructor, (*hub.roster.students[1:], joining))
+    proc = hub.setup_again(roster)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = proc.stdout
+    assert "(UTF-8 with a byte-order mark, semicolon-separated)" in said, said
+    assert f"line {len(rows)}: the id {joining_id!r} gives the user name {joining}" in said, said
+    assert re.search(rf"^\s*users: created {joining};", said, re.M), said
+    assert re.search(rf"^\s*running hub: removed {leaving}: their servers are stopped", said, re.M), said
+    assert re.search(rf"^\s*running hub: added {joining}: they can log in now", said, re.M), said
+    assert hub.process.poll() is None and hub.process.pid == hub_pid, "the hub was restarted"
+
+    # the removed student: server stopped, no login, their session's token refused, nothing of theirs lost
+    assert _gone(lambda: [p for p in hub.member_processes() if p.username() == leaving]), \
+        f"{leaving}'s server still runs"
+    assert hub.api("GET", f"/users/{leaving}", ok=(404,)) is not None
+    refused = hub.login(leaving)
+    assert refused.status_code == 403 and "Invalid username or password" in refused.text, refused.status_code
+    old = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {server.token}"}, timeout=60)
+    assert old.status_code == 403, old.status_code
+    assert _work_of(hub, leaving) == work
+    assert pwd.getpwnam(leaving).pw_dir == f"/home/{leaving}"
+
+    # the new student: a Unix user of their own, logs in at once, and finds the released assignment
+    assert pwd.getpwnam(joining).pw_dir == f"/home/{joining}"
+    let_in = hub.login(joining)
+    assert let_in.status_code == 302, (let_in.status_code, let_in.text[:500])
+    listed = {a["assignment_id"]: a["status"] for a in hub.spawn(joining).assignments()}
+    assert listed.get(ASSIGNMENT) == "released", listed
+
+
+def _gone(find, within=20.0):
+    """True once find() returns nothing, within `within` seconds."""
+    deadline = time.monotonic() + within
+    while find():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def _work_of(hub, name):
+    """What a student has made in the course: their assignment folder, their submissions in the exchange and in
+    the course folder, and their grades in the gradebook (file names with sizes, and rows)."""
+    def files(top):
+        return sorted((str(p.relative_to(top)), p.stat().st_size) for p in top.rglob("*") if p.is_file()) \
+            if top.is_dir() else []
+    inbound = hub.exchange / hub_util.COURSE_ID / "inbound"
+    gradebook = hub.course_folder / "gradebook.db"
+    grades = []
+    if gradebook.exists():
+        with sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True) as db:
+            grades = db.execute(
+                "SELECT g.name, g.auto_score, g.manual_score FROM grade g "
+                "JOIN submitted_notebook n ON g.notebook_id = n.id "
+                "JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = ? ORDER BY g.name",
+                (name,)).fetchall()
+    return {"home": files(Path(f"/home/{name}") / ASSIGNMENT),
+            "submissions": sorted(p.name for p in inbound.iterdir() if p.name.startswith(f"{name}+")),
+            "collected": files(hub.course_folder / "submitted" / name),
+            "grades": grades}
+
+
 # ------------------------------------------------------------------------------------------ the setup, again
 # Last in the module: a second setup may rebuild the environment (when gradelib changed since the first).
-def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, instructor, tmp_path):
+def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, instructor):
     marker = hub.course_folder / "source" / ASSIGNMENT / "instructor-notes.txt"
     as_user(hub.roster.instructor, ["sh", "-c", f"echo mine > {marker}"])
     before = _state(hub)
-    roster = tmp_path / "roster.csv"
-    roster.write_text(hub.roster.csv())
-    os.chmod(tmp_path, 0o755)
-    settings = hub.settings
-    args = [hub_util.SYSTEM_PYTHON, str(hub_util.SETUP), str(roster), "--prefix", str(hub.course_prefix),
-            "--authenticator", "shared-password", "--port", str(settings["port"]),
-            "--hub-port", str(settings["hub_port"]), "--proxy-api-port", str(settings["proxy_api_port"]),
-            "--proxy", settings["proxy_command"][0]]
     built_from = (hub.venv / ".course-hub-stamp").read_text()
     unchanged = built_from == _fingerprint()  # gradelib or requirements.txt not edited since the setup
-    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    again = hub.setup_again(hub.roster_text)
     assert again.returncode == 0, again.stderr
     if unchanged:
         assert f"environment: {hub.venv} is up to date (kept)" in again.stdout, again.stdout
-    assert "users: kept" in again.stdout and "created" not in again.stdout.split("users:")[1].split("\n")[0]
+    assert re.search(r"^\s*users: kept", again.stdout, re.M), again.stdout
+    assert not re.search(r"^\s*users: created", again.stdout, re.M), again.stdout
+    assert re.search(r"^\s*running hub: its users are the roster's already", again.stdout, re.M), again.stdout
+    steps = re.findall(r"^\[(\d+)/(\d+)\] ", again.stdout, re.M)
+    assert [int(k) for k, _ in steps] == list(range(1, len(steps) + 1)) and {n for _, n in steps} == {str(len(steps))}
     assert marker.read_text() == "mine\n"
     assert _state(hub) == before
 
@@ -445,8 +533,7 @@ def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, inst
         "system account": f"username,role\n{hub.roster.instructor},instructor\nnewstudent2\nwww-data\n",
     }
     for problem, text in bad_rows.items():
-        roster.write_text(text)
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        proc = hub.setup_again(text, timeout=120)
         assert proc.returncode == 2, (problem, proc.stdout, proc.stderr)
         message = proc.stderr.strip()
         assert message.count("\n") == 0 and "nothing was changed" in message, (problem, message)
@@ -457,11 +544,6 @@ def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, inst
 
 def _fingerprint():
     """What setup_course.py hashes to decide whether the environment must be rebuilt."""
-    sys.path.insert(0, str(hub_util.SETUP.parent))
-    try:
-        import setup_course
-    finally:
-        sys.path.remove(str(hub_util.SETUP.parent))
     return setup_course.environment_fingerprint()
 
 
