@@ -493,7 +493,7 @@ def run_online(args: list[str], registry: Registry, **kwargs) -> subprocess.Comp
     """A command that downloads from `registry`: within its time limit, and, when the registry cannot be
     reached, a SetupError that says so and what to do (rather than pip's or npm's own retries and traceback)."""
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=registry.limit, **kwargs)
+        proc = subprocess.run(args, check=False, capture_output=True, text=True, timeout=registry.limit, **kwargs)
     except subprocess.TimeoutExpired as e:
         raise SetupError(unreachable(registry, f"it had not finished after {registry.limit:g} s")) from e
     output = (proc.stderr or "") + (proc.stdout or "")
@@ -526,7 +526,7 @@ def pip_registry(options: argparse.Namespace) -> Registry:
 def npm_registry(options: argparse.Namespace) -> Registry:
     """npm's registry as npm itself reports it (its config files and environment may name a mirror)."""
     try:
-        url = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True,
+        url = subprocess.run(["npm", "config", "get", "registry"], check=False, capture_output=True, text=True,
                              timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         url = ""

@@ -450,9 +450,9 @@ def test_a_student_added_and_one_removed_while_the_hub_runs(hub, instructor):
     said = proc.stdout
     assert "(UTF-8 with a byte-order mark, semicolon-separated)" in said, said
     assert f"line {len(rows)}: the id {joining_id!r} gives the user name {joining}" in said, said
-    assert re.search(rf"^\s*users: created {joining};", said, re.M), said
-    assert re.search(rf"^\s*running hub: removed {leaving}: their servers are stopped", said, re.M), said
-    assert re.search(rf"^\s*running hub: added {joining}: they can log in now", said, re.M), said
+    assert re.search(rf"^\s*users: created {joining};", said, re.MULTILINE), said
+    assert re.search(rf"^\s*running hub: removed {leaving}: their servers are stopped", said, re.MULTILINE), said
+    assert re.search(rf"^\s*running hub: added {joining}: they can log in now", said, re.MULTILINE), said
     assert hub.process.poll() is None and hub.process.pid == hub_pid, "the hub was restarted"
 
     # the removed student: server stopped, no login, their session's token refused, nothing of theirs lost
@@ -518,10 +518,10 @@ def test_setup_twice_keeps_everything_and_a_bad_roster_changes_nothing(hub, inst
     assert again.returncode == 0, again.stderr
     if unchanged:
         assert f"environment: {hub.venv} is up to date (kept)" in again.stdout, again.stdout
-    assert re.search(r"^\s*users: kept", again.stdout, re.M), again.stdout
-    assert not re.search(r"^\s*users: created", again.stdout, re.M), again.stdout
-    assert re.search(r"^\s*running hub: its users are the roster's already", again.stdout, re.M), again.stdout
-    steps = re.findall(r"^\[(\d+)/(\d+)\] ", again.stdout, re.M)
+    assert re.search(r"^\s*users: kept", again.stdout, re.MULTILINE), again.stdout
+    assert not re.search(r"^\s*users: created", again.stdout, re.MULTILINE), again.stdout
+    assert re.search(r"^\s*running hub: its users are the roster's already", again.stdout, re.MULTILINE), again.stdout
+    steps = re.findall(r"^\[(\d+)/(\d+)\] ", again.stdout, re.MULTILINE)
     assert [int(k) for k, _ in steps] == list(range(1, len(steps) + 1)) and {n for _, n in steps} == {str(len(steps))}
     assert marker.read_text() == "mine\n"
     assert _state(hub) == before
