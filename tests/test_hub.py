@@ -496,9 +496,9 @@ def _work_of(hub, name):
     if gradebook.exists():
         with sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True) as db:
             grades = db.execute(
-                "SELECT g.name, g.auto_score, g.manual_score FROM grade g "
+                "SELECT g.cell_id, g.auto_score, g.manual_score FROM grade g "
                 "JOIN submitted_notebook n ON g.notebook_id = n.id "
-                "JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = ? ORDER BY g.name",
+                "JOIN submitted_assignment a ON n.assignment_id = a.id WHERE a.student_id = ? ORDER BY g.cell_id",
                 (name,)).fetchall()
     return {"home": files(Path(f"/home/{name}") / ASSIGNMENT),
             "submissions": sorted(p.name for p in inbound.iterdir() if p.name.startswith(f"{name}+")),
