@@ -467,6 +467,42 @@ def test_a_classmates_page_fails(network):
 
 
 @pytest.mark.parametrize("network", NETS)
+def test_a_classmates_page_is_not_explained_by_slips(network):
+    """A slip's sentence explains the other numbers' value with statements about these ("z1 < 0: neuron 1 is
+    off"), which need not hold here (issue 21): a page worked on other numbers names no slip, and says so first."""
+    for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
+        p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
+        m = byhand.mark(p, right_page(q))
+        slips = {slip.sentence for st in byhand.steps(network, p.target) for slip in st.slips}
+        assert not [s.sentence for s in m.steps if s.sentence.rstrip(".") in slips], str(m)
+        assert m.messages[0].startswith("This page looks worked on other numbers")
+        assert all(repr(p.student_id) in s.sentence for s in m.steps if s.status == "wrong" and s.given), str(m)
+
+
+def test_the_issues_classmate_page_says_nothing_false_about_the_neurons():
+    """check_by_hand("relu_chain", "alice", a right page of "learner") said "z1 < 0: neuron 1 is off" while
+    alice's z1 = 0.6 (issue 21)."""
+    alice = byhand.problem("relu_chain", "alice").forward()
+    assert alice["z1"] > 0 and alice["z2"] > 0
+    m = byhand.check_by_hand("relu_chain", "alice", right_page(byhand.problem("relu_chain", "learner")))
+    text = str(m) + " ".join(s.sentence for s in m.steps)
+    assert m.right == 0 and not any(f"neuron {n} is off" in text or f"z{n} < 0" in text for n in (1, 2)), text
+
+
+def test_a_slip_said_to_switch_a_neuron_off_is_named_only_when_the_neuron_is_off():
+    """z2 = w12·z1 + b2 is "z1 where Y1 belongs: neuron 1 is off" only if the student's z1 is below 0; with a
+    slipped z1 above 0 and a slipped Y1, the sentence would be false for the numbers it talks about."""
+    for sid in ids_for("relu_chain")[:10]:
+        p = byhand.problem("relu_chain", sid)
+        page = right_page(p)
+        z1 = page["z1"] + 0.5
+        page.update(z1=z1, Y1=z1 + 1.0, z2=p.params["w12"] * z1 + p.params["b2"])
+        m = byhand.mark(p, page)
+        z2 = next(s for s in m.steps if s.key == "z2")
+        assert z2.status == "wrong" and "off" not in z2.sentence, (sid, z2.sentence)
+
+
+@pytest.mark.parametrize("network", NETS)
 def test_several_slips_of_ones_own_keep_error_carried_forward(network):
     """A slip in the first step carried forward, and every update climbing (p + η·dLoss/dp): still one's own page."""
     for sid in ids_for(network)[:10]:

@@ -277,7 +277,7 @@ def _why(step, given, expected, v, read):
                 "with the right value only, and it is not that either")
     for slip in step.slips:
         value = _safe(slip.rule, v)
-        if agrees(given, value) and not agrees(value, expected):
+        if agrees(given, value) and not agrees(value, expected) and (slip.holds is None or slip.holds(v)):
             return slip.sentence
     if expected != 0 and agrees(given, -expected):
         return f"your {step.name} has the wrong sign: {step.formula}"
@@ -357,7 +357,7 @@ def _judge(p, steps, page, right, carry, reveal):
                             "earn nothing from it")
             else:
                 status = "wrong"
-                sentence = _why(step, given, expected, v, read)
+                sentence = _why(step, given, expected, v, read) if carry else _not_these_numbers(step, p)
         v.step_names[step.key] = step.name
         if given is not None and _carries_a_zero(given, r):
             zeroed.add(step.key)
@@ -373,6 +373,12 @@ def _judge(p, steps, page, right, carry, reveal):
         sentence = m.sentence if later_use else m.sentence.replace(REPLACED, "")
         out.append(m._replace(sentence=full_stop(sentence)))
     return out
+
+
+def _not_these_numbers(step, p):
+    """Why a step is wrong on a page worked on other numbers (see mark): not why a slip was made, which would
+    explain the other numbers' value with statements about these ("z1 < 0") that need not hold here."""
+    return f"{step.formula} does not come to this on the numbers of student id {p.student_id!r}"
 
 
 class _Reads(NamedTuple):
@@ -435,7 +441,7 @@ def _carried_count(marks, first):
 
 
 def _messages(marks, notes, foreign_note):
-    out = []
+    out = [foreign_note] if foreign_note else []   # first: it explains every wrong step after it
     first = next((m for m in marks if m.status != "right"), None)
     if first is None and marks:
         carried = sum(m.carried for m in marks)
@@ -468,8 +474,6 @@ def _messages(marks, notes, foreign_note):
             stood_in = any(REPLACED.strip("; ") in m.sentence for m in missing)
             out.append(f"Not answered: {join_and(named)}"
                        + ("; the steps after each were marked with its right value." if stood_in else "."))
-    if foreign_note:
-        out.append(foreign_note)
     return out + list(notes)
 
 
@@ -506,10 +510,12 @@ def mark(p, answers, *, reveal=False):
         if foreign:
             marks = [_no_evidence(m) if abs(right[m.key]) <= SLACK else m
                      for m in _judge(p, steps, page, right, False, reveal)]
-            note = (f"{wrong} of the {judged} steps that use this problem's own numbers disagree with them, so "
-                    "every step was marked against the right values only, without error carried forward, and a "
-                    "0 that is right here (a node that is off) earns nothing on such a page: "
-                    f"check that you worked on the numbers of student id {p.student_id!r}.")
+            note = (f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
+                    f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
+                    f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
+                    "notebook, the id in MY_ID). Every step was marked against the right values only, without "
+                    "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
+                    "a page.")
         return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
 
 

@@ -26,8 +26,9 @@ The notes' conventions, kept here on purpose:
     from 0, and a student's own z of exactly 0 counts as off, as in the notebooks.
 """
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from ..exercises import find_network
 
@@ -69,6 +70,13 @@ class Slip(NamedTuple):
     name: str                  # a short name, e.g. "delta1_gate_of_neuron_2"
     rule: Callable             # Values -> float: what the slip gives from the same earlier values
     sentence: str              # what the student did, in the notes' symbols, for the student
+    holds: Callable | None = None      # Values -> bool: what the sentence states besides the slip ("node 3 is
+                                       # off"), when the slip's value alone does not imply it; None if it does
+
+
+def node_off(z):
+    """A Slip.holds for a sentence that says the node whose sum is z is off."""
+    return lambda v: v[z] <= 0
 
 
 @dataclass(frozen=True)
@@ -227,7 +235,7 @@ def _relu_chain():
             Slip("z_input_for_Y1", lambda v: v.w12 * v.x1 + v.b2,
                  "your z2 uses x1: neuron 2's input is Y1, the output of neuron 1"),
             Slip("z_uses_z1", lambda v: v.w12 * v.z1 + v.b2,
-                 "your z2 uses z1 where Y1 = ReLU(z1) belongs: neuron 1 is off, so Y1 = 0"),
+                 "your z2 uses z1 where Y1 = ReLU(z1) belongs: neuron 1 is off, so Y1 = 0", node_off("z1")),
             Slip("z_wrong_weight", lambda v: v.w11 * v.Y1 + v.b2,
                  "your z2 uses w11: the weight from neuron 1 into neuron 2 is w12"),
         )),
@@ -336,9 +344,9 @@ def _softmax_223(target):
             f"Y{k}", f"Y{k}", f"Y_{k}", f"the output (logit) of node {k}", f"Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}",
             lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"], (
                 Slip("logit_uses_z3", lambda v, k=k: v[f"W3{k}"] * v.z3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"],
-                     f"your Y{k} uses z3 where Y3 = ReLU(z3) belongs: node 3 is off, so Y3 = 0"),
+                     f"your Y{k} uses z3 where Y3 = ReLU(z3) belongs: node 3 is off, so Y3 = 0", node_off("z3")),
                 Slip("logit_uses_z4", lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.z4 + v[f"b{k}"],
-                     f"your Y{k} uses z4 where Y4 = ReLU(z4) belongs: node 4 is off, so Y4 = 0"),
+                     f"your Y{k} uses z4 where Y4 = ReLU(z4) belongs: node 4 is off, so Y4 = 0", node_off("z4")),
                 Slip("logit_no_bias", lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4,
                      f"your Y{k} leaves out the bias b{k}"),
                 Slip("logit_relu", lambda v, k=k: relu(v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"]),
@@ -450,7 +458,8 @@ def _softmax_223(target):
                 Slip("grad_other_hidden_value", lambda v, k=k, o=o: err(v, k) * v[f"Y{o}"],
                      f"your dLoss/d{p} uses Y{o}: the edge {p} comes from node {j}, so it carries Y{j}"),
                 Slip("grad_z_for_value", lambda v, k=k, j=j: err(v, k) * v[f"z{j}"],
-                     f"your dLoss/d{p} uses z{j} where Y{j} = ReLU(z{j}) belongs: node {j} is off, so Y{j} = 0"),
+                     f"your dLoss/d{p} uses z{j} where Y{j} = ReLU(z{j}) belongs: node {j} is off, so Y{j} = 0",
+                     node_off(f"z{j}")),
                 Slip("grad_weight_for_input", lambda v, k=k, p=p: err(v, k) * v[p],
                      f"your dLoss/d{p} multiplies by the weight {p} where the value it carries, {y}, belongs"),
             ]
