@@ -310,6 +310,9 @@ def _relu_chain():
 
 
 OUTPUTS = (5, 6, 7)
+# What a 2-2-3 step is, the same words for every target: the target node is drawn per id, and the words appear
+# where no id is known (the notebook's template) as well as on a sheet, so they never name it.
+OUTPUT_ERROR_WORDS = "the error at output node {k}"
 HIDDEN = (3, 4)
 INPUTS = (1, 2)
 
@@ -376,7 +379,7 @@ def _softmax_223(target):
     t = target
     others = [k for k in OUTPUTS if k != t]
     steps.append(Step(
-        "Loss", "Loss", r"\text{Loss}", f"the loss, −log of the target's probability (target node {t})",
+        "Loss", "Loss", r"\text{Loss}", "the loss, −log of the target node's probability",
         f"Loss = −log P{t} (natural log)", lambda v: -math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan, (
             Slip("loss_sign", lambda v: math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan,
                  f"your Loss is log P{t}: the loss is minus it, Loss = −log P{t}, a positive number"),
@@ -391,7 +394,7 @@ def _softmax_223(target):
         if k == t:
             steps.append(Step(
                 f"dLoss/dY{k}", f"dLoss/dY{k}", rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                f"the error at output node {k} (the target)", f"dLoss/dY{k} = P{k} − 1",
+                OUTPUT_ERROR_WORDS.format(k=k), f"dLoss/dY{k} = P{k} − 1",
                 lambda v, k=k: v[f"P{k}"] - 1.0, (
                     Slip("target_error_no_one", lambda v, k=k: v[f"P{k}"],
                          f"your dLoss/dY{k} is P{k}, where P{k} − 1 belongs: node {k} is the target, "
@@ -403,7 +406,7 @@ def _softmax_223(target):
         else:
             steps.append(Step(
                 f"dLoss/dY{k}", f"dLoss/dY{k}", rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                f"the error at output node {k}", f"dLoss/dY{k} = P{k}",
+                OUTPUT_ERROR_WORDS.format(k=k), f"dLoss/dY{k} = P{k}",
                 lambda v, k=k: v[f"P{k}"], (
                     Slip("other_error_minus_one", lambda v, k=k: v[f"P{k}"] - 1.0,
                          f"your dLoss/dY{k} is P{k} − 1: only the target node {t} has the −1, so "
