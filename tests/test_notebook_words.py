@@ -48,3 +48,57 @@ def test_no_sheet_line_or_form_label_names_the_target_node(network):
     per_target = {t: [(s.key, s.words) for s in byhand.steps(network, t)] for t in TARGETS}
     assert len({tuple(v) for v in per_target.values()}) == 1
     assert not any("target node 5" in w or "(the target)" in w for _, w in per_target[5])
+
+
+def student_by_hand(name, fill, keep_raise=True):
+    """The student copy's by-hand function with every ... filled in by fill(key), as a student does."""
+    network = NETWORKS[name]
+    source = by_hand_cell(notebook(name, student=True), network).source
+    source = TEMPLATE_LINE.sub(lambda m: f"    {m.group(1)!r}: {fill(m.group(1))!r},", source)
+    if not keep_raise:
+        source = source.replace("raise NotImplementedError()", "")
+    space = {}
+    exec(compile(source, f"<{name} by hand>", "exec"), space)
+    return space[f"{network}_by_hand"]
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_template_says_to_delete_the_raise_and_then_it_is_marked(name):
+    """The template dict sits below raise NotImplementedError(): a student who filled in every value got "not
+    written yet".  The docstring above the line says to delete it, the feedback names the line, and once it is
+    deleted the values are marked."""
+    network = NETWORKS[name]
+    source = by_hand_cell(notebook(name, student=True), network).source
+    above = source[:source.index("raise NotImplementedError()")]
+    assert "delete the line raise NotImplementedError()" in " ".join(above.split())
+    right = byhand.mark(byhand.problem(network, "ada"), {}, reveal=True)
+    values = {s.key: round(s.expected, 4) for s in right.steps}
+    filled = byhand.check_by_hand(network, "ada", student_by_hand(name, values.get))
+    assert "delete the line raise NotImplementedError()" in filled.messages[0]
+    assert "not written yet" not in filled.messages[0]
+    marked = byhand.check_by_hand(network, "ada", student_by_hand(name, values.get, keep_raise=False))
+    assert marked.passed, str(marked)
+
+
+def test_the_grader_names_the_line_to_delete_too():
+    from gradelib.grading.marking import mark_hand_cell
+
+    class Call:
+        network, function = "relu_chain", "relu_chain_by_hand"
+    sentence = "relu_chain_by_hand() is not written yet: it still raises NotImplementedError. Replace that line."
+    outcome = mark_hand_cell(Call, "ada", {"calls": [{"problem": ["not_implemented", sentence]}]}, "", 4)
+    assert "delete the line raise NotImplementedError()" in outcome.why and outcome.points == 0
+
+
+@pytest.mark.parametrize("student", [False, True], ids=["source", "student copy"])
+@pytest.mark.parametrize("name", NETWORKS)
+def test_a_graded_student_off_the_hub_is_told_to_put_their_nbgrader_id(name, student):
+    """Off the hub the notebooks said only "put any name" in MY_ID, and a right page on another id scores 0:
+    where the student types the id, and in the section's introduction, they are told to put their nbgrader id."""
+    nb = notebook(name, student)
+    where = next(c for c in nb.cells if c.cell_type == "code" and "MY_ID = byhand.my_id(" in c.source)
+    assert "nbgrader student id" in where.source and "not on the course's JupyterHub" in where.source
+    intro = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## By hand"))
+    text = " ".join(intro.source.split())
+    assert "put your nbgrader student id" in text and "scores 0" in text
+    assert '(`" bob "` is `"bob"`)' in text and "accent" in text   # the id's normalisation (personal.check_id)

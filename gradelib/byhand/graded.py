@@ -48,15 +48,25 @@ def unmarked(sentence, points, student_id):
             f"0 of {points:g} points.\n- {sentence}")
 
 
+def not_written_sentence(mistake, sentence, shown):
+    """The sentence for a by-hand function's problem: its template sits below raise NotImplementedError(), so
+    "not written yet" would puzzle a student who filled in every value; say which line to delete."""
+    if mistake != "not_implemented":
+        return sentence
+    return (f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
+            "While that line is there, the values you wrote below it are never read.")
+
+
 def answers_of(fn, name):
     """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
     if not callable(fn):
         raise Problem("not_callable", f"grade_by_hand needs your function itself, e.g. {name}; "
                                       f"it got {type(fn).__name__}.")
-    c = call(fn, (), f"{getattr(fn, '__name__', name)}()")
+    shown = f"{getattr(fn, '__name__', name)}()"
+    c = call(fn, (), shown)
     if c.problem:
-        raise c.problem
-    return read_answers(c.value, f"{getattr(fn, '__name__', name)}()")
+        raise Problem(c.problem.mistake, not_written_sentence(c.problem.mistake, c.problem.sentence, shown))
+    return read_answers(c.value, shown)
 
 
 class Score(float):
