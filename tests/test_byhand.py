@@ -254,6 +254,27 @@ def test_a_bad_id_gets_a_sentence(bad):
     assert not m.available and m.messages and m.messages[0].endswith(".")
 
 
+@pytest.mark.parametrize("network", NETS)
+@pytest.mark.parametrize("answers", [[0.8, 0.8], (0.8,), "z1 = 0.8", 0.8, None, {0.8}])
+def test_answers_that_are_not_a_page_get_a_sentence_that_says_what_one_is(network, answers):
+    """check_by_hand(net, id, [a list]) said "the dict of your values should return a dict of your values"
+    (issue 21): it says what it needs, with this network's own keys, and what it got."""
+    m = byhand.check_by_hand(network, "bob", answers)
+    first = byhand.steps(network)[0].key
+    assert not m.available and len(m.messages) == 1
+    assert m.messages[0].startswith(f"check_by_hand needs your values as a dict of step and value, such as "
+                                    f"{{'{first}': ...") and f"{network}_by_hand" in m.messages[0]
+    got = "None" if answers is None else f"a {type(answers).__name__}"
+    assert "should return" not in m.messages[0] and f"it got {got}" in m.messages[0], m.messages[0]
+
+
+def test_the_id_as_documented_where_a_learner_reads_it():
+    """The id's normalisation was only in the code; help(byhand.problem) and help(check_by_hand) say it too."""
+    for fn in (byhand.problem, byhand.check_by_hand):
+        assert '" bob " is "bob"' in fn.__doc__ and "accent" in fn.__doc__
+    assert byhand.problem("relu_chain", " bob ") == byhand.problem("relu_chain", "bob")
+
+
 # --- marking -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("network", NETS)

@@ -62,7 +62,7 @@ import numpy as np
 from .. import oracle
 from ..check import NOT_AVAILABLE
 from ..exercises import find_network
-from ..student import Problem, read_answers
+from ..student import Problem, describe_type, read_answers
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
@@ -534,6 +534,8 @@ def check_by_hand(network, student_id, answers):
     answers: the learner's function returning {step: value} (called as the
     checker calls a function under check), or that dict itself; either is read
     as plain data (gradelib.student.read_answers) before anything is marked.
+    student_id: as byhand.problem reads it: spaces at either end do not count
+    (" bob " is "bob"), and an accented letter is the same however it was typed.
     A bad network, id or answer gives a Marking with the sentence, never a traceback.
     """
     if oracle.withdrawn():
@@ -543,9 +545,22 @@ def check_by_hand(network, student_id, answers):
         p = personal.problem(network, student_id)
     except ValueError as err:
         return Marking(str(network)[:40], "", messages=[str(err)], available=False)
+    if not callable(answers) and not isinstance(answers, dict):
+        return Marking(p.network, p.student_id, messages=[_not_a_page(p, answers)], available=False)
     try:
-        values = answers_of(answers, "your_by_hand_function") if callable(answers) else \
-            read_answers(answers, "the dict of your values")
+        values = answers_of(answers, f"{p.network}_by_hand") if callable(answers) else \
+            read_answers(answers, "your dict")
     except Problem as problem:
         return Marking(p.network, p.student_id, messages=[problem.sentence], available=False)
     return mark(p, values)
+
+
+def _not_a_page(p, answers):
+    """What check_by_hand says when its answers are neither a dict of values nor a function returning one."""
+    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]
+    example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + ", ...}"
+    got = "None" if answers is None else describe_type(answers)
+    hint = " (a list or tuple has no step names: each value needs its step's key)" if isinstance(
+        answers, (list, tuple)) else ""
+    return (f"check_by_hand needs your values as a dict of step and value, such as {example}, or your function "
+            f"that returns one ({p.network}_by_hand, without brackets); it got {got}{hint}.")
