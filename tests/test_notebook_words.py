@@ -102,3 +102,19 @@ def test_a_graded_student_off_the_hub_is_told_to_put_their_nbgrader_id(name, stu
     text = " ".join(intro.source.split())
     assert "put your nbgrader student id" in text and "scores 0" in text
     assert '(`" bob "` is `"bob"`)' in text and "accent" in text   # the id's normalisation (personal.check_id)
+
+
+@pytest.mark.parametrize("student", [False, True], ids=["source", "student copy"])
+def test_the_step_that_balances_truncation_and_round_off_is_where_the_sum_is_smallest(student):
+    """Notebook 1 said h² + ε/h is smallest near h = ε^(1/3); its derivative 2h − ε/h² vanishes at (ε/2)^(1/3).
+    The value the notebook states must be where the sum it names is smallest, to the digit it gives."""
+    import numpy as np
+    cells = notebook("01_single_neuron", student).cells
+    text = " ".join(" ".join(c.source.split()) for c in cells if c.cell_type == "markdown")
+    eps = float(re.search(r"\\varepsilon = ([\d.]+)\\cdot 10\^\{(-\d+)\}", text).expand(r"\1e\2"))
+    claim = re.search(r"\$h\^2 \+ \\varepsilon/h\$ is smallest .*?\\approx (\d)\\cdot 10\^\{(-\d+)\}", text)
+    assert claim, "the remark on h² + ε/h"
+    h = np.geomspace(1e-8, 1e-4, 200001)
+    best = h[np.argmin(h ** 2 + eps / h)]
+    assert float(f"{best:.0e}") == float(f"{claim.group(1)}e{claim.group(2)}"), (best, claim.group(0))
+    assert "(\\varepsilon/2)^{1/3}" in claim.group(0)
