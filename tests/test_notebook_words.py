@@ -118,3 +118,31 @@ def test_the_step_that_balances_truncation_and_round_off_is_where_the_sum_is_sma
     best = h[np.argmin(h ** 2 + eps / h)]
     assert float(f"{best:.0e}") == float(f"{claim.group(1)}e{claim.group(2)}"), (best, claim.group(0))
     assert "(\\varepsilon/2)^{1/3}" in claim.group(0)
+
+
+POINTS = {"01_single_neuron": 3, "02_relu_chain": 4, "03_softmax_223": 5}   # the issue's figures, checked below
+NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_intro_announces_the_graded_by_hand_section_with_its_points(name):
+    """The intros listed every exercise but not the by-hand section; its points are nbgrader's for its test cell."""
+    nb = notebook(name)
+    points = [c.metadata.nbgrader.points for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+              and "grade_by_hand(" in c.source]
+    assert points == [POINTS[name]]
+    intro = " ".join(nb.cells[0].source.split())
+    assert f"`{NETWORKS[name]}_by_hand`: a graded section ({POINTS[name]} points)" in intro, intro
+    heading = next(c.source.splitlines()[0] for c in nb.cells if c.source.startswith("## By hand"))
+    assert heading.endswith(f"({POINTS[name]} points)")
+
+
+def test_the_matrix_form_is_counted_alike_where_it_is_named_and_where_it_is_shown():
+    """Notebook 3's intro said "four lines of NumPy", §6.5 "three lines", and §6.5 shows six equations."""
+    nb = notebook("03_softmax_223")
+    section = next(c.source for c in nb.cells if c.source.startswith("### 6.5"))
+    backward = section.split("the backward pass is", 1)[1].split("$$")[1]
+    shown = backward.count("=")
+    said = [NUMBERS[w] for w in re.findall(r"(\w+) matrix\s+equations", nb.cells[0].source + section)]
+    assert said == [shown, shown], (said, shown)
+    assert not re.search(r"\b(three|four) lines of NumPy", nb.cells[0].source + section)
