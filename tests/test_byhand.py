@@ -86,8 +86,6 @@ def hand_steps(p):
         rows.append(("Loss", lambda v: -math.log(v[f"P{t}"])))
         for k in (5, 6, 7):
             rows.append((f"dLoss/dY{k}", lambda v, k=k: v[f"P{k}"] - (1.0 if k == t else 0.0)))
-        for j in (3, 4):
-            rows.append((f"dLoss/dY{j}", lambda v, j=j: sum(v[f"dLoss/dY{k}"] * v[f"W{j}{k}"] for k in (5, 6, 7))))
         params = []
         for k in (5, 6, 7):
             for j in (3, 4):
@@ -96,6 +94,8 @@ def hand_steps(p):
         for k in (5, 6, 7):
             params.append(f"b{k}")
             rows.append((f"dLoss/db{k}", lambda v, k=k: v[f"dLoss/dY{k}"]))
+        for j in (3, 4):   # notes 002: after the output layer's gradients
+            rows.append((f"dLoss/dY{j}", lambda v, j=j: sum(v[f"dLoss/dY{k}"] * v[f"W{j}{k}"] for k in (5, 6, 7))))
         hidden = [(f"W{i}{j}", j, f"X{i}") for j in (3, 4) for i in (1, 2)] + [(f"b{j}", j, None) for j in (3, 4)]
         for q, j, x in hidden:
             params.append(q)
@@ -273,6 +273,18 @@ def test_the_id_as_documented_where_a_learner_reads_it():
     for fn in (byhand.problem, byhand.check_by_hand):
         assert '" bob " is "bob"' in fn.__doc__ and "accent" in fn.__doc__
     assert byhand.problem("relu_chain", " bob ") == byhand.problem("relu_chain", "bob")
+
+
+def test_the_steps_are_in_the_notes_order_and_the_sheet_says_where_not():
+    """Notes 002 send the error back to nodes 3 and 4 after the output layer's gradients (the sheet had it
+    before them while saying "in the notes' order"); the updates all come last, and the sheet says why."""
+    for network in NETS:
+        p = byhand.problem(network, "ada")
+        assert [s.key for s in byhand.steps(network, p.target)] == [k for k, _ in hand_steps(p)]
+    keys = [s.key for s in byhand.steps("softmax_223")]
+    assert keys.index("dLoss/db7") < keys.index("dLoss/dY3") < keys.index("dLoss/dY4") < keys.index("dLoss/dW13")
+    how = byhand.sheet("softmax_223", "ada").fragment()
+    assert "every update comes after every gradient" in how and "before that update" in how
 
 
 # --- marking -------------------------------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ from .personal import problem
 from .steps import steps
 
 HASHSALT = "gradelib-byhand-sheet"   # any fixed text: it only has to be the same every time
+# Where the steps' order is not the notes' own, and why (see gradelib.byhand.steps).
+ORDER_NOTES = {"softmax_223": " The steps follow notes 002, except that every update comes after every gradient: "
+                              "notes 002 update the output layer before sending the error back to nodes 3 and 4, "
+                              "and dLoss/dY3 and dLoss/dY4 need the output weights from before that update."}
 TITLES = {"single_neuron": "One ReLU neuron (notes 000)",
           "relu_chain": "A chain of two ReLU neurons (notes 000)",
           "softmax_223": "The 2-2-3 softmax network (notes 002)"}
@@ -106,7 +110,8 @@ class Sheet:
                 f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
                 f'write each value with at least two decimals (a rounded value counts as right: within 0.005, '
                 f'or 1% for large values, of what your own earlier numbers give). A slip costs only its own '
-                f'step when the steps after it follow correctly from it. Then check it with '
+                f'step when the steps after it follow correctly from it.{ORDER_NOTES.get(p.network, "")} '
+                f'Then check it with '
                 f'<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>'
                 f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
                 f'{rows}</table></div>')

@@ -318,7 +318,12 @@ INPUTS = (1, 2)
 
 
 def _softmax_223(target):
-    """The 2-2-3 net's steps for this target node (5, 6 or 7): the output errors depend on it."""
+    """The 2-2-3 net's steps for this target node (5, 6 or 7): the output errors depend on it.
+
+    In notes 002's order (forward pass, output errors, output-layer gradients, hidden errors, hidden-layer
+    gradients), except that every update comes after every gradient: notes 002 update the output layer before
+    sending the error back, and dLoss/dY3, dLoss/dY4 need its weights from before the update.
+    """
     other_h = {3: 4, 4: 3}
     steps = []
     for j in HIDDEN:
@@ -422,27 +427,7 @@ def _softmax_223(target):
     def err(v, k):
         return v[f"dLoss/dY{k}"]
 
-    for j in HIDDEN:
-        o = other_h[j]
-        sum_text = " + ".join(f"dLoss/dY{k}·W{j}{k}" for k in OUTPUTS)
-        steps.append(Step(
-            f"dLoss/dY{j}", f"dLoss/dY{j}", rf"\frac{{d\text{{Loss}}}}{{dY_{j}}}",
-            f"the error at hidden node {j}, summed over its parents", f"dLoss/dY{j} = {sum_text}",
-            lambda v, j=j: sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS), (
-                Slip("hidden_target_path_only", lambda v, j=j: err(v, t) * v[f"W{j}{t}"],
-                     f"your dLoss/dY{j} keeps only the path through the target node {t}: node {j} feeds all three "
-                     f"outputs, so dLoss/dY{j} = {sum_text}"),
-                Slip("hidden_weights_of_other_node", lambda v, o=o: sum(err(v, k) * v[f"W{o}{k}"] for k in OUTPUTS),
-                     f"your dLoss/dY{j} uses W{o}5, W{o}6, W{o}7, the weights out of node {o}: node {j}'s are "
-                     f"W{j}5, W{j}6, W{j}7"),
-                Slip("hidden_probabilities", lambda v, j=j: sum(v[f"P{k}"] * v[f"W{j}{k}"] for k in OUTPUTS),
-                     f"your dLoss/dY{j} uses P{t} where the target's error P{t} − 1 belongs"),
-                Slip("hidden_gated", lambda v, j=j: gate(v[f"z{j}"]) * sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
-                     f"your dLoss/dY{j} is 0 because node {j} is off; but dLoss/dY{j} comes before the gate: "
-                     f"ReLU'(z{j}) enters node {j}'s gradients, not dLoss/dY{j}"),
-                Slip("hidden_error_sign", lambda v, j=j: -sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
-                     f"your dLoss/dY{j} has the wrong sign: dLoss/dY{j} = {sum_text}, no minus sign"),
-            )))
+    # notes 002's order: the output layer's gradients, then the errors sent back to the hidden nodes
     output_params = ([(f"W{j}{k}", k, f"Y{j}") for k in OUTPUTS for j in HIDDEN]
                      + [(f"b{k}", k, None) for k in OUTPUTS])
     for p, k, y in output_params:
@@ -472,6 +457,27 @@ def _softmax_223(target):
         steps.append(Step(
             f"dLoss/d{p}", f"dLoss/d{p}", _grad_tex(p), f"the gradient of the loss with respect to {p}",
             f"dLoss/d{p} = dLoss/dY{k}{times}", lambda v, k=k, y=y: err(v, k) * (v[y] if y else 1.0), tuple(slips)))
+    for j in HIDDEN:
+        o = other_h[j]
+        sum_text = " + ".join(f"dLoss/dY{k}·W{j}{k}" for k in OUTPUTS)
+        steps.append(Step(
+            f"dLoss/dY{j}", f"dLoss/dY{j}", rf"\frac{{d\text{{Loss}}}}{{dY_{j}}}",
+            f"the error at hidden node {j}, summed over its parents", f"dLoss/dY{j} = {sum_text}",
+            lambda v, j=j: sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS), (
+                Slip("hidden_target_path_only", lambda v, j=j: err(v, t) * v[f"W{j}{t}"],
+                     f"your dLoss/dY{j} keeps only the path through the target node {t}: node {j} feeds all three "
+                     f"outputs, so dLoss/dY{j} = {sum_text}"),
+                Slip("hidden_weights_of_other_node", lambda v, o=o: sum(err(v, k) * v[f"W{o}{k}"] for k in OUTPUTS),
+                     f"your dLoss/dY{j} uses W{o}5, W{o}6, W{o}7, the weights out of node {o}: node {j}'s are "
+                     f"W{j}5, W{j}6, W{j}7"),
+                Slip("hidden_probabilities", lambda v, j=j: sum(v[f"P{k}"] * v[f"W{j}{k}"] for k in OUTPUTS),
+                     f"your dLoss/dY{j} uses P{t} where the target's error P{t} − 1 belongs"),
+                Slip("hidden_gated", lambda v, j=j: gate(v[f"z{j}"]) * sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
+                     f"your dLoss/dY{j} is 0 because node {j} is off; but dLoss/dY{j} comes before the gate: "
+                     f"ReLU'(z{j}) enters node {j}'s gradients, not dLoss/dY{j}"),
+                Slip("hidden_error_sign", lambda v, j=j: -sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
+                     f"your dLoss/dY{j} has the wrong sign: dLoss/dY{j} = {sum_text}, no minus sign"),
+            )))
     hidden_params = ([(f"W{i}{j}", j, f"X{i}") for j in HIDDEN for i in INPUTS]
                      + [(f"b{j}", j, None) for j in HIDDEN])
     for p, j, x in hidden_params:
