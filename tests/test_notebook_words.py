@@ -37,7 +37,7 @@ def test_the_by_hand_template_names_no_node_the_id_decides(name, student):
     lines = TEMPLATE_LINE.findall(by_hand_cell(notebook(name, student), network).source)
     targets = TARGETS if network == "softmax_223" else (None,)
     for target in targets:
-        steps = byhand.steps(network, target)
+        steps = [s for s in byhand.steps(network, target) if s.key in byhand.graded_steps(network)]
         assert [key for key, _ in lines] == [s.key for s in steps]
         assert [words for _, words in lines] == [s.words for s in steps], target
 
@@ -146,3 +146,11 @@ def test_the_matrix_form_is_counted_alike_where_it_is_named_and_where_it_is_show
     said = [NUMBERS[w] for w in re.findall(r"(\w+) matrix\s+equations", nb.cells[0].source + section)]
     assert said == [shown, shown], (said, shown)
     assert not re.search(r"\b(three|four) lines of NumPy", nb.cells[0].source + section)
+
+
+def test_notebook_3_says_how_many_steps_are_graded_as_the_marker_counts_them():
+    intro = next(c.source for c in notebook("03_softmax_223").cells if c.source.startswith("## By hand"))
+    said = re.search(r"Of the (\d+) steps of the whole calculation, (\d+) are\s+graded", intro)
+    assert said and (int(said.group(1)), int(said.group(2))) == (
+        len(byhand.steps("softmax_223")), len(byhand.graded_steps("softmax_223")))
+    assert byhand.mark(byhand.problem("softmax_223", "ada"), {}).total == int(said.group(2))

@@ -2,6 +2,7 @@
 
     MY_ID = byhand.my_id("your name")                                      # the id the numbers are made from
     gradelib.grade_by_hand("single_neuron", MY_ID, single_neuron_by_hand, points=4)
+    gradelib.grade_by_hand("softmax_223", MY_ID, softmax_223_by_hand, points=5, steps="all")  # all 46 steps
 
 The student's function returns their values from paper, ``{"z": 0.93, ...}``.
 The test cell prints the marking and ends with the score, points · right/all
@@ -76,8 +77,14 @@ class Score(float):
         return f"{float(self):g}"
 
 
-def grade_by_hand(network, student_id, fn, *, points):
-    """Print the step-by-step marking of fn()'s values and return the score (see the module docstring)."""
+def grade_by_hand(network, student_id, fn, *, points, steps=None):
+    """Print the step-by-step marking of fn()'s values and return the score (see the module docstring).
+
+    steps: which steps are graded, the instructor's choice: a list of step keys, "all", or None for the
+    network's default (gradelib.byhand.steps.DEFAULT_GRADED: 25 of the 2-2-3 net's 46, every step of the
+    others).  The score is points · right / graded steps.  The grader reads this keyword from the test cell as
+    written (a literal), so the sheet, the form and check_by_hand must be given the same choice.
+    """
     from . import mark, problem   # the package's own marker, imported late: it imports this module
     if oracle.withdrawn():        # in the grader's harness the grader marks, not the cell
         return Score(0.0)
@@ -91,7 +98,10 @@ def grade_by_hand(network, student_id, fn, *, points):
     except Problem as p:
         print(unmarked(p.sentence, points, student_id))
         return Score(0.0)
-    marking = mark(personal, answers)
+    marking = mark(personal, answers, steps=steps)
+    if not marking.available:   # an instructor's steps= that names no step: said, and nothing scored
+        print(unmarked(" ".join(marking.messages), points, student_id))
+        return Score(0.0)
     print(headline(marking, points))
     print(marking)
     return Score(score(marking, points))

@@ -67,7 +67,7 @@ from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
 from .graded import answers_of
-from .reading import SLACK, agrees, read_value, tolerance
+from .reading import SLACK, Reading, agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
 EXPLAINED = 3        # later wrong steps explained in the messages; the rest are named (every StepMark says why)
@@ -322,8 +322,12 @@ def _lent_zeros(zeroed, read, expected, v):
     return []
 
 
-def _judge(p, steps, page, right, carry, reveal):
-    """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
+def _judge(p, steps, page, right, carry, reveal, graded):
+    """Mark every step in order; carry says whether expected values come from the student's own earlier numbers.
+
+    A step that is not graded (see steps.graded_steps) and not answered takes the value its rule gives from the
+    student's own earlier numbers, so that error carried forward goes through it to the graded steps after it.
+    """
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
@@ -335,6 +339,8 @@ def _judge(p, steps, page, right, carry, reveal):
         read = list(v.read)
         carried = carry and not agrees(expected, r) if math.isfinite(expected) else carry
         reading = page.readings.get(step.key)
+        if step.key not in graded and (reading is None or reading.status != "ok"):
+            reading = Reading(expected if math.isfinite(expected) else r, "ok", "")
         if reading is None:
             status, given, v[step.key] = "missing", None, r
             sentence = f"{step.name} is not answered{REPLACED}"
@@ -477,7 +483,7 @@ def _messages(marks, notes, foreign_note):
     return out + list(notes)
 
 
-def mark(p, answers, *, reveal=False):
+def mark(p, answers, *, reveal=False, steps=None):
     """Mark the student's answers ({step key: value}) to problem p, step by step with error carried forward.
 
     Never raises for any answers (see reading.read_value), except that inside
@@ -485,6 +491,8 @@ def mark(p, answers, *, reveal=False):
     oracle.withdraw() (the grader's harness) it marks nothing and says so.
     reveal: whether each StepMark carries the expected value even when the
     step is not right (for the grader and the tests, not for a self-check).
+    steps: which steps are graded (steps.graded: a list of keys, "all", or
+    None for the network's default); the others are used, not marked.
     """
     if oracle.withdrawn():
         return Marking(getattr(p, "network", "byhand"), getattr(p, "student_id", ""), messages=[NOT_AVAILABLE],
@@ -502,14 +510,18 @@ def mark(p, answers, *, reveal=False):
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
             return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"],
                            available=False)
-        steps = steps_module.steps(p.network, p.target)
-        page = _read_page(steps, answers, p.network)
-        marks = _judge(p, steps, page, right, True, reveal)
-        foreign, wrong, judged = _foreign(marks, _reads_problem(p, steps))
+        try:
+            graded = set(steps_module.graded_steps(p.network, steps))
+        except ValueError as err:
+            return Marking(p.network, p.student_id, messages=[str(err)], available=False)
+        every = steps_module.steps(p.network, p.target)
+        page = _read_page(every, answers, p.network)
+        marks = [m for m in _judge(p, every, page, right, True, reveal, graded) if m.key in graded]
+        foreign, wrong, judged = _foreign(marks, _reads_problem(p, every))
         note = ""
         if foreign:
             marks = [_no_evidence(m) if abs(right[m.key]) <= SLACK else m
-                     for m in _judge(p, steps, page, right, False, reveal)]
+                     for m in _judge(p, every, page, right, False, reveal, graded) if m.key in graded]
             note = (f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
                     f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
                     f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
@@ -528,7 +540,7 @@ def _no_evidence(m):
         f"{m.name}: 0 is the right value, but this page was worked on other numbers, so it earns nothing here"))
 
 
-def check_by_hand(network, student_id, answers):
+def check_by_hand(network, student_id, answers, *, steps=None):
     """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
 
     answers: the learner's function returning {step: value} (called as the
@@ -536,6 +548,7 @@ def check_by_hand(network, student_id, answers):
     as plain data (gradelib.student.read_answers) before anything is marked.
     student_id: as byhand.problem reads it: spaces at either end do not count
     (" bob " is "bob"), and an accented letter is the same however it was typed.
+    steps: which steps are graded, as mark() takes it (the notebook's graded cell's choice).
     A bad network, id or answer gives a Marking with the sentence, never a traceback.
     """
     if oracle.withdrawn():
@@ -552,12 +565,12 @@ def check_by_hand(network, student_id, answers):
             read_answers(answers, "your dict")
     except Problem as problem:
         return Marking(p.network, p.student_id, messages=[problem.sentence], available=False)
-    return mark(p, values)
+    return mark(p, values, steps=steps)
 
 
 def _not_a_page(p, answers):
     """What check_by_hand says when its answers are neither a dict of values nor a function returning one."""
-    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]
+    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]   # the first two, graded or not
     example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + ", ...}"
     got = "None" if answers is None else describe_type(answers)
     hint = " (a list or tuple has no step names: each value needs its step's key)" if isinstance(

@@ -535,6 +535,42 @@ def steps(network, target=None):
     return _SOFTMAX[target if target in OUTPUTS else 5]
 
 
+# Which steps are graded when the instructor does not choose (the steps= option of grade_by_hand, check_by_hand,
+# sheet and form).  The 2-2-3 page has 46 steps, 45 to 60 minutes with a calculator, 15 of them bare p − η·g
+# updates; its default keeps 25 that still ask for every idea once: the whole forward pass and the loss, the
+# three output errors, the errors sent back to both hidden nodes (one of which is off, as the id decides), an
+# output-layer weight gradient for each hidden node and a bias gradient, a hidden-layer gradient into each
+# hidden node (so one goes through ReLU'(z) = 0), and an update of each kind.  The steps left out are leaves:
+# no graded step needs them.  The other networks' pages are short enough to grade whole.
+DEFAULT_GRADED = {
+    "softmax_223": ("z3", "z4", "Y3", "Y4", "Y5", "Y6", "Y7", "P5", "P6", "P7", "Loss",
+                    "dLoss/dY5", "dLoss/dY6", "dLoss/dY7", "dLoss/dW35", "dLoss/dW46", "dLoss/db5",
+                    "dLoss/dY3", "dLoss/dY4", "dLoss/dW13", "dLoss/dW24",
+                    "new W35", "new b5", "new W13", "new W24"),
+}
+ALL = "all"   # steps=ALL grades every step
+
+
+def graded_steps(network, chosen=None):
+    """The keys of the graded steps, in the steps' order: chosen (a list of keys, or "all"), else the default.
+
+    ValueError with a sentence for a choice that names no step: an instructor's typo must not grade nothing.
+    """
+    keys = [s.key for s in steps(network)]
+    if chosen is None:
+        chosen = DEFAULT_GRADED.get(find_network(network, "byhand.graded_steps").name, ALL)
+    if chosen == ALL:
+        return tuple(keys)
+    if not isinstance(chosen, (list, tuple)) or not chosen or not all(isinstance(k, str) for k in chosen):
+        raise ValueError(f"steps= is \"all\" or a list of step keys such as [{keys[0]!r}, {keys[1]!r}]; "
+                         f"got {chosen!r:.60}.")
+    unknown = [k for k in chosen if k not in keys]
+    if unknown:
+        raise ValueError(f"steps= names {unknown[0]!r}, which is no step of {network}; the steps are "
+                         f"{', '.join(keys)}.")
+    return tuple(k for k in keys if k in set(chosen))
+
+
 def givens(network, x, params, target, eta):
     """The problem's own numbers as the Values every rule starts from, under the notes' names."""
     net = find_network(network, "byhand.givens")

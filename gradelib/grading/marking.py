@@ -57,7 +57,11 @@ def mark_hand_cell(call, student, record, run_reason, points):
         return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=True, points=0.0,
                            network=call.network, function=call.function,
                            first_wrong=byhand.steps(call.network)[0].key, why=sentence)
-    marking = byhand.mark(personal, answers["answers"])
+    marking = byhand.mark(personal, answers["answers"], steps=call.steps)
+    if not marking.available:   # the cell's steps= names no step: nothing can be marked, and the cell says why
+        sentence = " ".join(marking.messages)
+        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=False, points=0.0,
+                           network=call.network, function=call.function, reason=sentence)
     given = score(marking, points)
     text = headline(marking, points) + "\n" + str(marking)
     return HandOutcome(cell_outputs(text, given), marked=True, points=given, network=call.network,
