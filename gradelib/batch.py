@@ -40,6 +40,12 @@ class Batch(NamedTuple):
         n, on = len(self.X), int(self.on().sum())
         return f"a batch of {n} example{'s' if n > 1 else ''}, the neuron on at {on} and off at {n - on}"
 
+    def example(self):
+        """The batch with every number a learner needs to redo it on paper: the parameters, then each example."""
+        params = ", ".join(f"{k} = {v:g}" for k, v in self.params.items())
+        rows = ", ".join(f"({x1:g}, {x2:g}, {t:g})" for (x1, x2), t in zip(self.X, self.targets))
+        return f"{self.describe()} ({params}; (x1, x2, O_b) = {rows})"
+
 
 def _signed(rng, low, high):
     return float(np.round((1 if rng.random() < 0.5 else -1) * rng.uniform(low, high), 2))
@@ -145,5 +151,5 @@ def judge_batch(ex, cases, answers, reveal, notes=()):
                 "for each example compute its gradient as in exercise 1, with that example's own x and O_b (and "
                 "its own ReLU'(z)), then take the mean over the n examples.")
     if reveal:
-        sentence += f" For example for {cases[i].describe()}: dLoss/d{k} = {G[i][k]:.6g}, yours is {answers[i][k]:.6g}."
+        sentence += f" For example for {cases[i].example()}: dLoss/d{k} = {G[i][k]:.6g}, yours is {answers[i][k]:.6g}."
     return Result(ex.name, False, [sentence], ["wrong_value"], notes, {k: ["wrong_value"] for k in keys})

@@ -207,9 +207,9 @@ def judge_network(ex, pts, answers, reveal, notes=()):
             if update:
                 expected = pts.P[k][i] - pts.E[i] * G[k][i]
                 got = pts.P[k][i] - pts.E[i] * S[k][i]
-                sentence += f" For example at {pts.describe(i, True)}: new {k} should be {expected:.6g}, yours is {got:.6g}."
+                sentence += f" For example at {pts.example(i, True)}: new {k} should be {expected:.6g}, yours is {got:.6g}."
             else:
-                sentence += (f" For example at {pts.describe(i)}: dLoss/d{k} = {G[k][i]:.6g}, "
+                sentence += (f" For example at {pts.example(i)}: dLoss/d{k} = {G[k][i]:.6g}, "
                              f"yours is {S[k][i]:.6g}.")
         messages.append(sentence)
         for k in ks:

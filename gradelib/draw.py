@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import transforms
 
 from . import pieces
 from .exercises import Network, find_network
@@ -247,18 +248,36 @@ BACKWARD_LAYOUTS = {
     "single_neuron": dict(LAYOUTS["single_neuron"], size=(10.0, 4.8)),
     "relu_chain": dict(LAYOUTS["relu_chain"], size=(13.5, 3.8), xlim=(-0.6, 8.3),
                        nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)}, loss=(7.5, 0.0), target=(7.5, -1.1)),
-    "softmax_223": dict(LAYOUTS["softmax_223"], size=(15.0, 7.8), xlim=(-0.7, 7.5),
-                        nodes={"Y3": (2.5, 1.2), "Y4": (2.5, -1.2), "Y5": (4.9, 2.0), "Y6": (4.9, 0.0),
-                               "Y7": (4.9, -2.0)}, loss=(6.8, 0.0), target=(6.8, -1.3),
-                        label_at=dict(LAYOUTS["softmax_223"]["label_at"], W13=0.4, W24=0.4),
-                        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.8), "b6": (0.45, -0.75),
-                                   "b7": (0.0, -0.8)}),
+    "softmax_223": dict(LAYOUTS["softmax_223"], size=(15.0, 9.0), xlim=(-0.7, 9.2), ylim=(-3.4, 3.4),
+                        inputs=[(0.0, 1.6), (0.0, -1.6)],
+                        nodes={"Y3": (3.0, 1.6), "Y4": (3.0, -1.6), "Y5": (6.6, 2.6), "Y6": (6.6, 0.0),
+                               "Y7": (6.6, -2.6)}, loss=(8.5, 0.0), target=(8.5, -1.3),
+                        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.7), "b6": (0.0, -0.75),
+                                   "b7": (0.0, -0.7)}),
 }
+# The backward drawing writes each edge's labels along it, its gradient on one side of the line and, out of a hidden
+# node, the share it sends back on the other side, at this fraction of the edge from its source: where no other
+# edge crosses them and no other label lies (tests/test_draw_backward.py renders every drawing and checks).
+LABEL_AT = {"w1": 0.45, "w2": 0.45, "w11": 0.5, "w12": 0.5,
+            "W13": 0.45, "W24": 0.45, "W14": 0.75, "W23": 0.75,
+            "W35": 0.55, "W36": 0.36, "W37": 0.78, "W45": 0.78, "W46": 0.36, "W47": 0.55}
+BACKWARD_LABEL_SIZE = 8
+LABEL_GAP = 2.0   # points between a label beside its edge and the edge
+SIDE_LABEL_STYLE = dict(EDGE_LABEL_STYLE, boxstyle="round,pad=0.05")
 NOTE_CHARACTERS_PER_INCH = 14   # where the note under the drawing wraps, at its font size 9
-BACKWARD_NOTE = ("On each edge: dW = dLoss/dW = upstream × local, the upstream dLoss/dz of the node the edge enters "
-                 "times the value it carries (1 for a bias). Out of a hidden node, \"to Y\" is the share of the "
-                 "error sent back: upstream × W. A node that feeds several others sums the shares that come back "
-                 "to it (the sum over parents); a ReLU node then multiplies by ReLU'(z): 1 when on, 0 when off.")
+# The note under each drawing says what its labels mean, and only what that network has.
+EDGE_NOTE = ("On each edge: d{w} = dLoss/d{w} = upstream × local, the upstream dLoss/dz of the node the edge enters "
+             "times the value it carries (1 for a bias). ")
+BACKWARD_NOTES = {
+    "single_neuron": EDGE_NOTE.format(w="w") + "The neuron's dLoss/dz = dLoss/dY × ReLU'(z): 1 when on, 0 when off.",
+    "relu_chain": EDGE_NOTE.format(w="w") + ("Next to neuron 1, \"to Y1\" is the error w12 sends back to it: "
+                                             "upstream × w12; neuron 1 then multiplies it by ReLU'(z1): 1 when on, "
+                                             "0 when off."),
+    "softmax_223": EDGE_NOTE.format(w="W") + ("Next to a hidden node, \"to Y3\" (or Y4) is the share of the error "
+                                              "that edge sends back: upstream × W. A hidden node sums the shares its "
+                                              "three parents send back (the sum over parents), then multiplies by "
+                                              "ReLU'(z): 1 when on, 0 when off."),
+}
 
 
 class Backward(NamedTuple):
@@ -315,24 +334,69 @@ def _backward_node_text(net, node, b, target):
     return "\n".join(lines)
 
 
-def _backward_edge_text(net, p, b, params):
-    """dLoss/dp = upstream × local, and from a hidden node the share it sends back, upstream × W."""
+def _gradient_text(net, p, b):
+    """dLoss/dp = upstream × local."""
     src, _ = net.edges[p]
-    up = fixed(b.upstream[p], 3)
-    text = f"d{tex(p)}: {up} × {fixed(b.local[p], 3) if src is not None else '1'} = " \
-           f"{fixed(b.upstream[p] * b.local[p], 3)}"
-    if src in b.shares:
-        share = dict(b.shares[src])[p]
-        text += f"\nto {tex(src)}: {up} × {fixed(params[p], 2)} = {fixed(share, 3)}"
-    return text
+    return (f"d{tex(p)}: {fixed(b.upstream[p], 3)} × {fixed(b.local[p], 3) if src is not None else '1'} = "
+            f"{fixed(b.upstream[p] * b.local[p], 3)}")
+
+
+def _share_text(net, p, b, params):
+    """What the edge p out of a hidden node sends back to it: upstream × W."""
+    src, _ = net.edges[p]
+    return f"to {tex(src)}: {fixed(b.upstream[p], 3)} × {fixed(params[p], 2)} = {fixed(dict(b.shares[src])[p], 3)}"
+
+
+def _along(ax, a, b, t):
+    """The point a fraction t of the way from a to b, and the angle of the line a-b on the page, in degrees."""
+    (xa, ya), (xb, yb) = ax.transData.transform([a, b])
+    angle = float(np.degrees(np.arctan2(yb - ya, xb - xa)))
+    if angle > 90 or angle < -90:   # never upside down
+        angle -= 180 if angle > 0 else -180
+    return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])), angle
+
+
+def _beside(ax, angle, gap):
+    """Data coordinates moved gap points off a line at angle degrees (to its left for gap > 0)."""
+    rad = np.radians(angle)
+    return transforms.offset_copy(ax.transData, fig=ax.figure, x=-np.sin(rad) * gap, y=np.cos(rad) * gap,
+                                  units="points")
+
+
+def _draw_backward_edges(d, b, params):
+    """Every edge as a line with its labels written along it (LABEL_AT): the gradient on one side and, out of a
+    hidden node, the share it sends back on the other; a bias's gradient at its stub's free end."""
+    ax, net, lay, pos = d
+    for p, (src, dst) in net.edges.items():
+        end = pos[dst]
+        if src is None:
+            dx, dy = lay["bias_from"][p]
+            start = (end[0] + dx, end[1] + dy)
+            ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
+            _text(ax, start, _gradient_text(net, p, b), f"edge:{p}", size=BACKWARD_LABEL_SIZE, bbox=EDGE_LABEL_STYLE,
+                  color="#1f2d4d")
+            continue
+        start = pos[src]
+        ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
+        xy, angle = _along(ax, start, end, LABEL_AT[p])
+        style = dict(size=BACKWARD_LABEL_SIZE, bbox=SIDE_LABEL_STYLE, rotation=angle, rotation_mode="anchor",
+                     zorder=3)
+        ax.text(*xy, _gradient_text(net, p, b), ha="center", va="bottom", gid=f"edge:{p}", color="#1f2d4d",
+                transform=_beside(ax, angle, LABEL_GAP), **style)
+        if src in b.shares:
+            ax.text(*xy, _share_text(net, p, b, params), ha="center", va="top", gid=f"share:{p}", color="#7a3d00",
+                    transform=_beside(ax, angle, -LABEL_GAP), **style)
+    for out in net.output_nodes:
+        ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], gid=f"line:{out}->loss", **LINE_STYLE)
+    ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], gid="line:target", **LINE_STYLE)
 
 
 def draw_backward(network, x, params, target, *, ax=None, title=None):
     """Draw network after a backward pass at (x, params, target): upstream × local gradient on every edge.
 
-    Each edge shows dLoss/dp = upstream × local (the derivative at the sum it enters
-    times the value it carries) and, out of a hidden node, the share of the error it
-    sends back, upstream × weight; each hidden node shows the sum of those shares,
+    Each edge shows, written along it, dLoss/dp = upstream × local (the derivative at
+    the sum it enters times the value it carries) on one side and, out of a hidden
+    node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of those shares,
     dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
     derivatives come from gradelib's numerical differentiation with respect to each
     node, so the drawing checks the chain rule rather than assuming it.  Returns the Figure.
@@ -346,11 +410,11 @@ def draw_backward(network, x, params, target, *, ax=None, title=None):
         b = backward(net, x, params, target)
     ax = _canvas(ax, lay, title, bottom=0.14, height=0.78 if title else 0.86)
     d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
-    _draw_edges(d, params, label=lambda p: _backward_edge_text(net, p, b, params), size=8)
+    _draw_backward_edges(d, b, params)
     _draw_backward_nodes(d, x, b, target)
     _draw_loss_and_target(d, b.state, target)
     width = int(ax.figure.get_figwidth() * NOTE_CHARACTERS_PER_INCH)
-    ax.text(0.5, -0.02, textwrap.fill(BACKWARD_NOTE, width), transform=ax.transAxes, ha="center", va="top",
+    ax.text(0.5, -0.02, textwrap.fill(BACKWARD_NOTES[net.name], width), transform=ax.transAxes, ha="center", va="top",
             fontsize=9, color=CAPTION_COLOUR, gid="caption:backward")
     return ax.figure
 

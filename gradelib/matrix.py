@@ -219,5 +219,5 @@ def _example(sentence, k, S, E, pts, reveal):
         return sentence
     bad = ~agree(S[k], E[k])
     i = int(np.argmax(bad.reshape(len(pts), -1).any(axis=1)))
-    return (sentence + f" For example at {pts.describe(i)}: d{k} should be {(np.round(E[k][i], 4) + 0.0).tolist()}, "
+    return (sentence + f" For example at {pts.example(i)}: d{k} should be {(np.round(E[k][i], 4) + 0.0).tolist()}, "
             f"yours is {(np.round(S[k][i], 4) + 0.0).tolist()}.")

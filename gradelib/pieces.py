@@ -285,7 +285,7 @@ def _with_example(sentence, k, S, E, pts, symbol, reveal):
     if not reveal:
         return sentence
     i = int(np.argmax(~agree(S[k], E[k])))
-    return full_stop(sentence) + f" For example at {pts.describe(i)}: {symbol[k]} = {E[k][i] + 0.0:.6g}, yours is {S[k][i] + 0.0:.6g}."
+    return full_stop(sentence) + f" For example at {pts.example(i)}: {symbol[k]} = {E[k][i] + 0.0:.6g}, yours is {S[k][i] + 0.0:.6g}."
 
 
 def _praise(ex, pts):

@@ -51,14 +51,25 @@ class Points:
         target = int(self.T[i]) if self.net.classes else float(self.T[i])
         return (x, params, target, float(self.E[i])) if with_eta else (x, params, target)
 
-    def describe(self, i, with_eta=False):
+    def describe(self, i, with_eta=False, with_params=False):
+        """Point i in words: inputs, target (and η), with_params its parameters too, then each ReLU on or off.
+
+        An example a learner is to redo on paper needs every parameter (with_params); a sentence that only
+        says where something went wrong does not.
+        """
         x = ", ".join(f"{name} = {v[i]:g}" for name, v in zip(self.net.inputs, self.X))
         t = f"node {int(self.T[i])}" if self.net.classes else f"{self.T[i]:g}"
         text = f"{x}, {self.net.target_name} = {t}"
+        if with_params:
+            text += ", " + ", ".join(f"{k} = {self.P[k][i]:g}" for k in self.net.params)
         if with_eta:
             text += f", eta = {self.E[i]:g}"
         states = [f"{relu.label} {'on' if self.on(u)[i] else 'off'}" for u, relu in self.net.relus.items()]
         return f"{text} ({', '.join(states)})"
+
+    def example(self, i, with_eta=False):
+        """Point i with every number a learner needs to redo it on paper: the inputs, target, parameters (and η)."""
+        return self.describe(i, with_eta, with_params=True)
 
 
 def _signed(rng, low, high, size):

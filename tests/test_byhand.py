@@ -86,8 +86,6 @@ def hand_steps(p):
         rows.append(("Loss", lambda v: -math.log(v[f"P{t}"])))
         for k in (5, 6, 7):
             rows.append((f"dLoss/dY{k}", lambda v, k=k: v[f"P{k}"] - (1.0 if k == t else 0.0)))
-        for j in (3, 4):
-            rows.append((f"dLoss/dY{j}", lambda v, j=j: sum(v[f"dLoss/dY{k}"] * v[f"W{j}{k}"] for k in (5, 6, 7))))
         params = []
         for k in (5, 6, 7):
             for j in (3, 4):
@@ -96,6 +94,8 @@ def hand_steps(p):
         for k in (5, 6, 7):
             params.append(f"b{k}")
             rows.append((f"dLoss/db{k}", lambda v, k=k: v[f"dLoss/dY{k}"]))
+        for j in (3, 4):   # notes 002: after the output layer's gradients
+            rows.append((f"dLoss/dY{j}", lambda v, j=j: sum(v[f"dLoss/dY{k}"] * v[f"W{j}{k}"] for k in (5, 6, 7))))
         hidden = [(f"W{i}{j}", j, f"X{i}") for j in (3, 4) for i in (1, 2)] + [(f"b{j}", j, None) for j in (3, 4)]
         for q, j, x in hidden:
             params.append(q)
@@ -129,6 +129,12 @@ def work(p, slip_at=None, change=None, rounding=None):
             value = rounding(value)
         v[key] = page[key] = value
     return page
+
+
+def mark_all(p, answers, **kw):
+    """Mark every step: the tests of marking are about each step; which are graded by default is tested apart
+    (test_the_default_graded_steps_...)."""
+    return byhand.mark(p, answers, steps="all", **kw)
 
 
 def right_page(p):
@@ -254,6 +260,106 @@ def test_a_bad_id_gets_a_sentence(bad):
     assert not m.available and m.messages and m.messages[0].endswith(".")
 
 
+@pytest.mark.parametrize("network", NETS)
+@pytest.mark.parametrize("answers", [[0.8, 0.8], (0.8,), "z1 = 0.8", 0.8, None, {0.8}])
+def test_answers_that_are_not_a_page_get_a_sentence_that_says_what_one_is(network, answers):
+    """check_by_hand(net, id, [a list]) said "the dict of your values should return a dict of your values"
+    (issue 21): it says what it needs, with this network's own keys, and what it got."""
+    m = byhand.check_by_hand(network, "bob", answers)
+    first = byhand.steps(network)[0].key
+    assert not m.available and len(m.messages) == 1
+    assert m.messages[0].startswith(f"check_by_hand needs your values as a dict of step and value, such as "
+                                    f"{{'{first}': ...") and f"{network}_by_hand" in m.messages[0]
+    got = "None" if answers is None else f"a {type(answers).__name__}"
+    assert "should return" not in m.messages[0] and f"it got {got}" in m.messages[0], m.messages[0]
+
+
+def test_the_id_as_documented_where_a_learner_reads_it():
+    """The id's normalisation was only in the code; help(byhand.problem) and help(check_by_hand) say it too."""
+    for fn in (byhand.problem, byhand.check_by_hand):
+        assert '" bob " is "bob"' in fn.__doc__ and "accent" in fn.__doc__
+    assert byhand.problem("relu_chain", " bob ") == byhand.problem("relu_chain", "bob")
+
+
+def test_the_steps_are_in_the_notes_order_and_the_sheet_says_where_not():
+    """Notes 002 send the error back to nodes 3 and 4 after the output layer's gradients (the sheet had it
+    before them while saying "in the notes' order"); the updates all come last, and the sheet says why."""
+    for network in NETS:
+        p = byhand.problem(network, "ada")
+        assert [s.key for s in byhand.steps(network, p.target)] == [k for k, _ in hand_steps(p)]
+    keys = [s.key for s in byhand.steps("softmax_223")]
+    assert keys.index("dLoss/db7") < keys.index("dLoss/dY3") < keys.index("dLoss/dY4") < keys.index("dLoss/dW13")
+    how = byhand.sheet("softmax_223", "ada").fragment()
+    assert "every update comes after every gradient" in how and "before that update" in how
+
+
+def test_the_default_graded_steps_are_few_and_cover_every_idea():
+    """Notebook 3's page had 46 steps (issue 21): by default at most 25 are graded, still the forward pass, the
+    output errors, a hidden error, a gradient and an update of each layer; the others are leaves that no graded
+    step reads, and notebooks 1 and 2 are graded whole."""
+    for network in ("single_neuron", "relu_chain"):
+        assert byhand.graded_steps(network) == tuple(s.key for s in byhand.steps(network))
+    keys = byhand.graded_steps("softmax_223")
+    assert len(keys) <= 25
+    p = byhand.problem("softmax_223", "ada")
+    forward = [k for k in (s.key for s in byhand.steps("softmax_223")) if k in p.forward()]
+    assert set(forward) <= set(keys) and {"dLoss/dY5", "dLoss/dY6", "dLoss/dY7"} <= set(keys)
+    assert {"dLoss/dY3", "dLoss/dY4"} & set(keys)
+    for layer in (("W3", "W4", "b5", "b6", "b7"), ("W1", "W2", "b3", "b4")):   # the output layer's, the hidden's
+        assert [k for k in keys if k.startswith("dLoss/d") and k.removeprefix("dLoss/d").startswith(layer)]
+        assert [k for k in keys if k.startswith("new ") and k.removeprefix("new ").startswith(layer)]
+    givens = set(p.givens())
+    for step in byhand.steps("softmax_223"):
+        if step.key in keys:
+            v = type(p.givens())(personal._values(p), **p.givens())   # steps.Values: records what a rule reads
+            step.rule(v)
+            assert set(v.read) <= set(keys) | givens, (step.key, set(v.read) - set(keys) - givens)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_score_is_the_points_shared_over_the_graded_steps(network, capsys):
+    """The same points (the cell's points=, nbgrader's) whatever the steps: each graded step is worth
+    points / graded steps, and a step left out is neither asked for nor counted."""
+    p = byhand.problem(network, "ada")
+    right = right_page(p)
+    keys = byhand.graded_steps(network)
+    page = {k: v for k, v in right.items() if k in keys}
+    page[keys[-1]] += 1.0
+    score = byhand.grade_by_hand(network, "ada", lambda: page, points=5)
+    assert score == round(5 * (len(keys) - 1) / len(keys), 2)
+    assert f"({len(keys) - 1} of {len(keys)} steps right)" in capsys.readouterr().out
+    assert byhand.grade_by_hand(network, "ada", lambda: right, points=5, steps="all") == 5
+    assert byhand.grade_by_hand(network, "ada", lambda: right, points=5, steps=[keys[0]]) == 5
+    bad = byhand.grade_by_hand(network, "ada", lambda: right, points=5, steps=["no such step"])
+    assert bad == 0 and "steps= names 'no such step'" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_error_carried_forward_goes_through_the_steps_that_are_not_graded(network):
+    """A slip in the first step, carried honestly through every step, with only the graded steps handed in:
+    one step lost, as when every step is graded."""
+    for sid in ids_for(network)[:8]:
+        p = byhand.problem(network, sid)
+        first = hand_steps(p)[0][0]
+        page = work(p, slip_at=first, change=slipped)
+        keys = byhand.graded_steps(network, [first] + [k for k, _ in hand_steps(p)][-3:])
+        m = byhand.mark(p, {k: page[k] for k in keys}, steps=list(keys))
+        assert m.total == len(keys) and m.first_wrong == first and m.right == m.total - 1, (sid, str(m))
+
+
+def test_the_grader_reads_the_graded_steps_from_the_test_cell():
+    from gradelib.grading.cells import hand_calls
+    from gradelib.grading.marking import mark_hand_cell
+    cell = 'gradelib.grade_by_hand("softmax_223", MY_ID, f, points=5, steps=["z3", "z4", "Y3"])'
+    (call,) = hand_calls(cell)
+    assert call.steps == ["z3", "z4", "Y3"]
+    assert hand_calls('gradelib.grade_by_hand("softmax_223", MY_ID, f, points=5)')[0].steps is None
+    assert hand_calls('gradelib.grade_by_hand("softmax_223", MY_ID, f, points=5, steps=CHOSEN)') == []
+    p = byhand.problem("softmax_223", "ada")
+    outcome = mark_hand_cell(call, "ada", {"calls": [{"answers": right_page(p)}]}, "", 5.0)
+    assert outcome.points == 5.0 and "3 of 3 steps right" in outcome.outputs[0].text
+
+
 # --- marking -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("network", NETS)
@@ -263,7 +369,7 @@ def test_the_right_steps_pass_also_rounded_as_on_paper(network, rounding):
         p = byhand.problem(network, sid)
         for page in (work(p, rounding=rounding),                                       # rounded, carried rounded
                      {k: (rounding or float)(v) for k, v in right_page(p).items()}):  # each right value rounded
-            m = byhand.mark(p, page)
+            m = mark_all(p, page)
             assert m.right == m.total == len(byhand.steps(network)) and m.first_wrong is None, str(m)
             assert m.fraction == 1.0 and m.messages[0].startswith("All")
 
@@ -277,7 +383,7 @@ def test_a_slip_in_one_step_is_found_there_and_only_there(network):
             for sign in (1, -1):
                 page = dict(right)
                 page[key] = right[key] + sign * (reading.tolerance(right[key]) * 1.05 + 1e-6)
-                m = byhand.mark(p, page)
+                m = mark_all(p, page)
                 assert m.first_wrong == key and m.right == m.total - 1, (sid, key, str(m))
                 assert [s.key for s in m.steps if s.status == "wrong"] == [key]
                 assert m.messages[0].startswith("The first step that is not right is")
@@ -289,7 +395,7 @@ def test_a_slip_carried_forward_costs_one_step(network):
         p = byhand.problem(network, sid)
         for key, _ in hand_steps(p):
             for rounding, change in ((None, slipped), (two_decimals, slipped), (None, slipped_down)):
-                m = byhand.mark(p, work(p, slip_at=key, change=change, rounding=rounding))
+                m = mark_all(p, work(p, slip_at=key, change=change, rounding=rounding))
                 assert m.first_wrong == key and m.right == m.total - 1, (sid, key, rounding, str(m))
                 later = [s for s in m.steps[[s.key for s in m.steps].index(key) + 1:] if s.carried]
                 if later:
@@ -301,14 +407,14 @@ def test_the_first_wrong_step_is_named_in_words():
     # δ1 with neuron 2's gate: visible once the student's own z1 is negative (a slip in z1, carried forward)
     page = work(p, slip_at="z1", change=lambda z: -0.5)
     page["delta1"] = page["delta2"] * p.params["w12"] * 1.0
-    m = byhand.mark(p, page)
+    m = mark_all(p, page)
     assert m.first_wrong == "z1"
     assert "your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1) belongs" in m.steps[7].sentence
     # δ with the sign of dLoss/dz
     q = byhand.problem("single_neuron", "ada")
     page = right_page(q)
     page["delta"] = -page["delta"]
-    m = byhand.mark(q, page)
+    m = mark_all(q, page)
     assert m.first_wrong == "delta" and "sign of dLoss/dz" in m.messages[0]
     assert "0.58" not in m.messages[0].split("(you wrote")[1].split(")", 1)[1], "the right value is not given away"
 
@@ -332,7 +438,7 @@ def test_the_softmax_slips_are_named(sid):
             continue   # no slip here: dLoss/dY of the node that is off happens to be 0
         page = dict(right)
         page[key] = value
-        m = byhand.mark(p, page)
+        m = mark_all(p, page)
         assert m.first_wrong == key and m.right == m.total - 1 and words in m.messages[0], (key, m.messages)
 
 
@@ -347,7 +453,7 @@ def test_every_known_slip_is_named_by_its_own_words(network):
                 continue   # no slip at this problem (a forgotten gate of a node that is on, say)
             page = dict(right)
             page[s.key] = value
-            m = byhand.mark(p, page)
+            m = mark_all(p, page)
             assert m.first_wrong == s.key
             named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
             assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
@@ -357,11 +463,11 @@ def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
     """The notebook's worked example (notes 000): x = (0.5, −1), w1 = 0.8, w2 = −0.4, b = 0.1, O_b = 1.5,
     η = 0.1."""
     p = personal.PersonalProblem("single_neuron", "", (0.5, -1.0), {"w1": 0.8, "w2": -0.4, "b": 0.1}, 1.5, 0.1)
-    m = byhand.mark(p, {"z": 0.9, "Y": 0.9, "Err": 0.6, "Loss": 0.18, "delta": 0.6, "dLoss/dw1": -0.3,
+    m = mark_all(p, {"z": 0.9, "Y": 0.9, "Err": 0.6, "Loss": 0.18, "delta": 0.6, "dLoss/dw1": -0.3,
                         "dLoss/dw2": 0.6, "dLoss/db": -0.6, "new w1": 0.83, "new w2": -0.46, "new b": 0.16})
     assert m.right == m.total == 11
     broken = personal.PersonalProblem("softmax_223", "", (1.0,), {}, 9, 0.1)
-    m = byhand.mark(broken, {"z3": 1})
+    m = mark_all(broken, {"z3": 1})
     assert not m.available and "cannot be marked" in m.messages[0]
 
 
@@ -370,7 +476,7 @@ def test_missing_and_unreadable_steps_are_replaced_by_their_right_values_and_sai
     page = right_page(p)
     del page["z1"]
     page["delta2"] = "3/4"
-    m = byhand.mark(p, page)
+    m = mark_all(p, page)
     assert m.right == m.total - 2 and m.first_wrong == "z1"
     status = {s.key: s.status for s in m.steps}
     assert status["z1"] == "missing" and status["delta2"] == "unreadable"
@@ -379,7 +485,7 @@ def test_missing_and_unreadable_steps_are_replaced_by_their_right_values_and_sai
     # the last step stands in for nothing; a slip after an unreadable value is still carried forward
     page = work(p, slip_at="delta2", change=slipped)
     page["z1"], page["new b1"] = "abc", None
-    m = byhand.mark(p, page)
+    m = mark_all(p, page)
     assert m.first_wrong == "z1" and m.right == m.total - 3
     assert "right value" not in m.steps[-1].sentence and "right value" in m.steps[0].sentence
     assert any(x.startswith("After your δ2,") and "judged on your own numbers" in x for x in m.messages)
@@ -398,7 +504,7 @@ def test_a_bad_value_gets_a_sentence_never_a_traceback(value, words, capfd):
     p = byhand.problem("single_neuron", "carol")
     page = right_page(p)
     page["Err"] = value
-    m = byhand.mark(p, page)
+    m = mark_all(p, page)
     err_mark = m.steps[2]
     assert err_mark.status == "unreadable" and err_mark.given is None
     assert words in err_mark.sentence and err_mark.sentence.endswith(".")
@@ -431,9 +537,9 @@ class LyingDict(dict):
                                      {"z": Trick()}, {"Z ": 0.5, "z": 0.9}, {"dloss/dW1": 0.1}])
 def test_bad_answers_never_raise(answers, capfd):
     p = byhand.problem("single_neuron", "dave")
-    m = byhand.mark(p, answers)
+    m = mark_all(p, answers)
     assert m.messages and all(isinstance(x, str) and x for x in m.messages)
-    assert "0x" not in str(m) and str(m) == str(byhand.mark(p, answers))
+    assert "0x" not in str(m) and str(m) == str(mark_all(p, answers))
     assert capfd.readouterr().err == ""
 
 
@@ -442,7 +548,7 @@ def test_a_key_that_is_no_step_costs_nothing_and_gets_a_suggestion():
     page = right_page(p)
     page["z5"] = 1.0
     page["dLoss/dW99"] = 0.0
-    m = byhand.mark(p, page)
+    m = mark_all(p, page)
     assert m.right == m.total
     note = next(x for x in m.messages if "'z5'" in x)
     assert "'z5' (did you mean 'z" in note and "'dLoss/dW99'" in note and "cost nothing" in note
@@ -453,7 +559,7 @@ def test_spellings_of_a_key_are_accepted():
     right = right_page(p)
     spelt = {"δ2" if k == "delta2" else "Err" if k == "Err2" else k.replace("dLoss/d", "dL/d").upper()
              if k.startswith("dLoss") else k: v for k, v in right.items()}
-    m = byhand.mark(p, spelt)
+    m = mark_all(p, spelt)
     assert m.right == m.total, str(m)
 
 
@@ -461,9 +567,45 @@ def test_spellings_of_a_key_are_accepted():
 def test_a_classmates_page_fails(network):
     for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
         p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
-        m = byhand.mark(p, right_page(q))
+        m = mark_all(p, right_page(q))
         assert m.fraction < 0.25, str(m)
         assert any(repr(p.student_id) in x for x in m.messages)
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_a_classmates_page_is_not_explained_by_slips(network):
+    """A slip's sentence explains the other numbers' value with statements about these ("z1 < 0: neuron 1 is
+    off"), which need not hold here (issue 21): a page worked on other numbers names no slip, and says so first."""
+    for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
+        p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
+        m = mark_all(p, right_page(q))
+        slips = {slip.sentence for st in byhand.steps(network, p.target) for slip in st.slips}
+        assert not [s.sentence for s in m.steps if s.sentence.rstrip(".") in slips], str(m)
+        assert m.messages[0].startswith("This page looks worked on other numbers")
+        assert all(repr(p.student_id) in s.sentence for s in m.steps if s.status == "wrong" and s.given), str(m)
+
+
+def test_the_issues_classmate_page_says_nothing_false_about_the_neurons():
+    """check_by_hand("relu_chain", "alice", a right page of "learner") said "z1 < 0: neuron 1 is off" while
+    alice's z1 = 0.6 (issue 21)."""
+    alice = byhand.problem("relu_chain", "alice").forward()
+    assert alice["z1"] > 0 and alice["z2"] > 0
+    m = byhand.check_by_hand("relu_chain", "alice", right_page(byhand.problem("relu_chain", "learner")))
+    text = str(m) + " ".join(s.sentence for s in m.steps)
+    assert m.right == 0 and not any(f"neuron {n} is off" in text or f"z{n} < 0" in text for n in (1, 2)), text
+
+
+def test_a_slip_said_to_switch_a_neuron_off_is_named_only_when_the_neuron_is_off():
+    """z2 = w12·z1 + b2 is "z1 where Y1 belongs: neuron 1 is off" only if the student's z1 is below 0; with a
+    slipped z1 above 0 and a slipped Y1, the sentence would be false for the numbers it talks about."""
+    for sid in ids_for("relu_chain")[:10]:
+        p = byhand.problem("relu_chain", sid)
+        page = right_page(p)
+        z1 = page["z1"] + 0.5
+        page.update(z1=z1, Y1=z1 + 1.0, z2=p.params["w12"] * z1 + p.params["b2"])
+        m = mark_all(p, page)
+        z2 = next(s for s in m.steps if s.key == "z2")
+        assert z2.status == "wrong" and "off" not in z2.sentence, (sid, z2.sentence)
 
 
 @pytest.mark.parametrize("network", NETS)
@@ -478,7 +620,7 @@ def test_several_slips_of_ones_own_keep_error_carried_forward(network):
             q, g = key[4:], page[f"dLoss/d{key[4:]}"]
             page[key] = p.params[q] + p.eta * g
             climbing += abs(2 * p.eta * g) > reading.tolerance(p.params[q] - p.eta * g)
-        m = byhand.mark(p, page)
+        m = mark_all(p, page)
         assert m.first_wrong == first and m.right == m.total - 1 - climbing, str(m)
         assert not any("student id" in x for x in m.messages)
 
@@ -487,7 +629,7 @@ def test_str_and_html_are_deterministic_and_escaped():
     p = byhand.problem("softmax_223", "<b>eve</b>")
     page = right_page(p)
     page["P5"] = 2.0
-    a, b = byhand.mark(p, page), byhand.mark(p, dict(page))
+    a, b = mark_all(p, page), mark_all(p, dict(page))
     assert str(a) == str(b) and a._repr_html_() == b._repr_html_() and "0x" not in str(a)
     assert "<b>eve</b>" not in a._repr_html_() and "&lt;b&gt;eve" in a._repr_html_()
 
@@ -496,7 +638,7 @@ def test_the_right_number_is_shown_only_when_revealed():
     p = byhand.problem("single_neuron", "gina")
     page = right_page(p)
     page["Loss"] = page["Loss"] + 1
-    hidden, shown = byhand.mark(p, page), byhand.mark(p, page, reveal=True)
+    hidden, shown = mark_all(p, page), mark_all(p, page, reveal=True)
     assert hidden.steps[3].expected is None and shown.steps[3].expected == pytest.approx(right_page(p)["Loss"])
     assert hidden.steps[0].expected == pytest.approx(page["z"]), "a right step may show its value"
 
@@ -505,11 +647,11 @@ def test_marking_refuses_inside_a_students_function_and_is_withdrawn_in_the_harn
     p = byhand.problem("single_neuron", "hal")
     with oracle.refused():
         with pytest.raises(oracle.OracleRefused):
-            byhand.mark(p, {})
+            mark_all(p, {})
         with pytest.raises(oracle.OracleRefused):
             byhand.check_by_hand("single_neuron", "hal", {})
     monkeypatch.setattr(oracle.GUARD, "withdrawn", True)
-    m = byhand.mark(p, right_page(p))
+    m = mark_all(p, right_page(p))
     assert not m.available and m.right == 0 and m.messages == [NOT_AVAILABLE]
     assert all(s.expected is None for s in m.steps)
 
@@ -534,14 +676,18 @@ class Boxes(html.parser.HTMLParser):
 
 
 @pytest.mark.parametrize("network", NETS)
-def test_the_sheet_has_one_box_per_step_and_the_same_bytes_every_time(network, tmp_path):
+def test_the_sheet_has_one_box_per_graded_step_and_the_same_bytes_every_time(network, tmp_path):
     sid = random_ids(1, 5)[0]
     s = byhand.sheet(network, sid)
     page = s.html()
     parser = Boxes()
     parser.feed(page)
     p = byhand.problem(network, sid)
-    assert parser.keys == [st.key for st in byhand.steps(network, p.target)]
+    assert parser.keys == list(byhand.graded_steps(network))
+    every = Boxes()
+    every.feed(byhand.sheet(network, sid, steps="all").html())
+    assert every.keys == [st.key for st in byhand.steps(network, p.target)]
+    assert set(byhand.form(network, sid).boxes) == set(parser.keys)
     assert "svg" in parser.tags and not parser.external, "standalone: the drawing inline, nothing fetched"
     first, second = s.save(tmp_path / "a.html"), byhand.sheet(network, sid).save(tmp_path / "b.html")
     assert first.read_bytes() == second.read_bytes() == page.encode("utf-8")
@@ -574,7 +720,7 @@ def test_the_sheet_is_the_same_bytes_in_a_fresh_process():
 
 def test_what_a_notebook_stores_has_no_address():
     p = byhand.problem("relu_chain", "lee")
-    for shown in (byhand.sheet("relu_chain", "lee"), byhand.form("relu_chain", "lee"), p, byhand.mark(p, {})):
+    for shown in (byhand.sheet("relu_chain", "lee"), byhand.form("relu_chain", "lee"), p, mark_all(p, {})):
         assert "0x" not in repr(shown) and repr(shown) == repr(shown)
     assert "w<sub>12</sub>" in p._repr_html_() and "O<sub>b2</sub> = " in p._repr_html_()
 
@@ -589,7 +735,7 @@ def test_a_slip_that_zeroes_the_rest_earns_nothing_for_what_it_zeroed(network, k
     for sid in ids_for(network)[:10]:
         p = byhand.problem(network, sid)
         page = work(p, slip_at=key, change=lambda value: 0.0 if key != "z" else -abs(value) - 0.5)
-        m = byhand.mark(p, page)
+        m = mark_all(p, page)
         keys = [k for k, _ in hand_steps(p)]
         after = keys[keys.index(zero_from) + 1:]
         passed_on = [s.key for s in m.steps if s.key in after and s.status == "right" and s.given is not None
@@ -607,5 +753,5 @@ def test_a_page_of_zeros_or_of_negated_right_values_earns_nothing(network):
         p = byhand.problem(network, sid)
         right = personal.right_values(p)
         for page in ({k: 0.0 for k in right}, {k: -v for k, v in right.items()}):
-            m = byhand.mark(p, page)
+            m = mark_all(p, page)
             assert m.right == 0, (sid, str(m))

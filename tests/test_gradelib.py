@@ -584,3 +584,52 @@ def test_an_offset_in_one_branch_is_caught(name, seed, data, offset):
         on = state[net.relus[unit].pre] > 0
         return {**g, param: g[param] + (offset if on == branch_on else 0.0)}
     assert not gradelib.check(name, one_branch_wrong, seed=seed).passed
+
+
+# ---------------------------------------------------------------- the example a learner redoes on paper (issue 21)
+
+EXAMPLE = re.compile(r"For example at (.*?) \(([^()]*)\): (?:new )?(?:dLoss/d)?(\w+) (?:=|should be) (-?[\d.e+-]+)")
+
+
+@pytest.mark.parametrize("exercise, wrong, right, update", [
+    ("single_neuron", partial(hw.single_neuron, err_sign=-1.0), hw.single_neuron, False),
+    ("relu_chain", partial(hw.relu_chain, back=1.0), hw.relu_chain, False),
+    ("softmax_223", partial(hw.softmax_223, out_sign=-1.0), hw.softmax_223, False),
+    ("relu_chain_update", hw.update_with(hw.relu_chain, step=lambda p, g, eta: p + eta * g), hw.relu_chain, True),
+])
+def test_the_feedbacks_example_gives_every_number_needed_to_redo_it(exercise, wrong, right, update):
+    """"For example at x1 = …" gave the inputs and the target but not the parameters, so the learner could not
+    redo the example on paper: it now gives them all, and redoing it with exactly the printed numbers gives the
+    printed value."""
+    net = NETWORKS[exercise.removesuffix("_update")]
+    wrong.__name__ = "mine"
+    text = str(gradelib.check(exercise, wrong))
+    found = EXAMPLE.search(text)
+    assert found, text
+    numbers = dict(pair.split(" = ") for pair in found.group(1).split(", "))
+    needed = [*net.inputs, net.target_name, *net.params] + (["eta"] if update else [])
+    assert sorted(numbers) == sorted(needed), numbers
+    x = tuple(float(numbers[name]) for name in net.inputs)
+    params = {k: float(numbers[k]) for k in net.params}
+    target = int(numbers[net.target_name].removeprefix("node ")) if net.classes else float(numbers[net.target_name])
+    g = right(x, params, target)
+    k, shown = found.group(3), float(found.group(4))
+    redone = params[k] - float(numbers["eta"]) * g[k] if update else g[k]
+    assert redone == pytest.approx(shown, abs=1e-5), (k, redone, shown)
+
+
+def test_the_batch_feedbacks_example_gives_every_number_needed_to_redo_it():
+    """The mini-batch's "For example for a batch of 5 examples" gave no number at all: it gives the parameters
+    and every example, and the mean of the examples' gradients at exactly those numbers is the printed value."""
+    def mine(X, params, targets):
+        gs = [hw.single_neuron(x, params, t) for x, t in zip(X, targets)]
+        return {k: 1.3 * sum(g[k] for g in gs) / len(gs) for k in params}
+    text = str(gradelib.check("single_neuron_batch", mine))
+    found = re.search(r"\((w1 = .*?); \(x1, x2, O_b\) = (.*?)\): dLoss/d(\w+) = (-?[\d.e+-]+)", text)
+    assert found, text
+    params = {k: float(v) for k, v in (pair.split(" = ") for pair in found.group(1).split(", "))}
+    rows = [tuple(map(float, row.split(", "))) for row in re.findall(r"\(([^()]*)\)", found.group(2))]
+    assert sorted(params) == ["b", "w1", "w2"] and rows and all(len(row) == 3 for row in rows)
+    gs = [hw.single_neuron((x1, x2), params, t) for x1, x2, t in rows]
+    k = found.group(3)
+    assert sum(g[k] for g in gs) / len(gs) == pytest.approx(float(found.group(4)), abs=1e-5)

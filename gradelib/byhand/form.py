@@ -13,7 +13,7 @@ import html
 from .marking import check_by_hand, symbol_html
 from .personal import problem
 from .sheet import _givens_html
-from .steps import steps
+from .steps import graded_steps, steps
 
 LABEL_WIDTH = "9em"
 
@@ -21,12 +21,14 @@ LABEL_WIDTH = "9em"
 class Form:
     """A form for one student's problem: .widget (the ipywidgets box), .boxes ({key: Text}), .answers(), .check()."""
 
-    def __init__(self, p):
+    def __init__(self, p, chosen=None):
         import ipywidgets as widgets   # here, not at the top: importing gradelib (the grader's harness does)
         self.problem = p               # needs no widgets
+        self.chosen = chosen
         self.boxes = {}
         rows = []
-        for s in steps(p.network, p.target):
+        keys = graded_steps(p.network, chosen)
+        for s in [s for s in steps(p.network, p.target) if s.key in keys]:
             box = widgets.Text(placeholder=s.key, layout=widgets.Layout(width="10em"))
             self.boxes[s.key] = box
             label = widgets.HTML(f"{symbol_html(s.name)}", layout=widgets.Layout(width=LABEL_WIDTH))
@@ -48,7 +50,7 @@ class Form:
     def check(self):
         """Mark the boxes and show the Marking under the button; returns it."""
         from IPython.display import display
-        marking = check_by_hand(self.problem.network, self.problem.student_id, self.answers())
+        marking = check_by_hand(self.problem.network, self.problem.student_id, self.answers(), steps=self.chosen)
         self.output.clear_output()
         with self.output:
             display(marking)
@@ -59,6 +61,9 @@ class Form:
         display(self.widget)
 
 
-def form(network, student_id):
-    """The Form for this student's problem for network; ValueError with a sentence for a bad id."""
-    return Form(problem(network, student_id))
+def form(network, student_id, steps=None):
+    """The Form for this student's problem for network; ValueError with a sentence for a bad id.
+
+    steps: the graded steps, as grade_by_hand takes them (None: the network's default).
+    """
+    return Form(problem(network, student_id), steps)

@@ -2,6 +2,7 @@
 
     MY_ID = byhand.my_id("your name")                                      # the id the numbers are made from
     gradelib.grade_by_hand("single_neuron", MY_ID, single_neuron_by_hand, points=4)
+    gradelib.grade_by_hand("softmax_223", MY_ID, softmax_223_by_hand, points=5, steps="all")  # all 46 steps
 
 The student's function returns their values from paper, ``{"z": 0.93, ...}``.
 The test cell prints the marking and ends with the score, points · right/all
@@ -48,15 +49,25 @@ def unmarked(sentence, points, student_id):
             f"0 of {points:g} points.\n- {sentence}")
 
 
+def not_written_sentence(mistake, sentence, shown):
+    """The sentence for a by-hand function's problem: its template sits below raise NotImplementedError(), so
+    "not written yet" would puzzle a student who filled in every value; say which line to delete."""
+    if mistake != "not_implemented":
+        return sentence
+    return (f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
+            "While that line is there, the values you wrote below it are never read.")
+
+
 def answers_of(fn, name):
     """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
     if not callable(fn):
         raise Problem("not_callable", f"grade_by_hand needs your function itself, e.g. {name}; "
                                       f"it got {type(fn).__name__}.")
-    c = call(fn, (), f"{getattr(fn, '__name__', name)}()")
+    shown = f"{getattr(fn, '__name__', name)}()"
+    c = call(fn, (), shown)
     if c.problem:
-        raise c.problem
-    return read_answers(c.value, f"{getattr(fn, '__name__', name)}()")
+        raise Problem(c.problem.mistake, not_written_sentence(c.problem.mistake, c.problem.sentence, shown))
+    return read_answers(c.value, shown)
 
 
 class Score(float):
@@ -66,8 +77,14 @@ class Score(float):
         return f"{float(self):g}"
 
 
-def grade_by_hand(network, student_id, fn, *, points):
-    """Print the step-by-step marking of fn()'s values and return the score (see the module docstring)."""
+def grade_by_hand(network, student_id, fn, *, points, steps=None):
+    """Print the step-by-step marking of fn()'s values and return the score (see the module docstring).
+
+    steps: which steps are graded, the instructor's choice: a list of step keys, "all", or None for the
+    network's default (gradelib.byhand.steps.DEFAULT_GRADED: 25 of the 2-2-3 net's 46, every step of the
+    others).  The score is points · right / graded steps.  The grader reads this keyword from the test cell as
+    written (a literal), so the sheet, the form and check_by_hand must be given the same choice.
+    """
     from . import mark, problem   # the package's own marker, imported late: it imports this module
     if oracle.withdrawn():        # in the grader's harness the grader marks, not the cell
         return Score(0.0)
@@ -81,7 +98,10 @@ def grade_by_hand(network, student_id, fn, *, points):
     except Problem as p:
         print(unmarked(p.sentence, points, student_id))
         return Score(0.0)
-    marking = mark(personal, answers)
+    marking = mark(personal, answers, steps=steps)
+    if not marking.available:   # an instructor's steps= that names no step: said, and nothing scored
+        print(unmarked(" ".join(marking.messages), points, student_id))
+        return Score(0.0)
     print(headline(marking, points))
     print(marking)
     return Score(score(marking, points))

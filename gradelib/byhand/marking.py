@@ -62,12 +62,12 @@ import numpy as np
 from .. import oracle
 from ..check import NOT_AVAILABLE
 from ..exercises import find_network
-from ..student import Problem, read_answers
+from ..student import Problem, describe_type, read_answers
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
 from .graded import answers_of
-from .reading import SLACK, agrees, read_value, tolerance
+from .reading import SLACK, Reading, agrees, read_value, tolerance
 
 LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
 EXPLAINED = 3        # later wrong steps explained in the messages; the rest are named (every StepMark says why)
@@ -277,7 +277,7 @@ def _why(step, given, expected, v, read):
                 "with the right value only, and it is not that either")
     for slip in step.slips:
         value = _safe(slip.rule, v)
-        if agrees(given, value) and not agrees(value, expected):
+        if agrees(given, value) and not agrees(value, expected) and (slip.holds is None or slip.holds(v)):
             return slip.sentence
     if expected != 0 and agrees(given, -expected):
         return f"your {step.name} has the wrong sign: {step.formula}"
@@ -322,8 +322,12 @@ def _lent_zeros(zeroed, read, expected, v):
     return []
 
 
-def _judge(p, steps, page, right, carry, reveal):
-    """Mark every step in order; carry says whether expected values come from the student's own earlier numbers."""
+def _judge(p, steps, page, right, carry, reveal, graded):
+    """Mark every step in order; carry says whether expected values come from the student's own earlier numbers.
+
+    A step that is not graded (see steps.graded_steps) and not answered takes the value its rule gives from the
+    student's own earlier numbers, so that error carried forward goes through it to the graded steps after it.
+    """
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
@@ -335,6 +339,8 @@ def _judge(p, steps, page, right, carry, reveal):
         read = list(v.read)
         carried = carry and not agrees(expected, r) if math.isfinite(expected) else carry
         reading = page.readings.get(step.key)
+        if step.key not in graded and (reading is None or reading.status != "ok"):
+            reading = Reading(expected if math.isfinite(expected) else r, "ok", "")
         if reading is None:
             status, given, v[step.key] = "missing", None, r
             sentence = f"{step.name} is not answered{REPLACED}"
@@ -357,7 +363,7 @@ def _judge(p, steps, page, right, carry, reveal):
                             "earn nothing from it")
             else:
                 status = "wrong"
-                sentence = _why(step, given, expected, v, read)
+                sentence = _why(step, given, expected, v, read) if carry else _not_these_numbers(step, p)
         v.step_names[step.key] = step.name
         if given is not None and _carries_a_zero(given, r):
             zeroed.add(step.key)
@@ -373,6 +379,12 @@ def _judge(p, steps, page, right, carry, reveal):
         sentence = m.sentence if later_use else m.sentence.replace(REPLACED, "")
         out.append(m._replace(sentence=full_stop(sentence)))
     return out
+
+
+def _not_these_numbers(step, p):
+    """Why a step is wrong on a page worked on other numbers (see mark): not why a slip was made, which would
+    explain the other numbers' value with statements about these ("z1 < 0") that need not hold here."""
+    return f"{step.formula} does not come to this on the numbers of student id {p.student_id!r}"
 
 
 class _Reads(NamedTuple):
@@ -435,7 +447,7 @@ def _carried_count(marks, first):
 
 
 def _messages(marks, notes, foreign_note):
-    out = []
+    out = [foreign_note] if foreign_note else []   # first: it explains every wrong step after it
     first = next((m for m in marks if m.status != "right"), None)
     if first is None and marks:
         carried = sum(m.carried for m in marks)
@@ -468,12 +480,10 @@ def _messages(marks, notes, foreign_note):
             stood_in = any(REPLACED.strip("; ") in m.sentence for m in missing)
             out.append(f"Not answered: {join_and(named)}"
                        + ("; the steps after each were marked with its right value." if stood_in else "."))
-    if foreign_note:
-        out.append(foreign_note)
     return out + list(notes)
 
 
-def mark(p, answers, *, reveal=False):
+def mark(p, answers, *, reveal=False, steps=None):
     """Mark the student's answers ({step key: value}) to problem p, step by step with error carried forward.
 
     Never raises for any answers (see reading.read_value), except that inside
@@ -481,6 +491,8 @@ def mark(p, answers, *, reveal=False):
     oracle.withdraw() (the grader's harness) it marks nothing and says so.
     reveal: whether each StepMark carries the expected value even when the
     step is not right (for the grader and the tests, not for a self-check).
+    steps: which steps are graded (steps.graded: a list of keys, "all", or
+    None for the network's default); the others are used, not marked.
     """
     if oracle.withdrawn():
         return Marking(getattr(p, "network", "byhand"), getattr(p, "student_id", ""), messages=[NOT_AVAILABLE],
@@ -498,18 +510,24 @@ def mark(p, answers, *, reveal=False):
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
             return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"],
                            available=False)
-        steps = steps_module.steps(p.network, p.target)
-        page = _read_page(steps, answers, p.network)
-        marks = _judge(p, steps, page, right, True, reveal)
-        foreign, wrong, judged = _foreign(marks, _reads_problem(p, steps))
+        try:
+            graded = set(steps_module.graded_steps(p.network, steps))
+        except ValueError as err:
+            return Marking(p.network, p.student_id, messages=[str(err)], available=False)
+        every = steps_module.steps(p.network, p.target)
+        page = _read_page(every, answers, p.network)
+        marks = [m for m in _judge(p, every, page, right, True, reveal, graded) if m.key in graded]
+        foreign, wrong, judged = _foreign(marks, _reads_problem(p, every))
         note = ""
         if foreign:
             marks = [_no_evidence(m) if abs(right[m.key]) <= SLACK else m
-                     for m in _judge(p, steps, page, right, False, reveal)]
-            note = (f"{wrong} of the {judged} steps that use this problem's own numbers disagree with them, so "
-                    "every step was marked against the right values only, without error carried forward, and a "
-                    "0 that is right here (a node that is off) earns nothing on such a page: "
-                    f"check that you worked on the numbers of student id {p.student_id!r}.")
+                     for m in _judge(p, every, page, right, False, reveal, graded) if m.key in graded]
+            note = (f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
+                    f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
+                    f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
+                    "notebook, the id in MY_ID). Every step was marked against the right values only, without "
+                    "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
+                    "a page.")
         return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
 
 
@@ -522,12 +540,15 @@ def _no_evidence(m):
         f"{m.name}: 0 is the right value, but this page was worked on other numbers, so it earns nothing here"))
 
 
-def check_by_hand(network, student_id, answers):
+def check_by_hand(network, student_id, answers, *, steps=None):
     """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
 
     answers: the learner's function returning {step: value} (called as the
     checker calls a function under check), or that dict itself; either is read
     as plain data (gradelib.student.read_answers) before anything is marked.
+    student_id: as byhand.problem reads it: spaces at either end do not count
+    (" bob " is "bob"), and an accented letter is the same however it was typed.
+    steps: which steps are graded, as mark() takes it (the notebook's graded cell's choice).
     A bad network, id or answer gives a Marking with the sentence, never a traceback.
     """
     if oracle.withdrawn():
@@ -537,9 +558,22 @@ def check_by_hand(network, student_id, answers):
         p = personal.problem(network, student_id)
     except ValueError as err:
         return Marking(str(network)[:40], "", messages=[str(err)], available=False)
+    if not callable(answers) and not isinstance(answers, dict):
+        return Marking(p.network, p.student_id, messages=[_not_a_page(p, answers)], available=False)
     try:
-        values = answers_of(answers, "your_by_hand_function") if callable(answers) else \
-            read_answers(answers, "the dict of your values")
+        values = answers_of(answers, f"{p.network}_by_hand") if callable(answers) else \
+            read_answers(answers, "your dict")
     except Problem as problem:
         return Marking(p.network, p.student_id, messages=[problem.sentence], available=False)
-    return mark(p, values)
+    return mark(p, values, steps=steps)
+
+
+def _not_a_page(p, answers):
+    """What check_by_hand says when its answers are neither a dict of values nor a function returning one."""
+    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]   # the first two, graded or not
+    example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + ", ...}"
+    got = "None" if answers is None else describe_type(answers)
+    hint = " (a list or tuple has no step names: each value needs its step's key)" if isinstance(
+        answers, (list, tuple)) else ""
+    return (f"check_by_hand needs your values as a dict of step and value, such as {example}, or your function "
+            f"that returns one ({p.network}_by_hand, without brackets); it got {got}{hint}.")

@@ -123,7 +123,12 @@ def check_id(student_id):
 
 
 def problem(network, student_id):
-    """The PersonalProblem of this student for this network; ValueError with a sentence for a bad id or network."""
+    """The PersonalProblem of this student for this network; ValueError with a sentence for a bad id or network.
+
+    student_id: your nbgrader student id when the course grades you (on its JupyterHub, your login), any name
+    when studying alone.  Spaces at either end do not count (" bob " is "bob"), and an accented letter is the
+    same however it was typed (one character, or a letter and an accent: check_id).
+    """
     net = find_network(network, "byhand.problem")
     sid = check_id(student_id)
     draws = Draws(f"gradelib.byhand\0{VERSION}\0{net.name}\0{sid}")

@@ -23,9 +23,13 @@ from ..exercises import find_network
 from ..text import fixed
 from .marking import symbol_html
 from .personal import problem
-from .steps import steps
+from .steps import graded_steps, steps
 
 HASHSALT = "gradelib-byhand-sheet"   # any fixed text: it only has to be the same every time
+# Where the steps' order is not the notes' own, and why (see gradelib.byhand.steps).
+ORDER_NOTES = {"softmax_223": " The steps follow notes 002, except that every update comes after every gradient: "
+                              "notes 002 update the output layer before sending the error back to nodes 3 and 4, "
+                              "and dLoss/dY3 and dLoss/dY4 need the output weights from before that update."}
 TITLES = {"single_neuron": "One ReLU neuron (notes 000)",
           "relu_chain": "A chain of two ReLU neurons (notes 000)",
           "softmax_223": "The 2-2-3 softmax network (notes 002)"}
@@ -84,11 +88,24 @@ def drawing_svg(p):
 class Sheet:
     """A printable sheet: _repr_html_() for the notebook, html() for the standalone page, save(path) to write it."""
 
-    def __init__(self, p):
+    def __init__(self, p, chosen=None):
         self.problem = p
+        self.graded = graded_steps(p.network, chosen)   # the keys of the steps the page asks for
 
     def __repr__(self):   # the text a notebook stores beside the HTML: no address, so nbval can compare it
         return f"byhand.sheet({self.problem.network!r}, {self.problem.student_id!r})"
+
+    def steps(self):
+        """The graded steps, in order: the boxes of this sheet."""
+        return [s for s in steps(self.problem.network, self.problem.target) if s.key in self.graded]
+
+    def _left_out(self):
+        """A sentence on the steps this sheet does not ask for, "" when it asks for every one."""
+        every = steps(self.problem.network)
+        if len(self.graded) == len(every):
+            return ""
+        return (f" This page asks for {len(self.graded)} of the {len(every)} steps; the others (the remaining "
+                "gradients and updates) follow the same rules and are not graded.")
 
     def fragment(self):
         """The sheet's content, without the page around it."""
@@ -97,7 +114,7 @@ class Sheet:
             f'<tr><td>{i}</td><td>{symbol_html(s.name)} <code class="key">{html.escape(s.key)}</code></td>'
             f'<td>{html.escape(s.words)}</td>'
             f'<td class="box" data-key="{html.escape(s.key, quote=True)}"></td></tr>'
-            for i, s in enumerate(steps(p.network, p.target), 1))
+            for i, s in enumerate(self.steps(), 1))
         return (f'<div class="gradelib-byhand-sheet">'
                 f'<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>'
                 f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
@@ -106,7 +123,9 @@ class Sheet:
                 f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
                 f'write each value with at least two decimals (a rounded value counts as right: within 0.005, '
                 f'or 1% for large values, of what your own earlier numbers give). A slip costs only its own '
-                f'step when the steps after it follow correctly from it. Then check it with '
+                f'step when the steps after it follow correctly from it.{ORDER_NOTES.get(p.network, "")}'
+                f'{self._left_out()} '
+                f'Then check it with '
                 f'<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>'
                 f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
                 f'{rows}</table></div>')
@@ -128,6 +147,9 @@ class Sheet:
         return path
 
 
-def sheet(network, student_id):
-    """The printable Sheet of this student's problem for network; ValueError with a sentence for a bad id."""
-    return Sheet(problem(network, student_id))
+def sheet(network, student_id, steps=None):
+    """The printable Sheet of this student's problem for network; ValueError with a sentence for a bad id.
+
+    steps: the graded steps, as grade_by_hand takes them (None: the network's default).
+    """
+    return Sheet(problem(network, student_id), steps)

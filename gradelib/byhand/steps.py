@@ -26,8 +26,9 @@ The notes' conventions, kept here on purpose:
     from 0, and a student's own z of exactly 0 counts as off, as in the notebooks.
 """
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from ..exercises import find_network
 
@@ -69,6 +70,13 @@ class Slip(NamedTuple):
     name: str                  # a short name, e.g. "delta1_gate_of_neuron_2"
     rule: Callable             # Values -> float: what the slip gives from the same earlier values
     sentence: str              # what the student did, in the notes' symbols, for the student
+    holds: Callable | None = None      # Values -> bool: what the sentence states besides the slip ("node 3 is
+                                       # off"), when the slip's value alone does not imply it; None if it does
+
+
+def node_off(z):
+    """A Slip.holds for a sentence that says the node whose sum is z is off."""
+    return lambda v: v[z] <= 0
 
 
 @dataclass(frozen=True)
@@ -227,7 +235,7 @@ def _relu_chain():
             Slip("z_input_for_Y1", lambda v: v.w12 * v.x1 + v.b2,
                  "your z2 uses x1: neuron 2's input is Y1, the output of neuron 1"),
             Slip("z_uses_z1", lambda v: v.w12 * v.z1 + v.b2,
-                 "your z2 uses z1 where Y1 = ReLU(z1) belongs: neuron 1 is off, so Y1 = 0"),
+                 "your z2 uses z1 where Y1 = ReLU(z1) belongs: neuron 1 is off, so Y1 = 0", node_off("z1")),
             Slip("z_wrong_weight", lambda v: v.w11 * v.Y1 + v.b2,
                  "your z2 uses w11: the weight from neuron 1 into neuron 2 is w12"),
         )),
@@ -302,12 +310,20 @@ def _relu_chain():
 
 
 OUTPUTS = (5, 6, 7)
+# What a 2-2-3 step is, the same words for every target: the target node is drawn per id, and the words appear
+# where no id is known (the notebook's template) as well as on a sheet, so they never name it.
+OUTPUT_ERROR_WORDS = "the error at output node {k}"
 HIDDEN = (3, 4)
 INPUTS = (1, 2)
 
 
 def _softmax_223(target):
-    """The 2-2-3 net's steps for this target node (5, 6 or 7): the output errors depend on it."""
+    """The 2-2-3 net's steps for this target node (5, 6 or 7): the output errors depend on it.
+
+    In notes 002's order (forward pass, output errors, output-layer gradients, hidden errors, hidden-layer
+    gradients), except that every update comes after every gradient: notes 002 update the output layer before
+    sending the error back, and dLoss/dY3, dLoss/dY4 need its weights from before the update.
+    """
     other_h = {3: 4, 4: 3}
     steps = []
     for j in HIDDEN:
@@ -336,9 +352,9 @@ def _softmax_223(target):
             f"Y{k}", f"Y{k}", f"Y_{k}", f"the output (logit) of node {k}", f"Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}",
             lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"], (
                 Slip("logit_uses_z3", lambda v, k=k: v[f"W3{k}"] * v.z3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"],
-                     f"your Y{k} uses z3 where Y3 = ReLU(z3) belongs: node 3 is off, so Y3 = 0"),
+                     f"your Y{k} uses z3 where Y3 = ReLU(z3) belongs: node 3 is off, so Y3 = 0", node_off("z3")),
                 Slip("logit_uses_z4", lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.z4 + v[f"b{k}"],
-                     f"your Y{k} uses z4 where Y4 = ReLU(z4) belongs: node 4 is off, so Y4 = 0"),
+                     f"your Y{k} uses z4 where Y4 = ReLU(z4) belongs: node 4 is off, so Y4 = 0", node_off("z4")),
                 Slip("logit_no_bias", lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4,
                      f"your Y{k} leaves out the bias b{k}"),
                 Slip("logit_relu", lambda v, k=k: relu(v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"]),
@@ -368,7 +384,7 @@ def _softmax_223(target):
     t = target
     others = [k for k in OUTPUTS if k != t]
     steps.append(Step(
-        "Loss", "Loss", r"\text{Loss}", f"the loss, −log of the target's probability (target node {t})",
+        "Loss", "Loss", r"\text{Loss}", "the loss, −log of the target node's probability",
         f"Loss = −log P{t} (natural log)", lambda v: -math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan, (
             Slip("loss_sign", lambda v: math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan,
                  f"your Loss is log P{t}: the loss is minus it, Loss = −log P{t}, a positive number"),
@@ -383,7 +399,7 @@ def _softmax_223(target):
         if k == t:
             steps.append(Step(
                 f"dLoss/dY{k}", f"dLoss/dY{k}", rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                f"the error at output node {k} (the target)", f"dLoss/dY{k} = P{k} − 1",
+                OUTPUT_ERROR_WORDS.format(k=k), f"dLoss/dY{k} = P{k} − 1",
                 lambda v, k=k: v[f"P{k}"] - 1.0, (
                     Slip("target_error_no_one", lambda v, k=k: v[f"P{k}"],
                          f"your dLoss/dY{k} is P{k}, where P{k} − 1 belongs: node {k} is the target, "
@@ -395,7 +411,7 @@ def _softmax_223(target):
         else:
             steps.append(Step(
                 f"dLoss/dY{k}", f"dLoss/dY{k}", rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                f"the error at output node {k}", f"dLoss/dY{k} = P{k}",
+                OUTPUT_ERROR_WORDS.format(k=k), f"dLoss/dY{k} = P{k}",
                 lambda v, k=k: v[f"P{k}"], (
                     Slip("other_error_minus_one", lambda v, k=k: v[f"P{k}"] - 1.0,
                          f"your dLoss/dY{k} is P{k} − 1: only the target node {t} has the −1, so "
@@ -411,6 +427,36 @@ def _softmax_223(target):
     def err(v, k):
         return v[f"dLoss/dY{k}"]
 
+    # notes 002's order: the output layer's gradients, then the errors sent back to the hidden nodes
+    output_params = ([(f"W{j}{k}", k, f"Y{j}") for k in OUTPUTS for j in HIDDEN]
+                     + [(f"b{k}", k, None) for k in OUTPUTS])
+    for p, k, y in output_params:
+        times = f"·{y}" if y else ""
+        j = int(y[1]) if y else None
+        slips = [Slip("grad_sign", lambda v, k=k, y=y: -err(v, k) * (v[y] if y else 1.0),
+                      f"your dLoss/d{p} has the wrong sign: dLoss/d{p} = dLoss/dY{k}{times}")]
+        if k == t:
+            slips.append(Slip("grad_probability_for_error", lambda v, k=k, y=y: v[f"P{k}"] * (v[y] if y else 1.0),
+                              f"your dLoss/d{p} uses P{k} where the target's error P{k} − 1 belongs"))
+        if y:
+            o = other_h[j]
+            slips += [
+                Slip("grad_no_input", lambda v, k=k: err(v, k),
+                     f"your dLoss/d{p} leaves out {y}, the value the edge {p} carries"),
+                Slip("grad_other_hidden_value", lambda v, k=k, o=o: err(v, k) * v[f"Y{o}"],
+                     f"your dLoss/d{p} uses Y{o}: the edge {p} comes from node {j}, so it carries Y{j}"),
+                Slip("grad_z_for_value", lambda v, k=k, j=j: err(v, k) * v[f"z{j}"],
+                     f"your dLoss/d{p} uses z{j} where Y{j} = ReLU(z{j}) belongs: node {j} is off, so Y{j} = 0",
+                     node_off(f"z{j}")),
+                Slip("grad_weight_for_input", lambda v, k=k, p=p: err(v, k) * v[p],
+                     f"your dLoss/d{p} multiplies by the weight {p} where the value it carries, {y}, belongs"),
+            ]
+        else:
+            slips.append(Slip("grad_bias_times_value", lambda v, k=k: err(v, k) * v.Y3,
+                              f"your dLoss/d{p} multiplies by Y3: a bias enters Y{k} with factor 1"))
+        steps.append(Step(
+            f"dLoss/d{p}", f"dLoss/d{p}", _grad_tex(p), f"the gradient of the loss with respect to {p}",
+            f"dLoss/d{p} = dLoss/dY{k}{times}", lambda v, k=k, y=y: err(v, k) * (v[y] if y else 1.0), tuple(slips)))
     for j in HIDDEN:
         o = other_h[j]
         sum_text = " + ".join(f"dLoss/dY{k}·W{j}{k}" for k in OUTPUTS)
@@ -432,34 +478,6 @@ def _softmax_223(target):
                 Slip("hidden_error_sign", lambda v, j=j: -sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
                      f"your dLoss/dY{j} has the wrong sign: dLoss/dY{j} = {sum_text}, no minus sign"),
             )))
-    output_params = ([(f"W{j}{k}", k, f"Y{j}") for k in OUTPUTS for j in HIDDEN]
-                     + [(f"b{k}", k, None) for k in OUTPUTS])
-    for p, k, y in output_params:
-        times = f"·{y}" if y else ""
-        j = int(y[1]) if y else None
-        slips = [Slip("grad_sign", lambda v, k=k, y=y: -err(v, k) * (v[y] if y else 1.0),
-                      f"your dLoss/d{p} has the wrong sign: dLoss/d{p} = dLoss/dY{k}{times}")]
-        if k == t:
-            slips.append(Slip("grad_probability_for_error", lambda v, k=k, y=y: v[f"P{k}"] * (v[y] if y else 1.0),
-                              f"your dLoss/d{p} uses P{k} where the target's error P{k} − 1 belongs"))
-        if y:
-            o = other_h[j]
-            slips += [
-                Slip("grad_no_input", lambda v, k=k: err(v, k),
-                     f"your dLoss/d{p} leaves out {y}, the value the edge {p} carries"),
-                Slip("grad_other_hidden_value", lambda v, k=k, o=o: err(v, k) * v[f"Y{o}"],
-                     f"your dLoss/d{p} uses Y{o}: the edge {p} comes from node {j}, so it carries Y{j}"),
-                Slip("grad_z_for_value", lambda v, k=k, j=j: err(v, k) * v[f"z{j}"],
-                     f"your dLoss/d{p} uses z{j} where Y{j} = ReLU(z{j}) belongs: node {j} is off, so Y{j} = 0"),
-                Slip("grad_weight_for_input", lambda v, k=k, p=p: err(v, k) * v[p],
-                     f"your dLoss/d{p} multiplies by the weight {p} where the value it carries, {y}, belongs"),
-            ]
-        else:
-            slips.append(Slip("grad_bias_times_value", lambda v, k=k: err(v, k) * v.Y3,
-                              f"your dLoss/d{p} multiplies by Y3: a bias enters Y{k} with factor 1"))
-        steps.append(Step(
-            f"dLoss/d{p}", f"dLoss/d{p}", _grad_tex(p), f"the gradient of the loss with respect to {p}",
-            f"dLoss/d{p} = dLoss/dY{k}{times}", lambda v, k=k, y=y: err(v, k) * (v[y] if y else 1.0), tuple(slips)))
     hidden_params = ([(f"W{i}{j}", j, f"X{i}") for j in HIDDEN for i in INPUTS]
                      + [(f"b{j}", j, None) for j in HIDDEN])
     for p, j, x in hidden_params:
@@ -515,6 +533,42 @@ def steps(network, target=None):
     if net.name == "relu_chain":
         return _CHAIN
     return _SOFTMAX[target if target in OUTPUTS else 5]
+
+
+# Which steps are graded when the instructor does not choose (the steps= option of grade_by_hand, check_by_hand,
+# sheet and form).  The 2-2-3 page has 46 steps, 45 to 60 minutes with a calculator, 15 of them bare p − η·g
+# updates; its default keeps 25 that still ask for every idea once: the whole forward pass and the loss, the
+# three output errors, the errors sent back to both hidden nodes (one of which is off, as the id decides), an
+# output-layer weight gradient for each hidden node and a bias gradient, a hidden-layer gradient into each
+# hidden node (so one goes through ReLU'(z) = 0), and an update of each kind.  The steps left out are leaves:
+# no graded step needs them.  The other networks' pages are short enough to grade whole.
+DEFAULT_GRADED = {
+    "softmax_223": ("z3", "z4", "Y3", "Y4", "Y5", "Y6", "Y7", "P5", "P6", "P7", "Loss",
+                    "dLoss/dY5", "dLoss/dY6", "dLoss/dY7", "dLoss/dW35", "dLoss/dW46", "dLoss/db5",
+                    "dLoss/dY3", "dLoss/dY4", "dLoss/dW13", "dLoss/dW24",
+                    "new W35", "new b5", "new W13", "new W24"),
+}
+ALL = "all"   # steps=ALL grades every step
+
+
+def graded_steps(network, chosen=None):
+    """The keys of the graded steps, in the steps' order: chosen (a list of keys, or "all"), else the default.
+
+    ValueError with a sentence for a choice that names no step: an instructor's typo must not grade nothing.
+    """
+    keys = [s.key for s in steps(network)]
+    if chosen is None:
+        chosen = DEFAULT_GRADED.get(find_network(network, "byhand.graded_steps").name, ALL)
+    if chosen == ALL:
+        return tuple(keys)
+    if not isinstance(chosen, (list, tuple)) or not chosen or not all(isinstance(k, str) for k in chosen):
+        raise ValueError(f"steps= is \"all\" or a list of step keys such as [{keys[0]!r}, {keys[1]!r}]; "
+                         f"got {chosen!r:.60}.")
+    unknown = [k for k in chosen if k not in keys]
+    if unknown:
+        raise ValueError(f"steps= names {unknown[0]!r}, which is no step of {network}; the steps are "
+                         f"{', '.join(keys)}.")
+    return tuple(k for k in keys if k in set(chosen))
 
 
 def givens(network, x, params, target, eta):

@@ -54,17 +54,27 @@ class HandCall(NamedTuple):
     """
     network: str     # a name of gradelib.exercises.NETWORKS
     function: str    # the student's function that returns the hand-worked values
+    steps: object = None   # the graded steps as the cell's steps= gives them: a list of keys, "all", or None
 
 
 def hand_calls(source):
-    """The gradelib.grade_by_hand calls in an instructor's test cell; [] if it has none we can read."""
+    """The gradelib.grade_by_hand calls in an instructor's test cell; [] if it has none we can read.
+
+    A steps= keyword is read only as a literal ("all", a list of keys): a call whose steps= is anything else is
+    not one we can read, since the grader cannot know which steps the kernel graded.
+    """
     tree = parse(to_python(source))
     found = []
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, ast.Call) and _is_grade(node.func, "grade_by_hand") and len(node.args) >= 3:
             net, fn = node.args[0], node.args[2]
+            kw = {k.arg: k.value for k in node.keywords}
+            try:
+                chosen = ast.literal_eval(kw["steps"]) if "steps" in kw else None
+            except ValueError:
+                continue
             if isinstance(net, ast.Constant) and net.value in NETWORKS and isinstance(fn, ast.Name):
-                found.append(HandCall(net.value, fn.id))
+                found.append(HandCall(net.value, fn.id, list(chosen) if isinstance(chosen, tuple) else chosen))
     return found
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import nbformat
 
 from .. import byhand
-from ..byhand.graded import headline, score, unmarked
+from ..byhand.graded import headline, not_written_sentence, score, unmarked
 from .verdicts import Verdict
 
 BY_HAND = "by_hand"   # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
@@ -53,11 +53,15 @@ def mark_hand_cell(call, student, record, run_reason, points):
                            network=call.network, function=call.function, reason=sentence)
     answers = record["calls"][0]
     if "problem" in answers:
-        text = unmarked(answers["problem"][1], points, student)
-        return HandOutcome(cell_outputs(text, 0.0), marked=True, points=0.0, network=call.network,
-                           function=call.function, first_wrong=byhand.steps(call.network)[0].key,
-                           why=answers["problem"][1])
-    marking = byhand.mark(personal, answers["answers"])
+        sentence = not_written_sentence(*answers["problem"], shown)
+        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=True, points=0.0,
+                           network=call.network, function=call.function,
+                           first_wrong=byhand.steps(call.network)[0].key, why=sentence)
+    marking = byhand.mark(personal, answers["answers"], steps=call.steps)
+    if not marking.available:   # the cell's steps= names no step: nothing can be marked, and the cell says why
+        sentence = " ".join(marking.messages)
+        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=False, points=0.0,
+                           network=call.network, function=call.function, reason=sentence)
     given = score(marking, points)
     text = headline(marking, points) + "\n" + str(marking)
     return HandOutcome(cell_outputs(text, given), marked=True, points=given, network=call.network,
