@@ -66,6 +66,7 @@ class Report:
     flags: List[str] = field(default_factory=list)          # tamper findings and unchecked locked cells, in words
     review: dict = field(default_factory=dict)              # grade_id -> reasons for a manual look
     verdicts: List[Verdict] = field(default_factory=list)   # every graded function, passed or failed
+    stopped: str = ""       # why the verifier's process did not finish (it died, ran out of time); "" if it did
 
     @classmethod
     def from_json(cls, data):
@@ -73,6 +74,7 @@ class Report:
         data = data if isinstance(data, dict) else {}
         report = cls(**{k: data[k] for k in ("verified", "failed", "unverifiable", "flags", "review")
                         if isinstance(data.get(k), (list, dict))})
+        report.stopped = str(data.get("stopped") or "")
         for v in data.get("verdicts") or []:
             try:
                 report.verdicts.append(Verdict.from_json(v))
@@ -249,6 +251,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         run = isolate.run(self._steps(nb, plan), self._limits(), files_from=self._support_dir(info),
                           box=Sandbox(parent=self), student=self.student)
         if not run.finished:
+            self.report.stopped = run.reason   # the report tells the instructor once, not once per function
             self.log.warning("%s: the verifier's process did not finish: %s %s", self.where, run.reason,
                              run.stderr_tail)
         for planned in plan:
