@@ -399,6 +399,7 @@ def test_mistakes_and_parameters_in_words_a_teacher_reads():
     from gradelib.grading.page import parameter_summary
     assert title("missing_relu_derivative") == "Missing ReLU derivative"
     assert title("delta2_no_relu_prime") == "δ2 without ReLU′" and title("eta_twice") == "η twice"
+    assert title("factor_2") == "Twice the right value"   # diagnose's own word for the factor
     assert title("not_implemented").startswith("not answered")
     step = gradelib.byhand.steps("relu_chain")[0]
     assert title(f"by_hand:{step.key}", "relu_chain_by_hand").startswith(f"By hand: {step.name} (")

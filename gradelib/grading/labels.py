@@ -11,25 +11,27 @@ symbol and what it is).
 import re
 
 from .. import byhand
+from ..diagnose import FACTORS
 from ..exercises import lookup
 from .marking import BY_HAND
 
 # the notes' symbols and words spelled out in labels; any other part of a label is kept as it is
 SYMBOLS = {"relu": "ReLU", "eta": "η", "delta": "δ", "backprop": "back-propagation", "no": "without",
-           "param": "parameter", "dP": "dP"}
+           "param": "parameter"}
 PAIRS = {("relu", "prime"): "ReLU′", ("dLoss", "dP"): "dLoss/dP"}
-# the few labels that are not a phrase: what a function's answer was instead of numbers (gradelib.student)
-PROBLEMS = {"none": "returned None", "exception": "raised an error", "timeout": "did not return in time",
+# the labels whose parts are not their words: what a function gave instead of numbers (gradelib.student), the
+# pseudo-labels of tally.py, and diagnose's factors ("factor_2" is twice the right value)
+PHRASES = {"none": "returned None", "exception": "raised an error", "timeout": "did not return in time",
             "not_finite": "not a finite number", "not_implemented": "not answered (not written yet)",
             "not_defined": "not answered (the function is not defined)",
-            # tally.py's pseudo-labels of a failed function with no mistake named
             "not_judged": "not judged", "unnamed": "failed, with no mistake named"}
+PHRASES.update({label: f"{word[0].upper()}{word[1:]} the right value" for word, label in FACTORS.items()})
 
 
 def title(label: str, exercise: str = "") -> str:
     """The label in words; for a by-hand step ("by_hand:delta1"), the step's symbol and what it is."""
-    if label in PROBLEMS:
-        return PROBLEMS[label]
+    if label in PHRASES:
+        return PHRASES[label]
     if label.startswith(BY_HAND + ":"):
         return _by_hand_title(label.partition(":")[2], exercise)
     words, parts = [], label.split("_")

@@ -92,8 +92,8 @@ def _exercise(ex, counted, names, chart):
             f"({_e(', '.join(f + '()' for f in ex.functions))})</span></h3>"
             f"<p>{_outcomes(ex)}</p>")
     if n != counted:
-        head += (f"<p class=\"muted\">{_submissions(counted - n)} counted in the other exercises "
-                 f"{'has' if counted - n == 1 else 'have'} no verdict for this one, so it counts {n}.</p>")
+        head += (f"<p class=\"muted\">This exercise counts {n} of the {counted}: the other "
+                 f"{_submissions(counted - n)} {'has' if counted - n == 1 else 'have'} no verdict for it.</p>")
     body = _bars(ex, chart) + _mistake_list(ex, names) if ex.mistakes else "<p>No mistake named.</p>"
     return head + body + _gaps(ex, names) + "</div>"
 
