@@ -25,8 +25,9 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:21px;margin:28px 0 8px;border-bot
 h3{font-size:17px;margin:18px 0 4px} h4{font-size:15px;margin:12px 0 2px} .muted{color:#595959}
 .ex{border:1px solid #ddd;border-radius:8px;padding:10px 16px;margin:12px 0;background:#fcfcfc}
 ol,ul{margin:6px 0 0 0;padding-left:22px} li{margin:4px 0}
-code{background:#f1f1f1;padding:0 4px;border-radius:3px;font-size:13px} table{border-collapse:collapse;margin:6px 0}
-td,th{border-bottom:1px solid #e4e4e4;padding:4px 8px;text-align:left;vertical-align:top}
+code{background:#f1f1f1;padding:0 4px;border-radius:3px;font-size:13px}
+table{border-collapse:collapse;margin:6px 0;width:100%}
+td,th{border-bottom:1px solid #e4e4e4;padding:4px 8px;text-align:left;vertical-align:top} .why{overflow-wrap:anywhere}
 .names{color:#555;font-size:13px} svg text{font:13px system-ui,sans-serif} .gaps{color:#444}
 """
 
@@ -223,7 +224,7 @@ def _attention(t, names):
         who = f"<div class=\"names\">{_e(', '.join(a.who or a.students))}</div>" if names else ""
         why = "".join(f"<li>{_e(r)}</li>" for r in a.reasons)
         rows.append(f"<tr><td>{_e(a.assignment)}</td><td>{_e(KIND_WORDS.get(a.kind, a.kind))}</td>"
-                    f"<td><ul>{why}</ul></td><td>{len(a.who or a.students)}{who}</td></tr>")
+                    f"<td class=\"why\"><ul>{why}</ul></td><td>{len(a.who or a.students)}{who}</td></tr>")
     return head + "".join(rows) + "</table>"
 
 
