@@ -11,6 +11,7 @@ the right share.  Two more are planted here: a by-hand page whose first step
 Python process dies (os._exit) when it runs.
 """
 import csv
+import html
 import io
 import re
 import sqlite3
@@ -30,6 +31,7 @@ import classroom  # noqa: E402
 import gradelib  # noqa: E402
 from gradelib.grading import report, verdicts  # noqa: E402
 from gradelib.grading.cells import grade_calls  # noqa: E402
+from gradelib.grading.labels import title  # noqa: E402
 from gradelib.grading.tally import GAPS, MIN_TOGETHER, NOT_ATTEMPTED, tally  # noqa: E402
 
 ASSIGNMENT = "01_single_neuron"
@@ -192,8 +194,8 @@ def test_every_planted_mistake_is_counted_with_its_share(course):
     text = page + Path(written.csv).read_text()
     assert not any(s in text for s in STUDENTS)
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
-    for key in counts:
-        assert key[1] in page
+    for exercise, label in counts:   # in words, with the identifier beside a mistake's words
+        assert html.escape(title(label, exercise)) in page and (label in page or label in GAPS), label
 
 
 def test_a_blank_by_hand_page_is_unanswered_and_a_real_first_step_slip_keeps_its_own_row(course):
@@ -201,12 +203,16 @@ def test_a_blank_by_hand_page_is_unanswered_and_a_real_first_step_slip_keeps_its
     blank, slip = STUDENTS[CLASS.index("unanswered")], STUDENTS[CLASS.index("hand_z_slip")]
     first = f"by_hand:{gradelib.byhand.steps('single_neuron')[0].key}"
     assert planted[blank][BY_HAND][0] == ["not_implemented"] and planted[slip][BY_HAND][0] == [first]
-    rows = [r for r in _csv(report.make(course, ASSIGNMENT).csv) if r["exercise"] == BY_HAND]
+    at_first = [s for s, ex in planted.items() if ex.get(BY_HAND, ([], []))[0] == [first]]
+    blanks = [s for s, ex in planted.items() if ex.get(BY_HAND, ([], []))[0] == ["not_implemented"]]
+    assert slip in at_first and blank in blanks and not set(at_first) & set(blanks)
+    rows = [r for r in _csv(report.make(course, ASSIGNMENT, names=True).csv)
+            if r["exercise"] == BY_HAND and r["section"] != "together"]
     (step,) = [r for r in rows if r["label"] == first]
-    assert step["section"] == "mistake" and int(step["students"]) == 1
-    assert step["sentence"] == planted[slip][BY_HAND][1][0] and "not written" not in step["sentence"]
+    assert step["section"] == "mistake" and step["names"].split("; ") == sorted(at_first)   # no blank page in it
+    assert step["sentence"] in {planted[s][BY_HAND][1][0] for s in at_first} and "not written" not in step["sentence"]
     (blank_row,) = [r for r in rows if r["label"] == "not_implemented"]
-    assert blank_row["section"] == "not answered" and int(blank_row["students"]) == CLASS.count("unanswered")
+    assert blank_row["section"] == "not answered" and blank_row["names"].split("; ") == sorted(blanks)
 
 
 def test_not_answered_is_never_ranked_with_the_mistakes(course):
@@ -395,12 +401,11 @@ def test_a_stopped_rerun_is_one_entry_for_the_teacher_and_no_bar():
 
 def test_mistakes_and_parameters_in_words_a_teacher_reads():
     from gradelib.exercises import lookup
-    from gradelib.grading.labels import title
     from gradelib.grading.page import parameter_summary
     assert title("missing_relu_derivative") == "Missing ReLU derivative"
     assert title("delta2_no_relu_prime") == "δ2 without ReLU′" and title("eta_twice") == "η twice"
     assert title("factor_2") == "Twice the right value"   # diagnose's own word for the factor
-    assert title("not_implemented").startswith("not answered")
+    assert title("not_implemented").startswith("Not answered")
     step = gradelib.byhand.steps("relu_chain")[0]
     assert title(f"by_hand:{step.key}", "relu_chain_by_hand").startswith(f"By hand: {step.name} (")
     net = lookup("softmax_223").network

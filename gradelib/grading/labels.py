@@ -21,10 +21,10 @@ SYMBOLS = {"relu": "ReLU", "eta": "η", "delta": "δ", "backprop": "back-propaga
 PAIRS = {("relu", "prime"): "ReLU′", ("dLoss", "dP"): "dLoss/dP"}
 # the labels whose parts are not their words: what a function gave instead of numbers (gradelib.student), the
 # pseudo-labels of tally.py, and diagnose's factors ("factor_2" is twice the right value)
-PHRASES = {"none": "returned None", "exception": "raised an error", "timeout": "did not return in time",
-            "not_finite": "not a finite number", "not_implemented": "not answered (not written yet)",
-            "not_defined": "not answered (the function is not defined)",
-            "not_judged": "not judged", "unnamed": "failed, with no mistake named"}
+PHRASES = {"none": "Returned None", "exception": "Raised an error", "timeout": "Did not return in time",
+           "not_finite": "Not a finite number", "not_implemented": "Not answered (not written yet)",
+           "not_defined": "Not answered (the function is not defined)",
+           "not_judged": "Not judged", "unnamed": "Failed, with no mistake named"}
 PHRASES.update({label: f"{word[0].upper()}{word[1:]} the right value" for word, label in FACTORS.items()})
 
 

@@ -157,7 +157,7 @@ def _gaps(ex, names):
     for m in ex.gaps:
         why = "" if m.label in NOT_ATTEMPTED else f": {_e(m.sentence)}"
         who = f"<div class=\"names\">{_e(', '.join(m.students))}</div>" if names else ""
-        items.append(f"<li>{_e(m.title[0].upper() + m.title[1:])}: {len(m.students)} of {n}{why}{who}</li>")
+        items.append(f"<li>{_e(m.title)}: {len(m.students)} of {n}{why}{who}</li>")
     return "<h4>Not answered or not judged <span class=\"muted\">(no mistake named)</span></h4>" \
            f"<ul class=\"gaps\">{''.join(items)}</ul>"
 
