@@ -254,6 +254,8 @@ def test_the_counts_add_up_where_the_teacher_reads_them(course):
     # the bars say the mistakes in words, and every column of every table has a header
     for label in re.findall(r"<text x=\"0\"[^>]*>\d+\. ([^<]*)</text>", page):
         assert "_" not in label, label
+    rechecked = re.findall(r"re-checked outside it: ([^<]*)</li>", page)   # the tampered one's wrong functions
+    assert rechecked and not any("_" in r for r in rechecked), rechecked
     for table in re.findall(r"<table>.*?</table>", page, re.S):
         head, *body = re.findall(r"<tr>(.*?)</tr>", table, re.S)
         headers = re.findall(r"<th scope=\"col\">([^<]+)</th>", head)

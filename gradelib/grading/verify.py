@@ -49,6 +49,7 @@ from .verdicts import Verdict
 from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
 from .marking import mark_hand_cell
 from .instructor import instructor_cells
+from .labels import title
 from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
 
@@ -406,7 +407,8 @@ class VerifyGradelib(NbGraderPreprocessor):
         if kind == "wrong":
             self.report.failed.append(grade_id)
             self.report.review.setdefault(grade_id, []).append(
-                "passed in the kernel but not when re-checked outside it: " + ", ".join(detail.mistakes))
+                "passed in the kernel but not when re-checked outside it: "
+                + ", ".join(title(m, call.exercise) for m in detail.mistakes))   # the report's words for them
             self.log.warning("%s: %s passed in the kernel but not in the verifier: %s", self.where, grade_id,
                              "; ".join(detail.mistakes))
             message = (f"The test passed inside the notebook's kernel, but gradelib re-ran your cells in a "
