@@ -348,10 +348,13 @@ def _fraction(f):
     return None
 
 
+# a gradient off by a simple factor: the factor's word -> the mistake's label (the report reads it back as words)
+FACTORS = {"twice": "factor_2", "half": "factor_half", "three times": "factor_3", "a third of": "factor_third"}
+
+
 def _factor_words(c, f, ks):
     word = _fraction(f)
-    mistake = {"twice": "factor_2", "half": "factor_half", "three times": "factor_3",
-               "a third of": "factor_third"}.get(word, "factor_other")
+    mistake = FACTORS.get(word, "factor_other")
     size = f"{word} the right value" if word in ("twice", "half") else \
         (f"{word} the right value" if word else f"{f:.4g} times the right value")
     if c.update:

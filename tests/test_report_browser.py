@@ -21,6 +21,7 @@ import classroom  # noqa: E402
 from browser_util import Browser, chromium_missing  # noqa: E402
 
 import gradelib  # noqa: E402
+from gradelib.grading.isolate import _exit_reason  # noqa: E402
 from gradelib.grading.page import html_page  # noqa: E402
 from gradelib.grading.tally import tally  # noqa: E402
 from gradelib.grading.verdicts import WHOLE, NotebookRecord, SubmissionRecord, Verdict  # noqa: E402
@@ -34,7 +35,7 @@ FUNCTIONS = {"single_neuron_gradients": "single_neuron", "single_neuron_update":
 
 def class_records():
     """SubmissionRecords of CLASS with the verdicts gradelib.check gives the submitted functions, plus a
-    submission that could not be graded and one flagged."""
+    submission that could not be graded, one flagged, and one whose process died when the verifier re-ran it."""
     right = classroom.source_solutions(ROOT, ASSIGNMENT)
     stub = "def {f}(*args):\n    raise NotImplementedError()\n"
     records = []
@@ -54,6 +55,10 @@ def class_records():
         WHOLE, status="failed", reason="the submitted notebook is not valid JSON (damaged, or not a notebook)")]))
     records.append(SubmissionRecord(ASSIGNMENT, "s099_tampered", [NotebookRecord(ASSIGNMENT, flags=[
         "cell 21, line 15: reaches into the IPython shell (get_ipython().input_transformers_cleanup)"])]))
+    died = _exit_reason(0)
+    records.append(SubmissionRecord(ASSIGNMENT, "s097_crashed", [NotebookRecord(
+        ASSIGNMENT, [Verdict(f"test_{f}", e, f, False, False, judged=False, reason=died) for f, e in FUNCTIONS.items()],
+        flags=["cell 3, line 1: ends the process (os._exit)"], stopped=died)]))
     return records
 
 
@@ -69,15 +74,26 @@ def test_the_report_page_in_chromium(tmp_path):
         page.wait_for_load_state("load")
         bars = page.locator("svg rect").count()
         text = page.inner_text("body")
+        # the charts' text alternatives, as a screen reader announces them
+        chart_names = [page.evaluate("e => e.querySelector('title').textContent", s.element_handle())
+                       for s in page.locator("svg[role=img]").all()]
+        unscoped = page.locator("th:not([scope])").count()
         out = ROOT / "screenshots"
         out.mkdir(exist_ok=True)
         page.screenshot(path=str(out / "report.png"), full_page=True)
     assert requests and all(u.startswith(("file://", "data:", "about:")) or "//127.0.0.1" in u for u in requests), \
         requests
-    # two bars (grey track and red share) per mistake: forgotten ReLU' twice, ascent, ½ dropped, unanswered twice
-    assert bars == 2 * 6
-    assert "missing_relu_derivative" in text and "gradient_ascent" in text and "factor_2" in text
+    # two bars (grey track and red share) per mistake: forgotten ReLU' twice, ascent, ½ dropped; the unanswered
+    # functions and the dead process are no mistakes, so no bars
+    kinds = [k for k in CLASS if k in class_grading.PLANTED[ASSIGNMENT]]
+    planted = sum(len(class_grading.PLANTED[ASSIGNMENT][k]) for k in dict.fromkeys(kinds))
+    assert bars == 2 * planted
+    assert chart_names == [n for n in chart_names if n.startswith("Mistakes in ")] and len(chart_names) == 2
+    assert "Missing ReLU derivative" in text and "Gradient ascent" in text
     n, graded = CLASS.count("forgot_relu"), len(CLASS)   # the broken one is not graded, the flagged one has no verdict
     assert f"{100 * n / graded:.0f}% ({n} of {graded})" in text
-    assert "not valid JSON" in text and "input_transformers_cleanup" in text
+    assert f"{graded} of the {graded + 3} submissions are counted" in text   # and why not the others, right there
+    assert f"Not answered (not written yet): {CLASS.count('unanswered')} of {graded}" in text
+    assert "not valid JSON" in text and "input_transformers_cleanup" in text and "died" in text
     assert "s001_forgot_relu" not in text   # no names unless asked
+    assert unscoped == 0

@@ -146,8 +146,9 @@ def _exit_reason(code):
             name = f"signal {-code}"
         hint = {"SIGXCPU": " (its CPU time ran out)", "SIGKILL": " (killed, e.g. for memory or time)",
                 "SIGSEGV": " (a crash)"}.get(name, "")
-        return f"the process was stopped by {name}{hint} before the tests ran"
-    return f"the process exited with status {code} before the tests ran (did the notebook call exit()?)"
+        return f"the Python process running the notebook was killed by {name}{hint} before the tests ran"
+    return (f"the Python process running the notebook died (it exited with status {code}) before the tests ran: "
+            "did the notebook call exit() or os._exit()?")
 
 
 def _read_head(path, limit):

@@ -28,10 +28,13 @@ class HandOutcome:
     first_wrong: str = ""          # the first step not right, "" if none
     reason: str = ""               # why the values could not be marked
     why: str = ""                  # what is wrong with the first wrong step, in words (no names: the report shows it)
+    problem: str = ""              # the page gave no values at all: the Problem's label ("not_implemented", ...)
 
     def verdict(self, grade_id):
-        """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake."""
-        mistakes = [f"{BY_HAND}:{self.first_wrong}"] if self.first_wrong else []
+        """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake,
+        or, for a page that gave no values (blank, or raising), the Problem's own label: a blank page is
+        unanswered, not a slip at the first step."""
+        mistakes = [self.problem] if self.problem else [f"{BY_HAND}:{self.first_wrong}"] if self.first_wrong else []
         return Verdict(grade_id, f"{self.network}_{BY_HAND}", self.function, kernel_passed=False,
                        passed=self.marked and not self.first_wrong, judged=self.marked, mistakes=mistakes,
                        sentences=[self.why] if mistakes else [], reason=self.reason)
@@ -56,7 +59,8 @@ def mark_hand_cell(call, student, record, run_reason, points):
         sentence = not_written_sentence(*answers["problem"], shown)
         return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=True, points=0.0,
                            network=call.network, function=call.function,
-                           first_wrong=byhand.steps(call.network)[0].key, why=sentence)
+                           first_wrong=byhand.steps(call.network)[0].key, why=sentence,
+                           problem=answers["problem"][0])
     marking = byhand.mark(personal, answers["answers"], steps=call.steps)
     if not marking.available:   # the cell's steps= names no step: nothing can be marked, and the cell says why
         sentence = " ".join(marking.messages)

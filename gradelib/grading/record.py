@@ -18,7 +18,7 @@ from .verdicts import NotebookRecord, StoreError, replace, store_path
 def notebook_record(name, report):
     """The store's record of one notebook from the verifier's Report."""
     return NotebookRecord(notebook=name, verdicts=list(report.verdicts), flags=list(report.flags),
-                          review={k: list(v) for k, v in report.review.items()})
+                          review={k: list(v) for k, v in report.review.items()}, stopped=report.stopped)
 
 
 class RecordVerdicts(NbGraderPreprocessor):

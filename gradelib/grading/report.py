@@ -5,12 +5,14 @@
 Run it in the course folder after grading (``classgrade`` or ``nbgrader
 autograde`` with the course's configuration).  It writes one self-contained
 HTML page and a CSV beside it (by default reports/<ASSIGNMENT>.html and .csv,
-or reports/course.html for every graded assignment): per exercise, how many
-passed and the mistakes gradelib named, largest first, each with its sentence
-and its share of the class; the mistakes that travel together; and the
-submissions that could not be graded or were flagged, or that the course's
-collect refused (submitted in another student's name), with the reason.  No
-student names unless --names.  Bad input (no course, no gradebook, nothing
+or reports/course.html for every graded assignment): per assignment, how many
+submissions its exercises count and why not the others; per exercise, how
+many passed, and the mistakes gradelib named, in words, largest first, each
+with its sentence and its share of the class, with the functions not answered
+or not judged apart from them; the mistakes that travel together; and the
+submissions that could not be graded or judged, were flagged, or that the
+course's collect refused (submitted in another student's name), each once with
+its reasons.  No student names unless --names.  Bad input (no course, no gradebook, nothing
 graded yet, a damaged store) gets a sentence and exit status 1.
 """
 import argparse

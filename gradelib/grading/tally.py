@@ -2,15 +2,16 @@
 
 ``tally(records, submitted)`` turns the SubmissionRecords of verdicts.py into
 typed figures that page.py draws: per exercise, how many passed and each
-mistake label with its sentence and share; the mistakes that travel together
-(the same students make both, in different exercises); and the submissions an
-instructor must look at (refused at collect, not graded, flagged, or with no
-verdicts kept).
+mistake label with its sentence and share, and apart from them, how many did
+not answer or were not judged; the mistakes that travel together (the same
+students make both, in different exercises); and the submissions an
+instructor must look at (refused at collect, not graded, not judged, flagged,
+or with no verdicts kept), each submission once.
 
 Shares are of the graded submissions of an assignment: those with a verdict
-for the exercise.  A submission that could not be graded is listed, not
-counted as a mistake.  Everything is sorted, so the same store gives the same
-page.
+for the exercise.  A submission that could not be graded, or whose re-run by
+the verifier stopped (its process died), is listed, not counted as a mistake.
+Everything is sorted, so the same store gives the same page.
 """
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,19 +19,23 @@ from itertools import combinations
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .collect_record import KIND_TEXT, REFUSED, Finding
+from .labels import title
 
-# labels that say the function was not attempted: shown in the bars, but two of them together teach nothing
+# labels that say the function was not attempted: shown apart from the mistakes, and two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})
 MIN_TOGETHER = 2      # students who must share two mistakes before they are said to travel together
 NOT_JUDGED = "not_judged"   # the pseudo-label of a failed function whose answers could not be obtained
+UNNAMED = "unnamed"         # the pseudo-label of a failed function in which gradelib named no mistake
+GAPS = NOT_ATTEMPTED | {NOT_JUDGED, UNNAMED}   # shown apart from the mistakes, never ranked with them
 NO_RECORD = ("no verdicts were kept for this submission: it was not graded yet with the course's configuration, "
              "or nbgrader could not grade it (see its log)")
 
 
 @dataclass
 class Mistake:
-    """One mistake label in one exercise."""
+    """One mistake label in one exercise (or, among an exercise's gaps, one reason it has no mistake named)."""
     label: str
+    title: str                     # the label in words a teacher reads (labels.py)
     sentence: str                  # the sentence most of these students got, in the notes' words
     students: List[str]            # who made it (shown only with --names)
     share: float                   # of the exercise's graded submissions
@@ -39,13 +44,18 @@ class Mistake:
 
 @dataclass
 class Exercise:
-    """One graded exercise of one assignment."""
+    """One graded exercise of one assignment.  Every graded student is in exactly one of passed, mistaken,
+    unanswered and unjudged, so the four add up to graded."""
     assignment: str
     exercise: str
     functions: List[str]
     graded: List[str]              # students with a verdict for it
     passed: List[str]
-    mistakes: List[Mistake]        # largest first
+    mistakes: List[Mistake]        # the misconceptions gradelib named, largest first
+    gaps: List[Mistake] = field(default_factory=list)   # not answered, not judged, none named: apart, never ranked
+    mistaken: List[str] = field(default_factory=list)     # at least one mistake named
+    unanswered: List[str] = field(default_factory=list)   # no mistake named, and a function not written or defined
+    unjudged: List[str] = field(default_factory=list)     # the rest: failed, with no mistake named
 
     @property
     def key(self):
@@ -64,16 +74,29 @@ class Together:
 
 REFUSED_AT_COLLECT = "refused at collect"       # Attention kinds of the exchange's findings (collect_record.py)
 CORRECTED_AT_COLLECT = "re-dated at collect"
+NOT_GRADED, NOT_JUDGED_KIND, FLAGGED, NO_VERDICTS = "not graded", "graded but not judged", "flagged", "no verdicts"
+KINDS = (REFUSED_AT_COLLECT, NOT_GRADED, NOT_JUDGED_KIND, FLAGGED, NO_VERDICTS, CORRECTED_AT_COLLECT)  # by weight
 
 
 @dataclass
 class Attention:
-    """Submissions an instructor should look at, grouped by the reason."""
+    """Submissions an instructor should look at, grouped by their reasons: each submission is in one only."""
     assignment: str
-    kind: str                      # REFUSED_AT_COLLECT, "not graded", "flagged", "no verdicts", CORRECTED_AT_COLLECT
-    reason: str                    # in words that name no student
+    kind: str                      # the weightiest of its reasons' kinds (KINDS)
+    reasons: List[str]             # in words that name no student, for the instructor
     students: List[str]
     who: List[str] = field(default_factory=list)   # with --names, in place of students: "eve in ada's name"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass
+class Uncounted:
+    """Submissions of an assignment that no exercise counts, and why."""
+    why: str                       # short words: "could not be graded"
+    students: List[str]
 
 
 @dataclass
@@ -84,6 +107,8 @@ class Tally:
     together: List[Together]
     attention: List[Attention]
     skipped: List[str] = field(default_factory=list)   # rows of the store that could not be read
+    counted: Dict[str, List[str]] = field(default_factory=dict)   # assignment -> submissions its exercises count
+    uncounted: Dict[str, List[Uncounted]] = field(default_factory=dict)   # assignment -> the others, by why
 
 
 def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Finding] = ()):
@@ -92,13 +117,25 @@ def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Findin
     submitted = submitted or {}
     assignments = sorted({r.assignment for r in records} | set(submitted))
     exercises, made = _exercises(records)
-    counts = {}
-    for r in records:
-        counts[r.assignment] = counts.get(r.assignment, 0) + 1
-    for a, students in submitted.items():
-        counts[a] = len(set(students) | {r.student for r in records if r.assignment == a})
-    return Tally(assignments, {a: counts.get(a, 0) for a in assignments}, exercises,
-                 _together(made), _attention(records, submitted, collect_findings), list(skipped))
+    everyone = {a: set(submitted.get(a, ())) | {r.student for r in records if r.assignment == a} for a in assignments}
+    counted = {a: sorted({s for e in exercises if e.assignment == a for s in e.graded}) for a in assignments}
+    return Tally(assignments, {a: len(everyone[a]) for a in assignments}, exercises,
+                 _together(made), _attention(records, submitted, collect_findings), list(skipped),
+                 counted, {a: _uncounted(records, a, everyone[a] - set(counted[a])) for a in assignments})
+
+
+def _counted_verdicts(nb):
+    """The verdicts the exercises count: all but those a stopped re-run left without an answer."""
+    return [v for v in nb.verdicts if v.judged or not nb.stopped]
+
+
+def _labels(v):
+    """(labels, sentences) of a failed verdict: gradelib's mistakes, or the pseudo-label saying why there are none."""
+    if not v.judged:
+        return [NOT_JUDGED], [v.reason]
+    if not v.mistakes:
+        return [UNNAMED], [v.reason or "it failed, and gradelib named no mistake"]
+    return list(v.mistakes), list(v.sentences)
 
 
 def _exercises(records):
@@ -109,7 +146,7 @@ def _exercises(records):
     for r in records:
         for nb in r.notebooks:
             by_exercise = {}
-            for v in nb.verdicts:
+            for v in _counted_verdicts(nb):
                 key = (r.assignment, v.exercise)
                 if key not in functions:
                     order.append(key)
@@ -123,8 +160,9 @@ def _exercises(records):
                     passed.setdefault(key, set()).add(r.student)
                     continue
                 for v in verdicts:
-                    found = list(v.mistakes) if v.judged else [NOT_JUDGED]
-                    words = list(v.sentences) if v.judged else [v.reason]
+                    if v.passed:
+                        continue
+                    found, words = _labels(v)
                     for i, label in enumerate(found):
                         labels.setdefault((key, label), set()).add(r.student)
                         sentence = words[i] if i < len(words) else ""
@@ -136,17 +174,24 @@ def _exercises(records):
     out = []
     for key in order:
         n = len(graded.get(key, ()))
-        mistakes = []
-        for (k, label), students in labels.items():
-            if k != key:
-                continue
-            mistakes.append(Mistake(label, _most_common(sentences[(k, label)]), sorted(students),
-                                    len(students) / n if n else 0.0,
-                                    {p: len(s) for p, s in parameters.get((k, label), {}).items()}))
-        mistakes.sort(key=lambda m: (-len(m.students), m.label))
-        out.append(Exercise(key[0], key[1], functions[key], sorted(graded.get(key, ())),
-                            sorted(passed.get(key, ())), mistakes))
+        found = [Mistake(label, title(label, key[1]), _most_common(sentences[(k, label)]), sorted(students),
+                         len(students) / n if n else 0.0,
+                         {p: len(s) for p, s in parameters.get((k, label), {}).items()})
+                 for (k, label), students in labels.items() if k == key]
+        found.sort(key=lambda m: (-len(m.students), m.title, m.label))
+        ex = Exercise(key[0], key[1], functions[key], sorted(graded.get(key, ())), sorted(passed.get(key, ())),
+                      [m for m in found if m.label not in GAPS], [m for m in found if m.label in GAPS])
+        _outcomes(ex)
+        out.append(ex)
     return out, made
+
+
+def _outcomes(ex):
+    """Put each graded student who did not pass in one of mistaken, unanswered and unjudged."""
+    mistaken = {s for m in ex.mistakes for s in m.students}
+    unanswered = {s for m in ex.gaps if m.label in NOT_ATTEMPTED for s in m.students} - mistaken
+    ex.mistaken, ex.unanswered = sorted(mistaken), sorted(unanswered)
+    ex.unjudged = sorted(set(ex.graded) - set(ex.passed) - mistaken - unanswered)
 
 
 def _most_common(counter):
@@ -161,7 +206,7 @@ def _together(made):
     """
     pairs, single = {}, Counter()
     for student, keys in made.items():
-        keys = sorted(k for k in keys if k[2] not in NOT_ATTEMPTED and k[2] != NOT_JUDGED)
+        keys = sorted(k for k in keys if k[2] not in GAPS)
         single.update(keys)
         for a, b in combinations(keys, 2):
             if a[:2] != b[:2]:
@@ -172,38 +217,74 @@ def _together(made):
     return found
 
 
+def stopped_reason(nb) -> str:
+    """What the instructor is told of a notebook whose re-run stopped: what happened, and what it cost."""
+    left = [v for v in nb.verdicts if not v.judged]
+    cost = ("None of its functions could be judged" if len(left) == len(nb.verdicts)
+            else f"{len(left)} of its {len(nb.verdicts)} graded functions could not be judged")
+    return f"{cost} (they are not counted in the exercises). When gradelib re-ran the notebook, {nb.stopped}"
+
+
+def _reasons(r):
+    """[(kind, reason)] of one submission's record, in the instructor's words."""
+    found = []
+    for nb in r.notebooks:
+        if nb.status != "graded":
+            found.append((NOT_GRADED, nb.reason or nb.status))
+        if nb.stopped:
+            found.append((NOT_JUDGED_KIND, stopped_reason(nb)))
+        reasons = [reason for rs in nb.review.values() for reason in rs] + list(nb.flags)
+        # a stopped re-run also left a note on each cell it could not answer (addressed to the student, and
+        # saying the same): the one reason above replaces them
+        found += [(FLAGGED, reason) for reason in reasons if not (nb.stopped and nb.stopped in reason)]
+    return list(dict.fromkeys(found))
+
+
 def _attention(records, submitted, collect_findings=()):
-    """Refused at collect, not graded, flagged, handed in without any verdict kept, and re-dated at collect:
-    grouped by reason, sorted."""
-    groups = {}
-    who = {}
-
-    def add(assignment, kind, reason, student):
-        groups.setdefault((assignment, kind, reason), set()).add(student)
-
+    """Refused at collect, not graded, not judged, flagged, handed in without any verdict kept, re-dated at
+    collect: one entry per submission, submissions with the same reasons together, sorted."""
+    groups, who = {}, {}
     seen = {}
     for r in records:
         seen.setdefault(r.assignment, set()).add(r.student)
-        for nb in r.notebooks:
-            if nb.status != "graded":
-                add(r.assignment, "not graded", nb.reason or nb.status, r.student)
-            reasons = [reason for found in nb.review.values() for reason in found] + list(nb.flags)
-            for reason in dict.fromkeys(reasons):
-                add(r.assignment, "flagged", reason, r.student)
+        found = _reasons(r)
+        if found:
+            groups.setdefault((r.assignment, tuple(found)), set()).add(r.student)
     for a, students in submitted.items():
         for s in students:
             if s not in seen.get(a, set()):
-                add(a, "no verdicts", NO_RECORD, s)
+                groups.setdefault((a, ((NO_VERDICTS, NO_RECORD),)), set()).add(s)
     for f in collect_findings:
         # a forgery first: the student it names may have been graded on someone else's work before
-        key = (f.assignment, REFUSED_AT_COLLECT if f.action == REFUSED else CORRECTED_AT_COLLECT, KIND_TEXT[f.kind])
+        key = (f.assignment, ((REFUSED_AT_COLLECT if f.action == REFUSED else CORRECTED_AT_COLLECT,
+                               KIND_TEXT[f.kind]),))
         groups.setdefault(key, set()).add(f.named or f.owner)
         who.setdefault(key, set()).add(f.who)
-    kinds = {REFUSED_AT_COLLECT: 0, "not graded": 1, "flagged": 2, "no verdicts": 3, CORRECTED_AT_COLLECT: 4}
-    out = [Attention(a, kind, reason, sorted(s), sorted(who.get((a, kind, reason), ())))
-           for (a, kind, reason), s in groups.items()]
-    out.sort(key=lambda x: (x.assignment, kinds[x.kind], -len(x.students), x.reason))
+    out = []
+    for key, s in groups.items():
+        found = sorted(key[1], key=lambda kr: KINDS.index(kr[0]))   # the weightiest first; else in their order
+        out.append(Attention(key[0], found[0][0], [reason for _, reason in found], sorted(s),
+                             sorted(who.get(key, ()))))
+    out.sort(key=lambda x: (x.assignment, KINDS.index(x.kind), -len(x.students), x.reasons))
     return out
+
+
+def _uncounted(records, assignment, students):
+    """The submissions of assignment that no exercise counts, grouped by why."""
+    records = {r.student: r for r in records if r.assignment == assignment}
+    groups = {}
+    for s in students:
+        r = records.get(s)
+        if r is None:
+            why = "had no verdicts kept"
+        elif r.status != "graded":
+            why = "could not be graded" if r.status == "failed" else "handed in no notebook"
+        elif any(nb.stopped for nb in r.notebooks):
+            why = "could not be judged (gradelib's re-run of the notebook stopped)"
+        else:
+            why = "had no graded function with a verdict"
+        groups.setdefault(why, []).append(s)
+    return [Uncounted(why, sorted(s)) for why, s in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))]
 
 
 def find(t: Tally, assignment, exercise) -> Optional[Exercise]:

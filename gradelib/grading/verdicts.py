@@ -75,6 +75,8 @@ class NotebookRecord:
     review: Dict[str, List[str]] = field(default_factory=dict)   # grade_id -> reasons for a manual look
     status: str = "graded"         # "graded", or for WHOLE: "failed" (could not be graded) or "missing"
     reason: str = ""               # why it was not graded
+    stopped: str = ""              # why the verifier's re-run of the notebook stopped early (its process died,
+    #                                ran out of time), in words; its functions with no answer are then not judged
 
     @classmethod
     def from_json(cls, data):
@@ -85,7 +87,8 @@ class NotebookRecord:
                        verdicts=[Verdict.from_json(v) for v in data.get("verdicts", [])],
                        flags=[str(f) for f in data.get("flags", [])],
                        review={str(k): [str(r) for r in v] for k, v in dict(data.get("review", {})).items()},
-                       status=str(data.get("status", "graded")), reason=str(data.get("reason", "")))
+                       status=str(data.get("status", "graded")), reason=str(data.get("reason", "")),
+                       stopped=str(data.get("stopped", "")))
         except (KeyError, TypeError) as err:
             raise ValueError(f"a record is malformed ({type(err).__name__}: {err})") from None
 

@@ -49,6 +49,7 @@ from .verdicts import Verdict
 from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
 from .marking import mark_hand_cell
 from .instructor import instructor_cells
+from .labels import title
 from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
 
@@ -66,6 +67,7 @@ class Report:
     flags: List[str] = field(default_factory=list)          # tamper findings and unchecked locked cells, in words
     review: dict = field(default_factory=dict)              # grade_id -> reasons for a manual look
     verdicts: List[Verdict] = field(default_factory=list)   # every graded function, passed or failed
+    stopped: str = ""       # why the verifier's process did not finish (it died, ran out of time); "" if it did
 
     @classmethod
     def from_json(cls, data):
@@ -73,6 +75,7 @@ class Report:
         data = data if isinstance(data, dict) else {}
         report = cls(**{k: data[k] for k in ("verified", "failed", "unverifiable", "flags", "review")
                         if isinstance(data.get(k), (list, dict))})
+        report.stopped = str(data.get("stopped") or "")
         for v in data.get("verdicts") or []:
             try:
                 report.verdicts.append(Verdict.from_json(v))
@@ -249,6 +252,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         run = isolate.run(self._steps(nb, plan), self._limits(), files_from=self._support_dir(info),
                           box=Sandbox(parent=self), student=self.student)
         if not run.finished:
+            self.report.stopped = run.reason   # the report tells the instructor once, not once per function
             self.log.warning("%s: the verifier's process did not finish: %s %s", self.where, run.reason,
                              run.stderr_tail)
         for planned in plan:
@@ -403,7 +407,8 @@ class VerifyGradelib(NbGraderPreprocessor):
         if kind == "wrong":
             self.report.failed.append(grade_id)
             self.report.review.setdefault(grade_id, []).append(
-                "passed in the kernel but not when re-checked outside it: " + ", ".join(detail.mistakes))
+                "passed in the kernel but not when re-checked outside it: "
+                + ", ".join(title(m, call.exercise) for m in detail.mistakes))   # the report's words for them
             self.log.warning("%s: %s passed in the kernel but not in the verifier: %s", self.where, grade_id,
                              "; ".join(detail.mistakes))
             message = (f"The test passed inside the notebook's kernel, but gradelib re-ran your cells in a "
