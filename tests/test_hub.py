@@ -58,8 +58,8 @@ import classroom  # noqa: E402
 import hub_util  # noqa: E402
 import setup_course  # noqa: E402  (course_hub/, on sys.path by tests/conftest.py)
 from browser_util import Browser, NotebookPage, chromium_missing, descendants, stop_processes  # noqa: E402
-from notebook_plan import plan as read_plan  # noqa: E402
 from hub_util import CourseHub, Roster, as_user, classgrade, python_as, set_solution_cells  # noqa: E402
+from notebook_plan import plan as read_plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_single_neuron"
@@ -210,7 +210,7 @@ def _connections(process):
 
 def _page_config(server):
     page = server.request("GET", "/lab").text
-    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.DOTALL)
     return json.loads(m.group(1))
 
 
@@ -497,7 +497,7 @@ def test_a_student_in_the_browser(hub, instructor, browser):
 
         # open the notebook from the Assignments tab, answer both exercises in the editor, run it all
         fetched.locator("a.assignment-notebooks-link").click()
-        page.locator(f"#fetched_assignments_list .nested_list_item a", has_text=ASSIGNMENT).click()
+        page.locator("#fetched_assignments_list .nested_list_item a", has_text=ASSIGNMENT).click()
         plan = read_plan(Path(f"/home/{name}") / NOTEBOOK)
         notebook = HubNotebookPage(page, NOTEBOOK, len(plan["cells"]))
         solutions = _solutions()
