@@ -1,16 +1,25 @@
 """The course on JupyterHub, end to end on loopback: real Unix users, nbgrader's exchange, classgrade.
 
 One hub for the module (tests/hub_util.py): course_hub/setup_course.py sets a course up for an instructor
-and four students in a temporary prefix (the shared environment on the system Python, built once here),
+and five students in a temporary prefix (the shared environment on the system Python, built once here),
 and the hub runs from that environment on free 127.0.0.1 ports with JupyterHub's shared-password
 authenticator.  Then, through the hub's and the servers' REST APIs, as the Assignments tab and formgrader do:
 
 - the instructor's server has formgrader and the course list, the students' have neither, and all have
   the assignment list and Validate (the server routes and JupyterLab's page config say so);
-- the instructor generates and releases 01_single_neuron; three students fetch it in their own servers,
-  write an answer (right, wrong, one that tries to read another student's work and the instructor's
-  folder), validate and submit; the instructor collects, grades with classgrade as their own Unix user,
-  generates and releases feedback; each student fetches their feedback and sees their own only;
+- the instructor generates and releases 01_single_neuron; four students fetch it in their own servers,
+  write an answer (right; wrong; one that tries to read another student's work and the instructor's
+  folder; the right one's notebook byte for byte), validate and submit.  The snooping student also forges
+  (issue 19), in a terminal of their own server: a folder made by hand in the exchange's inbound in the
+  right student's name, dated 2099, holding wrong answers, and `nbgrader submit --student=<the wrong
+  student>` of their own right answers.  The instructor collects with formgrader's Collect (the course's
+  exchange), whose log refuses both forgeries, one line each naming who submitted in whose name; each
+  student's own latest submission is collected and the exchange keeps every entry; classgrade, as the
+  instructor's Unix user, gives each what their own work earns (the assignment's points, from the
+  instructor's notebook, or 0) and lists the refusals; feedback is generated and released; each student
+  fetches their feedback and sees their own only: their own answers, marked on their own by-hand numbers,
+  the two identical notebooks' owners each theirs, the forger nobody else's.  With the owner check off
+  (``c.ExchangeCollect.check_owner = False``) this test fails;
 - as the Unix users themselves: a student cannot read another student's home, the instructor's course
   folder or the exchange's inbound;
 - while the hub runs, the setup run again with a roster as Excel saves it (a byte-order mark, semicolons), one
@@ -27,14 +36,17 @@ test fails if any process of it is left.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import html
 import json
 import os
 import pwd
 import re
+import shlex
 import sqlite3
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -46,13 +58,14 @@ import classroom  # noqa: E402
 import hub_util  # noqa: E402
 import setup_course  # noqa: E402  (course_hub/, on sys.path by tests/conftest.py)
 from browser_util import Browser, NotebookPage, chromium_missing, descendants, stop_processes  # noqa: E402
-from notebook_plan import plan as read_plan  # noqa: E402
 from hub_util import CourseHub, Roster, as_user, classgrade, python_as, set_solution_cells  # noqa: E402
+from notebook_plan import plan as read_plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_single_neuron"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 SCREENSHOTS = ROOT / "screenshots"
+FUTURE = "2099-01-01 00:00:00.000000 UTC"  # the date of the folder forged by hand, so that it would be the latest
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +79,7 @@ def hub(request):
         pytest.skip(reason)
     timings = {}
     began = time.monotonic()
-    course = CourseHub(Roster.make(students=4))
+    course = CourseHub(Roster.make(students=5))
     course.timings = timings
     left = []
     try:
@@ -197,20 +210,25 @@ def _connections(process):
 
 def _page_config(server):
     page = server.request("GET", "/lab").text
-    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.DOTALL)
     return json.loads(m.group(1))
 
 
 def test_release_fetch_submit_collect_grade_feedback(hub, instructor):
     right, wrong, snoop = hub.roster.students[:3]
+    twin = hub.roster.students[4]  # submits right's notebook byte for byte ([3] is the browser test's)
     solutions = _solutions()
+    wrong_answers = {k: classroom.wrong(v) for k, v in solutions.items()}
     spy_answers, targets = _snooping(hub, victim=right)
     answers = {right: _signed(right, solutions),
-               wrong: _signed(wrong, {k: classroom.wrong(v) for k, v in solutions.items()}),
+               wrong: _signed(wrong, wrong_answers),
                snoop: _signed(snoop, spy_answers)}
+    answers[twin] = answers[right]
+    author = {name: right if name == twin else name for name in answers}  # whose work each one submits
 
-    # students: fetch in their own server, answer, validate, submit
+    # students: fetch in their own server, answer, validate (the twin, who copies, does not), submit
     for name, sources in answers.items():
+        began = time.monotonic()
         server = hub.spawn(name)
         listed = {a["assignment_id"]: a for a in server.assignments()}
         assert listed[ASSIGNMENT]["status"] == "released", listed
@@ -218,7 +236,7 @@ def test_release_fetch_submit_collect_grade_feedback(hub, instructor):
         assert fetched[ASSIGNMENT]["status"] == "fetched"
         nb = server.read_notebook(NOTEBOOK)
         server.write_notebook(NOTEBOOK, set_solution_cells(nb, sources))
-        validation = server.validate(NOTEBOOK)
+        validation = server.validate(NOTEBOOK) if name != twin else {}
         if name == wrong:
             assert validation.get("failed"), f"Validate passed a wrong answer: {validation}"
         else:
@@ -226,43 +244,59 @@ def test_release_fetch_submit_collect_grade_feedback(hub, instructor):
                 f"Validate failed {name}'s right answer: {json.dumps(validation)[:2000]}"
         submitted = {a["assignment_id"]: a for a in server.action("submit", ASSIGNMENT)}
         assert submitted[ASSIGNMENT]["status"] == "submitted"
+        if name == twin:  # what the identical notebooks add to CI's time (printed at the end)
+            hub.timings["the twin's server, fetch and submit"] = time.monotonic() - began
+    own = {name: _own_entries(hub, name) for name in answers}
+    assert all(len(entries) == 1 for entries in own.values()), own
+    assert _digest(own[right][0]) == _digest(own[twin][0]), "right's and twin's notebooks are not identical"
 
     # what the snooping answer could read when it ran in its own server (Validate ran it there)
     seen = json.loads(hub.spawn(snoop).read_text(f"{ASSIGNMENT}/snoop.json"))
     assert set(seen) == set(targets)
     assert all(v.startswith("refused") for v in seen.values()), f"a student's server read others' files: {seen}"
 
+    # the snooping student forges too (issue 19): by hand in right's name, dated 2099, with wrong answers that
+    # would cost right their marks; with nbgrader submit in wrong's name, of their own right answers
+    began = time.monotonic()
+    forgery = _forge(hub, snoop, by_hand_victim=right, submit_victim=wrong, sources=_signed(snoop, wrong_answers))
+    hub.timings["the forgeries, in a terminal"] = time.monotonic() - began
+    inbound = sorted(p.name for p in _inbound(hub).iterdir())
+
     # the instructor: collect (formgrader), classgrade as their Unix user, feedback (formgrader)
-    instructor.formgrader("POST", f"/assignment/{ASSIGNMENT}/collect")
-    for name in answers:
-        assert (hub.course_folder / "submitted" / name / NOTEBOOK).is_file(), f"{name}'s submission not collected"
+    log = _collect(instructor)
+    _assert_refused(log, snoop, forgery)
+    assert sorted(p.name for p in _inbound(hub).iterdir()) == inbound, "collect took something from the exchange"
+    for name in answers:  # each student's own submission, and only that, collected
+        collected = hub.course_folder / "submitted" / name / ASSIGNMENT
+        assert (collected / f"{ASSIGNMENT}.ipynb").is_file(), f"{name}'s submission not collected"
+        assert _authors(collected / f"{ASSIGNMENT}.ipynb", answers) == [author[name]], f"{name}: {log}"
+        assert (collected / "timestamp.txt").read_text() == (own[name][0] / "timestamp.txt").read_text()
     proc, summary = classgrade(hub, ASSIGNMENT)
     scores = {row["student"]: row for row in summary}
     assert set(scores) == set(answers), proc.stdout
-    assert scores[right]["score"] == scores[right]["max_score"] > 0, scores[right]
-    assert scores[snoop]["score"] == scores[snoop]["max_score"], scores[snoop]
-    assert scores[wrong]["score"] == 0, scores[wrong]
+    full = _full_points()  # what the instructor's notebook gives the assignment
+    earned = {name: (scores[name]["score"], scores[name]["max_score"]) for name in answers}
+    assert earned == {right: (full, full), wrong: (0, full), snoop: (full, full), twin: (full, full)}, earned
     assert not any(note.startswith("FAILED") for row in summary for note in row["notes"]), summary
+    # classgrade's summary reports the refusals, with the names
+    assert "refused at collect, not graded (2):" in proc.stdout, proc.stdout
+    for victim in (right, wrong):
+        assert f"submitted by {snoop} in {victim}'s name" in proc.stdout, proc.stdout
     # formgrader shows the same scores to the instructor
     shown = {s["student"]: s["score"] for s in instructor.formgrader("GET", f"/submissions/{ASSIGNMENT}")}
     assert shown == {name: scores[name]["score"] for name in answers}, shown
 
     instructor.formgrader("POST", f"/assignment/{ASSIGNMENT}/generate_feedback")
-    instructor.formgrader("POST", f"/assignment/{ASSIGNMENT}/release_feedback")
+    released = instructor.formgrader("POST", f"/assignment/{ASSIGNMENT}/release_feedback")
+    assert "not released" not in released.get("log", ""), released
 
-    # each student: fetch feedback, and it is theirs alone
+    # each student: fetch feedback, and it is theirs alone (the twins' too; the forger's own only)
     feedback = {}
     for name in answers:
-        server = hub.spawn(name)
-        server.action("fetch_feedback", ASSIGNMENT)
-        folders = server.listing(f"{ASSIGNMENT}/feedback")
-        assert len(folders) == 1, folders
-        pages = [f for f in server.listing(folders[0]["path"]) if f["name"].endswith(".html")]
-        assert [p["name"] for p in pages] == [f"{ASSIGNMENT}.html"], pages
-        page = feedback[name] = server.read_text(pages[0]["path"])
-        assert f"answer of {name}" in page
-        others = [o for o in answers if o != name and f"answer of {o}" in page]
-        assert not others, f"{name}'s feedback shows the work of {others}"
+        page = feedback[name] = _fetch_feedback(hub, name)
+        assert _authors(page, answers) == [author[name]], f"{name}'s feedback shows the work of others"
+        marked_for = _by_hand_ids(page, answers)
+        assert marked_for == [name], f"{name}'s feedback was graded on the numbers of {marked_for}"
         score = scores[name]
         shown_score = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", _text(page))
         assert shown_score, f"{name}'s feedback shows no score"
@@ -274,6 +308,98 @@ def test_release_fetch_submit_collect_grade_feedback(hub, instructor):
     assert graded["other student's home"].startswith("refused"), graded  # the instructor cannot read it either
     # classgrade runs the students' code in the grading sandbox, which shows none of the course (issue 8)
     assert all(v.startswith("refused") for v in graded.values()), f"graded code read the course: {graded}"
+
+
+@dataclass(frozen=True)
+class Forgery:
+    """The entries a student made in the exchange's inbound in classmates' names (their names there)."""
+    by_hand: str       # a folder made by hand, dated FUTURE
+    by_nbgrader: str   # what `nbgrader submit --student=<classmate>` made
+
+
+def _inbound(hub) -> Path:
+    return hub.exchange / hub_util.COURSE_ID / "inbound"
+
+
+def _own_entries(hub, name: str) -> list[Path]:
+    """The entries in the exchange's inbound in name's name that name's Unix user made."""
+    uid = pwd.getpwnam(name).pw_uid
+    return sorted(p for p in _inbound(hub).glob(f"{name}+{ASSIGNMENT}+*") if p.stat().st_uid == uid)
+
+
+def _digest(entry: Path) -> str:
+    return hashlib.sha256((entry / f"{ASSIGNMENT}.ipynb").read_bytes()).hexdigest()
+
+
+def _forge(hub, forger: str, by_hand_victim: str, submit_victim: str, sources: dict[str, str]) -> Forgery:
+    """In the forger's own server, in a terminal, as a student could: a folder made by hand in the exchange's
+    inbound in one classmate's name, dated FUTURE, holding the forger's notebook with `sources`; then
+    `nbgrader submit --student=` in another classmate's name, of the forger's own assignment folder."""
+    server = hub.spawn(forger)
+    server.write_notebook("forgery.ipynb", set_solution_cells(server.read_notebook(NOTEBOOK), sources))
+    before = {p.name for p in _inbound(hub).iterdir()}
+    by_hand = f"{by_hand_victim}+{ASSIGNMENT}+{FUTURE}+forged"
+    typed = server.terminal(
+        f"cd ~ && d={shlex.quote(str(_inbound(hub) / by_hand))} && mkdir \"$d\" && cp forgery.ipynb "
+        f"\"$d/{ASSIGNMENT}.ipynb\" && printf %s {shlex.quote(FUTURE)} >\"$d/timestamp.txt\"; "
+        f"nbgrader submit {ASSIGNMENT} --student={submit_victim}", timeout=120)
+    made = {p.name for p in _inbound(hub).iterdir()} - before
+    by_nbgrader = [n for n in made if n.startswith(f"{submit_victim}+{ASSIGNMENT}+")]
+    assert by_hand in made and len(by_nbgrader) == 1, (sorted(made), typed)
+    forger_uid = pwd.getpwnam(forger).pw_uid
+    assert all((_inbound(hub) / n).stat().st_uid == forger_uid for n in made), typed
+    return Forgery(by_hand, by_nbgrader[0])
+
+
+def _collect(instructor) -> str:
+    """formgrader's Collect (nbgrader's collect with --update, in the instructor's server): its log."""
+    answer = instructor.formgrader("POST", f"/assignment/{ASSIGNMENT}/collect")
+    assert answer["success"], answer
+    return answer.get("log", "")
+
+
+def _assert_refused(log: str, forger: str, forgery: Forgery) -> None:
+    """Collect's log refuses both forged entries, one line each naming who submitted in whose name."""
+    refused = [line for line in log.splitlines() if re.search(rf"\brefused \S+\+{ASSIGNMENT}\+", line)]
+    for entry in (forgery.by_hand, forgery.by_nbgrader):
+        victim = entry.split("+")[0]
+        lines = [line for line in refused if f"refused {entry}: submitted by {forger} in {victim}'s name" in line]
+        assert len(lines) == 1, (entry, log)
+    dated = next(line for line in refused if forgery.by_hand in line)
+    assert f"it also claims to be from {FUTURE}" in dated, dated
+    assert len(refused) == 2, log
+    assert re.search(rf"refused 2 inbound entries of {ASSIGNMENT} \(.*{forger} in", log), log
+    assert "cheating attempt" not in log, log
+
+
+def _authors(notebook_or_page, answers: dict) -> list[str]:
+    """Whose signed answers (`# answer of NAME`) a notebook file or a feedback page holds."""
+    text = notebook_or_page.read_text() if isinstance(notebook_or_page, Path) else _text(notebook_or_page)
+    return sorted(name for name in answers if f"answer of {name}" in text)
+
+
+def _by_hand_ids(page: str, answers: dict) -> list[str]:
+    """The student ids a feedback page's by-hand marking names: whose personal numbers it was marked on."""
+    text = _text(page)
+    return sorted(name for name in answers if re.search(rf"(\(student|numbers made for) {re.escape(repr(name))}", text))
+
+
+def _full_points() -> float:
+    """The assignment's points, as the instructor's notebook gives them to its graded cells."""
+    nb = json.loads((ROOT / "source" / NOTEBOOK).read_text())
+    return float(sum(c["metadata"]["nbgrader"].get("points", 0) for c in nb["cells"]
+                     if c["metadata"].get("nbgrader", {}).get("grade")))
+
+
+def _fetch_feedback(hub, name: str) -> str:
+    """Fetch Feedback in the student's server: the one feedback page it brings (there must be one only)."""
+    server = hub.spawn(name)
+    server.action("fetch_feedback", ASSIGNMENT)
+    folders = server.listing(f"{ASSIGNMENT}/feedback")
+    assert len(folders) == 1, (name, folders)
+    pages = [f for f in server.listing(folders[0]["path"]) if f["name"].endswith(".html")]
+    assert [p["name"] for p in pages] == [f"{ASSIGNMENT}.html"], pages
+    return server.read_text(pages[0]["path"])
 
 
 def test_students_cannot_read_what_is_not_theirs(hub, instructor):
@@ -376,7 +502,7 @@ def test_a_student_in_the_browser(hub, instructor, browser):
 
         # open the notebook from the Assignments tab, answer both exercises in the editor, run it all
         fetched.locator("a.assignment-notebooks-link").click()
-        page.locator(f"#fetched_assignments_list .nested_list_item a", has_text=ASSIGNMENT).click()
+        page.locator("#fetched_assignments_list .nested_list_item a", has_text=ASSIGNMENT).click()
         plan = read_plan(Path(f"/home/{name}") / NOTEBOOK)
         notebook = HubNotebookPage(page, NOTEBOOK, len(plan["cells"]))
         solutions = _solutions()
