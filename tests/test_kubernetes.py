@@ -100,19 +100,19 @@ def test_values_pass_the_charts_schema(tmp_path):
     # the values file's header shows the same command
     header = " ".join(line.lstrip("# ").rstrip("\\ ") for line in VALUES.read_text().splitlines()[:12])
     assert all(option in header for option in command.split()), header
-    schema = yaml.safe_load(SCHEMA.read_text())
+    schema = jsonschema.Draft7Validator(yaml.safe_load(SCHEMA.read_text()))  # the schema's own draft
     roster = tmp_path / ROSTER
     roster.write_text(roster_csv())
     defaults = yaml.safe_load(CHART_DEFAULTS.read_text())
     values = values_as_installed(roster)
-    jsonschema.validate(merged(defaults, values), schema)
+    schema.validate(merged(defaults, values))
     # the schema can fail: a key the chart does not know, and a file not given with --set-file
     misspelt = values_as_installed(roster)
     misspelt["singleuser"]["networkpolicy"] = misspelt["singleuser"].pop("networkPolicy")
     with pytest.raises(jsonschema.ValidationError, match="networkpolicy"):
-        jsonschema.validate(merged(defaults, misspelt), schema)
+        schema.validate(merged(defaults, misspelt))
     with pytest.raises(jsonschema.ValidationError, match="stringData"):
-        jsonschema.validate(merged(defaults, yaml.safe_load(VALUES.read_text())), schema)
+        schema.validate(merged(defaults, yaml.safe_load(VALUES.read_text())))
 
 
 def test_values_keep_what_the_pods_need():
@@ -192,18 +192,17 @@ def load_hub_config(tmp_path: Path, roster: str) -> tuple[Config, dict]:
     return c, values
 
 
-async def pod_of(c: Config, name: str) -> tuple[KubeSpawner, dict]:
+async def pod_of(c: Config, name: str, api: ApiClient) -> tuple[KubeSpawner, dict]:
     """The pod KubeSpawner would create for `name` (as the hub spawns: the pre-spawn hook, then the manifest),
     serialised as the Kubernetes API receives it."""
     spawner = KubeSpawner(config=c, user=MockUser(name=name), hub=Hub(), _mock=True)
     await maybe_future(spawner.run_pre_spawn_hook())  # as the hub calls it
-    manifest = await spawner.get_pod_manifest()
-    async with ApiClient() as api:
-        return spawner, api.sanitize_for_serialization(manifest)
+    return spawner, api.sanitize_for_serialization(await spawner.get_pod_manifest())
 
 
 async def pods_of(c: Config, names: list[str]) -> dict[str, tuple[KubeSpawner, dict]]:
-    return {name: await pod_of(c, name) for name in names}
+    async with ApiClient() as api:
+        return {name: await pod_of(c, name, api) for name in names}
 
 
 # A KubeSpawner loads a Kubernetes client configuration when it is made (in a pod, the cluster's; elsewhere
@@ -220,16 +219,23 @@ current-context: none
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """(the config, the roster as read, every person's (spawner, pod)); the client's configuration the test's."""
-    tmp = tmp_path_factory.mktemp("k8s")
-    (tmp / "kubeconfig").write_text(KUBECONFIG)
+def kube_client(tmp_path_factory):
+    """The Kubernetes client's configuration, the test's own (KUBECONFIG above) for the module."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(KUBECONFIG)
     with pytest.MonkeyPatch.context() as patch:
-        # read where the client reads KUBECONFIG, which it does once, at import
-        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp / "kubeconfig"))
-        c, _ = load_hub_config(tmp, roster_csv())
-        roster = sc.read_roster(tmp / ROSTER)
-        yield c, roster, asyncio.run(pods_of(c, list(roster.everyone)))
+        # where the client reads KUBECONFIG, which it does once, at import
+        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+        yield
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, kube_client):
+    """(the config, the roster as read, every person's (spawner, pod))."""
+    tmp = tmp_path_factory.mktemp("k8s")
+    c, _ = load_hub_config(tmp, roster_csv())
+    roster = sc.read_roster(tmp / ROSTER)
+    return c, roster, asyncio.run(pods_of(c, list(roster.everyone)))
 
 
 def container(pod: dict) -> dict:
@@ -317,14 +323,15 @@ def test_every_pod_is_a_valid_kubernetes_object(course):
     is unchanged: a field the API does not know (misspelt, or in the wrong place) would be dropped."""
     _, _, pods = course
 
-    async def round_trip(pod: dict) -> dict:
+    async def round_trips() -> dict[str, dict]:
         async with ApiClient() as api:
-            model = api.deserialize(SimpleNamespace(data=json.dumps(pod)), "V1Pod")
-            assert isinstance(model, V1Pod)
-            return api.sanitize_for_serialization(model)
+            models = {name: api.deserialize(SimpleNamespace(data=json.dumps(pod)), "V1Pod")
+                      for name, (_, pod) in pods.items()}
+            assert all(isinstance(model, V1Pod) for model in models.values())
+            return {name: api.sanitize_for_serialization(model) for name, model in models.items()}
 
-    for name, (_, pod) in pods.items():
-        assert asyncio.run(round_trip(pod)) == quantities_as_text(pod), name
+    for name, back in asyncio.run(round_trips()).items():
+        assert back == quantities_as_text(pods[name][1]), name
 
 
 def quantities_as_text(pod: dict) -> dict:
@@ -340,8 +347,19 @@ def quantities_as_text(pod: dict) -> dict:
 def test_someone_not_on_the_roster_cannot_start_a_server(course):
     c, _, _ = course
     with pytest.raises(web.HTTPError) as refused:
-        asyncio.run(pod_of(c, "mallory"))
+        asyncio.run(pods_of(c, ["mallory"]))
     assert refused.value.status_code == 403 and "not on the course's roster" in refused.value.log_message
+
+
+def test_no_token_even_where_the_values_name_a_service_account(tmp_path, kube_client):
+    """KubeSpawner mounts no token by itself only while no service account is named; an admin who names one
+    (singleuser.serviceAccountName, which the chart passes on as service_account) must not give students it."""
+    c, _ = load_hub_config(tmp_path, roster_csv())
+    c.KubeSpawner.service_account = "course-images"
+    pods = asyncio.run(pods_of(c, ["lovelace", "student01"]))
+    for name, (_, pod) in pods.items():
+        assert pod["spec"]["serviceAccountName"] == "course-images", name
+        assert pod["spec"]["automountServiceAccountToken"] is False, name
 
 
 # ------------------------------------------------------------------------------------------ the exchange's folder
