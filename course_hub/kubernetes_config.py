@@ -16,7 +16,8 @@ What each pod gets (course_hub/README.md, "From one machine to a cluster"):
 - the instructor's course folder (a volume of its own) in the instructor's pod only;
 - JUPYTER_CONFIG_PATH of the person's role: the folders the image holds (course_hub/image/), formgrader and the
   course list for the instructor, the Assignments tab for students;
-- no service-account token; requests and limits per role; no privilege escalation, no capabilities;
+- /etc/passwd and /etc/group with its person, and in the instructor's pod everyone on the roster (ACCOUNTS);
+- no service-account token; requests and limits per role; no privilege escalation, no capabilities, not root;
 - for the instructor, what bwrap (the grading sandbox) needs to make its user namespaces: no seccomp and no
   AppArmor profile of the runtime, which refuse them (GRADING_SECURITY_CONTEXT).
 
