@@ -18,8 +18,9 @@ What each pod gets (course_hub/README.md, "From one machine to a cluster"):
   course list for the instructor, the Assignments tab for students;
 - /etc/passwd and /etc/group with its person, and in the instructor's pod everyone on the roster (ACCOUNTS);
 - no service-account token; requests and limits per role; no privilege escalation, no capabilities, not root;
-- for the instructor, what bwrap (the grading sandbox) needs to make its user namespaces: no seccomp and no
-  AppArmor profile of the runtime, which refuse them (GRADING_SECURITY_CONTEXT).
+- only with grade_on_cluster (off by default), for the instructor, what bwrap (the grading sandbox) needs to make
+  its box in a pod (GRADING_SECURITY_CONTEXT, GRADING_POD); without it, classgrade in the instructor's pod stops
+  before grading anyone and says why, and the class is graded off the cluster (README).
 
 Someone not on the roster can neither log in (allowed_users) nor start a server (the pre-spawn hook refuses).
 """
@@ -46,15 +47,21 @@ COURSE_CLAIM = f"{sc.COURSE_ID}-course"
 # student's pod lists only that student (whoami, and no classmate's name).
 ACCOUNTS = "course-accounts"
 ACCOUNTS_DIR = "/srv/course-accounts"
-# What bwrap needs in the instructor's container to make its box: the container runtime's default seccomp profile
-# refuses unshare(CLONE_NEWUSER) without CAP_SYS_ADMIN, and its default AppArmor profile refuses mount().  The
-# node must also allow user namespaces (user.max_user_namespaces > 0; on Ubuntu 24.04 and later
-# kernel.apparmor_restrict_unprivileged_userns=0).  Where the box still cannot be made, classgrade stops before
-# grading anyone and says why (gradelib.grading.sandbox.require): grade off the cluster instead (README).
-GRADING_SECURITY_CONTEXT = {"seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"}}
+# What bwrap needs in the instructor's container to make its box (grade_on_cluster): the container runtime's
+# default seccomp profile refuses unshare(CLONE_NEWUSER) without CAP_SYS_ADMIN, its default AppArmor profile
+# refuses mount(), and a /proc with the runtime's masks (/proc/keys, /proc/sys...) cannot be mounted again in a new
+# user namespace ("Can't mount proc": tests/test_kubernetes.py shows it), so /proc must be unmasked, which
+# Kubernetes allows only in a pod with a user namespace of its own (hostUsers: false, a beta feature: check the
+# cluster's version and feature gates),
+# whose uids the node maps to others: volumes that cannot be id-mapped (NFS) then show the wrong owners.  The node
+# must also allow user namespaces (user.max_user_namespaces > 0; on Ubuntu 24.04 and later
+# kernel.apparmor_restrict_unprivileged_userns=0).  Hence off by default: grade off the cluster (README).
+GRADING_SECURITY_CONTEXT = {"seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"},
+                            "procMount": "Unmasked"}
+GRADING_POD = {"hostUsers": False}
 # Every container: no capabilities, not root (bwrap, run by a normal user, needs neither).
 CONTAINER_SECURITY_CONTEXT = {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
-STUDENT_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
+RUNTIME_SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 @dataclass(frozen=True)
@@ -102,18 +109,20 @@ def load_course(roster_path: str | Path) -> Course:
     return Course(people)
 
 
-def configure(c: Any, course: Course) -> None:
-    """KubeSpawner and the authenticator, on JupyterHub's config object `c`, for this course."""
+def configure(c: Any, course: Course, grade_on_cluster: bool = False) -> None:
+    """KubeSpawner and the authenticator, on JupyterHub's config object `c`, for this course; with
+    grade_on_cluster, the instructor's pod is loosened for bwrap (GRADING_SECURITY_CONTEXT, GRADING_POD)."""
     c.Authenticator.allowed_users = set(course.people)
     c.KubeSpawner.automount_service_account_token = False
     c.KubeSpawner.allow_privilege_escalation = False
-    c.KubeSpawner.pre_spawn_hook = CoursePod(course)
+    c.KubeSpawner.pre_spawn_hook = CoursePod(course, grade_on_cluster)
 
 
 @dataclass(frozen=True)
 class CoursePod:
     """The pre-spawn hook: what a person's pod runs as, mounts and gets, from their line on the roster."""
     course: Course
+    grade_on_cluster: bool = False  # loosen the instructor's pod for the grading sandbox
 
     def __call__(self, spawner: Any) -> None:
         person = self.course.person(spawner.user.name)
@@ -121,8 +130,11 @@ class CoursePod:
         spawner.supplemental_gids = [person.course_gid]
         spawner.pod_security_context = {"runAsNonRoot": True}
         instructor = person.role == "instructor"
+        grading = instructor and self.grade_on_cluster
         spawner.container_security_context = {
-            **CONTAINER_SECURITY_CONTEXT, **(GRADING_SECURITY_CONTEXT if instructor else STUDENT_SECCOMP)}
+            **CONTAINER_SECURITY_CONTEXT, **(GRADING_SECURITY_CONTEXT if grading else RUNTIME_SECCOMP)}
+        if grading:
+            spawner.extra_pod_config = {**spawner.extra_pod_config, **GRADING_POD}
         resources = RESOURCES[person.role]
         spawner.cpu_guarantee, spawner.cpu_limit = resources.cpu_guarantee, resources.cpu_limit
         spawner.mem_guarantee, spawner.mem_limit = resources.mem_guarantee, resources.mem_limit
@@ -167,7 +179,7 @@ def init_container(name: str, image: str, person: Person, script: str, mount: di
         "image": image,
         "command": ["sh", "-c", script],
         "securityContext": {"runAsUser": person.uid, "runAsGroup": person.gid, "allowPrivilegeEscalation": False,
-                            **CONTAINER_SECURITY_CONTEXT, **STUDENT_SECCOMP},
+                            **CONTAINER_SECURITY_CONTEXT, **RUNTIME_SECCOMP},
         "volumeMounts": [mount],
     }
 

@@ -165,9 +165,10 @@ def chart_config(values: dict) -> Config:
     return c
 
 
-def load_hub_config(tmp_path: Path, roster: str) -> tuple[Config, dict]:
+def load_hub_config(tmp_path: Path, roster: str, grade_on_cluster: bool = False) -> tuple[Config, dict]:
     """The values' hub.extraConfig run as the chart's hub runs it (exec, with `c`), the hub.extraFiles placed
-    under tmp_path at their mount paths and the extraConfig pointed there."""
+    under tmp_path at their mount paths and the extraConfig pointed there; with grade_on_cluster, its configure()
+    call given grade_on_cluster=True, as the README says to turn it on."""
     mounted = tmp_path / "mounted"
     (tmp_path / ROSTER).write_text(roster)
     values = values_as_installed(tmp_path / ROSTER)
@@ -184,6 +185,9 @@ def load_hub_config(tmp_path: Path, roster: str) -> tuple[Config, dict]:
     try:
         for source in values["hub"]["extraConfig"].values():
             assert hub_folder in source
+            if grade_on_cluster:
+                assert source.count("))\n") == 1, source
+                source = source.replace("))\n", "), grade_on_cluster=True)\n")
             exec(source.replace(hub_folder, str(mounted / hub_folder.lstrip("/"))), {"c": c})  # noqa: S102
         for module in HUB_MODULES:
             assert Path(sys.modules[module].__file__).parent == mounted / hub_folder.lstrip("/"), module
@@ -300,17 +304,17 @@ def test_resources_environment_and_security_by_role(course):
         listed = roster.everyone if role == "instructor" else [name]
         assert accounts["command"] == ["sh", "-c", kc.accounts_script(kc.ACCOUNTS_DIR, [
             kc.Person(n, "", sc.uid_for(n), sc.uid_for(n), sc.course_gid()) for n in listed])], name
-        if role == "instructor":  # what bwrap needs to make its user namespaces
-            assert context["seccompProfile"] == {"type": "Unconfined"}, context
-            assert context["appArmorProfile"] == {"type": "Unconfined"}, context
+        # the runtime's seccomp profile for everyone: grading on the cluster is off unless asked for
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, context
+        assert "appArmorProfile" not in context and "procMount" not in context and "hostUsers" not in pod["spec"]
+        if role == "instructor":
             assert list(init) == ["exchange-course-folder"]
             assert init["exchange-course-folder"]["command"] == ["sh", "-c",
                                                                  kc.exchange_folder_script(kc.EXCHANGE_MOUNT)]
             assert init["exchange-course-folder"]["volumeMounts"] == [
                 {"name": kc.EXCHANGE_CLAIM, "mountPath": kc.EXCHANGE_MOUNT}]
         else:
-            assert context["seccompProfile"] == {"type": "RuntimeDefault"}, context
-            assert "appArmorProfile" not in context and not init, name
+            assert not init, name
     assert float(kc.RESOURCES["student"].cpu_limit) < float(kc.RESOURCES["instructor"].cpu_limit)
 
 
@@ -361,6 +365,46 @@ def test_no_token_even_where_the_values_name_a_service_account(tmp_path, kube_cl
     for name, (_, pod) in pods.items():
         assert pod["spec"]["serviceAccountName"] == "course-images", name
         assert pod["spec"]["automountServiceAccountToken"] is False, name
+
+
+def test_grading_on_the_cluster_loosens_the_instructors_pod_only(tmp_path, kube_client):
+    c, _ = load_hub_config(tmp_path, roster_csv(), grade_on_cluster=True)
+    pods = asyncio.run(pods_of(c, ["lovelace", "student01"]))
+    instructor, student = (pods[name][1] for name in ("lovelace", "student01"))
+    assert container(instructor)["securityContext"] == {
+        "runAsUser": sc.uid_for("lovelace"), "runAsGroup": sc.uid_for("lovelace"), "allowPrivilegeEscalation": False,
+        "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "Unconfined"},
+        "appArmorProfile": {"type": "Unconfined"}, "procMount": "Unmasked"}
+    assert instructor["spec"]["hostUsers"] is False
+    assert container(student)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "procMount" not in container(student)["securityContext"] and "hostUsers" not in student["spec"]
+
+
+BOX_PROBE = "from gradelib.grading import sandbox; print(sandbox.problem(sandbox.find_bwrap()))"
+
+
+def test_what_bwrap_needs_in_a_pod(tmp_path):
+    """The grading box made by a normal uid (as in the instructor's pod) inside an outer bwrap box that stands for
+    the pod: it is made where user namespaces are allowed and /proc is whole; without user namespaces (the
+    runtime's seccomp profile), or with /proc masked as container runtimes mask it, sandbox.problem() says why, and
+    classgrade stops before grading anyone (its require(), tests/test_sandbox.py)."""
+    from gradelib.grading import sandbox
+    bwrap = sandbox.find_bwrap()
+    pod = [bwrap, "--dev-bind", "/", "/", "--unshare-user", "--unshare-pid", "--uid", "1000", "--gid", "1000",
+           "--proc", "/proc"]
+    if subprocess.run([*pod, "--", "/bin/true"], capture_output=True, timeout=30, check=False).returncode != 0:
+        pytest.skip("bwrap cannot make the outer box standing for the pod here (no user namespaces)")
+
+    def problem_in(*pod_options: str) -> str:
+        done = subprocess.run([*pod, *pod_options, "--", sys.executable, "-c", BOX_PROBE], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert problem_in() == "None"
+    assert "nesting depth or /proc/sys/user/max_*_namespaces exceeded" in problem_in("--disable-userns")
+    masked = problem_in("--ro-bind", "/dev/null", "/proc/keys", "--ro-bind", "/proc/sys", "/proc/sys")
+    assert "Can't mount proc on /newroot/proc: Operation not permitted" in masked, masked
 
 
 # ------------------------------------------------------------------------------------------ the exchange's folder
