@@ -666,8 +666,8 @@ def proxy_installed(layout: Layout) -> bool:
 
 
 def create_users(layout: Layout, roster: Roster, report: Report) -> None:
-    """A Unix user per roster name (kept if it exists) with the uid uid_for() gives, in the course's group,
-    each home readable by its owner only."""
+    """A Unix user per roster name (kept if it exists) with the uid uid_for() gives and an own group of the same
+    number, in the course's group, each home readable by its owner only."""
     report.step(f"users: a Unix user for each of the {len(roster.everyone)} people on the roster")
     layout.hub_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.hub_dir, 0o700)
@@ -677,8 +677,10 @@ def create_users(layout: Layout, roster: Roster, report: Report) -> None:
         try:
             account = pwd.getpwnam(name)
         except KeyError:
+            # their own group first, with their uid as its gid (useradd --user-group would take the next free gid)
+            run(["groupadd", "--gid", str(uid_for(name)), name])
             # --no-log-init: lastlog and faillog are files indexed by uid, which would be gigabytes (sparse)
-            run(["useradd", "--create-home", "--home-dir", str(layout.home(name)), "--user-group",
+            run(["useradd", "--create-home", "--home-dir", str(layout.home(name)), "--gid", str(uid_for(name)),
                  "--uid", str(uid_for(name)), "--no-log-init", "--groups", group, "--shell", "/bin/bash", name])
             new.append(name)
         else:
