@@ -52,8 +52,8 @@ ACCOUNTS_DIR = "/srv/course-accounts"
 # refuses mount(), and a /proc with the runtime's masks (/proc/keys, /proc/sys...) cannot be mounted again in a new
 # user namespace ("Can't mount proc": tests/test_kubernetes.py shows it), so /proc must be unmasked, which
 # Kubernetes allows only in a pod with a user namespace of its own (hostUsers: false, a beta feature: check the
-# cluster's version and feature gates),
-# whose uids the node maps to others: volumes that cannot be id-mapped (NFS) then show the wrong owners.  The node
+# cluster's version and feature gates), whose uids the node maps to others: volumes that cannot be id-mapped (NFS)
+# then show the wrong owners.  The node
 # must also allow user namespaces (user.max_user_namespaces > 0; on Ubuntu 24.04 and later
 # kernel.apparmor_restrict_unprivileged_userns=0).  Hence off by default: grade off the cluster (README).
 GRADING_SECURITY_CONTEXT = {"seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"},
@@ -84,7 +84,7 @@ class Person:
     username: str
     role: str        # "student" or "instructor"
     uid: int         # runAsUser: setup_course.uid_for(username), as on one machine
-    gid: int         # runAsGroup and fsGroup: their own group, the same number (useradd --user-group)
+    gid: int         # runAsGroup and fsGroup: their own group, the same number (as setup_course makes it)
     course_gid: int  # a supplemental group: the course's (setup_course.course_gid)
 
 
@@ -126,28 +126,41 @@ class CoursePod:
 
     def __call__(self, spawner: Any) -> None:
         person = self.course.person(spawner.user.name)
+        self.identity(spawner, person)
+        self.resources(spawner, person)
+        self.volumes(spawner, person)
+
+    def identity(self, spawner: Any, person: Person) -> None:
+        """Who the pod runs as, with which rights, and the Jupyter config of the person's role."""
         spawner.uid, spawner.gid, spawner.fs_gid = person.uid, person.gid, person.gid
         spawner.supplemental_gids = [person.course_gid]
         spawner.pod_security_context = {"runAsNonRoot": True}
-        instructor = person.role == "instructor"
-        grading = instructor and self.grade_on_cluster
+        grading = person.role == "instructor" and self.grade_on_cluster
         spawner.container_security_context = {
             **CONTAINER_SECURITY_CONTEXT, **(GRADING_SECURITY_CONTEXT if grading else RUNTIME_SECCOMP)}
         if grading:
             spawner.extra_pod_config = {**spawner.extra_pod_config, **GRADING_POD}
-        resources = RESOURCES[person.role]
-        spawner.cpu_guarantee, spawner.cpu_limit = resources.cpu_guarantee, resources.cpu_limit
-        spawner.mem_guarantee, spawner.mem_limit = resources.mem_guarantee, resources.mem_limit
         spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": f"{ROLE_CONFIG}/{person.role}"}
+
+    @staticmethod
+    def resources(spawner: Any, person: Person) -> None:
+        wanted = RESOURCES[person.role]
+        spawner.cpu_guarantee, spawner.cpu_limit = wanted.cpu_guarantee, wanted.cpu_limit
+        spawner.mem_guarantee, spawner.mem_limit = wanted.mem_guarantee, wanted.mem_limit
+
+    def volumes(self, spawner: Any, person: Person) -> None:
+        """The exchange and the accounts in every pod, the course folder in the instructor's; each made ready by an
+        init container.  The chart's own (the home volume) are kept."""
         volumes, mounts = named(spawner.volumes), named(spawner.volume_mounts)
+        init = named(spawner.init_containers)
         volumes[EXCHANGE_CLAIM] = claim(EXCHANGE_CLAIM)
         mounts[EXCHANGE_CLAIM] = {"name": EXCHANGE_CLAIM, "mountPath": EXCHANGE_MOUNT}
         volumes[ACCOUNTS] = {"name": ACCOUNTS, "emptyDir": {"sizeLimit": "1Mi"}}
         for file in ("passwd", "group"):
             mounts[f"{ACCOUNTS}-{file}"] = {"name": ACCOUNTS, "mountPath": f"/etc/{file}", "subPath": file,
                                             "readOnly": True}
+        instructor = person.role == "instructor"
         known = list(self.course.people.values()) if instructor else [person]
-        init = named(spawner.init_containers)  # beside the chart's, if any
         init[ACCOUNTS] = init_container(ACCOUNTS, spawner.image, person, accounts_script(ACCOUNTS_DIR, known),
                                         {"name": ACCOUNTS, "mountPath": ACCOUNTS_DIR})
         if instructor:
