@@ -53,9 +53,8 @@ ACCOUNTS_DIR = "/srv/course-accounts"
 # user namespace ("Can't mount proc": tests/test_kubernetes.py shows it), so /proc must be unmasked, which
 # Kubernetes allows only in a pod with a user namespace of its own (hostUsers: false, a beta feature: check the
 # cluster's version and feature gates), whose uids the node maps to others: volumes that cannot be id-mapped (NFS)
-# then show the wrong owners.  The node
-# must also allow user namespaces (user.max_user_namespaces > 0; on Ubuntu 24.04 and later
-# kernel.apparmor_restrict_unprivileged_userns=0).  Hence off by default: grade off the cluster (README).
+# then show the wrong owners.  The node must also allow user namespaces (user.max_user_namespaces > 0; on Ubuntu
+# 24.04 and later kernel.apparmor_restrict_unprivileged_userns=0).  Hence off by default: grade off the cluster.
 GRADING_SECURITY_CONTEXT = {"seccompProfile": {"type": "Unconfined"}, "appArmorProfile": {"type": "Unconfined"},
                             "procMount": "Unmasked"}
 GRADING_POD = {"hostUsers": False}
