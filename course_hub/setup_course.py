@@ -77,10 +77,21 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 RESERVED_NAMES = frozenset({
     "root", "admin", "administrator", "daemon", "bin", "sys", "sync", "nobody", "nogroup", "operator",
     "sudo", "staff", "users", "user", "www-data", "jupyter", "jupyterhub", "hub", "proxy", "postgres",
-    "systemd", "student", "students", "instructor", "instructors",
+    "systemd", "student", "students", "instructor", "instructors", COURSE_ID,  # the course's group
 })
 ROLES = ("student", "instructor")
 UID_MIN = 1000  # Debian's first uid for people (login.defs UID_MIN)
+# Each person's uid and the course's gid are made from names alone (uid_for, course_gid), so that a student has
+# the same uid on this machine and in their pod on Kubernetes (course_hub/kubernetes_config.py), whoever else is
+# on the roster.  The range lies above useradd's subordinate ids (100000-600100000, /etc/subuid) and systemd's
+# container ranges (524288-1879048191), and below 2^31 (tools that read a uid as a signed 32-bit number):
+# 2^27 numbers, so that two of a thousand names share one with odds of about 1 in 270 (the roster is refused).
+ID_BASE = 0x7000_0000
+ID_SPAN = 1 << 27
+# The exchange's modes (make_exchange; the cluster's instructor pod makes the same, kubernetes_config.py): the
+# root world-writable with the sticky bit, the course's folder as `nbgrader release_assignment` makes it.
+EXCHANGE_ROOT_MODE = 0o1777
+EXCHANGE_COURSE_MODES = {".": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
 
 # The roster's columns, found by their header without case, spaces, '_', '-' or '.' ("User Name", "ID number" and
 # "E-mail address" all match): of each tuple, the first the header has is read; other columns are ignored.
@@ -350,6 +361,22 @@ def username_for(institution_id: str) -> str:
     return ID_PREFIX + name if name and not name[0].isalpha() else name
 
 
+def uid_for(username: str) -> int:
+    """The person's uid, on this machine and in their pod on Kubernetes: made from the user name alone, so the same
+    name always gets the same uid.  Their own group's gid is the same number (useradd --user-group)."""
+    return _id_for(f"user:{username}")
+
+
+def course_gid(course_id: str = COURSE_ID) -> int:
+    """The gid of the course's group, which everyone on the roster belongs to, from the course id alone."""
+    return _id_for(f"course:{course_id}")
+
+
+def _id_for(key: str) -> int:
+    digest = hashlib.sha256(key.encode()).digest()
+    return ID_BASE + int.from_bytes(digest[:8], "big") % ID_SPAN
+
+
 def entry_username(entry: Entry) -> tuple[str, str | None]:
     """The entry's user name (given, or made from its id) and why it cannot be used (None if it can)."""
     if entry.username:
@@ -373,6 +400,7 @@ def check_roster(source: RosterFile, entries: list[Entry]) -> Roster:
     problems, members = [], []
     line_of_name: dict[str, int] = {}
     line_of_id: dict[str, int] = {}
+    line_of_uid: dict[int, int] = {course_gid(): 0}  # line 0: the course's group
     for entry in entries:
         name, problem = entry_username(entry)
         if not problem and entry.role not in ROLES:
@@ -383,10 +411,16 @@ def check_roster(source: RosterFile, entries: list[Entry]) -> Roster:
                        + f" is already on line {line_of_name[name]}")
         if not problem and entry.institution_id in line_of_id:
             problem = f"the id {entry.institution_id!r} is already on line {line_of_id[entry.institution_id]}"
+        if not problem and uid_for(name) in line_of_uid:
+            taken = line_of_uid[uid_for(name)]
+            problem = (f"the user name {name!r} gets the uid {uid_for(name)}, as "
+                       + (f"the user name on line {taken}" if taken else "the course's group")
+                       + " does; give this line another username")
         if problem:
             problems.append(f"line {entry.line}: {problem}")
             continue
         line_of_name[name] = entry.line
+        line_of_uid[uid_for(name)] = entry.line
         if entry.institution_id:
             line_of_id[entry.institution_id] = entry.line
         members.append(Member(name, entry.role, entry.institution_id, entry.line, made=not entry.username))
@@ -431,7 +465,7 @@ def check_machine(layout: Layout, proxy: str | None) -> None:
     """Everything the setup needs from the machine, checked before anything is changed."""
     if os.geteuid() != 0:
         raise SetupError("this setup creates Unix users and a shared environment: run it as root (sudo).")
-    for tool in ("useradd", "chpasswd"):
+    for tool in ("useradd", "usermod", "groupadd", "chpasswd"):
         if shutil.which(tool) is None:
             raise SetupError(f"{tool} is missing: install Debian's passwd package (apt-get install passwd).")
     if not SYSTEM_PYTHON.exists():
@@ -582,16 +616,21 @@ def environment_fingerprint() -> str:
     return h.hexdigest()
 
 
+def exchange_config(layout: Layout) -> str:
+    """The environment's nbgrader_config.py: where the exchange is, and the course (also baked into the
+    cluster's image, course_hub/image/)."""
+    return ("# Written by course_hub/setup_course.py: where this machine's nbgrader exchange is, and the course.\n"
+            "c = get_config()  # noqa: F821\n"
+            f"c.Exchange.root = {str(layout.exchange)!r}\n"
+            f"c.CourseDirectory.course_id = {layout.course_id!r}\n")
+
+
 def configure_environment(layout: Layout, roster: Roster, report: Report) -> None:
     """Settings every user of the environment gets: the exchange and the course id for nbgrader, and a
     JupyterLab that does not ask about news or check for updates (as on Binder)."""
     etc = layout.venv / "etc" / "jupyter"
     etc.mkdir(parents=True, exist_ok=True)
-    write_text(etc / "nbgrader_config.py", (
-        "# Written by course_hub/setup_course.py: where this machine's nbgrader exchange is, and the course.\n"
-        "c = get_config()  # noqa: F821\n"
-        f"c.Exchange.root = {str(layout.exchange)!r}\n"
-        f"c.CourseDirectory.course_id = {layout.course_id!r}\n"), 0o644)
+    write_text(etc / "nbgrader_config.py", exchange_config(layout), 0o644)
     settings = layout.venv / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
     write_text(settings / "overrides.json", json.dumps(
@@ -627,18 +666,28 @@ def proxy_installed(layout: Layout) -> bool:
 
 
 def create_users(layout: Layout, roster: Roster, report: Report) -> None:
-    """A Unix user per roster name (kept if it exists), each home readable by its owner only."""
+    """A Unix user per roster name (kept if it exists) with the uid uid_for() gives and an own group of the same
+    number, in the course's group, each home readable by its owner only."""
     report.step(f"users: a Unix user for each of the {len(roster.everyone)} people on the roster")
     layout.hub_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.hub_dir, 0o700)
+    group = course_group(layout, report)
     new = []
     for name in roster.everyone:
         try:
-            pwd.getpwnam(name)
+            account = pwd.getpwnam(name)
         except KeyError:
-            run(["useradd", "--create-home", "--home-dir", str(layout.home(name)), "--user-group",
-                 "--shell", "/bin/bash", name])
+            # their own group first, with their uid as its gid (useradd --user-group would take the next free gid)
+            run(["groupadd", "--gid", str(uid_for(name)), name])
+            # --no-log-init: lastlog and faillog are files indexed by uid, which would be gigabytes (sparse)
+            run(["useradd", "--create-home", "--home-dir", str(layout.home(name)), "--gid", str(uid_for(name)),
+                 "--uid", str(uid_for(name)), "--no-log-init", "--groups", group, "--shell", "/bin/bash", name])
             new.append(name)
+        else:
+            run(["usermod", "--append", "--groups", group, name])
+            if account.pw_uid != uid_for(name):
+                report.say(f"users: {name} keeps uid {account.pw_uid} (made before this setup gave uids); the "
+                           f"roster's rule, and a cluster, give {uid_for(name)}")
         home = Path(pwd.getpwnam(name).pw_dir)
         os.chmod(home, 0o700)
     if new:
@@ -657,6 +706,19 @@ def create_users(layout: Layout, roster: Roster, report: Report) -> None:
         report.say(f"users: kept {', '.join(kept)} (already there); every home is now readable by its owner only")
 
 
+def course_group(layout: Layout, report: Report) -> str:
+    """The course's group (its name the course id, its gid course_gid()), made if missing; its name."""
+    try:
+        gid = grp.getgrnam(layout.course_id).gr_gid
+    except KeyError:
+        run(["groupadd", "--gid", str(course_gid(layout.course_id)), layout.course_id])
+        gid = course_gid(layout.course_id)
+    if gid != course_gid(layout.course_id):
+        report.say(f"users: the group {layout.course_id} keeps gid {gid}; the roster's rule, and a cluster, give "
+                   f"{course_gid(layout.course_id)}")
+    return layout.course_id
+
+
 def make_exchange(layout: Layout, roster: Roster, report: Report) -> None:
     """The exchange: the root rwx for all with the sticky bit (nbgrader wants o+rwx there; the sticky bit
     keeps one user from removing another's entries), and the course's folder owned by the instructor,
@@ -664,10 +726,10 @@ def make_exchange(layout: Layout, roster: Roster, report: Report) -> None:
     report.step(f"exchange: nbgrader's exchange {layout.exchange}")
     owner = pwd.getpwnam(roster.instructor)
     layout.exchange.mkdir(parents=True, exist_ok=True)
-    os.chown(layout.exchange, 0, 0)
-    os.chmod(layout.exchange, 0o1777)
+    os.chown(layout.exchange, 0, grp.getgrnam(layout.course_id).gr_gid)
+    os.chmod(layout.exchange, EXCHANGE_ROOT_MODE)
     course = layout.exchange / layout.course_id
-    modes = {course: 0o755, course / "outbound": 0o755, course / "inbound": 0o2733, course / "feedback": 0o711}
+    modes = {course / sub: mode for sub, mode in EXCHANGE_COURSE_MODES.items()}
     for path, mode in modes.items():
         if path.exists() and path.stat().st_uid != owner.pw_uid and path.stat().st_uid != 0:
             raise SetupError(f"{path} belongs to uid {path.stat().st_uid}, not to the instructor "

