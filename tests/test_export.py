@@ -1,0 +1,129 @@
+"""The grades for the LMS as CSV (gradelib/grading/export.py), column by column, on a gradebook made here.
+
+The formats are those the LMSs document for their gradebook import:
+- Canvas: Student, ID, SIS User ID, SIS Login ID, Section, then the assignments, and a "Points Possible" row
+  (https://teaching.resources.osu.edu/toolsets/carmencanvas/guides/calculating-final-grades/import-csv-file-carmen-grades,
+  "four required components"; https://ts.vcu.edu/askit/teaching-and-learning/canvas/faculty/grading-faculty/gradebook-action-menu-faculty/
+  for the export this import mirrors);
+- Moodle: "the import file format is the same as the corresponding export format", users matched by mapping a
+  column to useremail, useridnumber (or username) (https://docs.moodle.org/311/en/Grade_import).
+The gradebook is made with nbgrader's Gradebook API: the scores are set per grade cell here, and what the CSV must
+hold is computed from them.
+"""
+import csv
+import io
+import subprocess
+import sys
+
+import pytest
+
+from gradelib.grading import export
+
+# assignment -> its grade cells and their maximum scores
+CELLS = {"01_first": {"c1": 4.0, "c2": 6.0}, "02_second": {"c1": 5.0}}
+# student -> (first, last, email, lms id); the scores each handed in, per assignment and cell
+STUDENTS = {"alice": ("Alice", "Zed", "alice@uni.example", "1001"),
+            "bob": ("Bob", "Young", "bob@uni.example", ""),
+            "carol": ("Carol", "Xu, Jr.", "carol@uni.example", "1003")}
+SCORES = {"alice": {"01_first": {"c1": 3.5, "c2": 6.0}, "02_second": {"c1": 5.0}},
+          "bob": {"01_first": {"c1": 2.0, "c2": 0.25}},
+          "carol": {}}
+
+
+def total(student, assignment):
+    handed = SCORES[student].get(assignment)
+    return None if handed is None else sum(handed.values())
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory):
+    from nbgrader.api import Gradebook
+
+    from gradelib.grading.commands import quiet_nbgrader_warnings, tools_on_path
+    tools_on_path()
+    quiet_nbgrader_warnings()   # nbgrader's own autoflush warning on every new submission   # nbgrader stamps a new gradebook with the venv's alembic, found on PATH
+    url = "sqlite:///" + str(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
+    with Gradebook(url) as gb:
+        for assignment, cells in CELLS.items():
+            gb.add_assignment(assignment)
+            gb.add_notebook("nb", assignment)
+            for cell, points in cells.items():
+                gb.add_grade_cell(cell, "nb", assignment, max_score=points, cell_type="code")
+        for student, (first, last, email, lms) in STUDENTS.items():
+            gb.add_student(student, first_name=first, last_name=last, email=email, lms_user_id=lms or None)
+            for assignment, cells in SCORES[student].items():
+                gb.add_submission(assignment, student)
+                for cell, score in cells.items():
+                    gb.find_grade(cell, "nb", assignment, student).manual_score = score
+        gb.db.commit()
+    return url
+
+
+def exported(db_url, *args, capsys):
+    assert export.main([*args, "--db", db_url]) == 0
+    return list(csv.reader(io.StringIO(capsys.readouterr().out)))
+
+
+def test_canvas_columns(db_url, capsys):
+    rows = exported(db_url, "canvas", capsys=capsys)
+    assignments = list(CELLS)
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments]
+    assert rows[1] == ["Points Possible", "", "", "", ""] + [export.number(sum(CELLS[a].values()), "")
+                                                             for a in assignments]
+    assert rows[1][5:] == ["10", "5"]
+    body = {row[3]: row for row in rows[2:]}
+    assert set(body) == set(STUDENTS)   # every student, also the one who handed nothing in
+    for student, (first, last, _, lms) in STUDENTS.items():
+        row = body[student]
+        assert row[0] == f"{last}, {first}"     # Canvas's "Last, First" (a comma inside is quoted by csv)
+        assert row[1] == lms and row[2] == "" and row[4] == ""
+        for k, assignment in enumerate(assignments):
+            expected = total(student, assignment)
+            assert row[5 + k] == ("" if expected is None else export.number(expected, "")), (student, assignment)
+    assert body["alice"][5:] == ["9.5", "5"] and body["bob"][5:] == ["2.25", ""] and body["carol"][5:] == ["", ""]
+
+
+def test_moodle_columns(db_url, capsys):
+    rows = exported(db_url, "moodle", "02_second", capsys=capsys)
+    assert rows[0] == ["First name", "Last name", "ID number", "Institution", "Department", "Email address",
+                       "Username", "02_second (Real)"]
+    assert len(rows) == 1 + len(STUDENTS)   # no points row: Moodle would take it for a student
+    for row in rows[1:]:
+        first, last, email, lms = STUDENTS[row[6]]
+        assert row[:6] == [first, last, lms, "", "", email]
+        expected = total(row[6], "02_second")
+        assert row[7] == ("" if expected is None else export.number(expected, ""))
+
+
+def test_missing_zero_only_when_asked(db_url, capsys):
+    rows = exported(db_url, "canvas", "--missing", "zero", capsys=capsys)
+    body = {row[3]: row[5:] for row in rows[2:]}
+    assert body["carol"] == ["0", "0"] and body["bob"] == ["2.25", "0"] and body["alice"] == ["9.5", "5"]
+
+
+def test_command_line_writes_the_file(db_url, tmp_path):
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "gradelib.grading.export", "moodle", "01_first", "--db", db_url,
+                           "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_bytes().decode("utf-8")
+    assert text.startswith("First name,Last name,ID number,Institution,Department,Email address,Username,"
+                           "01_first (Real)\r\n")
+    assert 'Carol,"Xu, Jr.",1003,,,carol@uni.example,carol,\r\n' in text
+
+
+@pytest.mark.parametrize("args, words", [
+    (["canvas", "03_nope"], "the gradebook has no assignment 03_nope; it has 01_first, 02_second"),
+    (["canvas", "--course", "/nonexistent-course"], "is not a course folder"),
+])
+def test_bad_input_gets_a_sentence(db_url, capsys, args, words):
+    db = [] if "--course" in args else ["--db", db_url]
+    assert export.main([*args, *db]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_missing_gradebook_is_said_not_made(tmp_path, capsys):
+    path = tmp_path / "none.db"
+    assert export.main(["canvas", "--db", f"sqlite:///{path}"]) == 2
+    assert "there is no gradebook at" in capsys.readouterr().err
+    assert not path.exists()
