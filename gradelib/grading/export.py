@@ -29,8 +29,8 @@ import csv
 import io
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 FORMATS = ("canvas", "moodle")
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -56,7 +56,7 @@ class StudentRow:
     last_name: str
     email: str
     lms_user_id: str               # the LMS's id for them, where the gradebook has it ("" otherwise)
-    scores: dict[str, Optional[float]]
+    scores: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def read_grades(db_url: str, wanted: Sequence[str] = ()) -> Grades:
     return Grades(columns, rows)
 
 
-def number(value: Optional[float], missing: str) -> str:
+def number(value: float | None, missing: str) -> str:
     """A score as the LMS reads it (at most two decimals, no trailing zeros); missing for no score."""
     if value is None:
         return missing
@@ -149,7 +149,7 @@ def gradebook_url(options: argparse.Namespace) -> str:
     return url
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gradelib.grading.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("lms", choices=FORMATS, help="whose import format the CSV follows")
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="the columns (default: every one)")
@@ -164,7 +164,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def write(text: str, output: Optional[str]) -> None:
+def write(text: str, output: str | None) -> None:
     """The CSV to the file named (UTF-8), or to standard output."""
     if output is None:
         sys.stdout.write(text)
@@ -173,7 +173,7 @@ def write(text: str, output: Optional[str]) -> None:
         f.write(text)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     try:
         grades = read_grades(gradebook_url(options), options.assignments)
