@@ -16,48 +16,14 @@ import subprocess
 import sys
 
 import pytest
+from lms_gradebook import CELLS, STUDENTS, make_gradebook, total
 
 from gradelib.grading import export
-
-# assignment -> its grade cells and their maximum scores
-CELLS = {"01_first": {"c1": 4.0, "c2": 6.0}, "02_second": {"c1": 5.0}}
-# student -> (first, last, email, lms id); the scores each handed in, per assignment and cell
-STUDENTS = {"alice": ("Alice", "Zed", "alice@uni.example", "1001"),
-            "bob": ("Bob", "Young", "bob@uni.example", ""),
-            "carol": ("Carol", "Xu, Jr.", "carol@uni.example", "1003")}
-SCORES = {"alice": {"01_first": {"c1": 3.5, "c2": 6.0}, "02_second": {"c1": 5.0}},
-          "bob": {"01_first": {"c1": 2.0, "c2": 0.25}},
-          "carol": {}}
-
-
-def total(student, assignment):
-    handed = SCORES[student].get(assignment)
-    return None if handed is None else sum(handed.values())
 
 
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory):
-    from nbgrader.api import Gradebook
-
-    from gradelib.grading.commands import quiet_nbgrader_warnings, tools_on_path
-    tools_on_path()
-    quiet_nbgrader_warnings()   # nbgrader's own autoflush warning on every new submission   # nbgrader stamps a new gradebook with the venv's alembic, found on PATH
-    url = "sqlite:///" + str(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
-    with Gradebook(url) as gb:
-        for assignment, cells in CELLS.items():
-            gb.add_assignment(assignment)
-            gb.add_notebook("nb", assignment)
-            for cell, points in cells.items():
-                gb.add_grade_cell(cell, "nb", assignment, max_score=points, cell_type="code")
-        for student, (first, last, email, lms) in STUDENTS.items():
-            gb.add_student(student, first_name=first, last_name=last, email=email, lms_user_id=lms or None)
-            for assignment, cells in SCORES[student].items():
-                gb.add_submission(assignment, student)
-                for cell, score in cells.items():
-                    gb.find_grade(cell, "nb", assignment, student).manual_score = score
-        gb.db.commit()
-    return url
-
+    return make_gradebook(tmp_path_factory.mktemp("gradebook") / "gradebook.db")
 
 def exported(db_url, *args, capsys):
     assert export.main([*args, "--db", db_url]) == 0
