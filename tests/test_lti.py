@@ -6,8 +6,17 @@
   failure half-way leaves a record of every score, sent or not; a tool the LMS does not know gets a sentence.
 """
 import csv
+import html
 import json
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 import pytest
@@ -150,3 +159,188 @@ def test_platform_checks_the_scope(platform, tool_key):
     assert grant(once).status_code == 200
     replayed = grant(once)   # the same assertion again: its jti is spent
     assert replayed.status_code == 401 and "jti" in replayed.text
+
+
+# ---- logins: the real hub config and authenticator, the LMS on loopback ------------------------------------------
+# The hub is the course's (course_hub/jupyterhub_config.py and the course.json that setup_course.py's hub_files writes
+# for --authenticator lti13), run from this venv with a proxy that keeps its routes in memory: the test talks to the
+# hub's own port and starts no user's server, so it needs neither root, nor node, nor Unix users.
+NO_PROXY = '''
+from jupyterhub.proxy import Proxy
+
+
+class RoutesInMemory(Proxy):
+    """No proxy process: the test talks to the hub's own port and starts no user's server."""
+    should_start = False
+    routes = {}
+
+    async def add_route(self, routespec, target, data):
+        self.routes[routespec] = {"routespec": routespec, "target": target, "data": data}
+
+    async def delete_route(self, routespec):
+        self.routes.pop(routespec, None)
+
+    async def get_all_routes(self):
+        return dict(self.routes)
+
+
+c.JupyterHub.proxy_class = RoutesInMemory
+'''
+ROSTER = "username,id,role\nteach,teach@uni.example,instructor\nalice,alice@uni.example,student\n,carol@uni.example,\n"
+LMS_PEOPLE = {"alice": Member(sub="1001", email="Alice@Uni.Example", login="alice"),
+              "carol": Member(sub="1003", email="carol@uni.example", login="carol"),
+              "mallory": Member(sub="1666", email="mallory@else.example", login="mallory")}
+
+
+@dataclass
+class LTIHub:
+    """The course's hub, LTI 1.3 logins from the loopback platform."""
+    url: str
+    platform: Platform
+    process: subprocess.Popen
+    token: str
+    log: Path
+
+    def launch(self, member: str, session: requests.Session | None = None):
+        """The LMS opens the tool for member: login initiation, the platform's form; (session, form fields)."""
+        session = session or requests.Session()
+        login = self.platform.login_initiation(f"{self.url}/hub/lti13/oauth_login", member, f"{self.url}/hub/home")
+        page = session.get(login, timeout=30)
+        assert page.status_code == 200, page.text[:500]
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+        return session, {k: html.unescape(v) for k, v in fields.items()}
+
+    def callback(self, session, fields) -> requests.Response:
+        return session.post(self.platform.redirect_uri, data=fields, allow_redirects=False, timeout=30)
+
+    def user(self, name):
+        r = requests.get(f"{self.url}/hub/api/users/{name}", headers={"Authorization": f"token {self.token}"},
+                         timeout=30)
+        return r.json() if r.status_code == 200 else None
+
+
+def start_hub(prefix: Path, platform: Platform) -> LTIHub:
+    """The hub files written by setup_course.py's own hub_files, for the lti13 options; the hub started on them."""
+    import setup_course as sc
+    roster_file = prefix / "roster.csv"
+    roster_file.write_text(ROSTER)
+    port, hub_port = free_port(), free_port()
+    _, options = sc.parse_args([str(roster_file), "--prefix", str(prefix / "course"), "--authenticator", "lti13",
+                                "--port", str(port), "--hub-port", str(hub_port), "--proxy-api-port",
+                                str(free_port()), "--lti-issuer", platform.issuer, "--lti-client-id", CLIENT_ID,
+                                "--lti-jwks-url", f"{platform.url}/jwks", "--lti-login-url", f"{platform.url}/auth",
+                                "--lti-token-url", f"{platform.url}/token"])
+    layout = sc.Layout(prefix=prefix / "course")
+    layout.hub_dir.mkdir(parents=True)
+    sc.hub_files(layout, sc.read_roster(roster_file), ["true"], options, sc.Report())
+    token = secrets.token_hex(16)
+    wrapper = prefix / "test_config.py"
+    wrapper.write_text(f"c = get_config()  # noqa\nload_subconfig({str(layout.hub_config)!r})  # noqa\n" + NO_PROXY
+                       + f"c.JupyterHub.services = [{{'name': 'lti-test', 'api_token': {token!r}}}]\n"
+                       "c.JupyterHub.load_roles = [{'name': 'lti-test', 'services': ['lti-test'], "
+                       "'scopes': ['read:users']}]\n")
+    log = prefix / "hub.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(wrapper)], cwd=layout.hub_dir,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    hub = LTIHub(f"http://127.0.0.1:{hub_port}", platform, process, token, log)
+    platform.redirect_uri = f"{hub.url}/hub/lti13/oauth_callback"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"{hub.url}/hub/api/", timeout=5).ok:
+                return hub
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.terminate()
+    process.wait(30)
+    raise AssertionError(f"the hub did not start:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, tool_key):
+    platform = Platform(client_id=CLIENT_ID, tool_jwk=public_jwk(tool_key, TOOL_KID), members=dict(LMS_PEOPLE))
+    platform.start()
+    running = None
+    try:
+        running = start_hub(tmp_path_factory.mktemp("lti-hub"), platform)
+        yield running
+    finally:
+        if running is not None:
+            running.process.terminate()   # by its pid: the hub we started, and nothing else
+            try:
+                running.process.wait(30)
+            except subprocess.TimeoutExpired:
+                running.process.kill()
+                running.process.wait(10)
+        platform.stop()
+
+
+@pytest.fixture
+def fresh_launch(hub):
+    hub.platform.launch_overrides = {}
+    yield
+    hub.platform.launch_overrides = {}
+
+
+def test_a_student_logs_in_from_the_lms(hub, fresh_launch):
+    session, fields = hub.launch("alice")
+    done = hub.callback(session, fields)
+    assert done.status_code == 302, done.text[:500]
+    assert done.headers["Location"].endswith("/hub/home")
+    home = session.get(f"{hub.url}/hub/home", timeout=30, allow_redirects=False)
+    assert home.status_code == 200 and "alice" in home.text   # logged in as the roster's user name, not the e-mail
+    assert hub.user("alice") is not None
+
+
+def test_an_institutional_id_maps_to_the_roster_name(hub, fresh_launch):
+    import setup_course as sc
+    session, fields = hub.launch("carol")
+    assert hub.callback(session, fields).status_code == 302
+    assert hub.user(sc.username_for("carol@uni.example")) is not None
+
+
+def test_someone_not_on_the_roster_gets_a_page_not_a_server(hub, fresh_launch):
+    session, fields = hub.launch("mallory")
+    page = hub.callback(session, fields)
+    assert page.status_code == 403
+    assert "not on the roster of this course" in html.unescape(page.text)
+    assert hub.user("mallory") is None and hub.user("mallory@else.example") is None
+
+
+@pytest.mark.parametrize("overrides, status, words", [
+    ({"key": "another"}, 400, "Signature verification failed"),
+    ({"exp": int(time.time()) - 120, "iat": int(time.time()) - 420}, 400, "Signature has expired"),
+    ({"aud": "some-other-tool"}, 401, "Audience doesn't match"),
+], ids=["wrong-signature", "expired", "wrong-audience"])
+def test_a_bad_launch_is_refused(hub, fresh_launch, overrides, status, words):
+    if overrides.get("key") == "another":
+        overrides = {"key": new_key()}
+    hub.platform.launch_overrides = overrides
+    session, fields = hub.launch("alice")
+    refused = hub.callback(session, fields)
+    assert refused.status_code == status, refused.text[:500]
+    assert words in html.unescape(refused.text)
+    assert "jupyterhub-hub-login" not in session.cookies
+
+
+def test_a_replayed_launch_is_refused(hub, fresh_launch):
+    session, fields = hub.launch("alice")
+    captured = session.cookies.copy()   # the state and nonce cookies, as an attacker who copied them has them
+    assert hub.callback(session, fields).status_code == 302
+    # the same id_token in a new browser flow: its nonce is not the one this browser's cookie holds
+    other, new_fields = hub.launch("alice")
+    mismatch = hub.callback(other, {**new_fields, "id_token": fields["id_token"]})
+    assert mismatch.status_code == 400 and "nonce mismatch" in mismatch.text
+    # the whole request again, cookies and all: the hub remembers the nonce
+    thief = requests.Session()
+    thief.cookies.update(captured)
+    replayed = hub.callback(thief, fields)
+    assert replayed.status_code == 403 and "already used" in html.unescape(replayed.text)
+    assert "jupyterhub-hub-login" not in thief.cookies
