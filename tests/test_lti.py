@@ -344,3 +344,53 @@ def test_a_replayed_launch_is_refused(hub, fresh_launch):
     replayed = hub.callback(thief, fields)
     assert replayed.status_code == 403 and "already used" in html.unescape(replayed.text)
     assert "jupyterhub-hub-login" not in thief.cookies
+
+
+def test_the_public_jwk_to_register_is_the_tools_key(platform, tool_key, tmp_path, capsys):
+    settings = tool_settings(tmp_path, platform, tool_key)
+    assert ags.main(["jwk", settings]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == public_jwk(tool_key, TOOL_KID)   # what the loopback LMS registered, so its token works
+    assert ags.main(["jwk"]) == 2 and "usage:" in capsys.readouterr().err
+
+
+# ---- setup_course.py's options for an LMS -------------------------------------------------------------------------
+LMS_OPTIONS = ["--lti-issuer", "https://canvas.instructure.com", "--lti-client-id", "10000000000001",
+               "--lti-jwks-url", "https://sso.canvaslms.com/api/lti/security/jwks",
+               "--lti-login-url", "https://sso.canvaslms.com/api/lti/authorize_redirect"]
+
+
+def test_pam_stays_the_default(tmp_path):
+    import lti_login
+    import setup_course as sc
+    _, options = sc.parse_args([str(tmp_path / "roster.csv")])
+    assert options.authenticator == "pam" and lti_login.settings(options) is None
+
+
+def test_the_lms_options_are_written_for_the_hub(tmp_path):
+    import lti_login
+    import setup_course as sc
+    _, options = sc.parse_args([str(tmp_path / "r.csv"), "--authenticator", "lti13", *LMS_OPTIONS,
+                                "--lti-username-claim", "custom_login"])
+    assert lti_login.settings(options) == {
+        "issuer": "https://canvas.instructure.com", "client_id": "10000000000001",
+        "jwks_url": "https://sso.canvaslms.com/api/lti/security/jwks",
+        "login_url": "https://sso.canvaslms.com/api/lti/authorize_redirect", "token_url": "",
+        "username_claim": "custom_login"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--authenticator", "lti13"], ("--authenticator lti13 needs --lti-issuer, --lti-client-id, --lti-jwks-url, "
+                                   "--lti-login-url")),
+    (LMS_OPTIONS, ("--lti-issuer, --lti-client-id, --lti-jwks-url, --lti-login-url are for logins from an LMS: add "
+                  "--authenticator lti13")),
+    (["--authenticator", "lti13", *LMS_OPTIONS[:-1], "http://lms.example.org/auth"],
+     "--lti-login-url must be an https URL (the LMS's), not 'http://lms.example.org/auth'"),
+    (["--authenticator", "lti13", *LMS_OPTIONS, "--lti-username-claim", " "], "--lti-username-claim names"),
+], ids=["missing", "without-lti13", "plain-http", "empty-claim"])
+def test_bad_lms_options_get_a_sentence(tmp_path, capsys, args, words):
+    import setup_course as sc
+    with pytest.raises(SystemExit) as stop:
+        sc.parse_args([str(tmp_path / "roster.csv"), *args])
+    assert stop.value.code == 2
+    assert words in capsys.readouterr().err

@@ -246,5 +246,32 @@ def send_from_options(grades: Grades, options: argparse.Namespace) -> int:
     return 0 if all(o.status in ("sent", "skipped") for o in record.outcomes) else 1
 
 
+def public_key(tool: Tool) -> dict:
+    """The tool's public key as a JWK, to register in the LMS (Canvas: "Public JWK"; Moodle: "Public keyset")."""
+    import jwt
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    try:
+        key = load_pem_private_key(tool.private_key.encode(), password=None)
+    except ValueError as err:
+        raise CannotExport(f"the tool's private_key is not an unencrypted PEM RSA key ({err})") from None
+    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": tool.kid, "alg": "RS256",
+            "use": "sig"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gradelib.grading.ags jwk lti-tool.json``: the public JWK to paste into the LMS."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2 or argv[0] != "jwk":
+        print("usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
+              "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)", file=sys.stderr)
+        return 2
+    try:
+        print(json.dumps(public_key(read_tool(argv[1])), indent=1))
+    except CannotExport as why:
+        print(f"ags: {why}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit("run it as: python -m gradelib.grading.export canvas --send --lti FILE")
+    sys.exit(main())
