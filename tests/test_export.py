@@ -6,7 +6,7 @@ The formats are those the LMSs document for their gradebook import:
   "four required components"; https://ts.vcu.edu/askit/teaching-and-learning/canvas/faculty/grading-faculty/gradebook-action-menu-faculty/
   for the export this import mirrors);
 - Moodle: "the import file format is the same as the corresponding export format", users matched by mapping a
-  column to useremail, useridnumber (or username) (https://docs.moodle.org/311/en/Grade_import).
+  column to a user field, "Email Address" to "useremail" the tip it gives (https://docs.moodle.org/311/en/Grade_import).
 The gradebook is made with nbgrader's Gradebook API: the scores are set per grade cell here, and what the CSV must
 hold is computed from them.
 """
@@ -51,14 +51,13 @@ def test_canvas_columns(db_url, capsys):
 
 def test_moodle_columns(db_url, capsys):
     rows = exported(db_url, "moodle", "02_second", capsys=capsys)
-    assert rows[0] == ["First name", "Last name", "ID number", "Institution", "Department", "Email address",
-                       "Username", "02_second (Real)"]
+    assert rows[0] == ["First name", "Last name", "Email address", "Username", "User ID", "02_second (Real)"]
     assert len(rows) == 1 + len(STUDENTS)   # no points row: Moodle would take it for a student
     for row in rows[1:]:
-        first, last, email, lms = STUDENTS[row[6]]
-        assert row[:6] == [first, last, lms, "", "", email]
-        expected = total(row[6], "02_second")
-        assert row[7] == ("" if expected is None else export.number(expected, ""))
+        first, last, email, lms = STUDENTS[row[3]]
+        assert row[:5] == [first, last, email, row[3], lms]
+        expected = total(row[3], "02_second")
+        assert row[5] == ("" if expected is None else export.number(expected, ""))
 
 
 def test_missing_zero_only_when_asked(db_url, capsys):
@@ -73,9 +72,8 @@ def test_command_line_writes_the_file(db_url, tmp_path):
                            "-o", str(out)], check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     text = out.read_bytes().decode("utf-8")
-    assert text.startswith("First name,Last name,ID number,Institution,Department,Email address,Username,"
-                           "01_first (Real)\r\n")
-    assert 'Carol,"Xu, Jr.",1003,,,carol@uni.example,carol,\r\n' in text
+    assert text.startswith("First name,Last name,Email address,Username,User ID,01_first (Real)\r\n")
+    assert 'Carol,"Xu, Jr.",carol@uni.example,carol,1003,\r\n' in text
 
 
 @pytest.mark.parametrize("args, words", [

@@ -17,10 +17,12 @@ The formats, as each LMS documents its gradebook import:
   the student's ``lms_user_id`` in nbgrader's gradebook (empty when unknown) and SIS Login ID the nbgrader student
   id, which is the hub's user name (the LMS login the course chose, see course_hub/README.md).
 - Moodle imports a CSV whose columns the instructor maps on its preview page ("Map from" a column, "Map to" a user
-  field such as useremail, useridnumber or username; each grade column to a grade item): the columns are those of
-  Moodle's own export, ``First name``, ``Last name``, ``ID number``, ``Institution``, ``Department``,
-  ``Email address``, plus ``Username`` (the nbgrader id) and one ``<assignment> (Real)`` column per assignment.
-  Moodle has no points row: the grade item's maximum is set in Moodle.
+  field: useremail, username, userid...; each grade column to a grade item).  The columns: ``First name``,
+  ``Last name`` and ``Email address`` as Moodle's own export names them (map "Email address" to useremail, as
+  Moodle's documentation advises), ``Username`` (the nbgrader id, for a hub whose user names are the Moodle
+  logins), ``User ID`` (the gradebook's lms_user_id: Moodle's user id, the ``sub`` of a launch from Moodle), and one
+  ``<assignment> (Real)`` column per assignment, named as Moodle's export names a grade item.  Moodle has no points
+  row: the grade item's maximum is set in Moodle.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 
 FORMATS = ("canvas", "moodle")
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-MOODLE_FIXED = ["First name", "Last name", "ID number", "Institution", "Department", "Email address", "Username"]
+MOODLE_FIXED = ["First name", "Last name", "Email address", "Username", "User ID"]
 
 
 class CannotExport(Exception):
@@ -112,7 +114,7 @@ def moodle_rows(grades: Grades, missing: str) -> list[list[str]]:
     """Moodle's grade-import CSV: header and a row per student."""
     rows = [MOODLE_FIXED + [f"{a.name} (Real)" for a in grades.assignments]]
     for s in grades.students:
-        rows.append([s.first_name, s.last_name, s.lms_user_id, "", "", s.email, s.id]
+        rows.append([s.first_name, s.last_name, s.email, s.id, s.lms_user_id]
                     + [number(s.scores[a.name], missing) for a in grades.assignments])
     return rows
 
