@@ -36,6 +36,9 @@ What it does, in this order, each step announced as it begins ("[k/10] ...") and
    removed from the hub (their server stopped; their Unix user, home, submissions and grades kept), a new
    one added; the hub checks every login against course.json, so both take effect at once.
 
+Logins are the users' Unix passwords (PAM) unless ``--authenticator lti13`` with the ``--lti-*`` options names the
+course's LMS (course_hub/lti_login.py; README, "Running the course from your LMS").
+
 Only the standard library is used: on a fresh machine, this script is what builds the environment.
 """
 from __future__ import annotations

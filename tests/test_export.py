@@ -12,8 +12,10 @@ hold is computed from them.
 """
 import csv
 import io
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from lms_gradebook import CELLS, STUDENTS, make_gradebook, total
@@ -91,3 +93,16 @@ def test_missing_gradebook_is_said_not_made(tmp_path, capsys):
     assert export.main(["canvas", "--db", f"sqlite:///{path}"]) == 2
     assert "there is no gradebook at" in capsys.readouterr().err
     assert not path.exists()
+
+
+def test_the_readme_shows_what_export_writes(db_url):
+    """README, "Running the course from your LMS": its example CSVs are the first lines export writes for this
+    gradebook, Canvas's then Moodle's."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Running the course from your LMS\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```csv\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    grades = export.read_grades(db_url)
+    for lms, block in zip(("canvas", "moodle"), blocks):
+        shown = block.splitlines()
+        assert export.to_csv(grades, lms).splitlines()[:len(shown)] == shown, lms
