@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .export import CannotExport, Grades, number
+from .export import CannotExport, Grades, number, said
 
 SCOPES = ("https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
           "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
@@ -265,12 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
               "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)", file=sys.stderr)
         return 2
-    try:
-        print(json.dumps(public_key(read_tool(argv[1])), indent=1))
-    except CannotExport as why:
-        print(f"ags: {why}", file=sys.stderr)
-        return 2
-    return 0
+    return said("ags", lambda: print(json.dumps(public_key(read_tool(argv[1])), indent=1)) or 0)
 
 
 if __name__ == "__main__":

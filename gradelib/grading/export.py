@@ -175,18 +175,28 @@ def write(text: str, output: str | None) -> None:
         f.write(text)
 
 
+def said(command: str, action: Callable[[], int]) -> int:
+    """action's exit status; for CannotExport, its sentence on standard error and status 2."""
+    try:
+        return action()
+    except CannotExport as why:
+        print(f"{command}: {why}", file=sys.stderr)
+        return 2
+
+
+def export(options: argparse.Namespace) -> int:
+    """The CSV written, or (--send) the scores sent; the exit status."""
+    grades = read_grades(gradebook_url(options), options.assignments)
+    if options.send:
+        from .ags import send_from_options
+        return send_from_options(grades, options)
+    write(to_csv(grades, options.lms, options.missing == "zero"), options.output)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    try:
-        grades = read_grades(gradebook_url(options), options.assignments)
-        if options.send:
-            from .ags import send_from_options
-            return send_from_options(grades, options)
-        write(to_csv(grades, options.lms, options.missing == "zero"), options.output)
-    except CannotExport as why:
-        print(f"export: {why}", file=sys.stderr)
-        return 2
-    return 0
+    return said("export", lambda: export(options))
 
 
 if __name__ == "__main__":
