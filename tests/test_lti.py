@@ -394,3 +394,19 @@ def test_bad_lms_options_get_a_sentence(tmp_path, capsys, args, words):
         sc.parse_args([str(tmp_path / "roster.csv"), *args])
     assert stop.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_student_launched_in_chromium(hub, fresh_launch):
+    """In a real browser: the LMS's login initiation, the platform's self-submitting form, the hub's home page."""
+    from browser_util import Browser, chromium_missing
+    missing = chromium_missing()
+    if missing:
+        pytest.skip(missing)
+    login = hub.platform.login_initiation(f"{hub.url}/hub/lti13/oauth_login", "alice", f"{hub.url}/hub/home")
+    with Browser() as browser:
+        page = browser.new_page()
+        page.goto(login)
+        page.wait_for_url(f"{hub.url}/hub/home", timeout=60_000)
+        assert "alice" in page.content()
+        cookies = {c["name"] for c in page.context.cookies()}
+        assert "jupyterhub-hub-login" in cookies

@@ -265,7 +265,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
               "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)", file=sys.stderr)
         return 2
-    return said("ags", lambda: print(json.dumps(public_key(read_tool(argv[1])), indent=1)) or 0)
+    return said("ags", lambda: show_jwk(argv[1]))
+
+
+def show_jwk(settings: str) -> int:
+    """The tool's public JWK, printed as JSON."""
+    print(json.dumps(public_key(read_tool(settings)), indent=1))
+    return 0
 
 
 if __name__ == "__main__":
