@@ -123,8 +123,12 @@ def test_unknown_tool_gets_a_sentence(db_url, platform, tmp_path, capsys):
     settings = tool_settings(tmp_path, platform, new_key())   # a key the LMS never registered
     code = export.main(["canvas", "--send", "--lti", settings, "--db", db_url, "--record", str(tmp_path / "r.csv")])
     assert code == 2
-    assert "the LMS refused the tool's token request (401" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the LMS refused the tool's token request (401" in err and str(tmp_path / "r.csv") in err
     assert not platform.scores
+    with open(tmp_path / "r.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(STUDENTS) * 2 and {r["status"] for r in rows} == {"not sent"}
 
 
 def test_missing_settings_get_a_sentence(db_url, tmp_path, capsys):

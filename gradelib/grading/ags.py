@@ -239,6 +239,9 @@ def send_from_options(grades: Grades, options: argparse.Namespace) -> int:
         send(grades, tool, record, options.missing == "zero")
     except Unreachable as err:
         not_sent(grades, record, f"the LMS did not answer ({err})")
+    except CannotExport as why:   # the LMS refused the tool or a line item: what was done is in the record
+        not_sent(grades, record, str(why))
+        raise CannotExport(f"{why}. Every score's outcome is in {path}") from None
     finally:
         record.close()
     print(summary(record.outcomes))
