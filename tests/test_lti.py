@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+import psutil
 import pytest
 import requests
+from browser_util import stop_processes
+from hub_util import find_proxy
 from lms_gradebook import STUDENTS, make_gradebook, total
 from lti_platform import SCOPE, Member, Platform, new_key, pem, public_jwk
 
@@ -167,8 +170,13 @@ def test_platform_checks_the_scope(platform, tool_key):
 
 # ---- logins: the real hub config and authenticator, the LMS on loopback ------------------------------------------
 # The hub is the course's (course_hub/jupyterhub_config.py and the course.json that setup_course.py's hub_files writes
-# for --authenticator lti13), run from this venv with a proxy that keeps its routes in memory: the test talks to the
-# hub's own port and starts no user's server, so it needs neither root, nor node, nor Unix users.
+# for --authenticator lti13), run from this venv. Only two things are the test's own (start_hub's wrapper config):
+# - the spawner: JupyterHub's SimpleLocalProcessSpawner, which runs each student's server as the test's own user in
+#   a temporary home folder (tmp/homes/<name>), so no root and no Unix users are needed; the server is this venv's
+#   jupyterhub-singleuser (the course's environment is not built here);
+# - the proxy: the real configurable-http-proxy where one is installed (COURSE_HUB_PROXY, as .ci/run sets it, or on
+#   the PATH), so that a launch reaches the student's server; without it, a proxy that keeps its routes in memory,
+#   the test talks to the hub's own port, and the part of the Chromium test that needs a server is skipped.
 NO_PROXY = '''
 from jupyterhub.proxy import Proxy
 
@@ -190,6 +198,15 @@ class RoutesInMemory(Proxy):
 
 c.JupyterHub.proxy_class = RoutesInMemory
 '''
+# Students' servers as the test's own user, each in a home of its own under {homes}; as root (CI) the server must be
+# told that root may run it.
+TEST_SPAWNER = '''
+import os
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {homes!r} + "/{{username}}"
+c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+'''
 ROSTER = "username,id,role\nteach,teach@uni.example,instructor\nalice,alice@uni.example,student\n,carol@uni.example,\n"
 LMS_PEOPLE = {"alice": Member(sub="1001", email="Alice@Uni.Example", login="alice"),
               "carol": Member(sub="1003", email="carol@uni.example", login="carol"),
@@ -204,6 +221,8 @@ class LTIHub:
     process: subprocess.Popen
     token: str
     log: Path
+    homes: Path
+    servers: bool   # students' servers behind the real proxy (False: no proxy installed, routes in memory)
 
     def launch(self, member: str, session: requests.Session | None = None):
         """The LMS opens the tool for member: login initiation, the platform's form; (session, form fields)."""
@@ -222,6 +241,23 @@ class LTIHub:
                          timeout=30)
         return r.json() if r.status_code == 200 else None
 
+    def stop_server(self, name) -> None:
+        """Stop name's server through the hub, and wait until the hub says it is stopped."""
+        r = requests.delete(f"{self.url}/hub/api/users/{name}/server", headers={"Authorization": f"token {self.token}"},
+                            timeout=60)
+        assert r.status_code in (202, 204), r.text[:500]
+        deadline = time.monotonic() + 60
+        while self.user(name)["servers"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not self.user(name)["servers"], self.user(name)
+
+    def started(self) -> list[psutil.Process]:
+        """What the hub started (the proxy, the students' servers), by process id."""
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
 
 def start_hub(prefix: Path, platform: Platform) -> LTIHub:
     """The hub files written by setup_course.py's own hub_files, for the lti13 options; the hub started on them."""
@@ -229,6 +265,7 @@ def start_hub(prefix: Path, platform: Platform) -> LTIHub:
     roster_file = prefix / "roster.csv"
     roster_file.write_text(ROSTER)
     port, hub_port = free_port(), free_port()
+    proxy = find_proxy()
     _, options = sc.parse_args([str(roster_file), "--prefix", str(prefix / "course"), "--authenticator", "lti13",
                                 "--port", str(port), "--hub-port", str(hub_port), "--proxy-api-port",
                                 str(free_port()), "--lti-issuer", platform.issuer, "--lti-client-id", CLIENT_ID,
@@ -236,18 +273,23 @@ def start_hub(prefix: Path, platform: Platform) -> LTIHub:
                                 "--lti-token-url", f"{platform.url}/token"])
     layout = sc.Layout(prefix=prefix / "course")
     layout.hub_dir.mkdir(parents=True)
-    sc.hub_files(layout, sc.read_roster(roster_file), ["true"], options, sc.Report())
+    sc.hub_files(layout, sc.read_roster(roster_file), [proxy or "true"], options, sc.Report())
     token = secrets.token_hex(16)
+    homes = prefix / "homes"
     wrapper = prefix / "test_config.py"
-    wrapper.write_text(f"c = get_config()  # noqa\nload_subconfig({str(layout.hub_config)!r})  # noqa\n" + NO_PROXY
+    wrapper.write_text(f"c = get_config()  # noqa\nload_subconfig({str(layout.hub_config)!r})  # noqa\n"
+                       + TEST_SPAWNER.format(homes=str(homes), singleuser=str(Path(sys.executable).with_name(
+                           "jupyterhub-singleuser")))
+                       + ("" if proxy else NO_PROXY)
                        + f"c.JupyterHub.services = [{{'name': 'lti-test', 'api_token': {token!r}}}]\n"
                        "c.JupyterHub.load_roles = [{'name': 'lti-test', 'services': ['lti-test'], "
-                       "'scopes': ['read:users']}]\n")
+                       "'scopes': ['read:users', 'read:servers', 'servers']}]\n")
     log = prefix / "hub.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(wrapper)], cwd=layout.hub_dir,
                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    hub = LTIHub(f"http://127.0.0.1:{hub_port}", platform, process, token, log)
+    hub = LTIHub(f"http://127.0.0.1:{port if proxy else hub_port}", platform, process, token, log, homes,
+                 servers=proxy is not None)
     platform.redirect_uri = f"{hub.url}/hub/lti13/oauth_callback"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
@@ -277,13 +319,22 @@ def hub(tmp_path_factory, tool_key):
         yield running
     finally:
         if running is not None:
-            running.process.terminate()   # by its pid: the hub we started, and nothing else
-            try:
-                running.process.wait(30)
-            except subprocess.TimeoutExpired:
-                running.process.kill()
-                running.process.wait(10)
+            stop_hub(running)
         platform.stop()
+
+
+def stop_hub(hub: LTIHub) -> None:
+    """The hub by its pid (it stops the proxy and the servers it started), then whatever of those is still running,
+    by theirs: nothing may be left."""
+    started = hub.started()
+    hub.process.terminate()
+    try:
+        hub.process.wait(30)
+    except subprocess.TimeoutExpired:
+        hub.process.kill()
+        hub.process.wait(10)
+    left = stop_processes(started)
+    assert not left, f"still running after the hub stopped: {left}"
 
 
 @pytest.fixture
@@ -401,16 +452,30 @@ def test_bad_lms_options_get_a_sentence(tmp_path, capsys, args, words):
 
 
 def test_a_student_launched_in_chromium(hub, fresh_launch):
-    """In a real browser: the LMS's login initiation, the platform's self-submitting form, the hub's home page."""
+    """In a real browser: the LMS's login initiation, the platform's self-submitting form, then the hub's default URL
+    (the README's target link URI), which starts the student's own server and opens JupyterLab in it. The spawner and
+    the proxy are the test's (see start_hub); the config and the authenticator are the course's."""
     from browser_util import Browser, chromium_missing
     missing = chromium_missing()
     if missing:
         pytest.skip(missing)
-    login = hub.platform.login_initiation(f"{hub.url}/hub/lti13/oauth_login", "alice", f"{hub.url}/hub/home")
+    target = f"{hub.url}/hub/" if hub.servers else f"{hub.url}/hub/home"
+    login = hub.platform.login_initiation(f"{hub.url}/hub/lti13/oauth_login", "alice", target)
     with Browser() as browser:
         page = browser.new_page()
         page.goto(login)
-        page.wait_for_url(f"{hub.url}/hub/home", timeout=60_000)
-        assert "alice" in page.content()
-        cookies = {c["name"] for c in page.context.cookies()}
-        assert "jupyterhub-hub-login" in cookies
+        if not hub.servers:
+            page.wait_for_url(f"{hub.url}/hub/home", timeout=60_000)
+            assert "alice" in page.content()
+            assert "jupyterhub-hub-login" in {c["name"] for c in page.context.cookies()}
+            pytest.skip("no configurable-http-proxy (COURSE_HUB_PROXY or on PATH): launch checked to the hub's home only")
+        page.wait_for_url(f"{hub.url}/user/alice/lab**", timeout=180_000, wait_until="domcontentloaded")
+        assert page.title() == "JupyterLab"
+        assert '"hubUser": "alice"' in page.content()   # the page's own config: alice's server, not someone else's
+        status = page.context.request.get(f"{hub.url}/user/alice/api/status")   # with the browser's cookies
+        assert status.ok and "started" in status.json(), status.text()[:500]
+    assert hub.user("alice")["servers"][""]["ready"]
+    servers = [p for p in hub.started() if "jupyterhub-singleuser" in " ".join(p.cmdline())]
+    assert len(servers) == 1 and servers[0].cwd() == str(hub.homes / "alice")
+    hub.stop_server("alice")
+    assert not servers[0].is_running() or servers[0].status() == psutil.STATUS_ZOMBIE
