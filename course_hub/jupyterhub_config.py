@@ -7,7 +7,9 @@ beside it (PREFIX/course.json; COURSE_HUB_SETTINGS names another).  Start the hu
 
 - Every user's server runs as that Unix user (LocalProcessSpawner), from the course's shared environment,
   in their home (mode 700: no one else reads it).
-- Logins: the users' Unix passwords (PAMAuthenticator).  For a test or a trial, the settings may name
+- Logins: the users' Unix passwords (PAMAuthenticator); or, with the setup's --authenticator lti13, from the
+  course's LMS (LTI 1.3, jupyterhub-ltiauthenticator; the user name from the claim the setup names, mapped through
+  the roster's ids; someone not on the roster gets a page saying so, and no server).  For a test or a trial, the settings may name
   JupyterHub's "shared-password" authenticator instead, with the password in COURSE_HUB_SHARED_PASSWORD:
   anyone who knows it can log in as any user of the roster, so never for a real class.
 - Who may log in is the roster in the settings, read again at every login and every refresh of a session
@@ -21,8 +23,10 @@ beside it (PREFIX/course.json; COURSE_HUB_SETTINGS names another).  Start the hu
 - The hub, the proxy and the users' servers listen on 127.0.0.1, except the proxy's public side, which
   listens where the settings say (127.0.0.1 unless the setup was given --ip).
 """
+import csv
 import json
 import os
+import time
 from pathlib import Path
 
 from jupyterhub.auth import PAMAuthenticator
@@ -38,6 +42,7 @@ with open(SETTINGS_PATH, encoding="utf-8") as f:
 PREFIX = Path(course["prefix"])
 VENV = Path(course["venv"])
 ROSTER_TOKEN = PREFIX / "hub" / "roster-service.token"
+ROSTER_RECORD = PREFIX / "hub" / "roster.csv"   # each user name beside its institutional id (root only)
 
 # -- where the hub and the proxy listen, and where the hub keeps its state --------------------------------
 c.JupyterHub.bind_url = f"http://{course['ip']}:{course['port']}/"
@@ -97,7 +102,55 @@ class CourseSharedPasswordAuthenticator(RosterLogins, SharedPasswordAuthenticato
 c.Authenticator.allowed_users = {course["instructor"], *course["students"]}
 c.Authenticator.auth_refresh_age = 60
 c.Authenticator.refresh_pre_spawn = True
-if course.get("authenticator", "pam") == "shared-password":
+if course.get("authenticator", "pam") == "lti13":
+    from ltiauthenticator.lti13.auth import LTI13Authenticator
+    from tornado import web
+
+    USED_NONCES: dict[str, float] = {}   # every launch's nonce -> when its id_token expires (this hub's run)
+
+    def roster_name(lms_value: str) -> str | None:
+        """The roster's user name for what the LMS sent: a member's institutional id (compared without case, as
+        e-mails are), or a user name on the roster; None for anyone else."""
+        wanted = lms_value.strip().lower()
+        with open(ROSTER_RECORD, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                if wanted in (row["username"], row["id"].strip().lower()):
+                    return row["username"]
+        return None
+
+    class CourseLTI13Authenticator(RosterLogins, LTI13Authenticator):
+        """Logins from the course's LMS (LTI 1.3); the course's roster, as the setup wrote it."""
+
+        def refuse_replay(self, id_token: dict) -> None:
+            """A launch's id_token is good once: the library checks the nonce against the browser's cookie, which a
+            replayed request may carry too; the hub also remembers every nonce until its token expires."""
+            now = time.time()
+            for nonce, expiry in list(USED_NONCES.items()):
+                if expiry < now:
+                    del USED_NONCES[nonce]
+            nonce = id_token.get("nonce", "")
+            if nonce in USED_NONCES:
+                raise web.HTTPError(403, "This launch was already used. Open the course again from your LMS.")
+            USED_NONCES[nonce] = float(id_token.get("exp", now + 3600))
+
+        async def authenticate(self, handler, data=None):
+            data = data or {}
+            self.refuse_replay(data)
+            lms_name = self.get_username(data)   # the claim the instructor chose (--lti-username-claim)
+            name = roster_name(str(lms_name))
+            if name is None or name not in self.members():
+                raise web.HTTPError(403, f"You ({lms_name}) are not on the roster of this course, so the course "
+                                         "hub has no server for you. Ask your instructor to add you.")
+            return {"name": name, "auth_state": data}
+
+    lti = course["lti"]
+    c.JupyterHub.authenticator_class = CourseLTI13Authenticator
+    c.LTI13Authenticator.issuer = lti["issuer"]
+    c.LTI13Authenticator.client_id = {lti["client_id"]}
+    c.LTI13Authenticator.jwks_endpoint = lti["jwks_url"]
+    c.LTI13Authenticator.authorize_url = lti["login_url"]
+    c.LTI13Authenticator.username_key = lti["username_claim"]
+elif course.get("authenticator", "pam") == "shared-password":
     c.JupyterHub.authenticator_class = CourseSharedPasswordAuthenticator
     c.SharedPasswordAuthenticator.user_password = os.environ["COURSE_HUB_SHARED_PASSWORD"]
 else:

@@ -36,6 +36,9 @@ What it does, in this order, each step announced as it begins ("[k/10] ...") and
    removed from the hub (their server stopped; their Unix user, home, submissions and grades kept), a new
    one added; the hub checks every login against course.json, so both take effect at once.
 
+Logins are the users' Unix passwords (PAM) unless ``--authenticator lti13`` with the ``--lti-*`` options names the
+course's LMS (course_hub/lti_login.py; README, "Running the course from your LMS").
+
 Only the standard library is used: on a fresh machine, this script is what builds the environment.
 """
 from __future__ import annotations
@@ -63,6 +66,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+import lti_login  # course_hub/lti_login.py: logins from an LMS (LTI 1.3), --authenticator lti13
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -244,6 +249,7 @@ class Settings:
     port: int = 8000
     hub_port: int = 8081
     proxy_api_port: int = 8001
+    lti: dict | None = None   # the LMS trusted for logins (lti_login.Platform), with --authenticator lti13
 
 
 @dataclass
@@ -832,7 +838,7 @@ def hub_files(layout: Layout, roster: Roster, proxy_command: list[str], options:
         course_folder=str(layout.course_folder(roster.instructor)),
         role_config={role: str(layout.role_config(role)) for role in ROLES},
         proxy_command=proxy_command, authenticator=options.authenticator, ip=options.ip, port=options.port,
-        hub_port=options.hub_port, proxy_api_port=options.proxy_api_port)
+        hub_port=options.hub_port, proxy_api_port=options.proxy_api_port, lti=lti_login.settings(options))
     shutil.copyfile(HERE / "jupyterhub_config.py", layout.hub_config)
     os.chmod(layout.hub_config, 0o644)
     write_text(layout.settings, json.dumps(asdict(settings), indent=1) + "\n", 0o644)
@@ -1106,9 +1112,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, argparse.Namespace]
                         help=f"where the environment, exchange and hub live (default {DEFAULT_PREFIX})")
     parser.add_argument("--home-base", default="/home", help="where new users' homes are made (default /home)")
     parser.add_argument("--proxy", help="an installed configurable-http-proxy (default: npm installs one)")
-    parser.add_argument("--authenticator", choices=("pam", "shared-password"), default="pam",
+    parser.add_argument("--authenticator", choices=("pam", "shared-password", lti_login.AUTHENTICATOR), default="pam",
                         help="pam: the users' Unix passwords (default); shared-password: one password from "
-                             "the hub's environment (COURSE_HUB_SHARED_PASSWORD), for tests and trials only")
+                             "the hub's environment (COURSE_HUB_SHARED_PASSWORD), for tests and trials only; "
+                             "lti13: logins from the course's LMS (the --lti-* options)")
     parser.add_argument("--ip", default="127.0.0.1", help="where the hub is reachable (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="the hub's public port (default 8000)")
     parser.add_argument("--hub-port", type=int, default=8081, help="the hub's own API port, on 127.0.0.1")
@@ -1117,7 +1124,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[Path, argparse.Namespace]
                         help="the hub's public host name, for the nginx site written to PREFIX/nginx-site.conf")
     parser.add_argument("--network-timeout", type=float, default=30,
                         help="seconds pip and npm wait for their registry per try before giving up (default 30)")
+    lti_login.add_options(parser)
     options = parser.parse_args(argv)
+    try:
+        lti_login.platform(options)   # checked before anything is done
+    except lti_login.LTIOptionError as e:
+        parser.error(str(e))
     return options.roster, options
 
 

