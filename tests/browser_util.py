@@ -139,12 +139,7 @@ class LabServer:
                     self.shutdown_kernels()
                 except Exception:
                     pass  # the server may be wedged: the signals below still end it
-                self.process.terminate()
-                try:
-                    self.process.wait(20)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(10)
+                end(self.process, 20)
             survivors = stop_processes(children)
             self.process = None
         if self.tmp is not None:
@@ -175,6 +170,16 @@ class LabServer:
     def url(self, path, workspace):
         # a workspace of its own per page, so no page reopens (and restarts kernels for) another's notebooks
         return f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+
+def end(process, grace):
+    """Terminate a process we started (a subprocess.Popen), and kill it if it is still there after grace seconds."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def stop_processes(processes, timeout=10):

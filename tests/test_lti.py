@@ -22,7 +22,7 @@ import jwt
 import psutil
 import pytest
 import requests
-from browser_util import stop_processes
+from browser_util import end, stop_processes
 from hub_util import find_proxy
 from lms_gradebook import STUDENTS, make_gradebook, total
 from lti_platform import SCOPE, Member, Platform, new_key, pem, public_jwk
@@ -317,12 +317,7 @@ def stop_hub(hub: LTIHub) -> None:
     """The hub by its pid (it stops the proxy and the servers it started), then whatever of those is still running,
     by theirs: nothing may be left."""
     started = hub.started()
-    hub.process.terminate()
-    try:
-        hub.process.wait(30)
-    except subprocess.TimeoutExpired:
-        hub.process.kill()
-        hub.process.wait(10)
+    end(hub.process, 30)
     left = stop_processes(started)
     assert not left, f"still running after the hub stopped: {left}"
 
