@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import oracle
+from .alt import figure_alt
 from .draw import draw_network
 from .exercises import find_network
 from .student import Problem, call, read_dict
@@ -178,6 +179,7 @@ class Explorer:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=PNG_DPI)
         self.image.value = buffer.getvalue()
+        self.image.tooltip = figure_alt(fig)   # the picture's text alternative (the img's title: ipywidgets has no alt)
         loss = self.loss(x, params, target)
         self.loss_html.value = f"Loss = {loss:.6f}"
         numerical = oracle.numerical_gradient(net.name, x, params, target)

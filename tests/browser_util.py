@@ -417,26 +417,27 @@ def axe_missing():
     return None
 
 
-# Splits axe's violations in two: the elements inside `ours` (a CSS selector) and the others.
-_SPLIT_JS = """([violations, ours]) => {
+# Splits axe's violations in two: the elements inside `ours` (a CSS selector) but not inside `theirs`, and the others.
+_SPLIT_JS = """([violations, ours, theirs]) => {
   const part = inside => violations
     .map(v => ({...v, nodes: v.nodes.filter(n => {
       const e = document.querySelector(n.target[0]);
-      return Boolean(e && e.closest(ours)) === inside; })}))
+      return Boolean(e && e.closest(ours) && !(theirs && e.closest(theirs))) === inside; })}))
     .filter(v => v.nodes.length);
   return [part(true), part(false)];
 }"""
 
 
-def run_axe(page, ours=None):
+def run_axe(page, ours=None, theirs=None):
     """axe-core's WCAG 2.1 A/AA violations on the whole page, as axe reports them: [{id, impact, help, nodes:
-    [{target, html}]}]; with `ours` (a CSS selector), the pair (those inside it, the others).  One axe run per
+    [{target, html}]}]; with `ours` (a CSS selector), the pair (those inside it and not inside `theirs`, the
+    others).  One axe run per
     call, since a run over JupyterLab's page takes seconds; the script is injected once per document."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=Path(os.environ[AXE_ENV]).read_text(encoding="utf-8"))
     options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
     violations = page.evaluate("options => axe.run(document, options).then(r => r.violations)", options)
-    return violations if ours is None else page.evaluate(_SPLIT_JS, [violations, ours])
+    return violations if ours is None else page.evaluate(_SPLIT_JS, [violations, ours, theirs])
 
 
 def feedback_html(path, course_root):

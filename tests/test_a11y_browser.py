@@ -40,6 +40,7 @@ NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 # The notebook's own content in JupyterLab: its outputs and its rendered Markdown.  The rest of the page, the cell
 # editors and the notebook's list of cells included, is JupyterLab's frame: listed, not asserted.
 OURS = f"{NOTEBOOK} .jp-OutputArea-output, {NOTEBOOK} .jp-RenderedMarkdown"
+THEIRS = ".jp-collapseHeadingButton"   # JupyterLab's button beside each Markdown heading
 # A notebook of the two widgets a learner works with: the explorer's sliders and the by-hand form
 WIDGETS = ["from gradelib.explore import explorer\nexplorer('relu_chain')",
            "from gradelib import byhand\nbyhand.form('relu_chain', 'st_axe_3')"]
@@ -108,7 +109,7 @@ def test_notebook_in_jupyterlab(browser, lab, name):
     try:
         page.page.wait_for_function(   # every stored picture has loaded
             f"() => Array.from(document.querySelectorAll('{NOTEBOOK} img')).every(i => i.complete)")
-        content, frame = run_axe(page.page, OURS)
+        content, frame = run_axe(page.page, OURS, THEIRS)
     finally:
         page.close()
         lab.shutdown_kernels()
@@ -121,7 +122,7 @@ def test_explorer_and_form_in_jupyterlab(browser, lab):
         page.run_all()
         page.page.locator(".gradelib-loss").wait_for()
         page.page.locator(".widget-text input").first.wait_for()
-        content, frame = run_axe(page.page, OURS)
+        content, frame = run_axe(page.page, OURS, THEIRS)
     finally:
         page.close()
         lab.shutdown_kernels()
@@ -130,9 +131,9 @@ def test_explorer_and_form_in_jupyterlab(browser, lab):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_html_export(browser, tmp_path, name):
-    from nbconvert import HTMLExporter
+    from gradelib.export import AccessibleHTMLExporter
     path = next(p for p in SOURCES if p.stem == name)
-    html, _ = HTMLExporter().from_filename(str(path))
+    html, _ = AccessibleHTMLExporter().from_filename(str(path))
     out = tmp_path / f"{name}.html"
     out.write_text(html, encoding="utf-8")
     page = open_page(browser, out)
