@@ -59,9 +59,11 @@ def describe_axes(ax):
     xlabel, ylabel = plain(ax.get_xlabel()) or "x", plain(ax.get_ylabel()) or "y"
     scale = " (log scale)" if ax.get_yscale() == "log" and "log" not in ylabel else ""
     parts = [f"A plot of {ylabel}{scale} against {xlabel}"]
-    for i, line in enumerate(ax.get_lines(), 1):
-        label = line.get_label()
-        parts.append(_line_words(line, plain(label) if not label.startswith("_") else f"line {i}", xlabel))
+    lines = ax.get_lines()
+    for i, line in enumerate(lines, 1):
+        label = line.get_label()   # matplotlib names an unlabelled line "_child0": say what it is instead
+        name = plain(label) if not label.startswith("_") else ylabel if len(lines) == 1 else f"line {i}"
+        parts.append(_line_words(line, name, xlabel))
     for collection in ax.collections:
         offsets = collection.get_offsets()
         if len(offsets) and collection.get_label() and not collection.get_label().startswith("_"):
@@ -101,6 +103,9 @@ def png_base64(fig):
 
 class DescribedFigure(Figure):
     """A matplotlib Figure that shows in a notebook with its text alternative (see the module docstring)."""
+
+    def __repr__(self):   # a Figure's own text ("<Figure size 800x360 with 1 Axes>"), kept in stored outputs
+        return super().__repr__().replace(type(self).__name__, "Figure", 1)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         alt = figure_alt(self)

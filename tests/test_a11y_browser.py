@@ -40,7 +40,10 @@ NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 # The notebook's own content in JupyterLab: its outputs and its rendered Markdown.  The rest of the page, the cell
 # editors and the notebook's list of cells included, is JupyterLab's frame: listed, not asserted.
 OURS = f"{NOTEBOOK} .jp-OutputArea-output, {NOTEBOOK} .jp-RenderedMarkdown"
-THEIRS = ".jp-collapseHeadingButton"   # JupyterLab's button beside each Markdown heading
+# Inside our outputs, yet not ours to change: JupyterLab's button beside each Markdown heading, and the handle of
+# ipywidgets' sliders (noUiSlider's role="slider" div, to which ipywidgets 8 gives no name: its visible <label>
+# is not tied to it, and ipywidgets passes none of noUiSlider's handleAttributes).  Listed with the frame's.
+THEIRS = ".jp-collapseHeadingButton, .widget-slider .noUi-handle"
 # A notebook of the two widgets a learner works with: the explorer's sliders and the by-hand form
 WIDGETS = ["from gradelib.explore import explorer\nexplorer('relu_chain')",
            "from gradelib import byhand\nbyhand.form('relu_chain', 'st_axe_3')"]
@@ -54,8 +57,9 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_rea
 
 
 def summary(violations):
-    """{rule: {impact, nodes, help}}: how many elements break each rule."""
-    return {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"]), "help": v["help"]} for v in violations}
+    """{rule: {impact, nodes, help, first}}: how many elements break each rule, and the first of them."""
+    return {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"]), "help": v["help"],
+                      "first": v["nodes"][0]["html"][:300]} for v in violations}
 
 
 def record_and_check(page_name, violations, frame=None):

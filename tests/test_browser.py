@@ -129,12 +129,13 @@ def test_solution_notebook_runs_clean_in_the_browser(lab, name):
 
         assert len(plan["images"]) >= 2, (f"{name}: the file stores fewer than two image outputs (a drawing of "
                                          "the network and a plot); the browser test takes its list from them")
-        for i in plan["images"]:
-            images = page.cell(i).locator(".jp-OutputArea .jp-RenderedImage img")
+        for i in plan["images"]:   # shown as HTML <img> with its alt text (gradelib.alt)
+            images = page.cell(i).locator(".jp-OutputArea img")
             assert images.count() >= 1, f"{name}: cell {i} shows no image"
             for k in range(images.count()):
                 assert images.nth(k).evaluate("img => img.complete && img.naturalWidth > 0"), \
                     f"{name}: an image of cell {i} did not load"
+                assert len(images.nth(k).get_attribute("alt") or "") > 40, f"{name}: an image of cell {i} has no alt"
 
         _move_a_slider_and_see_the_loss_change(page, name)
     finally:
