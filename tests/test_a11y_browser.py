@@ -156,9 +156,13 @@ def test_feedback_file(browser, tmp_path):
     page = open_page(browser, out, wait="() => window.MathJax && MathJax.startup && MathJax.startup.promise")
     try:
         page.evaluate("() => MathJax.startup.promise")
+        formulas = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+        # MathJax's assistive MathML: a copy of each formula that screen readers read (the SVG says nothing)
+        mathml = page.evaluate("() => document.querySelectorAll('mjx-container > mjx-assistive-mml > math').length")
         violations = run_axe(page)
     finally:
         page.close()
+    assert formulas > 50 and mathml == formulas, (formulas, mathml)
     record_and_check(f"feedback-{path.stem}", violations)
 
 
