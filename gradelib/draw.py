@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib import transforms
 
 from . import pieces
+from .alt import DescribedFigure, plain, set_alt
 from .exercises import Network, find_network
 from .text import fixed
 
@@ -72,9 +73,10 @@ def new_figure(figsize):
 
     pyplot loads JupyterLab's inline backend, which teaches IPython to show a
     Figure; closing it stops that backend from showing it a second time at the
-    end of the cell.  So a cell that ends with the figure shows it exactly once.
+    end of the cell.  So a cell that ends with the figure shows it exactly once,
+    with its text alternative (gradelib.alt.DescribedFigure).
     """
-    fig = plt.figure(figsize=figsize)
+    fig = plt.figure(figsize=figsize, FigureClass=DescribedFigure)
     plt.close(fig)
     return fig
 
@@ -220,6 +222,19 @@ def _draw_loss_and_target(d, state, target):
               color=CAPTION_COLOUR)
 
 
+def _drawing_alt(d, what):
+    """The drawing in words, from the very texts drawn on it (their gids say which part each is): each node with
+    its caption, each edge's label (and the share it sends back), the loss, the target, the note under it."""
+    ax, net, _, pos = d
+    texts = {t.get_gid(): plain(t.get_text().replace("\n", "; ")) for t in ax.texts if t.get_gid()}
+    nodes = [f"{texts[f'caption:{n}']}: {texts[f'node:{n}']}" for n in pos]
+    edges = [texts[f"edge:{p}"] + (f" ({texts[f'share:{p}']})" if f"share:{p}" in texts else "") for p in net.edges]
+    parts = [f"{what} of the network {net.name}", "Nodes, inputs first: " + ". ".join(nodes),
+             "Edges: " + ". ".join(edges), f"{texts['loss']} ({texts['caption:loss']}), with {texts['target']}"]
+    note = [t.get_text() for t in ax.texts if t.get_gid() == "caption:backward"]
+    return ". ".join(parts + [" ".join(n.split()).rstrip(".") for n in note])
+
+
 def draw_network(network, x=None, params=None, target=None, *, ax=None, title=None):
     """Draw network ("single_neuron", "relu_chain" or "softmax_223") with the notes' names.
 
@@ -237,6 +252,7 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
     _draw_edges(d, params)
     _draw_nodes(d, x, state, target)
     _draw_loss_and_target(d, state, target)
+    set_alt(ax, _drawing_alt(d, "A drawing" if state is None else "A drawing after the forward pass"))
     return ax.figure
 
 
@@ -416,6 +432,7 @@ def draw_backward(network, x, params, target, *, ax=None, title=None):
     width = int(ax.figure.get_figwidth() * NOTE_CHARACTERS_PER_INCH)
     ax.text(0.5, -0.02, textwrap.fill(BACKWARD_NOTES[net.name], width), transform=ax.transAxes, ha="center", va="top",
             fontsize=9, color=CAPTION_COLOUR, gid="caption:backward")
+    set_alt(ax, _drawing_alt(d, "A drawing after the backward pass, upstream × local on every edge,"))
     return ax.figure
 
 

@@ -10,6 +10,7 @@ or a line on stderr.  Sliders use continuous_update=False and the widget
 computes everything once on creation, so a headless run (nbval, nbgrader)
 executes all of it.
 """
+import base64
 import html
 import io
 import math
@@ -20,6 +21,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import oracle
+from .alt import figure_alt
 from .draw import draw_network
 from .exercises import find_network
 from .student import Problem, call, read_dict
@@ -134,7 +136,9 @@ class Explorer:
         net, w, sliders = self.net, widgets, self.sliders
         grid = dict(grid_template_columns="repeat(3, 290px)", grid_gap="2px 8px")
         first = [sliders[n] for n in (*net.inputs, "target", "eta")]
-        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        # the drawing as HTML <img> with its alt text: ipywidgets' Image has no alt, and with a tooltip (a title)
+        # ipywidgets 8.1's ImageView fails to render ("Cannot read properties of undefined")
+        self.image = w.HTML(layout=w.Layout(max_width="100%"))
         self.loss_html = w.HTML(style={"font_size": "16px"}, layout=w.Layout(margin="4px 0 4px 8px"))
         self.loss_html.add_class("gradelib-loss")
         self.gradient_html = w.HTML()
@@ -177,7 +181,9 @@ class Explorer:
         fig = draw_network(net.name, x, params, target)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=PNG_DPI)
-        self.image.value = buffer.getvalue()
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.image.value = (f'<img alt="{html.escape(figure_alt(fig))}" style="max-width:100%" '
+                            f'src="data:image/png;base64,{png}">')
         loss = self.loss(x, params, target)
         self.loss_html.value = f"Loss = {loss:.6f}"
         numerical = oracle.numerical_gradient(net.name, x, params, target)
@@ -244,7 +250,8 @@ def explorer(network, gradients=None, update=None, *, x=None, params=None, targe
     update: the student's fn(x, params, target, eta) -> dict of new params (else p − η·numerical gradient).
     Returns an ipywidgets VBox; display it by ending the cell with it.  For tests it carries
     .sliders (name -> slider/dropdown; inputs, "target", "eta" and every parameter), .loss_html,
-    .gradient_html, .step_html, .error_html, .image and .explorer (the object that recomputes).
+    .gradient_html, .step_html, .error_html, .image (an HTML <img> with its alt text) and .explorer (the
+    object that recomputes).
     """
     net = find_network(network, "explorer")
     start = DEFAULTS[net.name]

@@ -30,6 +30,7 @@ import sys
 
 import numpy as np
 
+from .alt import set_alt
 from .draw import new_figure, tex
 from .exercises import NETWORKS, find_network
 from .student import Problem, call, read_dict
@@ -335,6 +336,10 @@ def plot_decision_regions(params, data, ax=None, title=None):
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_title(title if title is not None else f"Predicted class: {right} of {len(data)} points right")
+    per_class = ", ".join(f"{int(np.sum(targets == k))} of target node {k}" for k in net.classes)
+    set_alt(ax, f"The plane of the inputs {net.inputs[0]} and {net.inputs[1]}, shaded by the class the network "
+                f"predicts there (node 5, 6 or 7), with the {len(data)} data points coloured by their target "
+                f"({per_class}); {right} of {len(data)} are predicted right")
     if own:
         fig.tight_layout()
     return fig

@@ -403,3 +403,75 @@ class NotebookPage:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         sheet.save(path, optimize=True)
         return sheet.size
+
+
+# -- accessibility: axe-core in the page ---------------------------------------------------------------------
+AXE_ENV = "AXE_CORE_JS"   # the path of npm axe-core 4's axe.min.js (.ci/run installs it into a scratch prefix)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]   # WCAG 2.0 and 2.1, levels A and AA
+SERIOUS = ("serious", "critical")
+
+
+def axe_missing():
+    """None when axe-core's script is given by AXE_CORE_JS and exists, else the reason the axe test is skipped."""
+    path = os.environ.get(AXE_ENV)
+    if not path:
+        return (f"{AXE_ENV} is not set: install axe-core with `npm install --prefix DIR axe-core@4` and set "
+                f"{AXE_ENV}=DIR/node_modules/axe-core/axe.min.js (.ci/run does)")
+    if not os.path.isfile(path):
+        return f"{AXE_ENV}={path} is no file"
+    return None
+
+
+# Splits axe's violations in two: the elements inside `ours` (a CSS selector) but not inside `theirs`, and the others.
+_SPLIT_JS = """([violations, ours, theirs]) => {
+  const part = inside => violations
+    .map(v => ({...v, nodes: v.nodes.filter(n => {
+      const e = document.querySelector(n.target[0]);
+      return Boolean(e && e.closest(ours) && !(theirs && e.closest(theirs))) === inside; })}))
+    .filter(v => v.nodes.length);
+  return [part(true), part(false)];
+}"""
+
+
+def run_axe(page, ours=None, theirs=None):
+    """axe-core's WCAG 2.1 A/AA violations on the whole page, as axe reports them: [{id, impact, help, nodes:
+    [{target, html}]}]; with `ours` (a CSS selector), the pair (those inside it and not inside `theirs`, the
+    others).  One axe run per
+    call, since a run over JupyterLab's page takes seconds; the script is injected once per document."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=Path(os.environ[AXE_ENV]).read_text(encoding="utf-8"))
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    violations = page.evaluate("options => axe.run(document, options).then(r => r.violations)", options)
+    return violations if ours is None else page.evaluate(_SPLIT_JS, [violations, ours, theirs])
+
+
+def feedback_html(path, course_root):
+    """The feedback file of the notebook at `path` as `nbgrader generate_feedback` writes it with the course's
+    config (gradelib.grading.course.configure), full marks filled in as nbgrader's GetGrades does; returns
+    (html, the exporter nbgrader made)."""
+    import nbformat
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from gradelib.grading.course import configure
+
+    config = Config()
+    configure(config)
+    config.CourseDirectory.root = str(course_root)
+    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    exporter = converter.exporter_class(parent=converter, config=converter.config)  # as nbgrader makes it
+    nb = nbformat.read(path, as_version=4)
+    points = 0.0
+    for cell in nb.cells:  # the scores nbgrader's GetGrades puts in before the template runs
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["score"] = meta.get("points", 0.0)
+            points += meta["score"]
+    html, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {
+        "notebook": path.stem, "score": points, "max_score": points, "late_penalty": 0}})
+    return html, exporter
+
+
+def axe_version(page):
+    return page.evaluate("() => window.axe ? axe.version : null")

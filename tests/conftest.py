@@ -29,6 +29,7 @@ SLOWEST_FIRST = (
     "test_notebooks.py",      # every course notebook with one wrong function at a time, by nbgrader autograde
     "test_binder.py",         # the environment made from binder/ alone, in CI (BINDER_VENV_TEST=1)
     "test_browser.py",        # JupyterLab in Chromium
+    "test_a11y_browser.py",   # axe-core on 14 pages: the three notebooks and two widgets in JupyterLab, exports
     "test_report.py",         # a class graded for the misconception report
     "test_byhand_grading.py",
     "test_exchange.py",       # real Unix users submitting through a real exchange, collected twice

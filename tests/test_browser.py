@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from browser_util import Browser, LabServer, NotebookPage, chromium_missing, descendants, stop_processes
+from browser_util import Browser, LabServer, NotebookPage, chromium_missing, descendants, feedback_html, stop_processes
 from notebook_plan import plan as read_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,12 +129,13 @@ def test_solution_notebook_runs_clean_in_the_browser(lab, name):
 
         assert len(plan["images"]) >= 2, (f"{name}: the file stores fewer than two image outputs (a drawing of "
                                          "the network and a plot); the browser test takes its list from them")
-        for i in plan["images"]:
-            images = page.cell(i).locator(".jp-OutputArea .jp-RenderedImage img")
+        for i in plan["images"]:   # shown as HTML <img> with its alt text (gradelib.alt)
+            images = page.cell(i).locator(".jp-OutputArea img")
             assert images.count() >= 1, f"{name}: cell {i} shows no image"
             for k in range(images.count()):
                 assert images.nth(k).evaluate("img => img.complete && img.naturalWidth > 0"), \
                     f"{name}: an image of cell {i} did not load"
+                assert len(images.nth(k).get_attribute("alt") or "") > 40, f"{name}: an image of cell {i} has no alt"
 
         _move_a_slider_and_see_the_loss_change(page, name)
     finally:
@@ -216,31 +216,11 @@ def test_feedback_file_shows_its_maths_with_no_network(lab, tmp_path):
     Chromium while every request that would leave the machine is refused: the formulas are typeset (MathJax is
     inside the file), none is left as TeX source, and no request was even tried.
     Screenshot: screenshots/feedback-<notebook>.png."""
-    import nbformat
-    from nbgrader.converters import GenerateFeedback
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-
-    from gradelib.grading.course import configure
     from gradelib.grading.feedback import FeedbackExporter
 
-    config = Config()
-    configure(config)
-    config.CourseDirectory.root = str(tmp_path)
-    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
-    exporter = converter.exporter_class(parent=converter, config=converter.config)  # as nbgrader makes it
-    assert isinstance(exporter, FeedbackExporter)
-
     path = SOURCES[-1]
-    nb = nbformat.read(path, as_version=4)
-    points = 0.0
-    for cell in nb.cells:  # the scores nbgrader's GetGrades puts in before the template runs
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            meta["score"] = meta.get("points", 0.0)
-            points += meta["score"]
-    html, _ = exporter.from_notebook_node(nb, resources={"nbgrader": {
-        "notebook": path.stem, "score": points, "max_score": points, "late_penalty": 0}})
+    html, exporter = feedback_html(path, tmp_path)
+    assert isinstance(exporter, FeedbackExporter)
     feedback = tmp_path / f"{path.stem}.html"
     feedback.write_text(html, encoding="utf-8")
     assert "$$" in html and "cdnjs" not in html  # the TeX is there for MathJax; no CDN script is left

@@ -1,5 +1,7 @@
 """The teaching modules: drawings (gradelib.draw), the explorer widget (gradelib.explore), training (gradelib.train)."""
+import base64
 import math
+import re
 
 import matplotlib
 
@@ -106,7 +108,9 @@ def test_explorer_updates_the_loss_when_a_slider_moves(capsys):
     assert ex.loss_html.value != before
     assert ex.loss_html.value == f"Loss = {float(gradelib.single_neuron(x, params, target)['Loss']):.6f}"
     assert "gradelib-loss" in ex.loss_html._dom_classes
-    assert ex.image.value[:4] == b"\x89PNG"
+    picture = re.fullmatch(r'<img alt="([^"]+)" style="max-width:100%" src="data:image/png;base64,(\S+)">',
+                           ex.image.value)   # the drawing, with its words
+    assert picture and base64.b64decode(picture.group(2))[:4] == b"\x89PNG" and "Loss = " in picture.group(1)
     assert set(ex.sliders) == {"x1", "x2", "target", "eta", "w1", "w2", "b"}
     assert all(s.continuous_update is False for s in ex.sliders.values())
     assert repr(ex) == "explorer for single_neuron (it shows as a widget in JupyterLab)"

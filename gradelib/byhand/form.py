@@ -29,11 +29,13 @@ class Form:
         rows = []
         keys = graded_steps(p.network, chosen)
         for s in [s for s in steps(p.network, p.target) if s.key in keys]:
-            box = widgets.Text(placeholder=s.key, layout=widgets.Layout(width="10em"))
+            # the step's symbol is the box's own <label> (description), so a screen reader names the box
+            box = widgets.Text(placeholder=s.key, description=symbol_html(s.name), description_allow_html=True,
+                               style={"description_width": LABEL_WIDTH},
+                               layout=widgets.Layout(width=f"calc({LABEL_WIDTH} + 10em)"))
             self.boxes[s.key] = box
-            label = widgets.HTML(f"{symbol_html(s.name)}", layout=widgets.Layout(width=LABEL_WIDTH))
             words = widgets.HTML(f'<span style="color:#555">{html.escape(s.words)}</span>')
-            rows.append(widgets.HBox([label, box, words]))
+            rows.append(widgets.HBox([box, words]))
         self.button = widgets.Button(description="Check", button_style="primary")
         self.output = widgets.Output()
         self.button.on_click(lambda _: self.check())

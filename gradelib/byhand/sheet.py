@@ -45,7 +45,7 @@ table.steps th, table.steps td { border: 1px solid #999; padding: 4px 6px; text-
 table.steps td.box { width: 9em; height: 1.9em; }
 table.steps tr { page-break-inside: avoid; }
 .how { font-size: 0.92em; color: #333; }
-code.key { font-size: 0.8em; color: #777; margin-left: 0.6em; }
+code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on white: WCAG AA for small text */
 @media print { body { margin: 0.5cm; } .drawing svg { max-height: 9cm; } }
 """
 
@@ -75,14 +75,23 @@ def _givens_html(p):
 
 def drawing_svg(p):
     """The network with this problem's inputs and weights (no forward values), as deterministic inline SVG."""
-    import matplotlib   # here, not at the top: importing gradelib (the grader's harness does) needs no drawing
+    import matplotlib  # here, not at the top: importing gradelib (the grader's harness does) needs no drawing
+
+    from ..alt import figure_alt
     from ..draw import draw_network
     fig = draw_network(p.network, p.x, p.params, None)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": HASHSALT, "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]   # the XML declaration and DOCTYPE cannot stand inside an HTML page
+    return _with_alt(text[text.index("<svg"):], figure_alt(fig))   # no XML declaration or DOCTYPE inside HTML
+
+
+def _with_alt(svg, alt):
+    """The SVG as one picture with its text alternative: role="img", a <title> (its name: the drawing's words,
+    since its text is drawn as paths and says nothing to a screen reader) first inside it."""
+    start = svg.index(">", svg.index("<svg")) + 1
+    return f'{svg[:start - 1]} role="img">\n<title>{html.escape(alt, quote=False)}</title>{svg[start:]}'
 
 
 class Sheet:

@@ -19,7 +19,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from nbconvert.exporters import HTMLExporter
+from ..export import AccessibleHTMLExporter
 
 COMPONENT = "static/mathjax/es5/tex-svg-full.js"   # inside the package `mathjax` (django-static-mathjax)
 
@@ -28,7 +28,7 @@ CONFIG = """window.MathJax = {
   tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
         processEscapes: true, processEnvironments: true, tags: 'ams'},
   svg: {fontCache: 'global'},
-  options: {enableMenu: false}
+  options: {enableMenu: false, enableAssistiveMml: true}   // a hidden MathML copy for screen readers
 };"""
 
 _CDN_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"'][^\"']*mathjax[^\"']*[\"'][^>]*>\s*</script>", re.I)
@@ -64,8 +64,9 @@ def offline_maths(html):
     return html[:head.start()] + block + html[head.start():]
 
 
-class FeedbackExporter(HTMLExporter):
-    """nbgrader's feedback HTML, with MathJax inlined (see the module docstring)."""
+class FeedbackExporter(AccessibleHTMLExporter):
+    """nbgrader's feedback HTML, with MathJax inlined (see the module docstring) and AA code colours
+    (gradelib.export)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)
