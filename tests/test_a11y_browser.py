@@ -135,7 +135,7 @@ def test_explorer_and_form_in_jupyterlab(browser, lab):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_html_export(browser, tmp_path, name):
-    from gradelib.export import AccessibleHTMLExporter
+    from gradelib.html_export import AccessibleHTMLExporter
     path = next(p for p in SOURCES if p.stem == name)
     html, _ = AccessibleHTMLExporter().from_filename(str(path))
     out = tmp_path / f"{name}.html"

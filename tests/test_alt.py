@@ -1,4 +1,4 @@
-"""Text alternatives (gradelib.alt) and AA colours (gradelib.export): every picture says what it shows, with its
+"""Text alternatives (gradelib.alt) and AA colours (gradelib.html_export): every picture says what it shows, with its
 numbers, in the forms JupyterLab and nbconvert read; the export's code colours reach 4.5:1."""
 import base64
 import html
@@ -88,7 +88,7 @@ def test_the_sheet_drawing_is_one_image_named_by_its_numbers(network):
 
 def test_the_export_colours_meet_aa_on_a_code_cell():
     pytest.importorskip("nbconvert")
-    from gradelib.export import CODE_BACKGROUND, THEME_COLOURS, accessible, contrast, style_block
+    from gradelib.html_export import CODE_BACKGROUND, THEME_COLOURS, accessible, contrast, style_block
     assert round(contrast("#767676", "#ffffff"), 2) == 4.54 and contrast("#000000", "#ffffff") == 21
     assert all(contrast(c, CODE_BACKGROUND) >= 4.5 for c in THEME_COLOURS.values()), THEME_COLOURS
     pygments = re.findall(r"\.highlight \.\w+ \{ color: (#[0-9a-f]{6}); \}", style_block())
@@ -105,7 +105,7 @@ def test_nbconvert_finds_no_picture_without_alt_text(path):
     """nbconvert's HTMLExporter counts the <img> without alt in its page and warns ("Alternative text is missing
     on 5 image(s)"): none in the course notebooks, in its own export as in ours."""
     nbconvert = pytest.importorskip("nbconvert")
-    from gradelib.export import AccessibleHTMLExporter
+    from gradelib.html_export import AccessibleHTMLExporter
     for exporter in (nbconvert.HTMLExporter(), AccessibleHTMLExporter()):
         page, _ = exporter.from_filename(str(path))
         assert "No description has been provided for this image" not in page   # what nbconvert puts in their alt

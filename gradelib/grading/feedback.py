@@ -19,7 +19,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from ..export import AccessibleHTMLExporter
+from ..html_export import AccessibleHTMLExporter
 
 COMPONENT = "static/mathjax/es5/tex-svg-full.js"   # inside the package `mathjax` (django-static-mathjax)
 
@@ -66,7 +66,7 @@ def offline_maths(html):
 
 class FeedbackExporter(AccessibleHTMLExporter):
     """nbgrader's feedback HTML, with MathJax inlined (see the module docstring) and AA code colours
-    (gradelib.export)."""
+    (gradelib.html_export)."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
         output, resources = super().from_notebook_node(nb, resources, **kw)

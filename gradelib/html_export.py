@@ -1,6 +1,6 @@
 """HTML exports of the course notebooks that meet WCAG 2.1 AA: nbconvert's lab template with readable code colours.
 
-    python -m gradelib.export source/02_relu_chain/02_relu_chain.ipynb    # writes 02_relu_chain.html beside it
+    python -m gradelib.html_export source/02_relu_chain/02_relu_chain.ipynb    # writes 02_relu_chain.html beside it
 
 nbconvert's lab template colours code with JupyterLab's light theme, whose numbers (#080), operator words
 (#a2f), comments (#408080), a few more and the prompts fall below AA's 4.5:1 (axe-core counted 150 to 220
@@ -93,7 +93,7 @@ class AccessibleHTMLExporter(HTMLExporter):
 
 def main(argv=None) -> None:
     """Export each notebook given to an .html file beside it."""
-    parser = argparse.ArgumentParser(prog="python -m gradelib.export", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m gradelib.html_export", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     for path in parser.parse_args(argv).notebooks:
         html, _ = AccessibleHTMLExporter().from_filename(str(path))
