@@ -33,6 +33,7 @@ SLOWEST_FIRST = (
     "test_report.py",         # a class graded for the misconception report
     "test_byhand_grading.py",
     "test_exchange.py",       # real Unix users submitting through a real exchange, collected twice
+    "test_lti.py",            # a hub, a loopback LMS, a student's server launched in Chromium
     "test_proof.py",          # the fixture class graded seven times, the grader proven first
     "test_readme.py",         # the README's instructor commands as a normal user (skipped as root)
 )

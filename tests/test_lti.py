@@ -10,7 +10,6 @@ import html
 import json
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import psutil
 import pytest
 import requests
 from browser_util import end, stop_processes
-from hub_util import find_proxy
+from hub_util import find_proxy, free_port
 from lms_gradebook import STUDENTS, make_gradebook, total
 from lti_platform import SCOPE, Member, Platform, new_key, pem, public_jwk
 
@@ -288,15 +287,8 @@ def start_hub(prefix: Path, platform: Platform) -> LTIHub:
                 return hub
         except requests.ConnectionError:
             time.sleep(0.2)
-    process.terminate()
-    process.wait(30)
+    end(process, 30)
     raise AssertionError(f"the hub did not start:\n{log.read_text(errors='replace')[-4000:]}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

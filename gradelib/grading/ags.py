@@ -207,8 +207,8 @@ def send(grades: Grades, tool: Tool, record: Record, missing_zero: bool = False)
             if why:
                 record.add(Outcome(s.id, column.name, shown, "skipped", why))
                 continue
-            status, said = post_score(item, headers, s.lms_user_id, score, column.points)
-            record.add(Outcome(s.id, column.name, shown, status, said))
+            status, reason = post_score(item, headers, s.lms_user_id, score, column.points)
+            record.add(Outcome(s.id, column.name, shown, status, reason))
 
 
 def not_sent(grades: Grades, record: Record, why: str) -> None:
