@@ -16,6 +16,7 @@ staged local gradients, δ's and output and hidden errors, checked against the
 loss differentiated with respect to a node), matrix (the 2-2-3 gradients as
 NumPy matrices, a self-check), draw (the networks, forward and backward).
 """
+
 from .byhand.graded import grade_by_hand
 from .byhand.marking import check_by_hand
 from .check import check, grade
@@ -24,5 +25,17 @@ from .networks import log_softmax, relu_chain, single_neuron, softmax, softmax_2
 from .oracle import numerical_gradient
 from .result import Result
 
-__all__ = ["check", "grade", "check_by_hand", "grade_by_hand", "numerical_gradient", "EXERCISES", "Result",
-           "single_neuron", "relu_chain", "softmax_223", "softmax", "log_softmax"]
+__all__ = [
+    "check",
+    "grade",
+    "check_by_hand",
+    "grade_by_hand",
+    "numerical_gradient",
+    "EXERCISES",
+    "Result",
+    "single_neuron",
+    "relu_chain",
+    "softmax_223",
+    "softmax",
+    "log_softmax",
+]

@@ -13,6 +13,7 @@ The words come from the axes: a drawing of a network or a plot says what it is w
 other axes is described from what is on it (its title and labels, and for each line where it starts, where
 it ends and its lowest point).  The same figure always gives the same words.
 """
+
 import base64
 import html
 import io
@@ -21,7 +22,7 @@ import re
 import numpy as np
 from matplotlib.figure import Figure
 
-ALT_ATTRIBUTE = "_gradelib_alt"   # where set_alt keeps an axes' words (an attribute matplotlib does not use)
+ALT_ATTRIBUTE = "_gradelib_alt"  # where set_alt keeps an axes' words (an attribute matplotlib does not use)
 
 
 def set_alt(ax, text):
@@ -50,8 +51,10 @@ def _line_words(line, name, along):
     if not len(y):
         return f"{name}: no points"
     low = int(np.argmin(y))
-    return (f"{name}: {len(y)} points, from {_number(y[0])} at {along} {_number(x[0])} to {_number(y[-1])} at "
-            f"{along} {_number(x[-1])}, lowest {_number(y[low])} at {along} {_number(x[low])}")
+    return (
+        f"{name}: {len(y)} points, from {_number(y[0])} at {along} {_number(x[0])} to {_number(y[-1])} at "
+        f"{along} {_number(x[-1])}, lowest {_number(y[low])} at {along} {_number(x[low])}"
+    )
 
 
 def describe_axes(ax):
@@ -61,7 +64,7 @@ def describe_axes(ax):
     parts = [f"A plot of {ylabel}{scale} against {xlabel}"]
     lines = ax.get_lines()
     for i, line in enumerate(lines, 1):
-        label = line.get_label()   # matplotlib names an unlabelled line "_child0": say what it is instead
+        label = line.get_label()  # matplotlib names an unlabelled line "_child0": say what it is instead
         name = plain(label) if not label.startswith("_") else ylabel if len(lines) == 1 else f"line {i}"
         parts.append(_line_words(line, name, xlabel))
     for collection in ax.collections:
@@ -88,12 +91,13 @@ def png_base64(fig):
     """The PNG IPython's inline backend shows for fig (its own formatter, so the bytes are the same), base64."""
     try:
         from IPython import get_ipython
+
         shell = get_ipython()
-    except ImportError:   # drawing without IPython: matplotlib's PNG as the inline backend makes it
+    except ImportError:  # drawing without IPython: matplotlib's PNG as the inline backend makes it
         shell = None
     if shell is not None and shell.display_formatter is not None:
         data = shell.display_formatter.formatters["image/png"](fig)
-        data = data[0] if isinstance(data, tuple) else data   # (data, metadata) for a retina figure
+        data = data[0] if isinstance(data, tuple) else data  # (data, metadata) for a retina figure
         if data is not None:
             return data if isinstance(data, str) else base64.b64encode(data).decode("ascii")
     buffer = io.BytesIO()
@@ -104,7 +108,7 @@ def png_base64(fig):
 class DescribedFigure(Figure):
     """A matplotlib Figure that shows in a notebook with its text alternative (see the module docstring)."""
 
-    def __repr__(self):   # a Figure's own text ("<Figure size 800x360 with 1 Axes>"), kept in stored outputs
+    def __repr__(self):  # a Figure's own text ("<Figure size 800x360 with 1 Axes>"), kept in stored outputs
         return super().__repr__().replace(type(self).__name__, "Figure", 1)
 
     def _repr_mimebundle_(self, include=None, exclude=None):

@@ -8,6 +8,7 @@ gradients: so the check tests the sentence above instead of assuming it.  The te
 one set of parameters and mix examples where the neuron is on with examples where it is off, so
 that "the mean over the examples where the neuron is on" and "the sum" both show as wrong.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -18,15 +19,16 @@ from .exercises import SINGLE_NEURON
 from .points import MARGIN
 from .result import Result
 
-SALT = 6630                              # mixed into the seed: these batches differ from any other draw made from it
-SHAPES = [(3, 2), (1, 3), (2, 0), (1, 0), (2, 2)]   # (examples with the neuron on, with it off) of each test batch
+SALT = 6630  # mixed into the seed: these batches differ from any other draw made from it
+SHAPES = [(3, 2), (1, 3), (2, 0), (1, 0), (2, 2)]  # (examples with the neuron on, with it off) of each test batch
 
 
 class Batch(NamedTuple):
     """One test batch of the single neuron: n examples and the parameters they share."""
-    X: list          # n inputs (x1, x2), as tuples
-    params: dict     # w1, w2, b
-    targets: list    # n targets O_b
+
+    X: list  # n inputs (x1, x2), as tuples
+    params: dict  # w1, w2, b
+    targets: list  # n targets O_b
 
     def arrays(self):
         """(X as a tuple of arrays (n,), params, targets as an array (n,)) for a vectorised forward pass."""
@@ -105,23 +107,41 @@ def _at_mean_example(batch):
 
 # A wrong batch gradient as what it gives for a batch, with its words; tried in this order.
 BATCH_SLIPS = [
-    ("batch_sum", lambda b, g: {k: g[k].sum() for k in g},
-     "Your batch gradient is the sum of the examples' gradients. The batch's loss is their mean, "
-     "(1/n)·Σ Loss_i, so its gradient is the mean of their gradients: divide the sum by n."),
-    ("batch_mean_over_on", lambda b, g: {k: g[k].sum() / max(1, int(b.on().sum())) for k in g},
-     "Your batch gradient divides by the number of examples where the neuron is on. An example where it is "
-     "off adds 0 to the sum, but it is still one of the n examples of the mean: divide by n."),
-    ("batch_last_example", lambda b, g: {k: g[k][-1] for k in g},
-     "Your batch gradient is the last example's gradient alone: each example's gradient must be added to a "
-     "running sum (+=, the notes' sum over examples), not replace it, and the sum divided by n."),
-    ("batch_first_example", lambda b, g: {k: g[k][0] for k in g},
-     "Your batch gradient is the first example's gradient alone: add up every example's gradient and divide by n."),
-    ("batch_at_mean_example", lambda b, g: _at_mean_example(b),
-     "Your batch gradient is the gradient at the average example (mean x1, mean x2, mean O_b). The mean of the "
-     "gradients is not the gradient at the mean: ReLU switches on or off example by example, and δ·x1 is a "
-     "product. Take each example's gradient, then their mean."),
-    ("batch_sign", lambda b, g: {k: -g[k].mean() for k in g},
-     "Your batch gradient has the wrong sign: dLoss/dw1 = −δ·x1 for each example, and the batch's is their mean."),
+    (
+        "batch_sum",
+        lambda b, g: {k: g[k].sum() for k in g},
+        "Your batch gradient is the sum of the examples' gradients. The batch's loss is their mean, "
+        "(1/n)·Σ Loss_i, so its gradient is the mean of their gradients: divide the sum by n.",
+    ),
+    (
+        "batch_mean_over_on",
+        lambda b, g: {k: g[k].sum() / max(1, int(b.on().sum())) for k in g},
+        "Your batch gradient divides by the number of examples where the neuron is on. An example where it is "
+        "off adds 0 to the sum, but it is still one of the n examples of the mean: divide by n.",
+    ),
+    (
+        "batch_last_example",
+        lambda b, g: {k: g[k][-1] for k in g},
+        "Your batch gradient is the last example's gradient alone: each example's gradient must be added to a "
+        "running sum (+=, the notes' sum over examples), not replace it, and the sum divided by n.",
+    ),
+    (
+        "batch_first_example",
+        lambda b, g: {k: g[k][0] for k in g},
+        "Your batch gradient is the first example's gradient alone: add up every example's gradient and divide by n.",
+    ),
+    (
+        "batch_at_mean_example",
+        lambda b, g: _at_mean_example(b),
+        "Your batch gradient is the gradient at the average example (mean x1, mean x2, mean O_b). The mean of the "
+        "gradients is not the gradient at the mean: ReLU switches on or off example by example, and δ·x1 is a "
+        "product. Take each example's gradient, then their mean.",
+    ),
+    (
+        "batch_sign",
+        lambda b, g: {k: -g[k].mean() for k in g},
+        "Your batch gradient has the wrong sign: dLoss/dw1 = −δ·x1 for each example, and the batch's is their mean.",
+    ),
 ]
 
 
@@ -132,24 +152,37 @@ def judge_batch(ex, cases, answers, reveal, notes=()):
     for b, a in zip(cases, answers):
         bad = [k for k in params if not np.isfinite(a[k])]
         if bad:
-            return Result(ex.name, False, [f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is "
-                                           "always a finite number."], ["not_finite"], notes)
+            return Result(
+                ex.name,
+                False,
+                [f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is always a finite number."],
+                ["not_finite"],
+                notes,
+            )
     G = [mean_loss_gradients(b) for b in cases]
     wrong = [(i, k) for i in range(len(cases)) for k in params if not close(answers[i][k], G[i][k])]
     if not wrong:
-        return Result(ex.name, True, [
-            f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
-            f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others."],
-            [], notes)
+        return Result(
+            ex.name,
+            True,
+            [
+                f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
+                f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others."
+            ],
+            [],
+            notes,
+        )
     g = [example_gradients(b) for b in cases]
     for mistake, slip, sentence in BATCH_SLIPS:
         if all(close(answers[i][k], slip(cases[i], g[i])[k]) for i in range(len(cases)) for k in params):
             return Result(ex.name, False, [sentence], [mistake], notes)
     i, k = wrong[0]
     keys = sorted({k for _, k in wrong}, key=params.index)
-    sentence = (f"dLoss/d{', dLoss/d'.join(keys)} of the mean loss {'is' if len(keys) == 1 else 'are'} not right: "
-                "for each example compute its gradient as in exercise 1, with that example's own x and O_b (and "
-                "its own ReLU'(z)), then take the mean over the n examples.")
+    sentence = (
+        f"dLoss/d{', dLoss/d'.join(keys)} of the mean loss {'is' if len(keys) == 1 else 'are'} not right: "
+        "for each example compute its gradient as in exercise 1, with that example's own x and O_b (and "
+        "its own ReLU'(z)), then take the mean over the n examples."
+    )
     if reveal:
         sentence += f" For example for {cases[i].example()}: dLoss/d{k} = {G[i][k]:.6g}, yours is {answers[i][k]:.6g}."
     return Result(ex.name, False, [sentence], ["wrong_value"], notes, {k: ["wrong_value"] for k in keys})

@@ -9,6 +9,7 @@ not refuse.  Only while a softmax is being checked is calling them borrowing:
 that notes any call of them as asking gradelib (the oracle's own flag), so
 that check() gives the same verdict as for a borrowed numerical gradient.
 """
+
 import sys
 
 from . import networks, oracle
@@ -42,4 +43,5 @@ def watched(fn):
             return fn(*args)
         finally:
             sys.setprofile(previous)
+
     return run

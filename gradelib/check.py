@@ -4,16 +4,17 @@ The order matters for honesty: every call of the student's function happens,
 and its answers are turned into plain floats, before the oracle computes
 anything, so no object or frame the student can reach holds the answer.
 """
+
 import types
 import warnings
 
 import numpy as np
 
 from . import networks, oracle, pieces, points
+from .borrowing import watched
 from .contract import CONTRACTS, Outcome, conclude
 from .diagnose import close, diagnose
 from .exercises import lookup
-from .borrowing import watched
 from .result import Result
 from .student import Problem, call, read_dict, read_vector
 from .text import clip
@@ -21,14 +22,19 @@ from .text import clip
 # Splits SOFTMAX_CASES into ordinary ones (|logit| ≤ 2.5) and huge ones (|logit| ≥ 1000, where a naive exp()
 # overflows past exp(709)); any cutoff in between would do, and 100 is far from both.
 EXTREME_LOGIT = 100
-NOTE_CHARACTERS = 300   # what a student's function printed is shown up to this length
+NOTE_CHARACTERS = 300  # what a student's function printed is shown up to this length
 NOT_AVAILABLE = "gradelib's checker is not available while grading."  # after oracle.withdraw(), in the harness
 
 SOFTMAX_CASES = [
     # ordinary logits: a naive exp() handles these
-    [0.5, -1.2, 2.0], [1.0, 1.0, 1.0], [-0.3, 0.8, 0.1], [2.5, -0.7, -2.2],
+    [0.5, -1.2, 2.0],
+    [1.0, 1.0, 1.0],
+    [-0.3, 0.8, 0.1],
+    [2.5, -0.7, -2.2],
     # then the ones that overflow or underflow a naive exp()
-    [1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0], [-1000.0, -1001.0, -1002.0],
+    [1000.0, 1001.0, 1002.0],
+    [-1000.0, 0.0, 1000.0],
+    [-1000.0, -1001.0, -1002.0],
 ]
 
 
@@ -66,9 +72,15 @@ def check(exercise, fn, *, seed=0, reveal=True):
     except ValueError as err:
         return Result(str(exercise), False, [str(err)], ["unknown_exercise"])
     if not callable(fn):
-        return Result(ex.name, False, [
-            f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
-            f"it got {type(fn).__name__} {_safe_repr(fn)}."], ["not_callable"])
+        return Result(
+            ex.name,
+            False,
+            [
+                f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
+                f"it got {type(fn).__name__} {_safe_repr(fn)}."
+            ],
+            ["not_callable"],
+        )
     name = _function_name(fn, ex)
     # the student's numbers may be 1e308: the checker's own arithmetic on them must not warn on stderr
     with oracle.watch(), np.errstate(all="ignore"), warnings.catch_warnings():
@@ -121,9 +133,16 @@ def _answer(calls, fn, args, name):
 
 def borrowed(ex, name, notes=()):
     """The verdict on a function that asked gradelib's oracle for the answer (here or in the verifier)."""
-    return Result(ex.name, False, [
-        f"{name} asked gradelib for the answer (numerical_gradient or check). The point is to derive it "
-        "yourself: write the chain rule out."], ["oracle_borrowed"], notes)
+    return Result(
+        ex.name,
+        False,
+        [
+            f"{name} asked gradelib for the answer (numerical_gradient or check). The point is to derive it "
+            "yourself: write the chain rule out."
+        ],
+        ["oracle_borrowed"],
+        notes,
+    )
 
 
 def _check_network(ex, fn, name, seed, reveal):
@@ -152,8 +171,9 @@ def _check_piece(ex, fn, name, seed, reveal):
     answers, calls = [], []
     for i in range(len(pts)):
         try:
-            answers.append(read_dict(_answer(calls, fn, pts.call_args(i, False), name), ex.piece.keys, name,
-                                     ex.piece.what))
+            answers.append(
+                read_dict(_answer(calls, fn, pts.call_args(i, False), name), ex.piece.keys, name, ex.piece.what)
+            )
         except _Borrowed:
             return borrowed(ex, name, _notes(calls))
         except Problem as p:
@@ -174,7 +194,7 @@ def _check_contract(ex, fn, name, seed, reveal):
         except Problem as p:
             outcomes.append(Outcome(None, p.mistake, p.sentence))
             if not (p.mistake == "exception" and contract.tolerates):
-                break   # conclude() gives this problem as the verdict
+                break  # conclude() gives this problem as the verdict
     return conclude(ex, seed, outcomes, reveal, _notes(calls), name)
 
 
@@ -192,8 +212,16 @@ def judge_network(ex, pts, answers, reveal, notes=()):
         if bad.any():
             i = int(np.argmax(bad))
             label = k if update else f"dLoss/d{k}"
-            return Result(ex.name, False, [f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
-                                           "a gradient here is always a finite number."], ["not_finite"], notes)
+            return Result(
+                ex.name,
+                False,
+                [
+                    f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
+                    "a gradient here is always a finite number."
+                ],
+                ["not_finite"],
+                notes,
+            )
     G = oracle.loss_gradients(net, pts.X, pts.P, pts.T)
     if update:
         S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
@@ -207,10 +235,11 @@ def judge_network(ex, pts, answers, reveal, notes=()):
             if update:
                 expected = pts.P[k][i] - pts.E[i] * G[k][i]
                 got = pts.P[k][i] - pts.E[i] * S[k][i]
-                sentence += f" For example at {pts.example(i, True)}: new {k} should be {expected:.6g}, yours is {got:.6g}."
+                sentence += (
+                    f" For example at {pts.example(i, True)}: new {k} should be {expected:.6g}, yours is {got:.6g}."
+                )
             else:
-                sentence += (f" For example at {pts.example(i)}: dLoss/d{k} = {G[k][i]:.6g}, "
-                             f"yours is {S[k][i]:.6g}.")
+                sentence += f" For example at {pts.example(i)}: dLoss/d{k} = {G[k][i]:.6g}, yours is {S[k][i]:.6g}."
         messages.append(sentence)
         for k in ks:
             per_parameter.setdefault(k, []).append(mistake)
@@ -219,9 +248,13 @@ def judge_network(ex, pts, answers, reveal, notes=()):
 
 def _changed(now, before):
     try:
-        return type(now) is not dict or list(dict.keys(now)) != list(before) or any(
-            type(dict.__getitem__(now, k)) is not float or dict.__getitem__(now, k) != v
-            for k, v in before.items())
+        return (
+            type(now) is not dict
+            or list(dict.keys(now)) != list(before)
+            or any(
+                type(dict.__getitem__(now, k)) is not float or dict.__getitem__(now, k) != v for k, v in before.items()
+            )
+        )
     except Exception:  # a key the student added whose __eq__ raises: the dict was certainly changed
         return True
 
@@ -266,14 +299,29 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
     ref = [networks.softmax(logits) for logits in cases]
     ok = [bool(np.all(np.isfinite(r))) and close(r, e) for r, e in zip(rows, ref)]
     if all(ok):
-        return Result(ex.name, True, [f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
-                                      "including [1000, 1001, 1002] and [-1000, 0, 1000]."], [], notes)
+        return Result(
+            ex.name,
+            True,
+            [
+                f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
+                "including [1000, 1001, 1002] and [-1000, 0, 1000]."
+            ],
+            [],
+            notes,
+        )
     if all(good for logits, good in zip(cases, ok) if not is_extreme(logits)):
         bad = [logits for logits, good in zip(cases, ok) if not good]
-        return Result(ex.name, False, [
-            f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
-            "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
-            "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."], ["softmax_overflow"], notes)
+        return Result(
+            ex.name,
+            False,
+            [
+                f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
+                "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
+                "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."
+            ],
+            ["softmax_overflow"],
+            notes,
+        )
     i = ok.index(False)
     logits, r, e = cases[i], np.array(rows[i]), np.array(ref[i])
     for mistake, slip, text in SOFTMAX_SLIPS:
@@ -282,8 +330,13 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
         if np.all(np.isfinite(r)) and close(r, expected):
             return Result(ex.name, False, [text], [mistake], notes)
     if np.all(np.isfinite(r)) and abs(r.sum() - 1) > 1e-6 and r.sum() != 0 and np.allclose(r / r.sum(), e):
-        mistake, text = "softmax_not_normalized", (f"Your probabilities for logits {logits} sum to {r.sum():.6g}, "
-                                                   "not 1: divide every exp(Y_k) by the sum Σ_j exp(Y_j).")
+        mistake, text = (
+            "softmax_not_normalized",
+            (
+                f"Your probabilities for logits {logits} sum to {r.sum():.6g}, "
+                "not 1: divide every exp(Y_k) by the sum Σ_j exp(Y_j)."
+            ),
+        )
     else:
         mistake, text = "wrong_value", f"For logits {logits} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."
         if reveal:
@@ -309,14 +362,26 @@ def _negated_logits(Y):
 
 
 SOFTMAX_SLIPS = [
-    ("softmax_no_exp", _logits_over_their_sum,
-     "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j)."),
-    ("softmax_denominator", _exp_over_logit_sum,
-     "Your softmax divides exp(Y_k) by the sum of the logits, Σ_j Y_j; the denominator is the sum of the "
-     "exponentials, Σ_j exp(Y_j), which is what makes the P_k add up to 1."),
-    ("softmax_log", _log_probabilities,
-     "Your softmax returns log P_k, the log-probabilities: P_k = exp(Y_k) / Σ_j exp(Y_j) is their exp()."),
-    ("softmax_negated", _negated_logits,
-     "Your softmax uses exp(−Y_k): the largest logit must get the largest probability, "
-     "P_k = exp(Y_k) / Σ_j exp(Y_j)."),
+    (
+        "softmax_no_exp",
+        _logits_over_their_sum,
+        "Your softmax divides the logits by their sum; it needs exp(Y_k) / Σ_j exp(Y_j).",
+    ),
+    (
+        "softmax_denominator",
+        _exp_over_logit_sum,
+        "Your softmax divides exp(Y_k) by the sum of the logits, Σ_j Y_j; the denominator is the sum of the "
+        "exponentials, Σ_j exp(Y_j), which is what makes the P_k add up to 1.",
+    ),
+    (
+        "softmax_log",
+        _log_probabilities,
+        "Your softmax returns log P_k, the log-probabilities: P_k = exp(Y_k) / Σ_j exp(Y_j) is their exp().",
+    ),
+    (
+        "softmax_negated",
+        _negated_logits,
+        "Your softmax uses exp(−Y_k): the largest logit must get the largest probability, "
+        "P_k = exp(Y_k) / Σ_j exp(Y_j).",
+    ),
 ]

@@ -11,9 +11,11 @@ harness.py calls it in a fresh process; both hand the plain outcomes (Outcome re
     "answer"          which_gradient_is_wrong() -> "w1", "w2" or "b"
     "batch"           single_neuron_batch_gradients(X, params, targets) -> {"w1": ..., "w2": ..., "b": ...}
 """
+
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple
 
 from . import batch, gradcheck
 from .exercises import SINGLE_NEURON
@@ -23,37 +25,42 @@ from .student import read_dict, to_number
 
 class Outcome(NamedTuple):
     """One call's outcome as plain values: its answer, or the problem with it."""
-    value: list = None            # the answer as plain floats, as the contract's read() gives it
-    mistake: Optional[str] = None  # the Problem's short name, when the call raised or returned junk
-    sentence: str = ""            # the Problem's sentence for the learner
+
+    value: list = None  # the answer as plain floats, as the contract's read() gives it
+    mistake: str | None = None  # the Problem's short name, when the call raised or returned junk
+    sentence: str = ""  # the Problem's sentence for the learner
 
 
 @dataclass(frozen=True)
 class Contract:
     """One exercise kind's questions and verdict (see the module docstring)."""
-    cases: Callable       # seed -> [case]: plain JSON values, one per call
-    arguments: Callable   # case -> the call's arguments, fresh Python objects
-    read: Callable        # (returned value, the function's name) -> a list of plain floats, or raises a Problem
-    describe: Callable    # case -> where the call was, for a problem's sentence
-    judge: Callable       # (ex, seed, values, problems, reveal, notes, function) -> Result
-    tolerates: bool       # whether a call that raises is an answer to judge (nan) rather than the end
-    width: int = 1        # how many floats read() gives per call
+
+    cases: Callable  # seed -> [case]: plain JSON values, one per call
+    arguments: Callable  # case -> the call's arguments, fresh Python objects
+    read: Callable  # (returned value, the function's name) -> a list of plain floats, or raises a Problem
+    describe: Callable  # case -> where the call was, for a problem's sentence
+    judge: Callable  # (ex, seed, values, problems, reveal, notes, function) -> Result
+    tolerates: bool  # whether a call that raises is an answer to judge (nan) rather than the end
+    width: int = 1  # how many floats read() gives per call
 
 
 # ---------------------------------------------------------------- the four kinds
+
 
 def _difference_cases(seed):
     return [[cs, x] for cs, x in gradcheck.difference_cases(seed)]
 
 
 def _judge_difference(ex, seed, values, problems, reveal, notes, function):
-    return gradcheck.judge_difference(ex, gradcheck.difference_cases(seed), [v[0] for v in values], problems, notes,
-                                      function)
+    return gradcheck.judge_difference(
+        ex, gradcheck.difference_cases(seed), [v[0] for v in values], problems, notes, function
+    )
 
 
 def _judge_relative(ex, seed, values, problems, reveal, notes, function):
-    return gradcheck.judge_relative_error(ex, gradcheck.relative_cases(seed), [v[0] for v in values], problems,
-                                          notes, function)
+    return gradcheck.judge_relative_error(
+        ex, gradcheck.relative_cases(seed), [v[0] for v in values], problems, notes, function
+    )
 
 
 def _read_name(value, name):
@@ -87,25 +94,34 @@ CONTRACTS = {
         arguments=lambda case: (gradcheck.polynomial(case[0]), float(case[1])),
         read=lambda value, name: [to_number(value, f"what {name} returns")],
         describe=lambda case: f"f(t) = {gradcheck.show_polynomial(case[0])} at x = {case[1]:g}",
-        judge=_judge_difference, tolerates=True),
+        judge=_judge_difference,
+        tolerates=True,
+    ),
     "relative_error": Contract(
         cases=lambda seed: [list(pair) for pair in gradcheck.relative_cases(seed)],
         arguments=lambda case: (float(case[0]), float(case[1])),
         read=lambda value, name: [to_number(value, f"what {name} returns")],
         describe=lambda case: f"a = {case[0]:g}, b = {case[1]:g}",
-        judge=_judge_relative, tolerates=True),
+        judge=_judge_relative,
+        tolerates=True,
+    ),
     "answer": Contract(
         cases=lambda seed: [[]],
         arguments=lambda case: (),
         read=_read_name,
         describe=lambda case: "",
-        judge=_judge_answer, tolerates=False),
+        judge=_judge_answer,
+        tolerates=False,
+    ),
     "batch": Contract(
         cases=lambda seed: [_batch_case(b) for b in batch.batches(seed)],
         arguments=lambda case: ([tuple(x) for x in case[0]], dict(case[1]), list(case[2])),
         read=lambda value, name: list(read_dict(value, SINGLE_NEURON.params, name, "gradients").values()),
         describe=_batch_where,
-        judge=_judge_batch, tolerates=False, width=len(SINGLE_NEURON.params)),
+        judge=_judge_batch,
+        tolerates=False,
+        width=len(SINGLE_NEURON.params),
+    ),
 }
 
 
@@ -136,6 +152,6 @@ def conclude(ex, seed, outcomes, reveal=False, notes=(), function=""):
             return Result(ex.name, False, [outcome.sentence + suffix], [outcome.mistake], notes)
     if len(values) != len(cases):
         raise ValueError("answers are missing for some cases")
-    if contract.tolerates and all(p is not None for p in problems):   # it raised every time: say what
+    if contract.tolerates and all(p is not None for p in problems):  # it raised every time: say what
         return Result(ex.name, False, [f"{problems[0]} ({contract.describe(cases[0])})"], ["exception"], notes)
     return contract.judge(ex, seed, values, problems, reveal, list(notes), function)

@@ -26,6 +26,7 @@ candidate explains is described, grouped, by the forward-pass state.
 
 Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 """
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -56,6 +57,7 @@ def _is(ks):
 
 
 # ------------------------------------------------------------------ what every candidate may use
+
 
 class Case:
     """One diagnosis: the exercise, the test points, the right gradient G and the student's S (as gradients)."""
@@ -125,8 +127,13 @@ class Case:
 
     def gradients(self, slopes=None, back=None, P=None, T=None):
         """The gradient of the network with these local derivatives (and these P, T): computed when first read."""
-        job = Pending(self, P if P is not None else self.pts.P, T if T is not None else self.pts.T,
-                      dict(slopes or {}), dict(back or {}))
+        job = Pending(
+            self,
+            P if P is not None else self.pts.P,
+            T if T is not None else self.pts.T,
+            dict(slopes or {}),
+            dict(back or {}),
+        )
         self.pending.append(job)
         return job
 
@@ -138,7 +145,7 @@ class Case:
         X, P, T, ops = stack(self.net, self.pts.X, [(j.P, j.T, j.slopes, j.back) for j in jobs])
         V, n = loss_gradients(self.net, X, P, T, ops), len(self.pts)
         for i, job in enumerate(jobs):
-            job.values = {k: V[k][i * n:(i + 1) * n] for k in self.params}
+            job.values = {k: V[k][i * n : (i + 1) * n] for k in self.params}
 
     def with_output_errors(self, new):
         """The gradient of a student who used new[node] (n,) as dLoss/dY at each output node."""
@@ -146,8 +153,9 @@ class Case:
         if len(self.outputs) == 1:  # every gradient is (error at the output) × (how the output moves)
             (r,) = ratio.values()
             return Scaled(self.G, r)
-        back = {e: self.col(e) * column(ratio[self.net.edges[e].dst])
-                for h in self.hidden_nodes for e in self.out_edges(h)}
+        back = {
+            e: self.col(e) * column(ratio[self.net.edges[e].dst]) for h in self.hidden_nodes for e in self.out_edges(h)
+        }
         V = self.gradients(back=back)
         for p in self.output_params:
             V[p] = self.G[p] * ratio[self.net.edges[p].dst]
@@ -161,8 +169,14 @@ class Case:
             keys, V = V.keys, V.V
         if isinstance(W, Only):
             keys, W = (W.keys if keys is None else [k for k in keys if k in W.keys]), W.V
-        if not (isinstance(V, Pending) and isinstance(W, Pending)) or V.P is not W.P or V.T is not W.T \
-                or set(V.slopes) & set(W.slopes) or set(V.back) & set(W.back) or set(V.set) & set(W.set):
+        if (
+            not (isinstance(V, Pending) and isinstance(W, Pending))
+            or V.P is not W.P
+            or V.T is not W.T
+            or set(V.slopes) & set(W.slopes)
+            or set(V.back) & set(W.back)
+            or set(V.set) & set(W.set)
+        ):
             return None
         job = self.gradients({**V.slopes, **W.slopes}, {**V.back, **W.back})
         job.set = {**V.set, **W.set}
@@ -271,15 +285,17 @@ class Only:
 @dataclass(frozen=True)
 class Candidate:
     """A slip: values(case) yields (detail, {param: values}); words(case, detail, ks) gives (mistake, sentence)."""
+
     key: str
     values: object
     words: object
     applies: object = lambda case: True
-    per_param: bool = False   # True: a slip made parameter by parameter; False: one change to the whole network,
+    per_param: bool = False  # True: a slip made parameter by parameter; False: one change to the whole network,
     #                           refuted when it would change a parameter the student has right
 
 
 # ------------------------------------------------------------------ the sign and constant factors
+
 
 def _sign(c):
     yield None, {k: -c.G[k] for k in c.params}
@@ -289,41 +305,55 @@ def _sign_words(c, _, ks):
     all_, hidden = set(ks) == set(c.params), set(ks) == set(c.hidden_params)
     if c.update:
         if all_:
-            return ("gradient_ascent",
-                    "Your update moves uphill: it returns p + η·dLoss/dp, which is gradient ascent. "
-                    "Gradient descent subtracts: p ← p − η·dLoss/dp. (Notes 000 write w + η·δ·x only "
-                    "because their δ = Err·ReLU'(z) is minus the gradient.)")
+            return (
+                "gradient_ascent",
+                "Your update moves uphill: it returns p + η·dLoss/dp, which is gradient ascent. "
+                "Gradient descent subtracts: p ← p − η·dLoss/dp. (Notes 000 write w + η·δ·x only "
+                "because their δ = Err·ReLU'(z) is minus the gradient.)",
+            )
         if hidden and c.net.classes:
-            return ("gradient_ascent_hidden",
-                    f"Your hidden-layer update ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
-                    "This is the slip in notes 002, whose hidden updates read W13 = W13 + η·{…}·Relu'(…)·X1: "
-                    "there {…}·Relu'(…)·X1 is dLoss/dW13 itself, not its negative as δ was in notes 000, "
-                    "so descent needs W13 − η·{…}·Relu'(…)·X1.")
+            return (
+                "gradient_ascent_hidden",
+                f"Your hidden-layer update ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                "This is the slip in notes 002, whose hidden updates read W13 = W13 + η·{…}·Relu'(…)·X1: "
+                "there {…}·Relu'(…)·X1 is dLoss/dW13 itself, not its negative as δ was in notes 000, "
+                "so descent needs W13 − η·{…}·Relu'(…)·X1.",
+            )
         if hidden:
-            return ("gradient_ascent_hidden",
-                    f"Your update of the hidden layer ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
-                    "Gradient descent subtracts there too: p ← p − η·dLoss/dp.")
-        return ("gradient_ascent_param", f"Your update of {join_and(ks)} adds η·dLoss/dp (a step uphill); "
-                                         "gradient descent subtracts: p ← p − η·dLoss/dp.")
+            return (
+                "gradient_ascent_hidden",
+                f"Your update of the hidden layer ({join_and(ks)}) climbs the loss: it adds η·dLoss/dp. "
+                "Gradient descent subtracts there too: p ← p − η·dLoss/dp.",
+            )
+        return (
+            "gradient_ascent_param",
+            f"Your update of {join_and(ks)} adds η·dLoss/dp (a step uphill); "
+            "gradient descent subtracts: p ← p − η·dLoss/dp.",
+        )
     if all_:
         return "sign_flip", "Every gradient has the wrong sign. " + _loss_hint(c)
     if hidden:
-        return ("sign_flip_hidden",
-                f"The hidden-layer gradients ({join_and(ks)}) have the wrong sign while the output layer's are right: "
-                "the error sent back into the hidden layer has its sign flipped.")
+        return (
+            "sign_flip_hidden",
+            f"The hidden-layer gradients ({join_and(ks)}) have the wrong sign while the output layer's are right: "
+            "the error sent back into the hidden layer has its sign flipped.",
+        )
     if set(ks) == set(c.output_params) and c.hidden_nodes:
-        return ("sign_flip_param",
-                f"The output layer's gradients ({join_and(ks)}) have the wrong sign while the hidden layer's are right: "
-                + _loss_hint(c))
+        return (
+            "sign_flip_param",
+            f"The output layer's gradients ({join_and(ks)}) have the wrong sign while the hidden layer's are right: "
+            + _loss_hint(c),
+        )
     return "sign_flip_param", f"{c.names(ks)} the right size but {'have' if len(ks) > 1 else 'has'} the wrong sign."
 
 
 def _loss_hint(c):
     if c.net.classes:
-        return ("dLoss/dY_k = P_k − 1 at the target node and P_k at the other outputs "
-                "(not 1 − P_k and −P_k).")
+        return "dLoss/dY_k = P_k − 1 at the target node and P_k at the other outputs (not 1 − P_k and −P_k)."
     out, t = c.squared_loss()
-    return f"With Loss = ½({t} − {out})², dLoss/d{out} = −({t} − {out}) = {out} − {t}: check the sign of your error term."
+    return (
+        f"With Loss = ½({t} − {out})², dLoss/d{out} = −({t} − {out}) = {out} − {t}: check the sign of your error term."
+    )
 
 
 def _factor(c):
@@ -355,36 +385,50 @@ FACTORS = {"twice": "factor_2", "half": "factor_half", "three times": "factor_3"
 def _factor_words(c, f, ks):
     word = _fraction(f)
     mistake = FACTORS.get(word, "factor_other")
-    size = f"{word} the right value" if word in ("twice", "half") else \
-        (f"{word} the right value" if word else f"{f:.4g} times the right value")
+    size = (
+        f"{word} the right value"
+        if word in ("twice", "half")
+        else (f"{word} the right value" if word else f"{f:.4g} times the right value")
+    )
     if c.update:
         step = {"twice": "twice as long as", "half": "half as long as"}.get(word, f"{f:.4g} times")
         return mistake, f"Your update of {join_and(ks)} takes a step {step} η·dLoss/dp."
     if c.net.classes:
-        why = {"a third of": "Did you take the mean over the three output nodes? Loss = −log P_target is one term, "
-                             "so dLoss/dY_k = P_k − [k is the target], with no 1/3.",
-               "three times": "Did you add the error of all three outputs where one node's error belongs?"}.get(
-            word, "Loss = −log P_target has no square and no ½: a stray factor, such as a mean over the outputs "
-                  "or over a batch, or a term counted twice?")
+        why = {
+            "a third of": "Did you take the mean over the three output nodes? Loss = −log P_target is one term, "
+            "so dLoss/dY_k = P_k − [k is the target], with no 1/3.",
+            "three times": "Did you add the error of all three outputs where one node's error belongs?",
+        }.get(
+            word,
+            "Loss = −log P_target has no square and no ½: a stray factor, such as a mean over the outputs "
+            "or over a batch, or a term counted twice?",
+        )
         return mistake, f"{c.names(ks)} {size}. {why}"
     out, t = c.squared_loss()
-    why = {"twice": f"Loss = ½({t} − {out})²: the 2 from differentiating the square cancels the ½, so "
-                    f"dLoss/d{out} = {out} − {t} with no 2. Did you drop the ½, or count a term twice?",
-           "half": "The 2 from differentiating the square cancels the ½ of the loss; is a stray ½ left?"}.get(
-        word, f"The chain rule here multiplies only the error {out} − {t}, ReLU'(z) and the input of each edge: "
-              "where does the extra factor come from?")
+    why = {
+        "twice": f"Loss = ½({t} − {out})²: the 2 from differentiating the square cancels the ½, so "
+        f"dLoss/d{out} = {out} − {t} with no 2. Did you drop the ½, or count a term twice?",
+        "half": "The 2 from differentiating the square cancels the ½ of the loss; is a stray ½ left?",
+    }.get(
+        word,
+        f"The chain rule here multiplies only the error {out} − {t}, ReLU'(z) and the input of each edge: "
+        "where does the extra factor come from?",
+    )
     return mistake, f"{c.names(ks)} {size}. {why}"
 
 
 # ------------------------------------------------------------------ the update rule
+
 
 def _missing_eta(c):
     yield None, {k: c.G[k] / c.pts.E for k in c.params}
 
 
 def _missing_eta_words(c, _, ks):
-    return "missing_eta", (f"Your update of {join_and(ks)} leaves out the learning rate: it returns "
-                           "p − dLoss/dp; gradient descent steps p − η·dLoss/dp.")
+    return "missing_eta", (
+        f"Your update of {join_and(ks)} leaves out the learning rate: it returns "
+        "p − dLoss/dp; gradient descent steps p − η·dLoss/dp."
+    )
 
 
 def _ascent_missing_eta(c):
@@ -392,8 +436,10 @@ def _ascent_missing_eta(c):
 
 
 def _ascent_missing_eta_words(c, _, ks):
-    return "gradient_ascent", (f"Your update of {join_and(ks)} returns p + dLoss/dp: it climbs the loss "
-                               "and leaves out η. Gradient descent steps p − η·dLoss/dp.")
+    return "gradient_ascent", (
+        f"Your update of {join_and(ks)} returns p + dLoss/dp: it climbs the loss "
+        "and leaves out η. Gradient descent steps p − η·dLoss/dp."
+    )
 
 
 def _returned_gradient(c):
@@ -401,7 +447,10 @@ def _returned_gradient(c):
 
 
 def _returned_gradient_words(c, _, ks):
-    return "returned_gradient", f"For {join_and(ks)} you returned the gradient dLoss/dp, not the new value p − η·dLoss/dp."
+    return (
+        "returned_gradient",
+        f"For {join_and(ks)} you returned the gradient dLoss/dp, not the new value p − η·dLoss/dp.",
+    )
 
 
 def _returned_step(c):
@@ -409,8 +458,10 @@ def _returned_step(c):
 
 
 def _returned_step_words(c, _, ks):
-    return "returned_step", (f"For {join_and(ks)} you returned the step η·dLoss/dp, not the new value "
-                             "p − η·dLoss/dp: subtract the step from p.")
+    return "returned_step", (
+        f"For {join_and(ks)} you returned the step η·dLoss/dp, not the new value "
+        "p − η·dLoss/dp: subtract the step from p."
+    )
 
 
 def _returned_change(c):
@@ -418,8 +469,9 @@ def _returned_change(c):
 
 
 def _returned_change_words(c, _, ks):
-    return "returned_step", (f"For {join_and(ks)} you returned the change −η·dLoss/dp, not the new value: "
-                             "add it to p, p − η·dLoss/dp.")
+    return "returned_step", (
+        f"For {join_and(ks)} you returned the change −η·dLoss/dp, not the new value: add it to p, p − η·dLoss/dp."
+    )
 
 
 def _eta_twice(c):
@@ -431,7 +483,7 @@ def _eta_twice_words(c, _, ks):
 
 
 def _divided_by_eta(c):
-    yield None, {k: c.G[k] / c.pts.E ** 2 for k in c.params}
+    yield None, {k: c.G[k] / c.pts.E**2 for k in c.params}
 
 
 def _divided_by_eta_words(c, _, ks):
@@ -454,6 +506,7 @@ def _updates(c):
 
 # ------------------------------------------------------------------ a different error at the outputs
 
+
 def _softmax(c):
     return bool(c.net.classes)
 
@@ -465,8 +518,10 @@ def _squared(c):
 def _computed(c, scope, ks):
     """The start of a sentence about gradients computed with a different error at the outputs."""
     if scope == "sent back":
-        return (f"{c.grads(ks)} computed, in the error sent back to the hidden layer only (the output layer's "
-                "own gradients are right),")
+        return (
+            f"{c.grads(ks)} computed, in the error sent back to the hidden layer only (the output layer's "
+            "own gradients are right),"
+        )
     return f"{c.grads(ks)} computed"
 
 
@@ -477,7 +532,8 @@ def _probabilities_as_errors(c):
 def _probabilities_as_errors_words(c, scope, ks):
     return "output_error_without_target", (
         f"{_computed(c, scope, ks)} with dLoss/dY_k = P_k at every output node: the −1 at the target is missing. "
-        "dLoss/dY_k = P_k − [k is the target]: P_k − 1 at the target node, P_k at the others.")
+        "dLoss/dY_k = P_k − [k is the target]: P_k − 1 at the target node, P_k at the others."
+    )
 
 
 def _logits_as_probabilities(c):
@@ -487,7 +543,8 @@ def _logits_as_probabilities(c):
 def _logits_as_probabilities_words(c, scope, ks):
     return "logits_for_probabilities", (
         f"{_computed(c, scope, ks)} with dLoss/dY_k = Y_k − [k is the target]: the logits Y_k are where the "
-        "probabilities P_k belong. dLoss/dY_k = P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+        "probabilities P_k belong. dLoss/dY_k = P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7)."
+    )
 
 
 def _logits_as_errors(c):
@@ -497,18 +554,21 @@ def _logits_as_errors(c):
 def _logits_as_errors_words(c, scope, ks):
     return "logits_for_probabilities", (
         f"{_computed(c, scope, ks)} with the logits Y_k as the error at the outputs. dLoss/dY_k = "
-        "P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7).")
+        "P_k − [k is the target], with P_k = e^Y_k / (e^Y5 + e^Y6 + e^Y7)."
+    )
 
 
 def _target_error_flipped(c):
-    yield from c.output_errors({k: c.value(c.net.probability_of[k]) * (1 - 2 * c.is_target(k))
-                                   + c.is_target(k) for k in c.outputs})
+    yield from c.output_errors(
+        {k: c.value(c.net.probability_of[k]) * (1 - 2 * c.is_target(k)) + c.is_target(k) for k in c.outputs}
+    )
 
 
 def _target_error_flipped_words(c, scope, ks):
     return "output_error_target_sign", (
         f"{_computed(c, scope, ks)} with 1 − P_target at the target node: its sign is flipped while the other "
-        "outputs' P_k are right. dLoss/dY_k = P_k − [k is the target]: P_target − 1 at the target.")
+        "outputs' P_k are right. dLoss/dY_k = P_k − [k is the target]: P_target − 1 at the target."
+    )
 
 
 def _minus_one_everywhere(c):
@@ -518,7 +578,8 @@ def _minus_one_everywhere(c):
 def _minus_one_everywhere_words(c, scope, ks):
     return "output_error_minus_one_everywhere", (
         f"{_computed(c, scope, ks)} with dLoss/dY_k = P_k − 1 at every output node. The −1 belongs only at the "
-        "target node: dLoss/dY_k = P_k − [k is the target].")
+        "target node: dLoss/dY_k = P_k − [k is the target]."
+    )
 
 
 def _target_error_only(c):
@@ -529,7 +590,8 @@ def _target_error_only_words(c, scope, ks):
     return "output_error_target_only", (
         f"{_computed(c, scope, ks)} as if only the target node had an error (P_target − 1) and the others 0. "
         "The other outputs have dLoss/dY_k = P_k: through the softmax's shared denominator they change "
-        "P_target too.")
+        "P_target too."
+    )
 
 
 def _stopped_at_dP(c):
@@ -542,7 +604,8 @@ def _stopped_at_dP_words(c, scope, ks):
     return "output_error_stopped_at_dP", (
         f"{_computed(c, scope, ks)} with dLoss/dP_target = −1/P_target as the error at the target node and 0 at "
         "the others: the chain rule goes on through dP_target/dY_k to every output, which gives "
-        "dLoss/dY_k = P_k − [k is the target].")
+        "dLoss/dY_k = P_k − [k is the target]."
+    )
 
 
 def _without_dLoss_dP(c):
@@ -554,7 +617,8 @@ def _without_dLoss_dP(c):
 def _without_dLoss_dP_words(c, scope, ks):
     return "output_error_without_dLoss_dP", (
         f"{_computed(c, scope, ks)} with −dP_target/dY_k = P_target·(P_k − [k is the target]) as the error: the "
-        "factor dLoss/dP_target = −1/P_target is missing. Together they give dLoss/dY_k = P_k − [k is the target].")
+        "factor dLoss/dP_target = −1/P_target is missing. Together they give dLoss/dY_k = P_k − [k is the target]."
+    )
 
 
 def _target_left_out(c):
@@ -566,7 +630,8 @@ def _target_left_out_words(c, scope, ks):
     out, t = c.squared_loss()
     return "output_error_without_target", (
         f"{_computed(c, scope, ks)} with dLoss/d{out} = {out}: the target is missing from the error. "
-        f"With Loss = ½({t} − {out})², dLoss/d{out} = {out} − {t}.")
+        f"With Loss = ½({t} − {out})², dLoss/d{out} = {out} − {t}."
+    )
 
 
 def _loss_as_error(c):
@@ -578,7 +643,8 @@ def _loss_as_error_words(c, scope, ks):
     out, t = c.squared_loss()
     return "loss_as_error", (
         f"{_computed(c, scope, ks)} with the loss ½({t} − {out})² itself where its derivative belongs: "
-        f"dLoss/d{out} = {out} − {t}.")
+        f"dLoss/d{out} = {out} − {t}."
+    )
 
 
 def _square_as_error(c):
@@ -590,7 +656,8 @@ def _square_as_error_words(c, scope, ks):
     out, t = c.squared_loss()
     return "loss_as_error", (
         f"{_computed(c, scope, ks)} with the square ({t} − {out})² itself where the derivative of "
-        f"½({t} − {out})² belongs: dLoss/d{out} = {out} − {t}.")
+        f"½({t} − {out})² belongs: dLoss/d{out} = {out} − {t}."
+    )
 
 
 def _prediction_left_out(c):
@@ -602,26 +669,32 @@ def _prediction_left_out_words(c, scope, ks):
     out, t = c.squared_loss()
     return "output_error_without_prediction", (
         f"{_computed(c, scope, ks)} with dLoss/d{out} = −{t}: the prediction {out} is missing from the error "
-        f"dLoss/d{out} = {out} − {t}.")
+        f"dLoss/d{out} = {out} − {t}."
+    )
 
 
 def _wrong_target(c):
     classes = np.array(c.net.classes)
     T = c.pts.T
     rules = [(f"node {t} at every point", np.full(len(T), t)) for t in classes]
-    rules += [("the node after the real target", classes[(np.searchsorted(classes, T) + 1) % len(classes)]),
-              ("the node before the real target", classes[(np.searchsorted(classes, T) - 1) % len(classes)])]
+    rules += [
+        ("the node after the real target", classes[(np.searchsorted(classes, T) + 1) % len(classes)]),
+        ("the node before the real target", classes[(np.searchsorted(classes, T) - 1) % len(classes)]),
+    ]
     for rule, other in rules:
         if np.any(other != T):
             yield rule, c.gradients(T=other)
 
 
 def _wrong_target_words(c, rule, ks):
-    return "wrong_target", (f"{c.grads(ks)} computed as if the target were {rule}. "
-                            "dLoss/dY_k = P_k − 1 only at the target node, and P_k at the others.")
+    return "wrong_target", (
+        f"{c.grads(ks)} computed as if the target were {rule}. "
+        "dLoss/dY_k = P_k − 1 only at the target node, and P_k at the others."
+    )
 
 
 # ------------------------------------------------------------------ a wrong local derivative at a ReLU
+
 
 def _each_relu(c, slope):
     """The network with slope(u) in place of ReLU' at every ReLU node at once, then at each one alone."""
@@ -651,7 +724,8 @@ def _missing_relu_derivative_words(c, nodes, ks):
     primes = join_and([_prime(e) for e in exprs])
     return "missing_relu_derivative", (
         f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off ({', '.join(e + ' < 0' for e in exprs)}, "
-        f"so ReLU' = 0 there and nothing flows back): multiply by {primes}.")
+        f"so ReLU' = 0 there and nothing flows back): multiply by {primes}."
+    )
 
 
 def _relu_for_derivative(c):
@@ -663,7 +737,8 @@ def _relu_for_derivative_words(c, nodes, ks):
     return "relu_instead_of_derivative", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and([f'ReLU({e})' for e in exprs])}, the "
         f"output of {labels}, where the derivative {join_and([_prime(e) for e in exprs])} belongs "
-        "(1 when on, 0 when off).")
+        "(1 when on, 0 when off)."
+    )
 
 
 def _z_for_derivative(c):
@@ -674,7 +749,8 @@ def _z_for_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     return "z_instead_of_derivative", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, the sum going into {labels}, where "
-        f"{join_and([_prime(e) for e in exprs])} belongs (1 when on, 0 when off).")
+        f"{join_and([_prime(e) for e in exprs])} belongs (1 when on, 0 when off)."
+    )
 
 
 def _other_relu_derivative(c):
@@ -690,10 +766,12 @@ def _other_relu_derivative_words(c, detail, ks):
     label_u, expr_u, label_v, expr_v = ru.label, ru.formula, rv.label, rv.formula
     return "wrong_relu_derivative", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
-        f"{label_u}, ReLU'({expr_u}), belongs.")
+        f"{label_u}, ReLU'({expr_u}), belongs."
+    )
 
 
 # ------------------------------------------------------------------ the error sent back the wrong way
+
 
 def _parent_relu_left_out(c):
     """The error sent back from a ReLU parent without its ReLU': the parent's own gradients right, those below not."""
@@ -708,7 +786,8 @@ def _parent_relu_left_out_words(c, u, ks):
     hs = c.hidden_of(ks)
     return "missing_relu_derivative", (
         f"{c.grads(ks)} computed with the error sent back from {label} without its ReLU'({expr}), which "
-        f"{label}'s own gradients have: " + "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in hs) + ".")
+        f"{label}'s own gradients have: " + "; ".join(f"dLoss/d{h} = {c.back_sum(h)}" for h in hs) + "."
+    )
 
 
 def _fan_out(c):
@@ -722,8 +801,7 @@ def _parents(c):
 
 def _keep_back(c, keep):
     """Every hidden node sends its error back only along edges into a parent for which keep(parent) (n,) is 1."""
-    back = {e: c.col(e) * column(keep(c.net.edges[e].dst))
-            for h in c.hidden_nodes for e in c.out_edges(h)}
+    back = {e: c.col(e) * column(keep(c.net.edges[e].dst)) for h in c.hidden_nodes for e in c.out_edges(h)}
     return c.gradients(back=back)
 
 
@@ -736,13 +814,16 @@ def _one_parent_only_words(c, k, ks):
     h = c.hidden_of(ks) or c.hidden_nodes
     return "one_parent_only", (
         f"{c.grads(ks)} computed through only the path through {c.node_label(k)}. "
-        + " ".join(_sums_over_parents(c, n) for n in h))
+        + " ".join(_sums_over_parents(c, n) for n in h)
+    )
 
 
 def _sums_over_parents(c, h):
     parents = [c.node_label(c.net.edges[e].dst) for e in c.out_edges(h)]
-    return (f"{c.node_label(h).capitalize()} feeds {join_and(parents)}, so its gradient sums over all its parents: "
-            f"dLoss/d{h} = {c.back_sum(h)}.")
+    return (
+        f"{c.node_label(h).capitalize()} feeds {join_and(parents)}, so its gradient sums over all its parents: "
+        f"dLoss/d{h} = {c.back_sum(h)}."
+    )
 
 
 def _target_parent_only(c):
@@ -754,7 +835,8 @@ def _target_parent_only_words(c, _, ks):
     return "one_parent_only", (
         f"{c.grads(ks)} computed through the target's output node only. The loss is −log P_target, yet the "
         "other outputs count too: through the softmax's shared denominator they change P_target. "
-        + " ".join(_sums_over_parents(c, n) for n in h))
+        + " ".join(_sums_over_parents(c, n) for n in h)
+    )
 
 
 def _parent_left_out(c):
@@ -766,8 +848,10 @@ def _parent_left_out(c):
 
 def _parent_left_out_words(c, k, ks):
     h = c.hidden_of(ks) or c.hidden_nodes
-    return "parent_left_out", (f"{c.grads(ks)} computed without the path through {c.node_label(k)}. "
-                               + " ".join(_sums_over_parents(c, n) for n in h))
+    return "parent_left_out", (
+        f"{c.grads(ks)} computed without the path through {c.node_label(k)}. "
+        + " ".join(_sums_over_parents(c, n) for n in h)
+    )
 
 
 def _missing_backprop_weight(c):
@@ -782,7 +866,8 @@ def _missing_backprop_weight_words(c, nodes, ks):
     weights = "the weight" if sum(len(c.out_edges(h)) for h in nodes) == 1 else "the weights"
     return "missing_backprop_weight", (
         f"{c.grads(ks)} computed with the error sent back to {join_and([c.node_label(h) for h in nodes])} without "
-        f"{weights} it flows through: {sums}.")
+        f"{weights} it flows through: {sums}."
+    )
 
 
 def _swapped_backprop_weights(c):
@@ -791,8 +876,9 @@ def _swapped_backprop_weights(c):
         for other in net.hidden_nodes:
             if other != h:
                 by_target = {net.edges[e].dst: e for e in net.out_edges(other)}
-                back = {e: c.col(by_target[net.edges[e].dst]) for e in net.out_edges(h)
-                        if net.edges[e].dst in by_target}
+                back = {
+                    e: c.col(by_target[net.edges[e].dst]) for e in net.out_edges(h) if net.edges[e].dst in by_target
+                }
                 yield (h, other), c.gradients(back=back)
 
 
@@ -802,7 +888,8 @@ def _swapped_backprop_weights_words(c, detail, ks):
     return "swapped_indices", (
         f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} through {c.node_label(other)}'s "
         f"weights ({join_and(net.out_edges(other))}) instead of its own ({join_and(net.out_edges(h))}): "
-        "W_ij runs from node i to node j.")
+        "W_ij runs from node i to node j."
+    )
 
 
 def _back_through_incoming_weight(c):
@@ -820,7 +907,8 @@ def _back_through_incoming_weight_words(c, detail, ks):
     h, q, out = detail
     return "wrong_backprop_weight", (
         f"{c.grads(ks)} computed with the error sent back to {c.node_label(h)} through {q}, the weight into "
-        f"it, where the weight it flows out through, {out}, belongs: dLoss/d{h} = {c.back_sum(h)}.")
+        f"it, where the weight it flows out through, {out}, belongs: dLoss/d{h} = {c.back_sum(h)}."
+    )
 
 
 def _sequential_update(c):
@@ -835,7 +923,8 @@ def _sequential_update_words(c, _, ks):
     return "sequential_update", (
         f"The update of {join_and(ks)} sends the error back through {join_and(outs)} after you had already "
         f"updated {'it' if len(outs) == 1 else 'them'}. Compute every gradient at the old parameters "
-        "first, then update them all.")
+        "first, then update them all."
+    )
 
 
 def _sequential_with_forward(c):
@@ -849,7 +938,8 @@ def _sequential_with_forward_words(c, _, ks):
     return "sequential_update", (
         f"The update of {join_and(ks)} uses gradients taken after the output layer ({join_and(outs)}) was already "
         "updated and the forward pass redone with it. Every gradient belongs to the old parameters: compute them "
-        "all first, then update them all.")
+        "all first, then update them all."
+    )
 
 
 def _sequential(c):
@@ -857,6 +947,7 @@ def _sequential(c):
 
 
 # ------------------------------------------------------------------ a wrong factor on one edge
+
 
 def _edge_values(c, value_of):
     """{W_ij: dLoss/dz_j · value_of(W_ij)} for every weight where value_of gives a value (not None)."""
@@ -883,7 +974,8 @@ def _weight_for_input_words(c, _, ks):
     carried = join_and([f"{k} carries {c.net.edges[k].src}" for k in ks])
     return "weight_for_input", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by the weight itself where the value the edge "
-        f"carries belongs ({carried}): {_edge_rule(c, ks)}.")
+        f"carries belongs ({carried}): {_edge_rule(c, ks)}."
+    )
 
 
 def _one_for_input(c):
@@ -894,7 +986,8 @@ def _one_for_input_words(c, _, ks):
     carried = join_and([f"{k} carries {c.net.edges[k].src}" for k in ks])
     return "input_left_out", (
         f"{c.names(ks)} computed like a bias's gradient, without the value the edge carries ({carried}): "
-        f"{_edge_rule(c, ks)}.")
+        f"{_edge_rule(c, ks)}."
+    )
 
 
 def _z_for_input(c):
@@ -906,7 +999,8 @@ def _z_for_input_words(c, _, ks):
     sums = join_and([f"{c.net.relus[s].formula} (before the ReLU)" for s in srcs])
     return "z_for_input", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by {sums} where the node's output "
-        f"{join_and(srcs)} = ReLU(…) belongs: where the node is off, the edge carries 0.")
+        f"{join_and(srcs)} = ReLU(…) belongs: where the node is off, the edge carries 0."
+    )
 
 
 def _output_for_input(c):
@@ -917,7 +1011,8 @@ def _output_for_input_words(c, _, ks):
     pairs = join_and([f"{c.net.edges[k].dst} for {c.net.edges[k].src} in {k}" for k in ks])
     return "output_for_input", (
         f"In {join_and([c.name(k) for k in ks])} you multiplied by the output of the node the edge leads into "
-        f"where the value it carries in belongs ({pairs}): {_edge_rule(c, ks)}.")
+        f"where the value it carries in belongs ({pairs}): {_edge_rule(c, ks)}."
+    )
 
 
 def _other_value_for_input(c):
@@ -930,9 +1025,11 @@ def _other_value_for_input_words(c, v, ks):
     own = join_and([f"{c.net.edges[k].src} for {k}" for k in ks])
     swapped = all(c.net.edges[k].src in c.net.inputs for k in ks) and v in c.net.inputs
     mistake = "swapped_inputs" if swapped else "wrong_input"
-    return mistake, (f"In {join_and([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
-                     f"belongs ({own}): each weight's gradient multiplies by the value on its own edge, "
-                     f"{_edge_rule(c, ks)}.")
+    return mistake, (
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {v} where the value the edge carries "
+        f"belongs ({own}): each weight's gradient multiplies by the value on its own edge, "
+        f"{_edge_rule(c, ks)}."
+    )
 
 
 def _bias_times_input(c):
@@ -947,14 +1044,16 @@ def _bias_times_input_words(c, detail, ks):
     b, s = detail
     return "bias_times_input", (
         f"Your {c.name(b)} is multiplied by {s}. A bias is added to the sum, so d(sum)/d{b} = 1 and "
-        "no input belongs in its gradient.")
+        "no input belongs in its gradient."
+    )
 
 
 # ------------------------------------------------------------------ one parameter's gradient for another
 
+
 def _pair_swap(c):
     for i, k in enumerate(c.wrong):
-        for q in c.wrong[i + 1:]:
+        for q in c.wrong[i + 1 :]:
             yield (k, q), {k: c.G[q], q: c.G[k]}
 
 
@@ -1034,10 +1133,12 @@ CANDIDATES = [
 
 # ------------------------------------------------------------------ choosing the causes
 
+
 def _explains(c, V, wrong=None):
     """The wrong parameters V matches at every point, where V differs from the right gradient somewhere."""
-    return [k for k in (c.wrong if wrong is None else wrong)
-            if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])]
+    return [
+        k for k in (c.wrong if wrong is None else wrong) if k in V and close(c.S[k], V[k]) and not close(V[k], c.G[k])
+    ]
 
 
 def _refuted(c, V):
@@ -1157,8 +1258,14 @@ def _second_slips(c, first, asked):
 def _factor_of(c, cand, detail, V):
     """The factor (a number, or one per point) by which a slip scales every gradient it touches, or None."""
     E = c.pts.E
-    factors = {"sign": -1.0, "factor": detail, "missing_eta": 1 / E, "ascent_missing_eta": -1 / E,
-               "eta_twice": E, "divided_by_eta": 1 / E ** 2}
+    factors = {
+        "sign": -1.0,
+        "factor": detail,
+        "missing_eta": 1 / E,
+        "ascent_missing_eta": -1 / E,
+        "eta_twice": E,
+        "divided_by_eta": 1 / E**2,
+    }
     if cand.key in factors:
         return factors[cand.key]
     return V.f if isinstance(V, Scaled) else None
@@ -1183,6 +1290,7 @@ def _first_bad(s, g):
 
 # ------------------------------------------------------------------ the last resort: where it is wrong
 
+
 def unexplained(c, ks):
     """Findings for parameters no candidate explains, one per kind of description, naming all it fits."""
     groups = {}
@@ -1191,8 +1299,9 @@ def unexplained(c, ks):
         groups.setdefault(key, []).append(k)
     findings = []
     for (mistake, template), group in groups.items():
-        findings.append((mistake, group, template.format(names=c.names(group)),
-                         _first_bad(c.S[group[0]], c.G[group[0]])))
+        findings.append(
+            (mistake, group, template.format(names=c.names(group)), _first_bad(c.S[group[0]], c.G[group[0]]))
+        )
     return findings
 
 
@@ -1207,9 +1316,11 @@ def _where_wrong(c, k):
         label, expr = net.relus[u].label, net.relus[u].formula
         if np.all(off[bad]) and np.all(np.abs(g[bad]) <= ATOL):
             own = u == net.edges[k].dst or u in net.downstream(net.edges[k].dst)
-            return (("missing_relu_derivative" if own else "nonzero_where_off"),
-                    f"{{names}} nonzero at test points where {label} is off ({expr} < 0), where it must be 0"
-                    + (f": multiply by ReLU'({expr})." if own else f" because {u} = ReLU(…) = 0 there."))
+            return (
+                ("missing_relu_derivative" if own else "nonzero_where_off"),
+                f"{{names}} nonzero at test points where {label} is off ({expr} < 0), where it must be 0"
+                + (f": multiply by ReLU'({expr})." if own else f" because {u} = ReLU(…) = 0 there."),
+            )
         if np.all(~off[bad]) and np.any(off):
             return "wrong_value", f"{{names}} right where {label} is off but wrong where it is on."
     nz = np.abs(g) > ATOL

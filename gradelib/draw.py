@@ -11,6 +11,7 @@ can find it.  The values come from gradelib's own forward pass, and the
 backward drawing's derivatives from numerical differentiation with respect to
 each node (gradelib.pieces), never from a learner's function.
 """
+
 import re
 import textwrap
 from typing import NamedTuple
@@ -35,36 +36,62 @@ EDGE_LABEL_STYLE = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=
 # its label sits: near the source, so that crossing edges keep their labels apart.
 LAYOUTS = {
     "single_neuron": dict(
-        size=(8.0, 3.6), xlim=(-0.6, 4.0), ylim=(-1.7, 1.4),
-        inputs=[(0.0, 0.8), (0.0, -0.8)], nodes={"Y": (1.7, 0.0)},
-        loss=(3.4, 0.0), target=(3.4, -1.2),
-        captions={"Y": "ReLU neuron"}, input_captions=["input", "input"], captions_below=(),
+        size=(8.0, 3.6),
+        xlim=(-0.6, 4.0),
+        ylim=(-1.7, 1.4),
+        inputs=[(0.0, 0.8), (0.0, -0.8)],
+        nodes={"Y": (1.7, 0.0)},
+        loss=(3.4, 0.0),
+        target=(3.4, -1.2),
+        captions={"Y": "ReLU neuron"},
+        input_captions=["input", "input"],
+        captions_below=(),
         label_at={"w1": 0.5, "w2": 0.5},
         bias_from={"b": (0.0, -1.0)},
-        loss_caption=r"$\frac{1}{2}(O_b - Y)^2$"),
+        loss_caption=r"$\frac{1}{2}(O_b - Y)^2$",
+    ),
     "relu_chain": dict(
-        size=(9.0, 3.0), xlim=(-0.6, 5.3), ylim=(-1.6, 0.9),
-        inputs=[(0.0, 0.0)], nodes={"Y1": (1.5, 0.0), "Y2": (3.0, 0.0)},
-        loss=(4.6, 0.0), target=(4.6, -1.1),
-        captions={"Y1": "neuron 1 (ReLU)", "Y2": "neuron 2 (ReLU)"}, input_captions=["input"], captions_below=(),
+        size=(9.0, 3.0),
+        xlim=(-0.6, 5.3),
+        ylim=(-1.6, 0.9),
+        inputs=[(0.0, 0.0)],
+        nodes={"Y1": (1.5, 0.0), "Y2": (3.0, 0.0)},
+        loss=(4.6, 0.0),
+        target=(4.6, -1.1),
+        captions={"Y1": "neuron 1 (ReLU)", "Y2": "neuron 2 (ReLU)"},
+        input_captions=["input"],
+        captions_below=(),
         label_at={"w11": 0.5, "w12": 0.5},
         bias_from={"b1": (0.0, -1.0), "b2": (0.0, -1.0)},
-        loss_caption=r"$\frac{1}{2}(O_{b2} - Y_2)^2$"),
+        loss_caption=r"$\frac{1}{2}(O_{b2} - Y_2)^2$",
+    ),
     "softmax_223": dict(
-        size=(11.0, 5.8), xlim=(-0.7, 6.4), ylim=(-2.9, 2.9),
-        inputs=[(0.0, 1.2), (0.0, -1.2)], nodes={"Y3": (1.9, 1.2), "Y4": (1.9, -1.2),
-                                                 "Y5": (3.9, 2.0), "Y6": (3.9, 0.0), "Y7": (3.9, -2.0)},
-        loss=(5.7, 0.0), target=(5.7, -1.3),
+        size=(11.0, 5.8),
+        xlim=(-0.7, 6.4),
+        ylim=(-2.9, 2.9),
+        inputs=[(0.0, 1.2), (0.0, -1.2)],
+        nodes={"Y3": (1.9, 1.2), "Y4": (1.9, -1.2), "Y5": (3.9, 2.0), "Y6": (3.9, 0.0), "Y7": (3.9, -2.0)},
+        loss=(5.7, 0.0),
+        target=(5.7, -1.3),
         input_captions=["node 1", "node 2"],
-        captions={"Y3": "node 3 (ReLU)", "Y4": "node 4 (ReLU)",
-                  "Y5": "node 5", "Y6": "node 6", "Y7": "node 7"},
-        captions_below=("Y4", "Y7"),   # the lower nodes, whose bias enters from below
+        captions={"Y3": "node 3 (ReLU)", "Y4": "node 4 (ReLU)", "Y5": "node 5", "Y6": "node 6", "Y7": "node 7"},
+        captions_below=("Y4", "Y7"),  # the lower nodes, whose bias enters from below
         # the crossing edges X1→Y4, X2→Y3 (and Y3→Y7, Y4→Y5) cross at their middles: label them before
-        label_at={"W13": 0.5, "W24": 0.5, "W14": 0.3, "W23": 0.3,
-                  "W35": 0.45, "W36": 0.4, "W37": 0.3, "W45": 0.3, "W46": 0.4, "W47": 0.45},
-        bias_from={"b3": (0.0, 0.8), "b4": (0.0, -0.8), "b5": (0.0, 0.7), "b6": (0.35, -0.7),
-                   "b7": (0.0, -0.7)},
-        loss_caption=r"$-\log P_{\mathrm{target}}$"),
+        label_at={
+            "W13": 0.5,
+            "W24": 0.5,
+            "W14": 0.3,
+            "W23": 0.3,
+            "W35": 0.45,
+            "W36": 0.4,
+            "W37": 0.3,
+            "W45": 0.3,
+            "W46": 0.4,
+            "W47": 0.45,
+        },
+        bias_from={"b3": (0.0, 0.8), "b4": (0.0, -0.8), "b5": (0.0, 0.7), "b6": (0.35, -0.7), "b7": (0.0, -0.7)},
+        loss_caption=r"$-\log P_{\mathrm{target}}$",
+    ),
 }
 
 
@@ -125,16 +152,17 @@ LINE_STYLE = dict(color="#7a8699", linewidth=1.3, zorder=1)
 CAPTION_COLOUR = "#555555"
 CAPTION_STYLE = dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none")
 TARGET_STYLE = dict(INPUT_STYLE, boxstyle="round,pad=0.3")
-CAPTION_OFFSET = 0.42     # how far a caption sits above (or below) its node's centre
-VALUES_TALLER = 1.25      # a node showing two lines of values is taller: its caption moves this much further out
+CAPTION_OFFSET = 0.42  # how far a caption sits above (or below) its node's centre
+VALUES_TALLER = 1.25  # a node showing two lines of values is taller: its caption moves this much further out
 
 
 class Drawing(NamedTuple):
     """What every part of a drawing needs: the axes, the network, its layout and where each node sits."""
+
     ax: object
     net: Network
     lay: dict
-    pos: dict     # node -> (x, y); the inputs take their names from the network (x1, x2 or the notes' X1, X2)
+    pos: dict  # node -> (x, y); the inputs take their names from the network (x1, x2 or the notes' X1, X2)
 
 
 def _canvas(ax, lay, title, bottom, height):
@@ -184,8 +212,15 @@ def _draw_edges(d, params, label=None, size=10):
             x0, y0 = pos[src]
             t = lay["label_at"][p]
         ax.plot([x0, x1], [y0, y1], **LINE_STYLE)
-        _text(ax, (x0 + t * (x1 - x0), y0 + t * (y1 - y0)), label(p), f"edge:{p}", size=size,
-              bbox=EDGE_LABEL_STYLE, color="#1f2d4d")
+        _text(
+            ax,
+            (x0 + t * (x1 - x0), y0 + t * (y1 - y0)),
+            label(p),
+            f"edge:{p}",
+            size=size,
+            bbox=EDGE_LABEL_STYLE,
+            color="#1f2d4d",
+        )
     for out in net.output_nodes:
         ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], **LINE_STYLE)
     ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], **LINE_STYLE)
@@ -205,8 +240,7 @@ def _draw_nodes(d, x, state, target):
         _text(ax, xy, _node_text(net, node, state, x), f"node:{node}", bbox=style)
         below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
         offset = (-CAPTION_OFFSET if below else CAPTION_OFFSET) * (VALUES_TALLER if state is not None else 1.0)
-        _text(ax, (xy[0], xy[1] + offset), caption, f"caption:{node}", size=9, color=CAPTION_COLOUR,
-              bbox=CAPTION_STYLE)
+        _text(ax, (xy[0], xy[1] + offset), caption, f"caption:{node}", size=9, color=CAPTION_COLOUR, bbox=CAPTION_STYLE)
 
 
 def _draw_loss_and_target(d, state, target):
@@ -214,12 +248,12 @@ def _draw_loss_and_target(d, state, target):
     ax, net, lay, _ = d
     loss = "Loss" if state is None else f"Loss = {fixed(state['Loss'], 3)}"
     _text(ax, lay["loss"], loss, "loss", bbox=LOSS_STYLE)
-    _text(ax, (lay["loss"][0], lay["loss"][1] + 0.5), lay["loss_caption"], "caption:loss", size=10,
-          color=CAPTION_COLOUR)
+    _text(
+        ax, (lay["loss"][0], lay["loss"][1] + 0.5), lay["loss_caption"], "caption:loss", size=10, color=CAPTION_COLOUR
+    )
     _text(ax, lay["target"], _target_text(net, target), "target", size=10, bbox=TARGET_STYLE)
     if not net.classes:  # "O_b" alone does not say what it is
-        _text(ax, (lay["target"][0], lay["target"][1] - 0.35), "target", "caption:target", size=9,
-              color=CAPTION_COLOUR)
+        _text(ax, (lay["target"][0], lay["target"][1] - 0.35), "target", "caption:target", size=9, color=CAPTION_COLOUR)
 
 
 def _drawing_alt(d, what):
@@ -229,8 +263,12 @@ def _drawing_alt(d, what):
     texts = {t.get_gid(): plain(t.get_text().replace("\n", "; ")) for t in ax.texts if t.get_gid()}
     nodes = [f"{texts[f'caption:{n}']}: {texts[f'node:{n}']}" for n in pos]
     edges = [texts[f"edge:{p}"] + (f" ({texts[f'share:{p}']})" if f"share:{p}" in texts else "") for p in net.edges]
-    parts = [f"{what} of the network {net.name}", "Nodes, inputs first: " + ". ".join(nodes),
-             "Edges: " + ". ".join(edges), f"{texts['loss']} ({texts['caption:loss']}), with {texts['target']}"]
+    parts = [
+        f"{what} of the network {net.name}",
+        "Nodes, inputs first: " + ". ".join(nodes),
+        "Edges: " + ". ".join(edges),
+        f"{texts['loss']} ({texts['caption:loss']}), with {texts['target']}",
+    ]
     note = [t.get_text() for t in ax.texts if t.get_gid() == "caption:backward"]
     return ". ".join(parts + [" ".join(n.split()).rstrip(".") for n in note])
 
@@ -262,47 +300,80 @@ def draw_network(network, x=None, params=None, target=None, *, ax=None, title=No
 # its nodes further apart, so that the two-line label of w12 fits between them.
 BACKWARD_LAYOUTS = {
     "single_neuron": dict(LAYOUTS["single_neuron"], size=(10.0, 4.8)),
-    "relu_chain": dict(LAYOUTS["relu_chain"], size=(13.5, 3.8), xlim=(-0.6, 8.3),
-                       nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)}, loss=(7.5, 0.0), target=(7.5, -1.1)),
-    "softmax_223": dict(LAYOUTS["softmax_223"], size=(15.0, 9.0), xlim=(-0.7, 9.2), ylim=(-3.4, 3.4),
-                        inputs=[(0.0, 1.6), (0.0, -1.6)],
-                        nodes={"Y3": (3.0, 1.6), "Y4": (3.0, -1.6), "Y5": (6.6, 2.6), "Y6": (6.6, 0.0),
-                               "Y7": (6.6, -2.6)}, loss=(8.5, 0.0), target=(8.5, -1.3),
-                        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.7), "b6": (0.0, -0.75),
-                                   "b7": (0.0, -0.7)}),
+    "relu_chain": dict(
+        LAYOUTS["relu_chain"],
+        size=(13.5, 3.8),
+        xlim=(-0.6, 8.3),
+        nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)},
+        loss=(7.5, 0.0),
+        target=(7.5, -1.1),
+    ),
+    "softmax_223": dict(
+        LAYOUTS["softmax_223"],
+        size=(15.0, 9.0),
+        xlim=(-0.7, 9.2),
+        ylim=(-3.4, 3.4),
+        inputs=[(0.0, 1.6), (0.0, -1.6)],
+        nodes={"Y3": (3.0, 1.6), "Y4": (3.0, -1.6), "Y5": (6.6, 2.6), "Y6": (6.6, 0.0), "Y7": (6.6, -2.6)},
+        loss=(8.5, 0.0),
+        target=(8.5, -1.3),
+        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.7), "b6": (0.0, -0.75), "b7": (0.0, -0.7)},
+    ),
 }
 # The backward drawing writes each edge's labels along it, its gradient on one side of the line and, out of a hidden
 # node, the share it sends back on the other side, at this fraction of the edge from its source: where no other
 # edge crosses them and no other label lies (tests/test_draw_backward.py renders every drawing and checks).
-LABEL_AT = {"w1": 0.45, "w2": 0.45, "w11": 0.5, "w12": 0.5,
-            "W13": 0.45, "W24": 0.45, "W14": 0.75, "W23": 0.75,
-            "W35": 0.55, "W36": 0.36, "W37": 0.78, "W45": 0.78, "W46": 0.36, "W47": 0.55}
+LABEL_AT = {
+    "w1": 0.45,
+    "w2": 0.45,
+    "w11": 0.5,
+    "w12": 0.5,
+    "W13": 0.45,
+    "W24": 0.45,
+    "W14": 0.75,
+    "W23": 0.75,
+    "W35": 0.55,
+    "W36": 0.36,
+    "W37": 0.78,
+    "W45": 0.78,
+    "W46": 0.36,
+    "W47": 0.55,
+}
 BACKWARD_LABEL_SIZE = 8
-LABEL_GAP = 2.0   # points between a label beside its edge and the edge
+LABEL_GAP = 2.0  # points between a label beside its edge and the edge
 SIDE_LABEL_STYLE = dict(EDGE_LABEL_STYLE, boxstyle="round,pad=0.05")
-NOTE_CHARACTERS_PER_INCH = 14   # where the note under the drawing wraps, at its font size 9
+NOTE_CHARACTERS_PER_INCH = 14  # where the note under the drawing wraps, at its font size 9
 # The note under each drawing says what its labels mean, and only what that network has.
-EDGE_NOTE = ("On each edge: d{w} = dLoss/d{w} = upstream × local, the upstream dLoss/dz of the node the edge enters "
-             "times the value it carries (1 for a bias). ")
+EDGE_NOTE = (
+    "On each edge: d{w} = dLoss/d{w} = upstream × local, the upstream dLoss/dz of the node the edge enters "
+    "times the value it carries (1 for a bias). "
+)
 BACKWARD_NOTES = {
     "single_neuron": EDGE_NOTE.format(w="w") + "The neuron's dLoss/dz = dLoss/dY × ReLU'(z): 1 when on, 0 when off.",
-    "relu_chain": EDGE_NOTE.format(w="w") + ("Next to neuron 1, \"to Y1\" is the error w12 sends back to it: "
-                                             "upstream × w12; neuron 1 then multiplies it by ReLU'(z1): 1 when on, "
-                                             "0 when off."),
-    "softmax_223": EDGE_NOTE.format(w="W") + ("Next to a hidden node, \"to Y3\" (or Y4) is the share of the error "
-                                              "that edge sends back: upstream × W. A hidden node sums the shares its "
-                                              "three parents send back (the sum over parents), then multiplies by "
-                                              "ReLU'(z): 1 when on, 0 when off."),
+    "relu_chain": EDGE_NOTE.format(w="w")
+    + (
+        'Next to neuron 1, "to Y1" is the error w12 sends back to it: '
+        "upstream × w12; neuron 1 then multiplies it by ReLU'(z1): 1 when on, "
+        "0 when off."
+    ),
+    "softmax_223": EDGE_NOTE.format(w="W")
+    + (
+        'Next to a hidden node, "to Y3" (or Y4) is the share of the error '
+        "that edge sends back: upstream × W. A hidden node sums the shares its "
+        "three parents send back (the sum over parents), then multiplies by "
+        "ReLU'(z): 1 when on, 0 when off."
+    ),
 }
 
 
 class Backward(NamedTuple):
     """The numbers of a backward pass at one point, each upstream × local: what draw_backward writes."""
-    state: dict      # the forward pass: every node's value
-    grads: dict      # node -> dLoss/d(node), from numerical differentiation (gradelib.pieces)
-    upstream: dict   # parameter -> dLoss/dz of the node its edge enters (dLoss/dY_k for a linear output)
-    local: dict      # parameter -> d(z of that node)/d(parameter): the value its edge carries, 1 for a bias
-    shares: dict     # hidden node -> [(weight, upstream × weight)], one share per edge out of it
+
+    state: dict  # the forward pass: every node's value
+    grads: dict  # node -> dLoss/d(node), from numerical differentiation (gradelib.pieces)
+    upstream: dict  # parameter -> dLoss/dz of the node its edge enters (dLoss/dY_k for a linear output)
+    local: dict  # parameter -> d(z of that node)/d(parameter): the value its edge carries, 1 for a bias
+    shares: dict  # hidden node -> [(weight, upstream × weight)], one share per edge out of it
 
 
 def backward(net, x, params, target):
@@ -313,8 +384,9 @@ def backward(net, x, params, target):
     grads = pieces.at_point(net, x, params, target)
     value = dict(zip(net.inputs, x), **{n: float(state[n]) for n in (*net.relus, *net.output_nodes)})
 
-    def into(node):   # the derivative at the sum a parameter's edge feeds
+    def into(node):  # the derivative at the sum a parameter's edge feeds
         return grads[net.relus[node].pre] if node in net.relus else grads[node]
+
     upstream = {p: into(dst) for p, (_, dst) in net.edges.items()}
     local = {p: 1.0 if src is None else value[src] for p, (src, _) in net.edges.items()}
     shares = {u: [(p, upstream[p] * params[p]) for p in net.out_edges(u)] for u in net.hidden_nodes}
@@ -335,8 +407,11 @@ def _backward_node_text(net, node, b, target):
     lines = []
     if node in b.shares:
         shares = [v for _, v in b.shares[node]]
-        lines.append(f"{d} = {_signed_sum(shares)} = {fixed(sum(shares), 3)}" if len(shares) > 1
-                     else f"{d} = {fixed(shares[0], 3)}")
+        lines.append(
+            f"{d} = {_signed_sum(shares)} = {fixed(sum(shares), 3)}"
+            if len(shares) > 1
+            else f"{d} = {fixed(shares[0], 3)}"
+        )
     elif node in net.output_nodes and net.classes:
         pkey = net.probability_of[node]
         truth = " - 1" if net.output_nodes.index(node) == net.classes.index(target) else ""
@@ -353,8 +428,10 @@ def _backward_node_text(net, node, b, target):
 def _gradient_text(net, p, b):
     """dLoss/dp = upstream × local."""
     src, _ = net.edges[p]
-    return (f"d{tex(p)}: {fixed(b.upstream[p], 3)} × {fixed(b.local[p], 3) if src is not None else '1'} = "
-            f"{fixed(b.upstream[p] * b.local[p], 3)}")
+    return (
+        f"d{tex(p)}: {fixed(b.upstream[p], 3)} × {fixed(b.local[p], 3) if src is not None else '1'} = "
+        f"{fixed(b.upstream[p] * b.local[p], 3)}"
+    )
 
 
 def _share_text(net, p, b, params):
@@ -367,7 +444,7 @@ def _along(ax, a, b, t):
     """The point a fraction t of the way from a to b, and the angle of the line a-b on the page, in degrees."""
     (xa, ya), (xb, yb) = ax.transData.transform([a, b])
     angle = float(np.degrees(np.arctan2(yb - ya, xb - xa)))
-    if angle > 90 or angle < -90:   # never upside down
+    if angle > 90 or angle < -90:  # never upside down
         angle -= 180 if angle > 0 else -180
     return (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])), angle
 
@@ -375,8 +452,9 @@ def _along(ax, a, b, t):
 def _beside(ax, angle, gap):
     """Data coordinates moved gap points off a line at angle degrees (to its left for gap > 0)."""
     rad = np.radians(angle)
-    return transforms.offset_copy(ax.transData, fig=ax.figure, x=-np.sin(rad) * gap, y=np.cos(rad) * gap,
-                                  units="points")
+    return transforms.offset_copy(
+        ax.transData, fig=ax.figure, x=-np.sin(rad) * gap, y=np.cos(rad) * gap, units="points"
+    )
 
 
 def _draw_backward_edges(d, b, params):
@@ -389,19 +467,41 @@ def _draw_backward_edges(d, b, params):
             dx, dy = lay["bias_from"][p]
             start = (end[0] + dx, end[1] + dy)
             ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
-            _text(ax, start, _gradient_text(net, p, b), f"edge:{p}", size=BACKWARD_LABEL_SIZE, bbox=EDGE_LABEL_STYLE,
-                  color="#1f2d4d")
+            _text(
+                ax,
+                start,
+                _gradient_text(net, p, b),
+                f"edge:{p}",
+                size=BACKWARD_LABEL_SIZE,
+                bbox=EDGE_LABEL_STYLE,
+                color="#1f2d4d",
+            )
             continue
         start = pos[src]
         ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
         xy, angle = _along(ax, start, end, LABEL_AT[p])
-        style = dict(size=BACKWARD_LABEL_SIZE, bbox=SIDE_LABEL_STYLE, rotation=angle, rotation_mode="anchor",
-                     zorder=3)
-        ax.text(*xy, _gradient_text(net, p, b), ha="center", va="bottom", gid=f"edge:{p}", color="#1f2d4d",
-                transform=_beside(ax, angle, LABEL_GAP), **style)
+        style = dict(size=BACKWARD_LABEL_SIZE, bbox=SIDE_LABEL_STYLE, rotation=angle, rotation_mode="anchor", zorder=3)
+        ax.text(
+            *xy,
+            _gradient_text(net, p, b),
+            ha="center",
+            va="bottom",
+            gid=f"edge:{p}",
+            color="#1f2d4d",
+            transform=_beside(ax, angle, LABEL_GAP),
+            **style,
+        )
         if src in b.shares:
-            ax.text(*xy, _share_text(net, p, b, params), ha="center", va="top", gid=f"share:{p}", color="#7a3d00",
-                    transform=_beside(ax, angle, -LABEL_GAP), **style)
+            ax.text(
+                *xy,
+                _share_text(net, p, b, params),
+                ha="center",
+                va="top",
+                gid=f"share:{p}",
+                color="#7a3d00",
+                transform=_beside(ax, angle, -LABEL_GAP),
+                **style,
+            )
     for out in net.output_nodes:
         ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], gid=f"line:{out}->loss", **LINE_STYLE)
     ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], gid="line:target", **LINE_STYLE)
@@ -430,8 +530,17 @@ def draw_backward(network, x, params, target, *, ax=None, title=None):
     _draw_backward_nodes(d, x, b, target)
     _draw_loss_and_target(d, b.state, target)
     width = int(ax.figure.get_figwidth() * NOTE_CHARACTERS_PER_INCH)
-    ax.text(0.5, -0.02, textwrap.fill(BACKWARD_NOTES[net.name], width), transform=ax.transAxes, ha="center", va="top",
-            fontsize=9, color=CAPTION_COLOUR, gid="caption:backward")
+    ax.text(
+        0.5,
+        -0.02,
+        textwrap.fill(BACKWARD_NOTES[net.name], width),
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=9,
+        color=CAPTION_COLOUR,
+        gid="caption:backward",
+    )
     set_alt(ax, _drawing_alt(d, "A drawing after the backward pass, upstream × local on every edge,"))
     return ax.figure
 
@@ -448,5 +557,12 @@ def _draw_backward_nodes(d, x, b, target):
         _text(ax, xy, text, f"node:{node}", size=9, bbox=style)
         below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
         offset = (-CAPTION_OFFSET if below else CAPTION_OFFSET) * VALUES_TALLER
-        _text(ax, (xy[0], xy[1] + offset), captions[node], f"caption:{node}", size=9, color=CAPTION_COLOUR,
-              bbox=CAPTION_STYLE)
+        _text(
+            ax,
+            (xy[0], xy[1] + offset),
+            captions[node],
+            f"caption:{node}",
+            size=9,
+            color=CAPTION_COLOUR,
+            bbox=CAPTION_STYLE,
+        )

@@ -6,35 +6,39 @@ Every module asks the Network record for these facts (its ReLU nodes, its
 output node, its target's symbol, whether a point is valid) instead of
 guessing them from a network's name or from the keys of a forward pass.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from . import networks
 
 
 class Edge(NamedTuple):
     """The edge a parameter sits on: a weight from src to dst, or a bias (src None) into dst."""
-    src: object      # the node it comes from ("x1", "Y3"), or None for a bias
-    dst: str         # the node it goes into
+
+    src: object  # the node it comes from ("x1", "Y3"), or None for a bias
+    dst: str  # the node it goes into
 
 
 class ReLU(NamedTuple):
     """A ReLU node of the notes: Y = ReLU(z).  A tuple, so ``relus[node][1]`` still reads the label."""
-    pre: str         # the forward pass's key of its pre-activation z, e.g. "z3"
-    label: str       # how the notes call the node, e.g. "node 3"
-    formula: str     # its pre-activation in the notes' symbols, e.g. "W13·X1 + W23·X2 + b3"
+
+    pre: str  # the forward pass's key of its pre-activation z, e.g. "z3"
+    label: str  # how the notes call the node, e.g. "node 3"
+    formula: str  # its pre-activation in the notes' symbols, e.g. "W13·X1 + W23·X2 + b3"
 
 
 @dataclass(frozen=True)
 class Network:
     name: str
     forward: Callable
-    params: tuple          # the notes' parameter names, in the notes' order
-    inputs: tuple          # names of the entries of x
-    edges: dict            # parameter -> Edge(source node or None for a bias, target node)
-    relus: dict            # ReLU node -> ReLU record
-    classes: tuple = ()    # target nodes of a classifier; () for a regression target
-    output: str = ""       # the node a regression target is compared with; "" for a classifier
+    params: tuple  # the notes' parameter names, in the notes' order
+    inputs: tuple  # names of the entries of x
+    edges: dict  # parameter -> Edge(source node or None for a bias, target node)
+    relus: dict  # ReLU node -> ReLU record
+    classes: tuple = ()  # target nodes of a classifier; () for a regression target
+    output: str = ""  # the node a regression target is compared with; "" for a classifier
     target_symbol: str = ""  # the notes' symbol of a regression target: O_b, O_b2
 
     @property
@@ -103,31 +107,52 @@ class Network:
 
 
 SINGLE_NEURON = Network(
-    name="single_neuron", forward=networks.single_neuron,
-    params=("w1", "w2", "b"), inputs=("x1", "x2"),
+    name="single_neuron",
+    forward=networks.single_neuron,
+    params=("w1", "w2", "b"),
+    inputs=("x1", "x2"),
     edges={"w1": ("x1", "Y"), "w2": ("x2", "Y"), "b": (None, "Y")},
-    relus={"Y": ReLU("z", "the neuron", "w1·x1 + w2·x2 + b")}, output="Y", target_symbol="O_b")
+    relus={"Y": ReLU("z", "the neuron", "w1·x1 + w2·x2 + b")},
+    output="Y",
+    target_symbol="O_b",
+)
 
 RELU_CHAIN = Network(
-    name="relu_chain", forward=networks.relu_chain,
-    params=("w11", "b1", "w12", "b2"), inputs=("x1",),
+    name="relu_chain",
+    forward=networks.relu_chain,
+    params=("w11", "b1", "w12", "b2"),
+    inputs=("x1",),
     edges={"w11": ("x1", "Y1"), "b1": (None, "Y1"), "w12": ("Y1", "Y2"), "b2": (None, "Y2")},
     relus={"Y1": ReLU("z1", "neuron 1", "w11·x1 + b1"), "Y2": ReLU("z2", "neuron 2", "w12·Y1 + b2")},
-    output="Y2", target_symbol="O_b2")
+    output="Y2",
+    target_symbol="O_b2",
+)
 
 SOFTMAX_223 = Network(
-    name="softmax_223", forward=networks.softmax_223,
-    params=("W13", "W23", "W14", "W24", "b3", "b4",
-            "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7"),
+    name="softmax_223",
+    forward=networks.softmax_223,
+    params=("W13", "W23", "W14", "W24", "b3", "b4", "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7"),
     inputs=("X1", "X2"),
-    edges={"W13": ("X1", "Y3"), "W23": ("X2", "Y3"), "b3": (None, "Y3"),
-           "W14": ("X1", "Y4"), "W24": ("X2", "Y4"), "b4": (None, "Y4"),
-           "W35": ("Y3", "Y5"), "W45": ("Y4", "Y5"), "b5": (None, "Y5"),
-           "W36": ("Y3", "Y6"), "W46": ("Y4", "Y6"), "b6": (None, "Y6"),
-           "W37": ("Y3", "Y7"), "W47": ("Y4", "Y7"), "b7": (None, "Y7")},
-    relus={"Y3": ReLU("z3", "node 3", "W13·X1 + W23·X2 + b3"),
-           "Y4": ReLU("z4", "node 4", "W14·X1 + W24·X2 + b4")},
-    classes=(5, 6, 7))
+    edges={
+        "W13": ("X1", "Y3"),
+        "W23": ("X2", "Y3"),
+        "b3": (None, "Y3"),
+        "W14": ("X1", "Y4"),
+        "W24": ("X2", "Y4"),
+        "b4": (None, "Y4"),
+        "W35": ("Y3", "Y5"),
+        "W45": ("Y4", "Y5"),
+        "b5": (None, "Y5"),
+        "W36": ("Y3", "Y6"),
+        "W46": ("Y4", "Y6"),
+        "b6": (None, "Y6"),
+        "W37": ("Y3", "Y7"),
+        "W47": ("Y4", "Y7"),
+        "b7": (None, "Y7"),
+    },
+    relus={"Y3": ReLU("z3", "node 3", "W13·X1 + W23·X2 + b3"), "Y4": ReLU("z4", "node 4", "W14·X1 + W24·X2 + b4")},
+    classes=(5, 6, 7),
+)
 
 NETWORKS = {net.name: net for net in (SINGLE_NEURON, RELU_CHAIN, SOFTMAX_223)}
 
@@ -145,21 +170,22 @@ class Piece(NamedTuple):
     Each key's value is sign·dLoss/d(node), node a key of the forward pass; so the
     checker differentiates the loss with respect to that node and needs no formula.
     """
-    keys: tuple      # the dict's keys, in the order the feedback names them: ("delta2", "delta1")
-    nodes: tuple     # the forward pass's node each key is the derivative with respect to: ("z2", "z1")
-    sign: float      # +1 for dLoss/d(node); −1 for the notes' δ = −dLoss/dz
-    what: str        # what the dict holds, for feedback: "deltas", "output errors"
-    symbols: tuple   # how feedback writes each key, in the notes' symbols: ("δ2", "δ1"), ("dLoss/dY5", ...)
+
+    keys: tuple  # the dict's keys, in the order the feedback names them: ("delta2", "delta1")
+    nodes: tuple  # the forward pass's node each key is the derivative with respect to: ("z2", "z1")
+    sign: float  # +1 for dLoss/d(node); −1 for the notes' δ = −dLoss/dz
+    what: str  # what the dict holds, for feedback: "deltas", "output errors"
+    symbols: tuple  # how feedback writes each key, in the notes' symbols: ("δ2", "δ1"), ("dLoss/dY5", ...)
 
 
 @dataclass(frozen=True)
 class Exercise:
     name: str
-    kind: str                       # "gradient", "update", "softmax", "piece", or a kind of gradelib.contract
+    kind: str  # "gradient", "update", "softmax", "piece", or a kind of gradelib.contract
     network: Network = None
     signature: str = ""
     notebook_function: str = ""
-    piece: Piece = None             # for kind "piece": what its dict holds
+    piece: Piece = None  # for kind "piece": what its dict holds
 
     @property
     def answer_keys(self):
@@ -168,38 +194,61 @@ class Exercise:
 
 
 EXERCISES = {
-    "single_neuron": Exercise("single_neuron", "gradient", SINGLE_NEURON,
-                              "fn(x, params, target)", "single_neuron_gradients"),
-    "single_neuron_update": Exercise("single_neuron_update", "update", SINGLE_NEURON,
-                                     "fn(x, params, target, eta)", "single_neuron_update"),
-    "relu_chain": Exercise("relu_chain", "gradient", RELU_CHAIN,
-                           "fn(x, params, target)", "relu_chain_gradients"),
-    "relu_chain_update": Exercise("relu_chain_update", "update", RELU_CHAIN,
-                                  "fn(x, params, target, eta)", "relu_chain_update"),
+    "single_neuron": Exercise(
+        "single_neuron", "gradient", SINGLE_NEURON, "fn(x, params, target)", "single_neuron_gradients"
+    ),
+    "single_neuron_update": Exercise(
+        "single_neuron_update", "update", SINGLE_NEURON, "fn(x, params, target, eta)", "single_neuron_update"
+    ),
+    "relu_chain": Exercise("relu_chain", "gradient", RELU_CHAIN, "fn(x, params, target)", "relu_chain_gradients"),
+    "relu_chain_update": Exercise(
+        "relu_chain_update", "update", RELU_CHAIN, "fn(x, params, target, eta)", "relu_chain_update"
+    ),
     "softmax": Exercise("softmax", "softmax", None, "fn(logits)", "softmax"),
-    "softmax_223": Exercise("softmax_223", "gradient", SOFTMAX_223,
-                            "fn(x, params, target)", "softmax_223_gradients"),
-    "softmax_223_update": Exercise("softmax_223_update", "update", SOFTMAX_223,
-                                   "fn(x, params, target, eta)", "softmax_223_update"),
+    "softmax_223": Exercise("softmax_223", "gradient", SOFTMAX_223, "fn(x, params, target)", "softmax_223_gradients"),
+    "softmax_223_update": Exercise(
+        "softmax_223_update", "update", SOFTMAX_223, "fn(x, params, target, eta)", "softmax_223_update"
+    ),
     # the staged local gradients (issue 11): each checked on its own before the whole gradient
     "relu_chain_deltas": Exercise(
-        "relu_chain_deltas", "piece", RELU_CHAIN, "fn(x, params, target)", "relu_chain_deltas",
-        Piece(("delta2", "delta1"), ("z2", "z1"), -1.0, "deltas", ("δ2", "δ1"))),
+        "relu_chain_deltas",
+        "piece",
+        RELU_CHAIN,
+        "fn(x, params, target)",
+        "relu_chain_deltas",
+        Piece(("delta2", "delta1"), ("z2", "z1"), -1.0, "deltas", ("δ2", "δ1")),
+    ),
     "softmax_223_output_errors": Exercise(
-        "softmax_223_output_errors", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_output_errors",
-        Piece(("Y5", "Y6", "Y7"), ("Y5", "Y6", "Y7"), 1.0, "output errors", ("dLoss/dY5", "dLoss/dY6", "dLoss/dY7"))),
+        "softmax_223_output_errors",
+        "piece",
+        SOFTMAX_223,
+        "fn(x, params, target)",
+        "softmax_223_output_errors",
+        Piece(("Y5", "Y6", "Y7"), ("Y5", "Y6", "Y7"), 1.0, "output errors", ("dLoss/dY5", "dLoss/dY6", "dLoss/dY7")),
+    ),
     "softmax_223_hidden_errors": Exercise(
-        "softmax_223_hidden_errors", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_hidden_errors",
-        Piece(("Y3", "Y4"), ("Y3", "Y4"), 1.0, "hidden errors", ("dLoss/dY3", "dLoss/dY4"))),
+        "softmax_223_hidden_errors",
+        "piece",
+        SOFTMAX_223,
+        "fn(x, params, target)",
+        "softmax_223_hidden_errors",
+        Piece(("Y3", "Y4"), ("Y3", "Y4"), 1.0, "hidden errors", ("dLoss/dY3", "dLoss/dY4")),
+    ),
     "softmax_223_hidden_deltas": Exercise(
-        "softmax_223_hidden_deltas", "piece", SOFTMAX_223, "fn(x, params, target)", "softmax_223_hidden_deltas",
-        Piece(("z3", "z4"), ("z3", "z4"), 1.0, "hidden deltas", ("dLoss/dz3", "dLoss/dz4"))),
+        "softmax_223_hidden_deltas",
+        "piece",
+        SOFTMAX_223,
+        "fn(x, params, target)",
+        "softmax_223_hidden_deltas",
+        Piece(("z3", "z4"), ("z3", "z4"), 1.0, "hidden deltas", ("dLoss/dz3", "dLoss/dz4")),
+    ),
     # the learner's own gradient check and a mini-batch (issue 11; gradelib.contract says how each is questioned)
     "central_difference": Exercise("central_difference", "difference", None, "fn(f, x)", "central_difference"),
     "relative_error": Exercise("relative_error", "relative_error", None, "fn(a, b)", "relative_error"),
     "wrong_gradient": Exercise("wrong_gradient", "answer", SINGLE_NEURON, "fn()", "which_gradient_is_wrong"),
-    "single_neuron_batch": Exercise("single_neuron_batch", "batch", SINGLE_NEURON, "fn(X, params, targets)",
-                                    "single_neuron_batch_gradients"),
+    "single_neuron_batch": Exercise(
+        "single_neuron_batch", "batch", SINGLE_NEURON, "fn(X, params, targets)", "single_neuron_batch_gradients"
+    ),
 }
 
 

@@ -10,6 +10,7 @@ or a line on stderr.  Sliders use continuous_update=False and the widget
 computes everything once on creation, so a headless run (nbval, nbgrader)
 executes all of it.
 """
+
 import base64
 import html
 import io
@@ -31,20 +32,37 @@ from .text import fixed, full_stop
 DEFAULTS = {
     "single_neuron": dict(x=(0.5, -1.0), params=dict(w1=0.8, w2=-0.4, b=0.1), target=1.5),
     "relu_chain": dict(x=(1.0,), params=dict(w11=0.5, b1=0.1, w12=0.9, b2=0.1), target=1.0),
-    "softmax_223": dict(x=(0.5, -0.4),
-                        params=dict(W13=0.6, W23=-0.3, W14=-0.4, W24=-0.7, b3=0.1, b4=0.1,
-                                    W35=0.4, W45=-0.5, W36=-0.3, W46=0.8, W37=0.2, W47=0.1,
-                                    b5=0.0, b6=0.1, b7=-0.1),
-                        target=5),
+    "softmax_223": dict(
+        x=(0.5, -0.4),
+        params=dict(
+            W13=0.6,
+            W23=-0.3,
+            W14=-0.4,
+            W24=-0.7,
+            b3=0.1,
+            b4=0.1,
+            W35=0.4,
+            W45=-0.5,
+            W36=-0.3,
+            W46=0.8,
+            W37=0.2,
+            W47=0.1,
+            b5=0.0,
+            b6=0.1,
+            b7=-0.1,
+        ),
+        target=5,
+    ),
 }
 
-SLIDER_RANGE = 2.0       # sliders run over [-2, 2], wider if a given value lies at or beyond the end
-AGREE = 1e-4             # the student's gradient agrees if |yours − numerical| ≤ AGREE·max(1, |numerical|)
+SLIDER_RANGE = 2.0  # sliders run over [-2, 2], wider if a given value lies at or beyond the end
+AGREE = 1e-4  # the student's gradient agrees if |yours − numerical| ≤ AGREE·max(1, |numerical|)
 PNG_DPI = 80
 
 
 class Point(NamedTuple):
     """Where the explorer stands: the input, the parameters, the target and the learning rate."""
+
     x: tuple
     params: dict
     target: object
@@ -61,9 +79,17 @@ def _fmt(v):
 
 def _slider(name, value, lo=None, hi=None, step=0.01):
     b = _bound(value)
-    return widgets.FloatSlider(value=float(value), min=-b if lo is None else lo, max=b if hi is None else hi,
-                               step=step, description=name, continuous_update=False, readout_format=".2f",
-                               style={"description_width": "48px"}, layout=widgets.Layout(width="280px"))
+    return widgets.FloatSlider(
+        value=float(value),
+        min=-b if lo is None else lo,
+        max=b if hi is None else hi,
+        step=step,
+        description=name,
+        continuous_update=False,
+        readout_format=".2f",
+        style={"description_width": "48px"},
+        layout=widgets.Layout(width="280px"),
+    )
 
 
 def _table(header, rows):
@@ -84,7 +110,7 @@ def _name(fn, default):
 def _math_name(name):
     """'W35' -> 'W<sub>35</sub>' for the HTML tables."""
     head = name.rstrip("0123456789")
-    digits = name[len(head):]
+    digits = name[len(head) :]
     return f"{html.escape(head)}<sub>{digits}</sub>" if digits else html.escape(name)
 
 
@@ -121,9 +147,13 @@ class Explorer:
         net, w = self.net, widgets
         sliders = {name: _slider(name, value) for name, value in zip(net.inputs, point.x)}
         if net.classes:
-            sliders["target"] = w.Dropdown(options=[(f"node {k}", k) for k in net.classes], value=int(point.target),
-                                           description="target", style={"description_width": "48px"},
-                                           layout=w.Layout(width="280px"))
+            sliders["target"] = w.Dropdown(
+                options=[(f"node {k}", k) for k in net.classes],
+                value=int(point.target),
+                description="target",
+                style={"description_width": "48px"},
+                layout=w.Layout(width="280px"),
+            )
         else:
             sliders["target"] = _slider(net.target_symbol, point.target)
         sliders["eta"] = _slider("η", point.eta, lo=0.0, hi=max(1.0, math.ceil(float(point.eta))), step=0.01)
@@ -144,12 +174,18 @@ class Explorer:
         self.gradient_html = w.HTML()
         self.step_html = w.HTML()
         self.error_html = w.HTML()
-        return ExplorerBox([
-            w.HTML("<b>Input, target and learning rate η</b>"), w.GridBox(first, layout=w.Layout(**grid)),
-            w.HTML("<b>Parameters</b>"), w.GridBox([sliders[n] for n in net.params], layout=w.Layout(**grid)),
-            self.image, self.loss_html,
-            w.HBox([self.gradient_html, self.step_html], layout=w.Layout(grid_gap="24px")),
-            self.error_html])
+        return ExplorerBox(
+            [
+                w.HTML("<b>Input, target and learning rate η</b>"),
+                w.GridBox(first, layout=w.Layout(**grid)),
+                w.HTML("<b>Parameters</b>"),
+                w.GridBox([sliders[n] for n in net.params], layout=w.Layout(**grid)),
+                self.image,
+                self.loss_html,
+                w.HBox([self.gradient_html, self.step_html], layout=w.Layout(grid_gap="24px")),
+                self.error_html,
+            ]
+        )
 
     # the current point, read from the sliders
     def point(self):
@@ -182,8 +218,9 @@ class Explorer:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=PNG_DPI)
         png = base64.b64encode(buffer.getvalue()).decode("ascii")
-        self.image.value = (f'<img alt="{html.escape(figure_alt(fig))}" style="max-width:100%" '
-                            f'src="data:image/png;base64,{png}">')
+        self.image.value = (
+            f'<img alt="{html.escape(figure_alt(fig))}" style="max-width:100%" src="data:image/png;base64,{png}">'
+        )
         loss = self.loss(x, params, target)
         self.loss_html.value = f"Loss = {loss:.6f}"
         numerical = oracle.numerical_gradient(net.name, x, params, target)
@@ -195,21 +232,26 @@ class Explorer:
         head = "<b>Gradients dLoss/dp</b>"
         if self.gradients is None:
             rows = [[_math_name(k), _fmt(numerical[k])] for k in net.params]
-            return head + _sentence("Numerical gradients from gradelib (central differences).", "#333") + \
-                _table(["p", "numerical"], rows)
+            return (
+                head
+                + _sentence("Numerical gradients from gradelib (central differences).", "#333")
+                + _table(["p", "numerical"], rows)
+            )
         fn_name = _name(self.gradients, "your gradient function")
-        yours, problem = _student_dict(self.gradients, (x, dict(params), target), net.params, fn_name,
-                                       "gradients")
+        yours, problem = _student_dict(self.gradients, (x, dict(params), target), net.params, fn_name, "gradients")
         if problem:
             rows = [[_math_name(k), _fmt(numerical[k])] for k in net.params]
-            return head + _sentence(f"{full_stop(problem)} Showing gradelib's numerical gradients instead.") + \
-                _table(["p", "numerical"], rows)
+            return (
+                head
+                + _sentence(f"{full_stop(problem)} Showing gradelib's numerical gradients instead.")
+                + _table(["p", "numerical"], rows)
+            )
         wrong = [k for k in net.params if abs(yours[k] - numerical[k]) > AGREE * max(1.0, abs(numerical[k]))]
-        rows = [[_math_name(k), _fmt(yours[k]), _fmt(numerical[k]), "✗" if k in wrong else "✓"]
-                for k in net.params]
+        rows = [[_math_name(k), _fmt(yours[k]), _fmt(numerical[k]), "✗" if k in wrong else "✓"] for k in net.params]
         if wrong:
-            note = _sentence(f"Your gradients ({fn_name}) disagree with the numerical ones for "
-                             f"{', '.join(wrong)} at this point.")
+            note = _sentence(
+                f"Your gradients ({fn_name}) disagree with the numerical ones for {', '.join(wrong)} at this point."
+            )
         else:
             note = _sentence(f"Your gradients ({fn_name}) agree with the numerical ones at this point.", "#1b7f3b")
         return head + note + _table(["p", "yours", "numerical", ""], rows)
@@ -222,8 +264,9 @@ class Explorer:
             note = _sentence(f"p − η·dLoss/dp with gradelib's numerical gradient, η = {eta:g}.", "#333")
         else:
             fn_name = _name(self.update, "your update function")
-            after, problem = _student_dict(self.update, (x, dict(params), target, eta), net.params, fn_name,
-                                           "new parameters")
+            after, problem = _student_dict(
+                self.update, (x, dict(params), target, eta), net.params, fn_name, "new parameters"
+            )
             if problem:
                 return head + _sentence(problem)
             note = _sentence(f"The parameters after {fn_name}, η = {eta:g}.", "#333")
@@ -231,8 +274,10 @@ class Explorer:
         new_loss = self.loss(x, after, target)
         verdict = f"Loss after the step = {new_loss:.6f} (before: {loss:.6f})."
         if new_loss > loss:
-            verdict += (" The loss went up: a gradient-descent step with a small η lowers it, so check the sign "
-                        "of the update, or try a smaller η.")
+            verdict += (
+                " The loss went up: a gradient-descent step with a small η lowers it, so check the sign "
+                "of the update, or try a smaller η."
+            )
         return head + note + _table(["p", "now", "after", "change"], rows) + _sentence(verdict, "#333")
 
 
@@ -255,8 +300,12 @@ def explorer(network, gradients=None, update=None, *, x=None, params=None, targe
     """
     net = find_network(network, "explorer")
     start = DEFAULTS[net.name]
-    point = Point(start["x"] if x is None else x, start["params"] if params is None else params,
-                  start["target"] if target is None else target, eta)
+    point = Point(
+        start["x"] if x is None else x,
+        start["params"] if params is None else params,
+        start["target"] if target is None else target,
+        eta,
+    )
     net.validate(point.x, point.params, point.target)
     ex = Explorer(net, gradients, update, point)
     box = ex.widget

@@ -22,6 +22,7 @@ The planted bug: classmate_gradients below is exercise 1 written by a classmate,
 wrong.  Which one is not stored anywhere: the judge finds it with the oracle at the test points,
 as the learner does with their own checker.
 """
+
 import math
 from typing import NamedTuple
 
@@ -33,9 +34,9 @@ from .result import Result
 from .student import Problem
 from .text import clip, full_stop, join_or
 
-H_MIN, H_MAX = 1e-8, 1e-3   # the range of steps a central difference may take (see the module docstring)
-TOLERANCE = 1e-5            # |yours − f'(x)| ≤ TOLERANCE·max(1, |f'(x)|) on the random cubics
-SALT = 5521                 # mixed into the seed: these cubics differ from any other draw made from it
+H_MIN, H_MAX = 1e-8, 1e-3  # the range of steps a central difference may take (see the module docstring)
+TOLERANCE = 1e-5  # |yours − f'(x)| ≤ TOLERANCE·max(1, |f'(x)|) on the random cubics
+SALT = 5521  # mixed into the seed: these cubics differ from any other draw made from it
 EPS = np.finfo(float).eps
 
 # the three polynomials read at x = 0 (coefficients from the constant term up), then the random ones
@@ -44,6 +45,7 @@ CUBICS = 6
 
 
 # ---------------------------------------------------------------- the learner's f: a polynomial
+
 
 def polynomial(coefficients):
     """f(t) = c0 + c1·t + c2·t² + ... (Horner), for plain floats or NumPy arrays alike."""
@@ -54,6 +56,7 @@ def polynomial(coefficients):
         for c in reversed(cs):
             value = value * t + c
         return value
+
     return f
 
 
@@ -81,7 +84,7 @@ def difference_cases(seed):
     cases = [(list(c), x) for c, x in DECODING]
     for _ in range(CUBICS):
         cs = [float(np.round(rng.uniform(-10, 10), 2))] + [float(np.round(rng.uniform(-1, 1), 2)) for _ in range(3)]
-        cs[3] = cs[3] if abs(cs[3]) >= 0.2 else 0.5     # a cubic term, so the step's truncation error shows
+        cs[3] = cs[3] if abs(cs[3]) >= 0.2 else 0.5  # a cubic term, so the step's truncation error shows
         x = float(np.round(np.sign(rng.uniform(-1, 1)) * rng.uniform(0.3, 1.5), 2))
         cases.append((cs, x))
     return cases
@@ -89,11 +92,13 @@ def difference_cases(seed):
 
 # ---------------------------------------------------------------- judging central_difference
 
+
 class Scheme(NamedTuple):
     """What a difference quotient does, read from its answers at x = 0 (see the module docstring)."""
-    slope: float    # its answer for f(t) = t: 1 when the difference is divided by its width
-    bend: float     # for f(t) = t²: 0 when symmetric, ±h·slope when one-sided
-    cube: float     # for f(t) = t³: h²·slope
+
+    slope: float  # its answer for f(t) = t: 1 when the difference is divided by its width
+    bend: float  # for f(t) = t²: 0 when symmetric, ±h·slope when one-sided
+    cube: float  # for f(t) = t³: h²·slope
 
     @property
     def step(self):
@@ -119,52 +124,86 @@ def judge_difference(ex, cases, answers, problems=None, notes=(), function="cent
     problems = problems or [None] * len(answers)
     notes = list(notes)
     findings = []
-    decoded = answers[:len(DECODING)]
+    decoded = answers[: len(DECODING)]
     scheme = Scheme(*decoded)
-    random = list(zip(cases[len(DECODING):], answers[len(DECODING):], problems[len(DECODING):]))
-    wrong = [(cs, x, a, p) for (cs, x), a, p in random
-             if not (math.isfinite(a) and abs(a - derivative(cs, x)) <= TOLERANCE * max(1.0, abs(derivative(cs, x))))]
+    random = list(zip(cases[len(DECODING) :], answers[len(DECODING) :], problems[len(DECODING) :]))
+    wrong = [
+        (cs, x, a, p)
+        for (cs, x), a, p in random
+        if not (math.isfinite(a) and abs(a - derivative(cs, x)) <= TOLERANCE * max(1.0, abs(derivative(cs, x))))
+    ]
     if not all(math.isfinite(v) for v in decoded):
         if not wrong:
-            findings.append(("step_zero",
-                             f"At x = 0 {function} gives no number (a division by zero?), although it works "
-                             "elsewhere: a step proportional to x, like h = 1e-5·x, is 0 there. Use a step that "
-                             "never vanishes, e.g. h = 1e-5·max(1, |x|)."))
+            findings.append(
+                (
+                    "step_zero",
+                    f"At x = 0 {function} gives no number (a division by zero?), although it works "
+                    "elsewhere: a step proportional to x, like h = 1e-5·x, is 0 there. Use a step that "
+                    "never vanishes, e.g. h = 1e-5·max(1, |x|).",
+                )
+            )
     elif abs(scheme.slope - 1) > 1e-6:
         findings.append(_scale_finding(scheme, function))
     else:
         side, h = scheme.one_sided, scheme.step
         if side:
             which = "forward, (f(x + h) − f(x))/h" if side > 0 else "backward, (f(x) − f(x − h))/h"
-            findings.append(("one_sided",
-                             f"{function} is a one-sided difference ({which}): for f(t) = t² at x = 0 it returns "
-                             f"{scheme.bend:.3g} instead of 0, an error of h·f''/2. The central difference "
-                             "(f(x + h) − f(x − h))/2h cancels that term, leaving an error of only h²·f'''/6."))
+            findings.append(
+                (
+                    "one_sided",
+                    f"{function} is a one-sided difference ({which}): for f(t) = t² at x = 0 it returns "
+                    f"{scheme.bend:.3g} instead of 0, an error of h·f''/2. The central difference "
+                    "(f(x + h) − f(x − h))/2h cancels that term, leaving an error of only h²·f'''/6.",
+                )
+            )
         if h > H_MAX:
-            findings.append(("step_too_large",
-                             f"Your step h is about {h:.2g}: too large. The truncation error of the central "
-                             f"difference is h²·f'''/6 (for f(t) = t³ at 0 you return {scheme.cube:.3g}, which is "
-                             f"h², instead of 0); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5."))
+            findings.append(
+                (
+                    "step_too_large",
+                    f"Your step h is about {h:.2g}: too large. The truncation error of the central "
+                    f"difference is h²·f'''/6 (for f(t) = t³ at 0 you return {scheme.cube:.3g}, which is "
+                    f"h², instead of 0); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
+                )
+            )
         elif scheme.cube == 0 and not wrong:
-            pass   # a symmetric scheme exact for cubics (a five-point stencil, say): at least as good
+            pass  # a symmetric scheme exact for cubics (a five-point stencil, say): at least as good
         elif h < H_MIN:
-            findings.append(("step_too_small",
-                             f"Your step h is about {h:.2g}: too small. f(x + h) and f(x − h) then agree in "
-                             f"almost all their digits, and the round-off error of the quotient grows like "
-                             f"eps·|f|/h (eps = {EPS:.2g}); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5."))
+            findings.append(
+                (
+                    "step_too_small",
+                    f"Your step h is about {h:.2g}: too small. f(x + h) and f(x − h) then agree in "
+                    f"almost all their digits, and the round-off error of the quotient grows like "
+                    f"eps·|f|/h (eps = {EPS:.2g}); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
+                )
+            )
     if wrong and not findings:
         cs, x, a, problem = wrong[0]
         said = f"{function} returns {a:.6g}" if problem is None else problem
-        findings.append(("wrong_value",
-                         f"For f(t) = {show_polynomial(cs)} at x = {x:g} {said}, but f'(x) = "
-                         f"{derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), calling f at the two "
-                         "points around x."))
+        findings.append(
+            (
+                "wrong_value",
+                f"For f(t) = {show_polynomial(cs)} at x = {x:g} {said}, but f'(x) = "
+                f"{derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), calling f at the two "
+                "points around x.",
+            )
+        )
     if findings:
         return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
-    how = (f"has step h ≈ {scheme.step:.2g}" if scheme.cube else
-           "is symmetric and exact for cubics (a higher-order scheme)")
-    return Result(ex.name, True, [f"Your central difference {how}, and it agrees with the exact derivative of "
-                                  f"{len(random)} cubics to within {TOLERANCE:g}."], [], notes)
+    how = (
+        f"has step h ≈ {scheme.step:.2g}"
+        if scheme.cube
+        else "is symmetric and exact for cubics (a higher-order scheme)"
+    )
+    return Result(
+        ex.name,
+        True,
+        [
+            f"Your central difference {how}, and it agrees with the exact derivative of "
+            f"{len(random)} cubics to within {TOLERANCE:g}."
+        ],
+        [],
+        notes,
+    )
 
 
 def _scale_finding(scheme, function):
@@ -172,26 +211,49 @@ def _scale_finding(scheme, function):
     s = scheme.slope
     said = f"For f(t) = t, whose derivative is 1 everywhere, {function} returns {s:.6g} at x = 0"
     if abs(s - 2) <= 1e-6:
-        return ("missing_factor_2", said + ": it divides f(x + h) − f(x − h) by h, but the two points are 2h "
-                                           "apart, so divide by 2·h.")
+        return (
+            "missing_factor_2",
+            said + ": it divides f(x + h) − f(x − h) by h, but the two points are 2h apart, so divide by 2·h.",
+        )
     if abs(s - 0.5) <= 1e-6 and scheme.bend:
-        return ("one_sided", said + ": it divides a one-sided difference f(x + h) − f(x) by 2h. Use the central "
-                                    "difference (f(x + h) − f(x − h)) / (2·h).")
+        return (
+            "one_sided",
+            said + ": it divides a one-sided difference f(x + h) − f(x) by 2h. Use the central "
+            "difference (f(x + h) − f(x − h)) / (2·h).",
+        )
     if 0 < s < 1e-3 and scheme.cube > 0 and abs(scheme.cube - s * s) <= 1e-6 * s * s:
-        return ("precedence", said + f" (that is h² with h = {math.sqrt(s):.2g}): `... / 2*h` divides by 2 and "
-                                     "then multiplies by h. Write `/ (2*h)`.")
+        return (
+            "precedence",
+            said + f" (that is h² with h = {math.sqrt(s):.2g}): `... / 2*h` divides by 2 and "
+            "then multiplies by h. Write `/ (2*h)`.",
+        )
     if 0 < s < 1e-2 and scheme.cube > 0:
-        return ("no_division", said + ": the difference f(x + h) − f(x − h) is not divided by the distance "
-                                      "2h between the two points.")
-    return ("wrong_scale", said + ": divide the difference f(x + h) − f(x − h) by the distance 2h between the "
-                                  "two points where f is evaluated.")
+        return (
+            "no_division",
+            said + ": the difference f(x + h) − f(x − h) is not divided by the distance 2h between the two points.",
+        )
+    return (
+        "wrong_scale",
+        said + ": divide the difference f(x + h) − f(x − h) by the distance 2h between the "
+        "two points where f is evaluated.",
+    )
 
 
 # ---------------------------------------------------------------- judging relative_error
 
 # (a, b) pairs, each there to tell one slip from the right formula (see RELATIVE_SLIPS)
-RELATIVE_CASES = [(1.0, 1.0), (0.0, 0.0), (1000.0, 1001.0), (1e-4, 2e-4), (2.0, 1.0), (1.0, 2.0),
-                  (0.3, -0.3), (-2.0, -1.0), (0.0, 0.5), (-0.6, 0.2)]
+RELATIVE_CASES = [
+    (1.0, 1.0),
+    (0.0, 0.0),
+    (1000.0, 1001.0),
+    (1e-4, 2e-4),
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (0.3, -0.3),
+    (-2.0, -1.0),
+    (0.0, 0.5),
+    (-0.6, 0.2),
+]
 EXTRA_PAIRS = 3
 
 
@@ -218,26 +280,47 @@ def _ratio(top, bottom):
 
 # A wrong relative error as a formula of (a, b), with its words; tried in this order.
 RELATIVE_SLIPS = [
-    ("absolute_error", lambda a, b: abs(a - b),
-     "Your relative_error returns the absolute error |a − b|. For a = 1000, b = 1001 that is 1, which looks like "
-     "a bug, while the two agree to 3 digits; for a = 1e-4, b = 2e-4 it is 1e-4, which looks fine, while one is "
-     "twice the other. Divide by max(|a|, |b|), so the error is measured against the size of the numbers."),
-    ("missing_abs", lambda a, b: _ratio(a - b, max(abs(a), abs(b))),
-     "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|)."),
-    ("missing_abs", lambda a, b: _ratio(b - a, max(abs(a), abs(b))),
-     "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|)."),
-    ("max_without_abs", lambda a, b: _ratio(abs(a - b), max(a, b)),
-     "Your relative_error divides by max(a, b); for negative numbers that is not their size. Divide by "
-     "max(|a|, |b|)."),
-    ("one_sided_relative", lambda a, b: _ratio(abs(a - b), abs(a)),
-     "Your relative_error divides by |a| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
-     "when a = 0 while b is not. Divide by the larger of the two, max(|a|, |b|)."),
-    ("one_sided_relative", lambda a, b: _ratio(abs(a - b), abs(b)),
-     "Your relative_error divides by |b| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
-     "when b = 0 while a is not. Divide by the larger of the two, max(|a|, |b|)."),
-    ("sum_relative", lambda a, b: _ratio(abs(a - b), abs(a) + abs(b)),
-     "Your relative_error divides by |a| + |b| (the convention of some courses); here it is max(|a|, |b|), "
-     "which can be up to twice as large a result."),
+    (
+        "absolute_error",
+        lambda a, b: abs(a - b),
+        "Your relative_error returns the absolute error |a − b|. For a = 1000, b = 1001 that is 1, which looks like "
+        "a bug, while the two agree to 3 digits; for a = 1e-4, b = 2e-4 it is 1e-4, which looks fine, while one is "
+        "twice the other. Divide by max(|a|, |b|), so the error is measured against the size of the numbers.",
+    ),
+    (
+        "missing_abs",
+        lambda a, b: _ratio(a - b, max(abs(a), abs(b))),
+        "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|).",
+    ),
+    (
+        "missing_abs",
+        lambda a, b: _ratio(b - a, max(abs(a), abs(b))),
+        "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|).",
+    ),
+    (
+        "max_without_abs",
+        lambda a, b: _ratio(abs(a - b), max(a, b)),
+        "Your relative_error divides by max(a, b); for negative numbers that is not their size. Divide by "
+        "max(|a|, |b|).",
+    ),
+    (
+        "one_sided_relative",
+        lambda a, b: _ratio(abs(a - b), abs(a)),
+        "Your relative_error divides by |a| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
+        "when a = 0 while b is not. Divide by the larger of the two, max(|a|, |b|).",
+    ),
+    (
+        "one_sided_relative",
+        lambda a, b: _ratio(abs(a - b), abs(b)),
+        "Your relative_error divides by |b| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
+        "when b = 0 while a is not. Divide by the larger of the two, max(|a|, |b|).",
+    ),
+    (
+        "sum_relative",
+        lambda a, b: _ratio(abs(a - b), abs(a) + abs(b)),
+        "Your relative_error divides by |a| + |b| (the convention of some courses); here it is max(|a|, |b|), "
+        "which can be up to twice as large a result.",
+    ),
 ]
 
 
@@ -269,19 +352,34 @@ def judge_relative_error(ex, cases, answers, problems, notes=(), function="relat
             i = next(i for i in rest if not _same([answers[i]], [ref[i]]))
             a, b = cases[i]
             said = problems[i] or f"it returns {answers[i]:.6g}"
-            findings.append(("wrong_value", f"For a = {a:g}, b = {b:g} {function}: {said}; |a − b| / max(|a|, |b|) "
-                                            f"= {ref[i]:.6g}."))
+            findings.append(
+                ("wrong_value", f"For a = {a:g}, b = {b:g} {function}: {said}; |a − b| / max(|a|, |b|) = {ref[i]:.6g}.")
+            )
     if answers[both_zero] != 0.0:
         what = problems[both_zero] or f"it returns {answers[both_zero]}"
-        findings.append(("both_zero", f"relative_error(0.0, 0.0) should be 0 (two equal numbers), but "
-                                      f"{full_stop(what)} max(|a|, |b|) is 0 there, so return 0.0 before dividing."))
+        findings.append(
+            (
+                "both_zero",
+                f"relative_error(0.0, 0.0) should be 0 (two equal numbers), but "
+                f"{full_stop(what)} max(|a|, |b|) is 0 there, so return 0.0 before dividing.",
+            )
+        )
     if findings:
         return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
-    return Result(ex.name, True, [f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
-                                  "including (0, 0), (1000, 1001) and (1e-4, 2e-4)."], [], notes)
+    return Result(
+        ex.name,
+        True,
+        [
+            f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
+            "including (0, 0), (1000, 1001) and (1e-4, 2e-4)."
+        ],
+        [],
+        notes,
+    )
 
 
 # ---------------------------------------------------------------- the planted bug
+
 
 def classmate_gradients(x, params, target):
     """A classmate's exercise 1: dLoss/dp for p in w1, w2, b. One formula is wrong: which?"""
@@ -291,9 +389,7 @@ def classmate_gradients(x, params, target):
     Err = target - Y
     relu_slope = 1.0 if z > 0 else 0.0
     delta = Err * relu_slope
-    return {"w1": -delta * x1,
-            "w2": -Err * x2,
-            "b": -delta}
+    return {"w1": -delta * x1, "w2": -Err * x2, "b": -delta}
 
 
 def planted_wrong(seed=0):
@@ -308,25 +404,35 @@ def planted_wrong(seed=0):
 def read_name(value, function):
     """A parameter's name from a learner's answer: "w2", "dLoss/dw2" and " W2 " all read as "w2"; else a Problem."""
     if value is None:
-        raise Problem("none", f"{function} returned None: return the name of the parameter, e.g. \"b\".")
+        raise Problem("none", f'{function} returned None: return the name of the parameter, e.g. "b".')
     if type(value) is not str:
-        raise Problem("wrong_type", f"{function} should return the parameter's name as a string, e.g. \"b\".")
+        raise Problem("wrong_type", f'{function} should return the parameter\'s name as a string, e.g. "b".')
     name = value.strip().lower().replace(" ", "")
     for prefix in ("dloss/d", "d"):
-        if name.startswith(prefix) and name[len(prefix):] in SINGLE_NEURON.params:
-            name = name[len(prefix):]
+        if name.startswith(prefix) and name[len(prefix) :] in SINGLE_NEURON.params:
+            name = name[len(prefix) :]
     if name not in SINGLE_NEURON.params:
-        raise Problem("not_a_parameter", f"{function} returns {clip(value, 40)!r}; return one of "
-                                         f"{join_or(repr(p) for p in SINGLE_NEURON.params)}.")
+        raise Problem(
+            "not_a_parameter",
+            f"{function} returns {clip(value, 40)!r}; return one of {join_or(repr(p) for p in SINGLE_NEURON.params)}.",
+        )
     return name
 
 
 def judge_wrong_parameter(ex, answer, seed=0, notes=(), function="which_gradient_is_wrong()"):
     """The verdict on the learner's answer: a parameter's name, as read_name gives it."""
     if answer in planted_wrong(seed):
-        return Result(ex.name, True, [f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one."],
-                      [], notes)
-    return Result(ex.name, False, [
-        f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
-        "neuron on and off. Compare all three gradients with your central_difference at a point where the "
-        "neuron is on and at one where it is off."], ["wrong_parameter"], notes)
+        return Result(
+            ex.name, True, [f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one."], [], notes
+        )
+    return Result(
+        ex.name,
+        False,
+        [
+            f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
+            "neuron on and off. Compare all three gradients with your central_difference at a point where the "
+            "neuron is on and at one where it is off."
+        ],
+        ["wrong_parameter"],
+        notes,
+    )

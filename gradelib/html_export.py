@@ -10,6 +10,7 @@ with those colours darkened, each the same hue, to 4.6:1 or more, an html lang, 
 rendered Markdown cell and text output focusable, as nbconvert makes inputs and outputs, so a wide one scrolls
 from the keyboard.  The feedback files' exporter (gradelib.grading.feedback) builds on it.
 """
+
 import argparse
 import re
 from pathlib import Path
@@ -18,13 +19,28 @@ from nbconvert.exporters import HTMLExporter
 
 # JupyterLab light theme's editor colour -> the same hue darkened to >= 4.8:1 on #eee; its prompts of cells not
 # selected (#b0b0b0 at opacity 0.4) -> #595959, opaque
-THEME_COLOURS = {**{f"mirror-editor-{k}-color": v for k, v in {
-    "atom": "#5f5fb2", "bracket": "#686850", "builtin": "#007800", "comment": "#387070", "error": "#d10000",
-    "hr": "#686868", "keyword": "#007800", "meta": "#981ee5", "number": "#007700", "operator": "#981ee5",
-    "quote": "#007700"}.items()}, "cell-prompt-not-active-font-color": "#595959"}
+THEME_COLOURS = {
+    **{
+        f"mirror-editor-{k}-color": v
+        for k, v in {
+            "atom": "#5f5fb2",
+            "bracket": "#686850",
+            "builtin": "#007800",
+            "comment": "#387070",
+            "error": "#d10000",
+            "hr": "#686868",
+            "keyword": "#007800",
+            "meta": "#981ee5",
+            "number": "#007700",
+            "operator": "#981ee5",
+            "quote": "#007700",
+        }.items()
+    },
+    "cell-prompt-not-active-font-color": "#595959",
+}
 THEME_OPACITY = {"cell-prompt-not-active-opacity": "1"}
-CODE_BACKGROUND = "#eeeeee"   # the darkest grey behind code in nbconvert's and nbgrader's templates
-AA = 4.6                      # WCAG AA asks 4.5:1 for text; a little more, for rounding in browsers
+CODE_BACKGROUND = "#eeeeee"  # the darkest grey behind code in nbconvert's and nbgrader's templates
+AA = 4.6  # WCAG AA asks 4.5:1 for text; a little more, for rounding in browsers
 # nbgrader's feedback template (Bootstrap 3) links: Bootstrap's darker blue #23527c (7:1 on its #f5f5f5 panels,
 # #337ab7 has 4.2:1), white (4.5:1), not #bbb (2.4:1), in a graded cell's blue heading; underlined everywhere, so
 # that a link is told from the text around it by more than its colour (JupyterLab's own link rules are more specific)
@@ -34,17 +50,19 @@ _MARKDOWN = re.compile(r'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown')
 
 def contrast(a, b):
     """WCAG 2's contrast ratio of two #rrggbb colours."""
+
     def luminance(colour):
-        c = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         c = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
         return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
 
 def darkened(colour, background=CODE_BACKGROUND):
     """colour, or the same hue darkened step by step until it reaches AA on background."""
-    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     scale = 1.0
     while contrast(colour, background) < AA:
         scale -= 0.02
@@ -57,6 +75,7 @@ def pygments_css(style="default"):
     whose colour falls below AA on a code cell's grey, each darkened."""
     from pygments.styles import get_style_by_name
     from pygments.token import STANDARD_TYPES
+
     rules = []
     for token, spec in get_style_by_name(style):
         colour = f"#{spec['color']}" if spec["color"] else None
@@ -80,7 +99,7 @@ def accessible(html):
     html = re.sub(r"<html>", '<html lang="en">', html, count=1)
     head = re.search(r"</head\s*>", html, re.IGNORECASE)
     block = style_block()
-    return block + html if head is None else html[:head.start()] + block + html[head.start():]
+    return block + html if head is None else html[: head.start()] + block + html[head.start() :]
 
 
 class AccessibleHTMLExporter(HTMLExporter):

@@ -23,6 +23,7 @@ Launcher.
 
 The folder is temporary and removed when the server stops.
 """
+
 import json
 import os
 import shutil
@@ -31,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional
 from urllib.parse import quote
 
 NBGRADER_SERVER_EXTENSIONS = ("formgrader", "assignment_list", "course_list", "validate_assignment")
@@ -46,10 +46,21 @@ def write_learner_config(folder):
     """Write the learner's configuration into folder; return (config dir, app settings dir)."""
     config = Path(folder) / "config"
     (config / "labconfig").mkdir(parents=True)
-    (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
-        f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER_EXTENSIONS}}}, indent=1))
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {NBGRADER_LABEXTENSION: True}}, indent=1))
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps(
+            {
+                "ServerApp": {
+                    "jpserver_extensions": {
+                        f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER_EXTENSIONS
+                    }
+                }
+            },
+            indent=1,
+        )
+    )
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {NBGRADER_LABEXTENSION: True}}, indent=1)
+    )
     settings = Path(folder) / "settings"
     environment = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
     if environment.is_dir():  # keep what the environment sets there (Binder's postBuild writes overrides.json)
@@ -63,24 +74,36 @@ def write_learner_config(folder):
     return config, settings
 
 
-def command(settings: Path, args: List[str]) -> List[str]:
+def command(settings: Path, args: list[str]) -> list[str]:
     """The `jupyter lab` command line: the learner's settings, no news, no update check, the landing page, args."""
     opened = [a for a in args if not a.startswith("-")]
     first = [str(FIRST_NOTEBOOK)] if not opened and FIRST_NOTEBOOK.is_file() else []
-    return [sys.executable, "-m", "jupyter", "lab", f"--LabApp.app_settings_dir={settings}",
-            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            *landing((first + opened + [None])[0], args), *first, *args]
+    return [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--LabApp.app_settings_dir={settings}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *landing((first + opened + [None])[0], args),
+        *first,
+        *args,
+    ]
 
 
-def landing(notebook: Optional[str], args: List[str]) -> List[str]:
+def landing(notebook: str | None, args: list[str]) -> list[str]:
     """The option that makes the printed URL (and `/`) open notebook, the one jupyter lab is given, if any.
 
     jupyter serves the folder of the notebook it is given, so the notebook is
     at the top of the tree.  LabApp's default_url, not ServerApp's: JupyterLab
     sets ServerApp.default_url from its own, over the command line's.
     """
-    if notebook is None or not Path(notebook).is_file() or \
-            any(a.startswith("-") and any(key in a for key in OWN_LANDING) for a in args):
+    if (
+        notebook is None
+        or not Path(notebook).is_file()
+        or any(a.startswith("-") and any(key in a for key in OWN_LANDING) for a in args)
+    ):
         return []
     return [f"--LabApp.default_url=/lab/tree/{quote(Path(notebook).name)}"]
 

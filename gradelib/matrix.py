@@ -19,6 +19,7 @@ learner's matrix gradients against the scalar oracle (gradelib.oracle) and
 names the matrix slips: a transposed result, an outer product in the wrong
 order, the mapping read the other way round.  A self-check only: no points.
 """
+
 import warnings
 from typing import NamedTuple
 
@@ -36,10 +37,11 @@ NET = SOFTMAX_223
 
 class Layer(NamedTuple):
     """One layer as a matrix: which node each row comes from and each column goes into."""
-    weights: str     # the matrix's name: "W1"
-    bias: str        # its bias vector's name: "b1"
-    rows: tuple      # the source nodes, one per row: ("X1", "X2")
-    cols: tuple      # the target nodes, one per column: ("Y3", "Y4")
+
+    weights: str  # the matrix's name: "W1"
+    bias: str  # its bias vector's name: "b1"
+    rows: tuple  # the source nodes, one per row: ("X1", "X2")
+    cols: tuple  # the target nodes, one per column: ("Y3", "Y4")
 
 
 LAYERS = (Layer("W1", "b1", ("X1", "X2"), ("Y3", "Y4")), Layer("W2", "b2", ("Y3", "Y4"), ("Y5", "Y6", "Y7")))
@@ -65,8 +67,12 @@ def names():
 
 def pack(params):
     """The notes' dict (W13, ..., b7) as the arrays {"W1", "b1", "W2", "b2"}: row = from, column = into."""
-    return {k: np.array([[float(params[p]) for p in row] for row in v]) if k.startswith("W")
-            else np.array([float(params[p]) for p in v]) for k, v in names().items()}
+    return {
+        k: np.array([[float(params[p]) for p in row] for row in v])
+        if k.startswith("W")
+        else np.array([float(params[p]) for p in v])
+        for k, v in names().items()
+    }
 
 
 def unpack(arrays):
@@ -87,13 +93,18 @@ SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 3), "b2": (3,)}
 def _read(value, name):
     """The learner's dict of four arrays as plain float arrays of the right shapes, or a Problem."""
     if type(value) is not dict:
-        raise Problem("wrong_type", f"{name} should return a dict {{'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}} "
-                                    f"of NumPy arrays; it returned {describe_type(value)}.")
+        raise Problem(
+            "wrong_type",
+            f"{name} should return a dict {{'W1': dW1, 'b1': db1, 'W2': dW2, 'b2': db2}} "
+            f"of NumPy arrays; it returned {describe_type(value)}.",
+        )
     items = {k: v for k, v in dict.items(value) if type(k) is str}
     missing = [k for k in KEYS if k not in items]
     if missing or len(items) != len(dict.keys(value)) or len(items) != len(KEYS):
-        raise Problem("missing_key" if missing else "extra_key",
-                      f"The dict {name} returns should have exactly the keys 'W1', 'b1', 'W2', 'b2'.")
+        raise Problem(
+            "missing_key" if missing else "extra_key",
+            f"The dict {name} returns should have exactly the keys 'W1', 'b1', 'W2', 'b2'.",
+        )
     out = {}
     for k in KEYS:
         a = items[k]
@@ -125,23 +136,39 @@ def _swapped(P):
 def slips(pts):
     """[(mistake, arrays it gives, sentence)]: the matrix slips, each as the numbers it would return."""
     E = expected(pts.X, pts.P, pts.T)
-    swapped = _stack([{p: v[i] for p, v in oracle.loss_gradients(NET, pts.X, _swapped(pts.P), pts.T).items()}
-                      for i in range(len(pts))])
+    swapped = _stack(
+        [
+            {p: v[i] for p, v in oracle.loss_gradients(NET, pts.X, _swapped(pts.P), pts.T).items()}
+            for i in range(len(pts))
+        ]
+    )
     G = pieces.node_gradients(NET, pts.X, pts.P, pts.T, ["Y3", "Y4"])
     dY = np.stack([G["Y3"], G["Y4"]], axis=1)
     X = np.stack(pts.X, axis=1)
     ungated = dict(E, W1=np.einsum("ni,nj->nij", X, dY), b1=dY)
     return [
-        ("matrix_sign", {k: -v for k, v in E.items()},
-         "Every array has the wrong sign: the output errors are e = P − onehot(target), prediction minus truth."),
-        ("matrix_dW1_transposed", dict(E, W1=np.transpose(E["W1"], (0, 2, 1))),
-         "Your dW1 is transposed: np.outer(X, dz), not np.outer(dz, X). Row i of W1 is the edge from input "
-         "node i and column j the edge into hidden node j, so W1[0, 1] is W14 and dW1[0, 1] = dz4·X1."),
-        ("matrix_mapping_swapped", swapped,
-         "Your forward pass reads W1 the other way round: z = W1 @ X takes W1[i, j] as the edge from node j "
-         "to node i. Row i is from input node i, so z = X @ W1 + b1 (z_j = Σ_i X_i·W1[i, j])."),
-        ("matrix_no_relu_prime", ungated,
-         "Your dz leaves out ReLU'(z): dz = dY_hidden * (z > 0), element by element, before dW1 = np.outer(X, dz)."),
+        (
+            "matrix_sign",
+            {k: -v for k, v in E.items()},
+            "Every array has the wrong sign: the output errors are e = P − onehot(target), prediction minus truth.",
+        ),
+        (
+            "matrix_dW1_transposed",
+            dict(E, W1=np.transpose(E["W1"], (0, 2, 1))),
+            "Your dW1 is transposed: np.outer(X, dz), not np.outer(dz, X). Row i of W1 is the edge from input "
+            "node i and column j the edge into hidden node j, so W1[0, 1] is W14 and dW1[0, 1] = dz4·X1.",
+        ),
+        (
+            "matrix_mapping_swapped",
+            swapped,
+            "Your forward pass reads W1 the other way round: z = W1 @ X takes W1[i, j] as the edge from node j "
+            "to node i. Row i is from input node i, so z = X @ W1 + b1 (z_j = Σ_i X_i·W1[i, j]).",
+        ),
+        (
+            "matrix_no_relu_prime",
+            ungated,
+            "Your dz leaves out ReLU'(z): dz = dY_hidden * (z > 0), element by element, before dW1 = np.outer(X, dz).",
+        ),
     ]
 
 
@@ -151,9 +178,12 @@ def _shape_problem(k, arrays, E):
     flipped = SHAPES[k][::-1]
     if len(flipped) == 2 and all(a.shape == flipped for a in arrays) and close(np.array([a.T for a in arrays]), E[k]):
         order = "np.outer(Y_hidden, e)" if k == "W2" else "np.outer(X, dz)"
-        return ("matrix_outer_order", f"Your d{k} has shape {shape}, the shape of {k} transposed: the outer "
-                                      f"product is in the wrong order. Rows belong to the source nodes, so "
-                                      f"d{k} = {order}, of shape {SHAPES[k]} like {k}.")
+        return (
+            "matrix_outer_order",
+            f"Your d{k} has shape {shape}, the shape of {k} transposed: the outer "
+            f"product is in the wrong order. Rows belong to the source nodes, so "
+            f"d{k} = {order}, of shape {SHAPES[k]} like {k}.",
+        )
     return ("wrong_shape", f"Your d{k} has shape {shape}; it should have the shape of {k}, {SHAPES[k]}.")
 
 
@@ -165,8 +195,11 @@ def check_matrix(fn, *, seed=0, reveal=True):
     oracle.refuse_inside_student_code()
     if not callable(fn):
         return Result(exercise, False, ["check_matrix() needs your function itself."], ["not_callable"])
-    name = f"{getattr(fn, '__name__', 'your function')}()" if isinstance(getattr(fn, "__name__", None), str) \
+    name = (
+        f"{getattr(fn, '__name__', 'your function')}()"
+        if isinstance(getattr(fn, "__name__", None), str)
         else "your function"
+    )
     pts = points.choose(NET, seed)
     with oracle.watch(), np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -176,8 +209,12 @@ def check_matrix(fn, *, seed=0, reveal=True):
             a = pack(params)
             c = call(fn, (np.array(x), a["W1"], a["b1"], a["W2"], a["b2"], target), name)
             if oracle.asked():
-                return Result(exercise, False, [f"{name} asked gradelib for the answer: write the four lines "
-                                                "yourself."], ["oracle_borrowed"])
+                return Result(
+                    exercise,
+                    False,
+                    [f"{name} asked gradelib for the answer: write the four lines yourself."],
+                    ["oracle_borrowed"],
+                )
             try:
                 if c.problem:
                     raise c.problem
@@ -197,21 +234,41 @@ def _judge(exercise, pts, answers, reveal):
             return Result(exercise, False, [sentence], [mistake])
         bad = [v for a in arrays for v in a.ravel() if not np.isfinite(v)]
         if bad:
-            return Result(exercise, False, [f"Your d{k} holds {bad[0]}; every gradient here is a finite number."],
-                          ["not_finite"])
+            return Result(
+                exercise, False, [f"Your d{k} holds {bad[0]}; every gradient here is a finite number."], ["not_finite"]
+            )
     S = {k: np.array([a[k] for a in answers]) for k in KEYS}
     wrong = [k for k in KEYS if not close(S[k], E[k])]
     if not wrong:
-        return Result(exercise, True, [f"Your dW1, db1, dW2 and db2 agree with the 15 scalar gradients of the "
-                                       f"numerical oracle at {len(pts)} test points, entry by entry "
-                                       "(W1[i, j] is W from node i+1 to node j+3, W2[i, j] from node i+3 to j+5)."])
+        return Result(
+            exercise,
+            True,
+            [
+                f"Your dW1, db1, dW2 and db2 agree with the 15 scalar gradients of the "
+                f"numerical oracle at {len(pts)} test points, entry by entry "
+                "(W1[i, j] is W from node i+1 to node j+3, W2[i, j] from node i+3 to j+5)."
+            ],
+        )
     for mistake, value, sentence in slips(pts):
         if all(close(S[k], value[k]) for k in KEYS):
             return Result(exercise, False, [_example(sentence, wrong[0], S, E, pts, reveal)], [mistake])
-    return Result(exercise, False, [_example(
-        f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, and gradelib does not recognise "
-        "the slip. Compare entry by entry with your scalar softmax_223_gradients: unpack(...) turns the arrays "
-        "into the notes' dict.", wrong[0], S, E, pts, reveal)], ["wrong_value"])
+    return Result(
+        exercise,
+        False,
+        [
+            _example(
+                f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, and gradelib does not recognise "
+                "the slip. Compare entry by entry with your scalar softmax_223_gradients: unpack(...) turns the arrays "
+                "into the notes' dict.",
+                wrong[0],
+                S,
+                E,
+                pts,
+                reveal,
+            )
+        ],
+        ["wrong_value"],
+    )
 
 
 def _example(sentence, k, S, E, pts, reveal):
@@ -219,5 +276,7 @@ def _example(sentence, k, S, E, pts, reveal):
         return sentence
     bad = ~agree(S[k], E[k])
     i = int(np.argmax(bad.reshape(len(pts), -1).any(axis=1)))
-    return (sentence + f" For example at {pts.example(i)}: d{k} should be {(np.round(E[k][i], 4) + 0.0).tolist()}, "
-            f"yours is {(np.round(S[k][i], 4) + 0.0).tolist()}.")
+    return (
+        sentence + f" For example at {pts.example(i)}: d{k} should be {(np.round(E[k][i], 4) + 0.0).tolist()}, "
+        f"yours is {(np.round(S[k][i], 4) + 0.0).tolist()}."
+    )

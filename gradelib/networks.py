@@ -10,6 +10,7 @@ perturbed copies of the parameters through one call; ``ops`` lets the
 diagnosis swap a local derivative (see ``gradelib.surgery``) without a second
 copy of each network.
 """
+
 import numpy as np
 
 
@@ -32,7 +33,7 @@ def single_neuron(x, params, target, ops=PLAIN):
     z = ops.edge("w1", params["w1"], x1) + ops.edge("w2", params["w2"], x2) + params["b"]
     Y = ops.relu("Y", z)
     Err = target - Y
-    return {"z": z, "Y": Y, "Err": Err, "Loss": 0.5 * Err ** 2}
+    return {"z": z, "Y": Y, "Err": Err, "Loss": 0.5 * Err**2}
 
 
 def relu_chain(x, params, target, ops=PLAIN):
@@ -43,7 +44,7 @@ def relu_chain(x, params, target, ops=PLAIN):
     z2 = ops.edge("w12", params["w12"], Y1) + params["b2"]
     Y2 = ops.relu("Y2", z2)
     Err2 = target - Y2
-    return {"z1": z1, "Y1": Y1, "z2": z2, "Y2": Y2, "Err2": Err2, "Loss": 0.5 * Err2 ** 2}
+    return {"z1": z1, "Y1": Y1, "z2": z2, "Y2": Y2, "Err2": Err2, "Loss": 0.5 * Err2**2}
 
 
 def log_softmax(logits):
@@ -81,5 +82,16 @@ def softmax_223(x, params, target, ops=PLAIN):
     logP5, logP6, logP7 = log_softmax([Y5, Y6, Y7])
     target = np.asarray(target)
     Loss = -np.where(target == 5, logP5, np.where(target == 6, logP6, logP7))
-    return {"z3": z3, "z4": z4, "Y3": Y3, "Y4": Y4, "Y5": Y5, "Y6": Y6, "Y7": Y7,
-            "P5": np.exp(logP5), "P6": np.exp(logP6), "P7": np.exp(logP7), "Loss": Loss}
+    return {
+        "z3": z3,
+        "z4": z4,
+        "Y3": Y3,
+        "Y4": Y4,
+        "Y5": Y5,
+        "Y6": Y6,
+        "Y7": Y7,
+        "P5": np.exp(logP5),
+        "P6": np.exp(logP6),
+        "P7": np.exp(logP7),
+        "Loss": Loss,
+    }

@@ -17,12 +17,13 @@ asked; after ``withdraw()`` (the grader's harness) it answers NaN.  Both are
 decided here, in the functions themselves, so a ``from gradelib.oracle import
 loss_gradients`` anywhere cannot escape them.
 """
+
 import contextlib
 import math
 
 import numpy as np
 
-from .exercises import NETWORKS, EXERCISES
+from .exercises import EXERCISES, NETWORKS
 from .networks import PLAIN
 
 H = 1e-5
@@ -34,6 +35,7 @@ class OracleRefused(RuntimeError):
 
 class _Guard:
     """The oracle's state: how deep we are inside a student's function, whether it asked, whether it is withdrawn."""
+
     depth = 0
     asked = False
     withdrawn = False
@@ -73,7 +75,8 @@ def refuse_inside_student_code():
         GUARD.asked = True
         raise OracleRefused(
             "gradelib's numerical gradient and check() cannot be used inside the function "
-            "being checked: derive the gradient yourself.")
+            "being checked: derive the gradient yourself."
+        )
 
 
 def withdraw():
@@ -148,8 +151,9 @@ def numerical_gradient(exercise, x, params, target):
     refuse_inside_student_code()
     net = NETWORKS.get(exercise) or getattr(EXERCISES.get(exercise), "network", None)
     if net is None:
-        raise ValueError(f"numerical_gradient knows the networks {', '.join(NETWORKS)}; "
-                         f"{exercise!r} is not one of them.")
+        raise ValueError(
+            f"numerical_gradient knows the networks {', '.join(NETWORKS)}; {exercise!r} is not one of them."
+        )
     net.validate(x, params, target)
     X = tuple(np.array([float(v)]) for v in x)
     P = {k: np.array([float(params[k])]) for k in net.params}

@@ -17,8 +17,10 @@ A piece's mistakes are named by comparing the student's numbers with what a
 slip would give, built from the same node derivatives and a local factor
 (a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.
 """
+
 import types
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,7 +69,7 @@ def node_gradients(net, X, P, T, nodes):
     if oracle.withdrawn():
         return {node: np.full(np.shape(T), np.nan) for node in nodes}
     oracle.refuse_inside_student_code()
-    cols = 2 * len(nodes) + 1          # columns 2j, 2j+1 move node j by ±h; the last is the base point
+    cols = 2 * len(nodes) + 1  # columns 2j, 2j+1 move node j by ±h; the last is the base point
     Xc = tuple(np.asarray(x, float)[:, None] for x in X)
     Pc = {k: np.repeat(np.asarray(P[k], float)[:, None], cols, axis=1) for k in net.params}
     pre, post = {}, {}
@@ -105,12 +107,14 @@ def at_point(net, x, params, target):
 
 # ------------------------------------------------------------------ the truth at the test points, and the slips
 
+
 class Truth(NamedTuple):
     """What the slips are built from, at the n test points."""
-    G: dict          # node -> dLoss/d(node), arrays (n,), from node_gradients
-    state: dict      # the forward pass at the points
-    P: dict          # the parameters, arrays (n,)
-    T: np.ndarray    # the targets
+
+    G: dict  # node -> dLoss/d(node), arrays (n,), from node_gradients
+    state: dict  # the forward pass at the points
+    P: dict  # the parameters, arrays (n,)
+    T: np.ndarray  # the targets
 
     def gate(self, z):
         """ReLU'(z) at the points: 1.0 where on, 0.0 where off."""
@@ -123,99 +127,152 @@ class Truth(NamedTuple):
 
 class Slip(NamedTuple):
     """A named mistake of one piece: the numbers it gives for the keys it touches, and its words."""
-    mistake: str                       # a short label, as in gradelib.diagnose
-    value: Callable[[Truth], dict]     # key -> array (n,): what a student with this slip returns
-    sentence: str                      # what is wrong, in the notes' symbols
-    inherited: tuple = ()              # keys computed from the slipped one: wrong the same way, or right if
-                                       # the student computed them on their own
+
+    mistake: str  # a short label, as in gradelib.diagnose
+    value: Callable[[Truth], dict]  # key -> array (n,): what a student with this slip returns
+    sentence: str  # what is wrong, in the notes' symbols
+    inherited: tuple = ()  # keys computed from the slipped one: wrong the same way, or right if
+    # the student computed them on their own
 
 
-OUTPUTS = ("Y5", "Y6", "Y7")   # the 2-2-3 net's output nodes, the parents of nodes 3 and 4
+OUTPUTS = ("Y5", "Y6", "Y7")  # the 2-2-3 net's output nodes, the parents of nodes 3 and 4
 
 
 SLIPS = {
     "relu_chain_deltas": [
-        Slip("delta_sign", lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
-             "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
-             "with Err2 = O_b2 − Y2 (not Y2 − O_b2)."),
-        Slip("delta2_no_relu_prime", lambda t: {"delta2": -t.G["Y2"],
-                                                "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-             "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
-             inherited=("delta1",)),
-        Slip("delta1_err_not_delta2", lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-             "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
-             "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1."),
-        Slip("delta1_no_w12", lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
-             "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, "
-             "so δ1 = δ2·w12·ReLU'(z1)."),
-        Slip("delta1_wrong_gate", lambda t: {"delta1": -t.G["Y1"]},
-             "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
-             "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0."),
-        Slip("delta1_times_Y1", lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
-             "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
-             "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0."),
+        Slip(
+            "delta_sign",
+            lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
+            "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
+            "with Err2 = O_b2 − Y2 (not Y2 − O_b2).",
+        ),
+        Slip(
+            "delta2_no_relu_prime",
+            lambda t: {"delta2": -t.G["Y2"], "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+            "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
+            inherited=("delta1",),
+        ),
+        Slip(
+            "delta1_err_not_delta2",
+            lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+            "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
+            "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1.",
+        ),
+        Slip(
+            "delta1_no_w12",
+            lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
+            "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, so δ1 = δ2·w12·ReLU'(z1).",
+        ),
+        Slip(
+            "delta1_wrong_gate",
+            lambda t: {"delta1": -t.G["Y1"]},
+            "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
+            "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0.",
+        ),
+        Slip(
+            "delta1_times_Y1",
+            lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
+            "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
+            "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0.",
+        ),
     ],
     "softmax_223_output_errors": [
-        Slip("output_error_sign", lambda t: {k: -t.G[k] for k in OUTPUTS},
-             "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], "
-             "prediction minus truth."),
-        Slip("output_error_no_minus_one", lambda t: {k: t.G[k] + t.is_target(k) for k in OUTPUTS},
-             "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
-             "P_k − 1 at the target node and P_k at the others."),
-        Slip("output_error_target_only", lambda t: {k: t.G[k] * t.is_target(k) for k in OUTPUTS},
-             "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
-             "its denominator with every output, so dLoss/dY_k = P_k at the other nodes."),
-        Slip("output_error_minus_one_everywhere", lambda t: {k: t.G[k] - 1 + t.is_target(k) for k in OUTPUTS},
-             "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
-             "dLoss/dY_k = P_k − [k is the target]."),
+        Slip(
+            "output_error_sign",
+            lambda t: {k: -t.G[k] for k in OUTPUTS},
+            "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], prediction minus truth.",
+        ),
+        Slip(
+            "output_error_no_minus_one",
+            lambda t: {k: t.G[k] + t.is_target(k) for k in OUTPUTS},
+            "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
+            "P_k − 1 at the target node and P_k at the others.",
+        ),
+        Slip(
+            "output_error_target_only",
+            lambda t: {k: t.G[k] * t.is_target(k) for k in OUTPUTS},
+            "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
+            "its denominator with every output, so dLoss/dY_k = P_k at the other nodes.",
+        ),
+        Slip(
+            "output_error_minus_one_everywhere",
+            lambda t: {k: t.G[k] - 1 + t.is_target(k) for k in OUTPUTS},
+            "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
+            "dLoss/dY_k = P_k − [k is the target].",
+        ),
     ],
     "softmax_223_hidden_errors": [
-        Slip("hidden_error_sign", lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
-             "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
-             "built from the output errors P_k − [k is the target]."),
-        Slip("hidden_error_target_only",
-             lambda t: {h: sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS)
-                        for h in ("Y3", "Y4")},
-             "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
-             "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
-             "node 4 with W45, W46, W47."),
-        Slip("hidden_error_no_minus_one",
-             lambda t: {h: t.G[h] + sum(t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS)
-                        for h in ("Y3", "Y4")},
-             "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
-             "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37."),
-        Slip("hidden_error_swapped_weights",
-             lambda t: {h: sum(t.G[k] * t.P[f"W{o}{k[1]}"] for k in OUTPUTS)
-                        for h, o in (("Y3", "4"), ("Y4", "3"))},
-             "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
-             "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47."),
-        Slip("hidden_error_through_relu", lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
-             "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
-             "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off."),
+        Slip(
+            "hidden_error_sign",
+            lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
+            "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
+            "built from the output errors P_k − [k is the target].",
+        ),
+        Slip(
+            "hidden_error_target_only",
+            lambda t: {h: sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS) for h in ("Y3", "Y4")},
+            "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
+            "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
+            "node 4 with W45, W46, W47.",
+        ),
+        Slip(
+            "hidden_error_no_minus_one",
+            lambda t: {h: t.G[h] + sum(t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS) for h in ("Y3", "Y4")},
+            "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
+            "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
+        ),
+        Slip(
+            "hidden_error_swapped_weights",
+            lambda t: {h: sum(t.G[k] * t.P[f"W{o}{k[1]}"] for k in OUTPUTS) for h, o in (("Y3", "4"), ("Y4", "3"))},
+            "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
+            "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
+        ),
+        Slip(
+            "hidden_error_through_relu",
+            lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
+            "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
+            "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off.",
+        ),
     ],
     "softmax_223_hidden_deltas": [
-        Slip("hidden_delta_sign", lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
-             "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
-             "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract."),
-        Slip("hidden_delta_no_relu_prime", lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
-             "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 "
-             "where node 3 is off."),
-        Slip("hidden_delta_swapped_gate", lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
-             "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
-             "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z."),
-        Slip("hidden_delta_times_Y", lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
-             "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
-             "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0."),
-        Slip("hidden_delta_target_only",
-             lambda t: {f"z{h[1]}": t.gate(f"z{h[1]}") * sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"]
-                                                               for k in OUTPUTS) for h in ("Y3", "Y4")},
-             "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
-             "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3)."),
+        Slip(
+            "hidden_delta_sign",
+            lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
+            "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
+            "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract.",
+        ),
+        Slip(
+            "hidden_delta_no_relu_prime",
+            lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
+            "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 where node 3 is off.",
+        ),
+        Slip(
+            "hidden_delta_swapped_gate",
+            lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
+            "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
+            "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z.",
+        ),
+        Slip(
+            "hidden_delta_times_Y",
+            lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
+            "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
+            "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0.",
+        ),
+        Slip(
+            "hidden_delta_target_only",
+            lambda t: {
+                f"z{h[1]}": t.gate(f"z{h[1]}") * sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS)
+                for h in ("Y3", "Y4")
+            },
+            "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
+            "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
+        ),
     ],
 }
 
 
 # ------------------------------------------------------------------ the verdict
+
 
 def expected(ex, t):
     """What the piece's dict should hold at the points: sign·dLoss/d(node) for each key."""
@@ -241,8 +298,13 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         bad = ~np.isfinite(S[k])
         if bad.any():
             i = int(np.argmax(bad))
-            return Result(ex.name, False, [f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; "
-                                           "it is always a finite number here."], ["not_finite"], notes)
+            return Result(
+                ex.name,
+                False,
+                [f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here."],
+                ["not_finite"],
+                notes,
+            )
     t = truth(ex, pts)
     E = expected(ex, t)
     wrong = [k for k in piece.keys if not close(S[k], E[k])]
@@ -257,8 +319,11 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         own = [k for k in value if k not in slip.inherited]
         # the slip is yours if all its own keys are its numbers, one of them wrong; an inherited key is its
         # number (then the slip explains it too) or the right one
-        matches = all(close(S[k], value[k]) for k in own) and any(k in left for k in own) and \
-            all(close(S[k], value[k]) or close(S[k], E[k]) for k in slip.inherited)
+        matches = (
+            all(close(S[k], value[k]) for k in own)
+            and any(k in left for k in own)
+            and all(close(S[k], value[k]) or close(S[k], E[k]) for k in slip.inherited)
+        )
         explained = [k for k in left if k in value and close(S[k], value[k])]
         if matches and explained:
             messages.append(_with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal))
@@ -271,9 +336,11 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         node = dict(zip(piece.keys, piece.nodes))[k]
         meaning = f"dLoss/d{node}" if piece.sign > 0 else f"−dLoss/d{node}"
         definition = meaning if symbol[k] == meaning else f"{symbol[k]} = {meaning}"
-        sentence = (f"Your {join_and(symbol[u] for u in unexplained)} {'is' if len(unexplained) == 1 else 'are'} "
-                    f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
-                    f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}.")
+        sentence = (
+            f"Your {join_and(symbol[u] for u in unexplained)} {'is' if len(unexplained) == 1 else 'are'} "
+            f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
+            f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}."
+        )
         messages.append(_with_example(sentence, k, S, E, pts, symbol, reveal))
         mistakes.append("wrong_value")
         for u in unexplained:
@@ -285,19 +352,27 @@ def _with_example(sentence, k, S, E, pts, symbol, reveal):
     if not reveal:
         return sentence
     i = int(np.argmax(~agree(S[k], E[k])))
-    return full_stop(sentence) + f" For example at {pts.example(i)}: {symbol[k]} = {E[k][i] + 0.0:.6g}, yours is {S[k][i] + 0.0:.6g}."
+    return (
+        full_stop(sentence)
+        + f" For example at {pts.example(i)}: {symbol[k]} = {E[k][i] + 0.0:.6g}, yours is {S[k][i] + 0.0:.6g}."
+    )
 
 
 def _praise(ex, pts):
     net, piece = ex.network, ex.piece
-    patterns = [f"{relu.label} on at {int(pts.on(u).sum())} and off at {len(pts) - int(pts.on(u).sum())}"
-                for u, relu in net.relus.items()]
+    patterns = [
+        f"{relu.label} on at {int(pts.on(u).sum())} and off at {len(pts) - int(pts.on(u).sum())}"
+        for u, relu in net.relus.items()
+    ]
     signed = "minus the numerical derivative" if piece.sign < 0 else "the numerical derivative"
-    return (f"Your {join_and(piece.symbols)} agree with {signed} of the loss with respect to "
-            f"{join_and(piece.nodes)} at {len(pts)} test points ({'; '.join(patterns)}).")
+    return (
+        f"Your {join_and(piece.symbols)} agree with {signed} of the loss with respect to "
+        f"{join_and(piece.nodes)} at {len(pts)} test points ({'; '.join(patterns)})."
+    )
 
 
 # ------------------------------------------------------------------ which piece a failing gradient inherits from
+
 
 def pieces_of(ex):
     """The piece exercises of ex's network, upstream first (the order of EXERCISES)."""
@@ -357,13 +432,16 @@ def blame(ex, fn, result, check_piece):
         keys = [symbol[k] for k in piece.piece.keys if k in r.per_parameter]
         what = f"gets {join_and(keys)} wrong" if keys else "is not right yet"
         if piece.notebook_function in used:
-            sentences.append(f"Your {name} {what}, and the gradients built on it inherit the mistake: "
-                             f"fix it first (its own check says what is wrong).")
+            sentences.append(
+                f"Your {name} {what}, and the gradients built on it inherit the mistake: "
+                f"fix it first (its own check says what is wrong)."
+            )
         else:
-            sentences.append(f"Your {name} {what} too: the same slip may be in these gradients "
-                             f"(its own check says what is wrong).")
+            sentences.append(
+                f"Your {name} {what} too: the same slip may be in these gradients (its own check says what is wrong)."
+            )
     if not sentences:
         return result
-    return Result(result.exercise, False, sentences + result.messages, result.mistakes, result.notes,
-                  result.per_parameter)
-
+    return Result(
+        result.exercise, False, sentences + result.messages, result.mistakes, result.notes, result.per_parameter
+    )

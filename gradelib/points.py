@@ -9,15 +9,16 @@ far from the kink compared with the oracle's h = 1e-5, so the derivative is
 defined there and ReLU'(0) never matters.  Values are rounded to two decimals
 so that a student can redo a point on paper.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
 
 from .exercises import Network
 
-MARGIN = 0.1          # smallest |z| of any ReLU at a test point
-MIN_P = 0.02          # smallest softmax probability, so no output's gradient is negligible
-APART = 0.1           # smallest difference between values a swapped formula would confuse (|x1|, |x2|; Y3, Y4)
+MARGIN = 0.1  # smallest |z| of any ReLU at a test point
+MIN_P = 0.02  # smallest softmax probability, so no output's gradient is negligible
+APART = 0.1  # smallest difference between values a swapped formula would confuse (|x1|, |x2|; Y3, Y4)
 # Mixed into the seed, so that the points' random stream differs from any other stream drawn from the same
 # seed (the verifier's, say); the value itself means nothing, but changing it changes every test point.
 SALT = 7412
@@ -32,11 +33,11 @@ PATTERNS = {
 @dataclass
 class Points:
     net: Network
-    X: tuple        # arrays (n,)
-    P: dict         # arrays (n,)
+    X: tuple  # arrays (n,)
+    P: dict  # arrays (n,)
     T: np.ndarray
-    E: np.ndarray   # a learning rate per point, for the update exercises
-    state: dict     # the forward pass at every point
+    E: np.ndarray  # a learning rate per point, for the update exercises
+    state: dict  # the forward pass at every point
 
     def __len__(self):
         return len(self.T)

@@ -11,6 +11,7 @@ that the repository's gradebook.db is never touched; the saved widget state
 is dropped as well.  The same source gives the same bytes, so --check can
 compare files exactly.
 """
+
 import argparse
 import ast
 import os
@@ -40,14 +41,17 @@ def listed_assignments(root=ROOT):
     """
     path = root / CONFIG
     for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ASSIGNMENTS"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "ASSIGNMENTS" for t in node.targets
+        ):
             try:
                 return tuple(ast.literal_eval(node.value))
             except ValueError:
                 break
-    raise ReleaseError(f"{CONFIG} has no ASSIGNMENTS = (...) of plain names; list the assignments there, "
-                       'e.g. ASSIGNMENTS = ("01_single_neuron", "02_relu_chain").')
+    raise ReleaseError(
+        f"{CONFIG} has no ASSIGNMENTS = (...) of plain names; list the assignments there, "
+        'e.g. ASSIGNMENTS = ("01_single_neuron", "02_relu_chain").'
+    )
 
 
 def source_assignments(root=ROOT):
@@ -57,12 +61,15 @@ def source_assignments(root=ROOT):
     present = sorted(p.name for p in folders if p.is_dir() and not p.name.startswith("."))
     unlisted = [name for name in present if name not in listed]
     if unlisted:
-        raise ReleaseError(f"source/{unlisted[0]} is not in ASSIGNMENTS in {CONFIG}; add it there "
-                           f"(the assignments listed are {', '.join(listed)}).")
+        raise ReleaseError(
+            f"source/{unlisted[0]} is not in ASSIGNMENTS in {CONFIG}; add it there "
+            f"(the assignments listed are {', '.join(listed)})."
+        )
     for name in present:
         if not (root / "source" / name / f"{name}.ipynb").is_file():
-            raise ReleaseError(f"source/{name}/ has no {name}.ipynb: nbgrader expects the notebook "
-                               "to be named after its assignment.")
+            raise ReleaseError(
+                f"source/{name}/ has no {name}.ipynb: nbgrader expects the notebook to be named after its assignment."
+            )
     return [name for name in listed if name in present]
 
 
@@ -74,8 +81,11 @@ def student_copies(root=ROOT, names=None):
         course = Path(tmp)
         shutil.copy(root / CONFIG, course / CONFIG)
         for name in names:
-            shutil.copytree(root / "source" / name, course / "source" / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            shutil.copytree(
+                root / "source" / name,
+                course / "source" / name,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+            )
         if names:  # one nbgrader run for all of them: its start-up takes seconds
             run_nbgrader(course, "generate_assignment", "--assignment=*", "--force")
         for name in names:
@@ -86,8 +96,9 @@ def student_copies(root=ROOT, names=None):
 
 def run_nbgrader(course, *args):
     """Run the nbgrader command line in the course folder; a ReleaseError with its log if it fails."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], check=False, cwd=course,
-                          capture_output=True, text=True, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], check=False, cwd=course, capture_output=True, text=True, env=_env()
+    )
     if done.returncode != 0:
         raise ReleaseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done
@@ -145,7 +156,7 @@ def write(root=ROOT):
     return written
 
 
-CELL_SECONDS = 60   # one cell of a source notebook, as nbgrader's Execute.timeout: training cells take a few seconds
+CELL_SECONDS = 60  # one cell of a source notebook, as nbgrader's Execute.timeout: training cells take a few seconds
 
 
 def execute(path, timeout=CELL_SECONDS):
@@ -158,8 +169,14 @@ def execute(path, timeout=CELL_SECONDS):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                   store_widget_state=False, resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    ).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         for out in cell.get("outputs", []):
@@ -170,18 +187,28 @@ def execute(path, timeout=CELL_SECONDS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m gradelib.release", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 and name the notebooks that have drifted from source/")
-    parser.add_argument("--execute", nargs="*", metavar="ASSIGNMENT",
-                        help="first run these source notebooks (all if none is named) in place, storing "
-                             "their outputs")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 and name the notebooks that have drifted from source/",
+    )
+    parser.add_argument(
+        "--execute",
+        nargs="*",
+        metavar="ASSIGNMENT",
+        help="first run these source notebooks (all if none is named) in place, storing their outputs",
+    )
     args = parser.parse_args(argv)
     try:
         if args.check:
             problems = drift()
             if problems:
-                print("The student copies are out of date:", *[f"  - {p}" for p in problems],
-                      "Regenerate them with: python -m gradelib.release", sep="\n")
+                print(
+                    "The student copies are out of date:",
+                    *[f"  - {p}" for p in problems],
+                    "Regenerate them with: python -m gradelib.release",
+                    sep="\n",
+                )
                 return 1
             print("notebooks/ matches source/.")
             return 0
@@ -189,8 +216,9 @@ def main(argv=None):
             known = source_assignments()
             unknown = [name for name in args.execute if name not in known]
             if unknown:
-                raise ReleaseError(f"there is no source assignment {unknown[0]!r}; "
-                                   f"the assignments are {', '.join(known)}.")
+                raise ReleaseError(
+                    f"there is no source assignment {unknown[0]!r}; the assignments are {', '.join(known)}."
+                )
             for name in args.execute or known:
                 print(f"executing source/{name}/{name}.ipynb")
                 execute(ROOT / "source" / name / f"{name}.ipynb")

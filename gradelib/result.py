@@ -1,4 +1,5 @@
 """What check() returns: a verdict, the mistakes by name, and the feedback in words."""
+
 import html
 
 
@@ -32,9 +33,11 @@ class Result:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
         notes = "".join(f"<li><i>{html.escape(n)}</i></li>" for n in self.notes)
         verdict = "passed" if self.passed else "not yet right"
-        return (f'<div class="gradelib-result" style="border-left:4px solid {colour};padding:4px 10px">'
-                f'<b style="color:{colour}">{mark} {html.escape(self.exercise)}: {verdict}</b>'
-                f'<ul style="margin:4px 0">{items}{notes}</ul></div>')
+        return (
+            f'<div class="gradelib-result" style="border-left:4px solid {colour};padding:4px 10px">'
+            f'<b style="color:{colour}">{mark} {html.escape(self.exercise)}: {verdict}</b>'
+            f'<ul style="margin:4px 0">{items}{notes}</ul></div>'
+        )
 
     def assert_passed(self):
         """Raise AssertionError carrying the feedback unless the check passed; return self if it did."""

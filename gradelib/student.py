@@ -6,6 +6,7 @@ settings, ask gradelib for the answer, or return objects whose ``__eq__``,
 plain Python floats or a sentence saying what went wrong; nothing reaches
 stderr.
 """
+
 import contextlib
 import difflib
 import io
@@ -22,8 +23,8 @@ import numpy as np
 from . import oracle
 from .text import clip, join_or
 
-CALL_SECONDS = 2.0    # one call of a student's function; the points take microseconds each
-OVERDUE = 0.001       # an outer time limit that ran out during a call rings this soon after it
+CALL_SECONDS = 2.0  # one call of a student's function; the points take microseconds each
+OVERDUE = 0.001  # an outer time limit that ran out during a call rings this soon after it
 
 # Python 3.10 skips its check for signals and thread switches whenever the next instruction opens a try block,
 # so in `while True: try: pass / except Exception: pass` the alarm never lands, and no other thread ever runs.
@@ -31,8 +32,20 @@ OVERDUE = 0.001       # an outer time limit that ran out during a call rings thi
 # every backward jump checks, and no trace is needed.
 NEEDS_TRACE = sys.version_info < (3, 11)
 
-_NUMPY_REALS = (np.float16, np.float32, np.float64, np.longdouble,
-                np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)
+_NUMPY_REALS = (
+    np.float16,
+    np.float32,
+    np.float64,
+    np.longdouble,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+)
 
 
 class Problem(Exception):
@@ -94,6 +107,7 @@ def _time_limit(seconds):
 @dataclass
 class Call:
     """The outcome of one call: .value, or .problem; plus what the function printed and warned."""
+
     value: object = None
     problem: Problem = None
     printed: str = ""
@@ -110,8 +124,13 @@ def call(fn, args, name, *, refuse_oracle=True):
     buffer = io.StringIO()
     refusal = oracle.refused() if refuse_oracle else contextlib.nullcontext()
     # numpy's default error settings while the student's code runs: it warns, as it would for them alone
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
-            contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), refusal:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        np.errstate(all="warn", under="ignore"),
+        contextlib.redirect_stdout(buffer),
+        contextlib.redirect_stderr(buffer),
+        refusal,
+    ):
         warnings.simplefilter("always")
         try:
             if threading.current_thread() is threading.main_thread():
@@ -131,11 +150,12 @@ def call(fn, args, name, *, refuse_oracle=True):
 def _problem(exc, name):
     """The sentence for whatever a student's function raised (or the time limit raised inside it)."""
     if isinstance(exc, _TooSlow):
-        return Problem("timeout", f"{name} did not return within {CALL_SECONDS:g} seconds: "
-                                  "is there an endless loop?")
+        return Problem("timeout", f"{name} did not return within {CALL_SECONDS:g} seconds: is there an endless loop?")
     if isinstance(exc, NotImplementedError):
-        return Problem("not_implemented", f"{name} is not written yet: it still raises "
-                                          "NotImplementedError. Replace that line with your code.")
+        return Problem(
+            "not_implemented",
+            f"{name} is not written yet: it still raises NotImplementedError. Replace that line with your code.",
+        )
     if isinstance(exc, SystemExit):
         return Problem("exception", f"{name} called exit(); return your answer instead.")
     if isinstance(exc, RecursionError):
@@ -198,21 +218,25 @@ def to_number(value, what):
             raise Problem("not_finite", f"{what} is an integer too large for a float.") from None
     if kind is np.ndarray:
         if value.shape != ():
-            raise Problem("wrong_shape", f"{what} should be one number, but it is a NumPy array of shape "
-                                         f"{value.shape}; take the number out with float(...) or an index.")
+            raise Problem(
+                "wrong_shape",
+                f"{what} should be one number, but it is a NumPy array of shape "
+                f"{value.shape}; take the number out with float(...) or an index.",
+            )
         if value.dtype.kind not in "iuf":
             raise Problem("wrong_type", f"{what} is a 0-d array of {value.dtype}, not of real numbers.")
         return float(value.item())
     if kind is str:
-        raise Problem("wrong_type", f"{what} is the string {clip(value, 40)!r}, not a number: "
-                                    "return the number itself, not text.")
+        raise Problem(
+            "wrong_type", f"{what} is the string {clip(value, 40)!r}, not a number: return the number itself, not text."
+        )
     if kind in (list, tuple):
-        raise Problem("wrong_shape", f"{what} should be one number, but it is a {kind.__name__} "
-                                     f"of {len(value)} items.")
+        raise Problem("wrong_shape", f"{what} should be one number, but it is a {kind.__name__} of {len(value)} items.")
     if kind is complex or kind is np.complex128:
         raise Problem("wrong_type", f"{what} is a complex number; gradients here are real.")
-    raise Problem("wrong_type", f"{what} is {describe_type(value)}; return a plain number "
-                                "(a float, an int or a NumPy scalar).")
+    raise Problem(
+        "wrong_type", f"{what} is {describe_type(value)}; return a plain number (a float, an int or a NumPy scalar)."
+    )
 
 
 def read_dict(value, keys, fn_name, what):
@@ -220,15 +244,20 @@ def read_dict(value, keys, fn_name, what):
     if value is None:
         raise Problem("none", f"{fn_name} returned None: did you forget `return {{...}}`?")
     if not isinstance(value, dict):
-        raise Problem("wrong_type", f"{fn_name} should return a dict like {{{_example(keys)}}} of {what}; "
-                                    f"it returned {describe_type(value)}.")
+        raise Problem(
+            "wrong_type",
+            f"{fn_name} should return a dict like {{{_example(keys)}}} of {what}; it returned {describe_type(value)}.",
+        )
     # dict's own methods, not the student's subclass's overrides
     items = list(dict.items(value))
     given = [k for k, _ in items]
     bad_keys = [k for k in given if type(k) is not str]
     if bad_keys:
-        raise Problem("wrong_key", f"the keys of the dict {fn_name} returns should be the names "
-                                   f"{', '.join(map(repr, keys))}; {bad_keys[0]!r} is not a name.")
+        raise Problem(
+            "wrong_key",
+            f"the keys of the dict {fn_name} returns should be the names "
+            f"{', '.join(map(repr, keys))}; {bad_keys[0]!r} is not a name.",
+        )
     missing = [k for k in keys if k not in given]
     extra = [k for k in given if k not in keys]
     if missing or extra:
@@ -238,13 +267,17 @@ def read_dict(value, keys, fn_name, what):
         if extra:
             hints = []
             for k in extra:
-                close = [m for m in missing if m.lower() == k.lower()] or \
-                    difflib.get_close_matches(k, missing or keys, n=1)
+                close = [m for m in missing if m.lower() == k.lower()] or difflib.get_close_matches(
+                    k, missing or keys, n=1
+                )
                 hints.append(f"{k!r} (did you mean {close[0]!r}?)" if close else repr(k))
             parts.append(f"it has extra keys {', '.join(hints)}")
         mistake = "missing_key" if missing else "extra_key"
-        raise Problem(mistake, f"The dict {fn_name} returns should have exactly the keys "
-                               f"{', '.join(map(repr, keys))}; {' and '.join(parts)}.")
+        raise Problem(
+            mistake,
+            f"The dict {fn_name} returns should have exactly the keys "
+            f"{', '.join(map(repr, keys))}; {' and '.join(parts)}.",
+        )
     return {k: to_number(v, f"the value for {k!r}") for k, v in items}
 
 
@@ -255,17 +288,25 @@ def read_vector(value, length, fn_name):
     kind = type(value)
     if kind is np.ndarray:
         if value.ndim != 1 or value.shape[0] != length:
-            raise Problem("wrong_shape", f"{fn_name} should return {length} probabilities, one per logit; "
-                                         f"it returned an array of shape {value.shape}.")
+            raise Problem(
+                "wrong_shape",
+                f"{fn_name} should return {length} probabilities, one per logit; "
+                f"it returned an array of shape {value.shape}.",
+            )
         items = list(value)
     elif kind in (list, tuple):
         if len(value) != length:
-            raise Problem("wrong_shape", f"{fn_name} should return {length} probabilities, one per logit; "
-                                         f"it returned {len(value)}.")
+            raise Problem(
+                "wrong_shape",
+                f"{fn_name} should return {length} probabilities, one per logit; it returned {len(value)}.",
+            )
         items = list(value)
     else:
-        raise Problem("wrong_type", f"{fn_name} should return a list or a 1-D NumPy array of probabilities; "
-                                    f"it returned {describe_type(value)}.")
+        raise Problem(
+            "wrong_type",
+            f"{fn_name} should return a list or a 1-D NumPy array of probabilities; "
+            f"it returned {describe_type(value)}.",
+        )
     return [to_number(v, f"probability {i + 1}") for i, v in enumerate(items)]
 
 
@@ -273,13 +314,14 @@ def _example(keys):
     return ", ".join(f"'{k}': ..." for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
 
 
-MAX_ANSWERS = 200      # entries read from a dict of hand-worked values; the biggest network has 60 steps
+MAX_ANSWERS = 200  # entries read from a dict of hand-worked values; the biggest network has 60 steps
 ANSWER_CHARACTERS = 60  # a typed value is kept up to this length: enough for any number written as text
 
 
 class Unusual(NamedTuple):
     """An answer that is neither a number, nor text, nor empty: only what it is survives, in words."""
-    description: str   # e.g. "a list", "a truth value"
+
+    description: str  # e.g. "a list", "a truth value"
 
 
 def read_answers(value, fn_name):
@@ -293,8 +335,11 @@ def read_answers(value, fn_name):
     if value is None:
         raise Problem("none", f"{fn_name} returned None: did you forget `return {{...}}`?")
     if not isinstance(value, dict):
-        raise Problem("wrong_type", f"{fn_name} should return a dict of your values, like "
-                                    f"{{'z': 0.9, 'Y': 0.9, ...}}; it returned {describe_type(value)}.")
+        raise Problem(
+            "wrong_type",
+            f"{fn_name} should return a dict of your values, like "
+            f"{{'z': 0.9, 'Y': 0.9, ...}}; it returned {describe_type(value)}.",
+        )
     answers = {}
     for key, v in list(dict.items(value))[:MAX_ANSWERS]:
         answers[key if type(key) is str else clip(repr(key), ANSWER_CHARACTERS)] = _plain_answer(v)

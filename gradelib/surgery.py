@@ -14,6 +14,7 @@ so dY/dz = s and d(w·y)/dy = v, while d(w·y)/dw = y_base stays right.
 gradelib.diagnose asks for many such networks at once; ``stack`` puts them
 side by side, so that one call of the oracle differentiates them all.
 """
+
 import numpy as np
 
 from .networks import Plain
@@ -56,9 +57,12 @@ class Surgery(Plain):
 def record(net, X, P, T):
     """The base point's forward pass, as arrays (n, 1) that broadcast over the perturbed copies."""
     rec = Recorder()
-    state = net.forward(tuple(np.asarray(x, float)[:, None] for x in X),
-                        {k: np.asarray(P[k], float)[:, None] for k in net.params},
-                        np.asarray(T)[:, None], rec)
+    state = net.forward(
+        tuple(np.asarray(x, float)[:, None] for x in X),
+        {k: np.asarray(P[k], float)[:, None] for k in net.params},
+        np.asarray(T)[:, None],
+        rec,
+    )
     return rec, state
 
 
@@ -81,14 +85,22 @@ def stack(net, X, blocks):
     def rows(i, value):
         return np.broadcast_to(np.asarray(value, float), (n, 1)) if np.ndim(value) < 2 else value
 
-    slope = {u: np.concatenate([rows(i, b[2][u]) if u in b[2] else (base.z[u][i * n:(i + 1) * n] > 0) * 1.0
-                                for i, b in enumerate(blocks)]) for u in nodes}
-    back = {e: np.concatenate([rows(i, b[3][e]) if e in b[3] else column(b[0][e])
-                               for i, b in enumerate(blocks)]) for e in edges}
+    slope = {
+        u: np.concatenate(
+            [
+                rows(i, b[2][u]) if u in b[2] else (base.z[u][i * n : (i + 1) * n] > 0) * 1.0
+                for i, b in enumerate(blocks)
+            ]
+        )
+        for u in nodes
+    }
+    back = {
+        e: np.concatenate([rows(i, b[3][e]) if e in b[3] else column(b[0][e]) for i, b in enumerate(blocks)])
+        for e in edges
+    }
     return Xs, Ps, Ts, Surgery(base, slope=slope, back=back)
 
 
 def column(values):
     """An array (n,) as (n, 1), to broadcast over the oracle's perturbed copies."""
     return np.asarray(values, float)[:, None]
-

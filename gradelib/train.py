@@ -25,6 +25,7 @@ batches of batch_size examples and takes one step per batch with the
 student's batch_gradients(X, params, targets), the gradient of the batch's
 mean loss; it stops in the same polite way.
 """
+
 import math
 import sys
 
@@ -42,12 +43,12 @@ TEACHERS = {
     "single_neuron": dict(w1=0.9, w2=-0.6, b=0.3),
     "relu_chain": dict(w11=1.2, b1=0.3, w12=0.8, b2=-0.1),
 }
-X_RANGE = 1.5              # inputs uniform in [-1.5, 1.5], rounded to 2 decimals
-CENTRES = {5: (0.0, 1.2), 6: (-1.1, -0.7), 7: (1.1, -0.7)}   # the three blobs of three_class_data
+X_RANGE = 1.5  # inputs uniform in [-1.5, 1.5], rounded to 2 decimals
+CENTRES = {5: (0.0, 1.2), 6: (-1.1, -0.7), 7: (1.1, -0.7)}  # the three blobs of three_class_data
 SPREAD = 0.35
 CLASS_COLOURS = {5: "tab:blue", 6: "tab:orange", 7: "tab:green"}
-RUN_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")   # plot_loss_runs: one per run, in order
-ALIVE = 0.7                # initial_params keeps every ReLU on for at least this share of the data
+RUN_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")  # plot_loss_runs: one per run, in order
+ALIVE = 0.7  # initial_params keeps every ReLU on for at least this share of the data
 
 
 def _network(network):
@@ -61,8 +62,10 @@ def regression_data(network, n=40, seed=0):
     rounded to 3 decimals.
     """
     if network not in TEACHERS:
-        raise ValueError(f"regression_data is for 'single_neuron' and 'relu_chain'; for 'softmax_223' "
-                         f"use three_class_data(). Got {network!r}.")
+        raise ValueError(
+            f"regression_data is for 'single_neuron' and 'relu_chain'; for 'softmax_223' "
+            f"use three_class_data(). Got {network!r}."
+        )
     net = NETWORKS[network]
     rng = np.random.default_rng([seed, 1])
     X = np.round(rng.uniform(-X_RANGE, X_RANGE, size=(n, len(net.inputs))), 2)
@@ -133,8 +136,10 @@ def _student_dict(fn, args, net, where, what):
     sys.stdout.write(outcome.printed)  # the learner's own prints belong in the cell, as when they call it
     if outcome.problem is not None:
         if outcome.problem.mistake == "not_implemented":
-            raise _Stop(f"Training did not run: {name} still raises NotImplementedError; "
-                        "write it above, then run this cell again.")
+            raise _Stop(
+                f"Training did not run: {name} still raises NotImplementedError; "
+                "write it above, then run this cell again."
+            )
         raise _Stop(full_stop(f"Training stopped {where}: {outcome.problem.sentence}"))
     try:
         return read_dict(outcome.value, list(net.params), name, what)
@@ -148,8 +153,10 @@ def _step(update, args, net, where):
     new = _student_dict(update, args, net, where, "new parameters")
     bad = [k for k, v in new.items() if not math.isfinite(v)]
     if bad:
-        raise _Stop(f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
-                    f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update.")
+        raise _Stop(
+            f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
+            f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update."
+        )
     return new
 
 
@@ -183,8 +190,10 @@ def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
                 pass
             loss = mean_loss(network, params, data)
             if not math.isfinite(loss):
-                raise _Stop(f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
-                            f"try a smaller η than {eta:g} or check the sign of the {what}.")
+                raise _Stop(
+                    f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
+                    f"try a smaller η than {eta:g} or check the sign of the {what}."
+                )
             losses.append(loss)
     except _Stop as stop:
         print(stop)
@@ -193,13 +202,15 @@ def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
 
 def _gradient_step(batch_gradients, args, net, eta, where):
     """One call of the student's batch gradients: the parameters after p − η·g, or _Stop."""
-    grads = _student_dict(batch_gradients, args, net, where, "gradients")   # as train(): training is not checking
+    grads = _student_dict(batch_gradients, args, net, where, "gradients")  # as train(): training is not checking
     params = args[1]
     new = {k: params[k] - eta * grads[k] for k in net.params}
     bad = [k for k, v in new.items() if not math.isfinite(v)]
     if bad:
-        raise _Stop(f"Training stopped {where}: {bad[0]} became {new[bad[0]]}; the step blew up, so try a "
-                    f"smaller η than {eta:g} or check the sign of the gradient.")
+        raise _Stop(
+            f"Training stopped {where}: {bad[0]} became {new[bad[0]]}; the step blew up, so try a "
+            f"smaller η than {eta:g} or check the sign of the gradient."
+        )
     return new
 
 
@@ -217,21 +228,22 @@ def train_minibatch(network, batch_gradients, params, data, eta, epochs, batch_s
 
     def epoch_of(params, order, epoch):
         for step, start in enumerate(range(0, len(data), batch_size), start=1):
-            chosen = [data[i] for i in order[start:start + batch_size]]
+            chosen = [data[i] for i in order[start : start + batch_size]]
             args = ([tuple(x) for x, _ in chosen], dict(params), [t for _, t in chosen])
             params = _gradient_step(batch_gradients, args, net, eta, f"at epoch {epoch}, batch {step}")
             yield params
 
-    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of,
-                    "gradient")
+    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of, "gradient")
 
 
 def summary(network, start, trained, losses, data):
     """Two lines for a training result cell: the start and the trained parameters (3 decimals), each with its
     mean loss.  When no epoch finished, the trained line says that training did not run, rather than show
     parameters that may be the start's again as if they had been learned."""
+
     def line(label, p):
-        return f"{label} {({k: round(v, 3) for k, v in p.items()})}  mean loss {mean_loss(network, p, data):.4f}"
+        return f"{label} { ({k: round(v, 3) for k, v in p.items()}) }  mean loss {mean_loss(network, p, data):.4f}"
+
     if not losses:
         return line("start:  ", start) + "\ntrained: none: training did not run to the end of an epoch (see above)."
     return line("start:  ", start) + "\n" + line("trained:", trained)
@@ -248,8 +260,16 @@ def plot_losses(losses, ax=None, title=None):
         ax.plot(epochs, losses, marker="o" if len(losses) <= 30 else None, markersize=3, color="tab:blue")
         ax.set_xlim(0.5, len(losses) + 0.5)
     else:
-        ax.text(0.5, 0.5, "No loss to plot: training stopped before the first epoch ended.",
-                ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#b3261e")
+        ax.text(
+            0.5,
+            0.5,
+            "No loss to plot: training stopped before the first epoch ended.",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=10,
+            color="#b3261e",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss over the data")
     ax.set_ylim(bottom=0)
@@ -278,15 +298,23 @@ def plot_loss_runs(runs, ax=None, title=None, log=False):
         else:
             ax.plot([], [], color=colour, label=f"{label}: stopped before the first epoch ended")
     if not any(len(losses) for losses in runs.values()):
-        ax.text(0.5, 0.5, "No loss to plot: training stopped before the first epoch ended.",
-                ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#b3261e")
+        ax.text(
+            0.5,
+            0.5,
+            "No loss to plot: training stopped before the first epoch ended.",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=10,
+            color="#b3261e",
+        )
     ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("epoch")
     # a log axis needs a positive loss to place; with none (no run got through an epoch) it stays linear
     log = log and any(v > 0 for losses in runs.values() for v in losses)
     ax.set_ylabel("mean loss over the data" + (" (log scale)" if log else ""))
     if log:
-        ax.set_yscale("log", nonpositive="mask")   # a loss of exactly 0 has no place on it: left out
+        ax.set_yscale("log", nonpositive="mask")  # a loss of exactly 0 has no place on it: left out
     else:
         ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -322,14 +350,17 @@ def plot_decision_regions(params, data, ax=None, title=None):
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     regions = predict(params, g1, g2)
     colours = [CLASS_COLOURS[k] for k in net.classes]
-    ax.pcolormesh(g1, g2, regions, cmap=ListedColormap(colours), vmin=4.5, vmax=7.5, alpha=0.22,
-                  shading="auto", rasterized=True)
+    ax.pcolormesh(
+        g1, g2, regions, cmap=ListedColormap(colours), vmin=4.5, vmax=7.5, alpha=0.22, shading="auto", rasterized=True
+    )
     for k in net.classes:
         mine = pts[targets == k]
         ax.scatter(mine[:, 0], mine[:, 1], s=22, color=CLASS_COLOURS[k], edgecolor="black", linewidth=0.5)
     right = int(np.sum(predict(params, pts[:, 0], pts[:, 1]) == targets))
-    handles = [Line2D([], [], marker="o", linestyle="", color=CLASS_COLOURS[k], markeredgecolor="black",
-                      label=f"node {k}") for k in net.classes]
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=CLASS_COLOURS[k], markeredgecolor="black", label=f"node {k}")
+        for k in net.classes
+    ]
     ax.legend(handles=handles, title="target", loc="best", fontsize=9)
     ax.set_xlabel(tex(net.inputs[0]))
     ax.set_ylabel(tex(net.inputs[1]))
@@ -337,9 +368,12 @@ def plot_decision_regions(params, data, ax=None, title=None):
     ax.set_ylim(lo[1], hi[1])
     ax.set_title(title if title is not None else f"Predicted class: {right} of {len(data)} points right")
     per_class = ", ".join(f"{int(np.sum(targets == k))} of target node {k}" for k in net.classes)
-    set_alt(ax, f"The plane of the inputs {net.inputs[0]} and {net.inputs[1]}, shaded by the class the network "
-                f"predicts there (node 5, 6 or 7), with the {len(data)} data points coloured by their target "
-                f"({per_class}); {right} of {len(data)} are predicted right")
+    set_alt(
+        ax,
+        f"The plane of the inputs {net.inputs[0]} and {net.inputs[1]}, shaded by the class the network "
+        f"predicts there (node 5, 6 or 7), with the {len(data)} data points coloured by their target "
+        f"({per_class}); {right} of {len(data)} are predicted right",
+    )
     if own:
         fig.tight_layout()
     return fig

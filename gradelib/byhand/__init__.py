@@ -15,6 +15,7 @@ The modules, one idea each: personal (the problem made from an id), steps
 and the words for the first wrong step), sheet (the printable HTML page),
 form (the ipywidgets form), graded (the nbgrader task: my_id, grade_by_hand).
 """
+
 from .form import form
 from .graded import grade_by_hand, my_id
 from .marking import Marking, StepMark, check_by_hand, mark
@@ -23,5 +24,20 @@ from .reading import tolerance
 from .sheet import sheet
 from .steps import DEFAULT_GRADED, Step, graded_steps, steps
 
-__all__ = ["problem", "PersonalProblem", "steps", "Step", "mark", "Marking", "StepMark", "check_by_hand",
-           "sheet", "form", "my_id", "grade_by_hand", "tolerance", "graded_steps", "DEFAULT_GRADED"]
+__all__ = [
+    "problem",
+    "PersonalProblem",
+    "steps",
+    "Step",
+    "mark",
+    "Marking",
+    "StepMark",
+    "check_by_hand",
+    "sheet",
+    "form",
+    "my_id",
+    "grade_by_hand",
+    "tolerance",
+    "graded_steps",
+    "DEFAULT_GRADED",
+]

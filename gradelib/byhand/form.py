@@ -8,6 +8,7 @@ A box holds text, as typed: marking reads it (gradelib.byhand.reading), so
 "3/4" or "0,25" gets its sentence there, and an empty box is left out of
 answers() (a step not yet answered, not an unreadable one).
 """
+
 import html
 
 from .marking import check_by_hand, symbol_html
@@ -22,17 +23,22 @@ class Form:
     """A form for one student's problem: .widget (the ipywidgets box), .boxes ({key: Text}), .answers(), .check()."""
 
     def __init__(self, p, chosen=None):
-        import ipywidgets as widgets   # here, not at the top: importing gradelib (the grader's harness does)
-        self.problem = p               # needs no widgets
+        import ipywidgets as widgets  # here, not at the top: importing gradelib (the grader's harness does)
+
+        self.problem = p  # needs no widgets
         self.chosen = chosen
         self.boxes = {}
         rows = []
         keys = graded_steps(p.network, chosen)
         for s in [s for s in steps(p.network, p.target) if s.key in keys]:
             # the step's symbol is the box's own <label> (description), so a screen reader names the box
-            box = widgets.Text(placeholder=s.key, description=symbol_html(s.name), description_allow_html=True,
-                               style={"description_width": LABEL_WIDTH},
-                               layout=widgets.Layout(width=f"calc({LABEL_WIDTH} + 10em)"))
+            box = widgets.Text(
+                placeholder=s.key,
+                description=symbol_html(s.name),
+                description_allow_html=True,
+                style={"description_width": LABEL_WIDTH},
+                layout=widgets.Layout(width=f"calc({LABEL_WIDTH} + 10em)"),
+            )
             self.boxes[s.key] = box
             words = widgets.HTML(f'<span style="color:#555">{html.escape(s.words)}</span>')
             rows.append(widgets.HBox([box, words]))
@@ -42,7 +48,7 @@ class Form:
         head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{_givens_html(p)}")
         self.widget = widgets.VBox([head, *rows, self.button, self.output])
 
-    def __repr__(self):   # no address, so a stored notebook output stays the same
+    def __repr__(self):  # no address, so a stored notebook output stays the same
         return f"byhand.form({self.problem.network!r}, {self.problem.student_id!r})"
 
     def answers(self):
@@ -52,6 +58,7 @@ class Form:
     def check(self):
         """Mark the boxes and show the Marking under the button; returns it."""
         from IPython.display import display
+
         marking = check_by_hand(self.problem.network, self.problem.student_id, self.answers(), steps=self.chosen)
         self.output.clear_output()
         with self.output:
@@ -60,6 +67,7 @@ class Form:
 
     def _ipython_display_(self):
         from IPython.display import display
+
         display(self.widget)
 
 

@@ -12,6 +12,7 @@ the grader marks the cell (gradelib.grading.marking) it regenerates them from
 the id of the student it grades and replaces this cell's output, so neither a
 classmate's answers nor a changed id can score.
 """
+
 import os
 
 from .. import oracle
@@ -20,7 +21,7 @@ from ..student import Problem, call, read_answers
 # Set by the grader's harness to the student it grades (gradelib.grading.harness.STUDENT_VARIABLE); on a
 # JupyterHub a student's login is their nbgrader id, so my_id() finds it there too.
 ID_VARIABLES = ("GRADELIB_STUDENT_ID", "JUPYTERHUB_USER")
-POINT_DECIMALS = 2    # a partial score as nbgrader stores and shows it
+POINT_DECIMALS = 2  # a partial score as nbgrader stores and shows it
 
 
 def my_id(default):
@@ -39,14 +40,15 @@ def score(marking, points):
 
 def headline(marking, points):
     """The score in one sentence: the points, and the share of steps right that gives them."""
-    return (f"Score: {score(marking, points):g} of {points:g} points "
-            f"({marking.right} of {marking.total} steps right).")
+    return f"Score: {score(marking, points):g} of {points:g} points ({marking.right} of {marking.total} steps right)."
 
 
 def unmarked(sentence, points, student_id):
     """The text of a by-hand cell whose values could not be read at all: no step is right."""
-    return (f"By hand, on the numbers made for {student_id!r}: no step could be marked, "
-            f"0 of {points:g} points.\n- {sentence}")
+    return (
+        f"By hand, on the numbers made for {student_id!r}: no step could be marked, "
+        f"0 of {points:g} points.\n- {sentence}"
+    )
 
 
 def not_written_sentence(mistake, sentence, shown):
@@ -54,15 +56,18 @@ def not_written_sentence(mistake, sentence, shown):
     "not written yet" would puzzle a student who filled in every value; say which line to delete."""
     if mistake != "not_implemented":
         return sentence
-    return (f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
-            "While that line is there, the values you wrote below it are never read.")
+    return (
+        f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
+        "While that line is there, the values you wrote below it are never read."
+    )
 
 
 def answers_of(fn, name):
     """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
     if not callable(fn):
-        raise Problem("not_callable", f"grade_by_hand needs your function itself, e.g. {name}; "
-                                      f"it got {type(fn).__name__}.")
+        raise Problem(
+            "not_callable", f"grade_by_hand needs your function itself, e.g. {name}; it got {type(fn).__name__}."
+        )
     shown = f"{getattr(fn, '__name__', name)}()"
     c = call(fn, (), shown)
     if c.problem:
@@ -85,8 +90,9 @@ def grade_by_hand(network, student_id, fn, *, points, steps=None):
     others).  The score is points · right / graded steps.  The grader reads this keyword from the test cell as
     written (a literal), so the sheet, the form and check_by_hand must be given the same choice.
     """
-    from . import mark, problem   # the package's own marker, imported late: it imports this module
-    if oracle.withdrawn():        # in the grader's harness the grader marks, not the cell
+    from . import mark, problem  # the package's own marker, imported late: it imports this module
+
+    if oracle.withdrawn():  # in the grader's harness the grader marks, not the cell
         return Score(0.0)
     try:
         personal = problem(network, student_id)
@@ -99,7 +105,7 @@ def grade_by_hand(network, student_id, fn, *, points, steps=None):
         print(unmarked(p.sentence, points, student_id))
         return Score(0.0)
     marking = mark(personal, answers, steps=steps)
-    if not marking.available:   # an instructor's steps= that names no step: said, and nothing scored
+    if not marking.available:  # an instructor's steps= that names no step: said, and nothing scored
         print(unmarked(" ".join(marking.messages), points, student_id))
         return Score(0.0)
     print(headline(marking, points))

@@ -50,6 +50,7 @@ numbers themselves appear in a Marking only with reveal=True (the grader's and
 the tests' choice); a student's self-check shows which step is wrong and why,
 never the number it should be.
 """
+
 import difflib
 import html
 import math
@@ -69,29 +70,30 @@ from . import steps as steps_module
 from .graded import answers_of
 from .reading import SLACK, Reading, agrees, read_value, tolerance
 
-LISTED = 12          # keys listed when a key is unknown; the 2-2-3 net has 46
-EXPLAINED = 3        # later wrong steps explained in the messages; the rest are named (every StepMark says why)
-UNKNOWN_NAMED = 5    # keys that name no step are quoted up to this many
-SHOWN_KEY = 40       # characters of such a key quoted back
-CLOSE = 0.5          # difflib's similarity for "did you mean": 'z5' is 0.5 like 'z3', one character of two
-FOREIGN_LEAST = 3    # a page is another problem's only if at least this many problem-reading steps are wrong
-REPLACED = "; the steps after it were marked with its right value"   # said of a missing or unreadable value
+LISTED = 12  # keys listed when a key is unknown; the 2-2-3 net has 46
+EXPLAINED = 3  # later wrong steps explained in the messages; the rest are named (every StepMark says why)
+UNKNOWN_NAMED = 5  # keys that name no step are quoted up to this many
+SHOWN_KEY = 40  # characters of such a key quoted back
+CLOSE = 0.5  # difflib's similarity for "did you mean": 'z5' is 0.5 like 'z3', one character of two
+FOREIGN_LEAST = 3  # a page is another problem's only if at least this many problem-reading steps are wrong
+REPLACED = "; the steps after it were marked with its right value"  # said of a missing or unreadable value
 STATUS_MARK = {"right": "✔", "wrong": "✘", "missing": "–", "unreadable": "?"}
 STATUS_COLOUR = {"right": "#1b7f3b", "wrong": "#b3261e", "missing": "#6b6b6b", "unreadable": "#b35a00"}
 
 
 class StepMark(NamedTuple):
     """The verdict on one step."""
-    key: str              # the step's key, e.g. "delta1"
-    given: object         # the student's value as a float, or None if it was missing or could not be read
-    status: str           # "right", "wrong", "missing" or "unreadable"
-    expected: object      # the value expected from the student's own earlier numbers: a float when the step is
-                          # right or reveal=True, else None (a self-check never gives the number away)
-    sentence: str         # what is right or wrong about it, for the student
-    name: str = ""        # the notes' symbol in plain text, e.g. "δ1"
+
+    key: str  # the step's key, e.g. "delta1"
+    given: object  # the student's value as a float, or None if it was missing or could not be read
+    status: str  # "right", "wrong", "missing" or "unreadable"
+    expected: object  # the value expected from the student's own earlier numbers: a float when the step is
+    # right or reveal=True, else None (a self-check never gives the number away)
+    sentence: str  # what is right or wrong about it, for the student
+    name: str = ""  # the notes' symbol in plain text, e.g. "δ1"
     carried: bool = False  # whether the student's own earlier numbers changed what this step should be
     followed: bool = False  # the value follows from the student's own earlier numbers, credited or not
-                            # (not when it only carries a slipped 0: see _carries_a_zero)
+    # (not when it only carries a slipped 0: see _carries_a_zero)
 
 
 class Marking:
@@ -139,7 +141,7 @@ class Marking:
             lines.append(f"  {STATUS_MARK[s.status]} {s.key.ljust(width)}{given}  ({s.status})")
         return "\n".join(lines)
 
-    __repr__ = __str__   # a notebook cell's text output: no addresses, so nbval can compare it
+    __repr__ = __str__  # a notebook cell's text output: no addresses, so nbval can compare it
 
     def _repr_html_(self):
         colour = "#1b7f3b" if self.passed else "#b3261e"
@@ -148,11 +150,15 @@ class Marking:
             f'<tr><td style="color:{STATUS_COLOUR[s.status]};padding:0 6px">{STATUS_MARK[s.status]}</td>'
             f'<td style="padding:0 6px">{symbol_html(s.name or s.key)}</td>'
             f'<td style="padding:0 6px;text-align:right">{"" if s.given is None else html.escape(_shown(s.given))}</td>'
-            f'<td style="padding:0 6px;color:#444">{html.escape(s.sentence)}</td></tr>' for s in self.steps)
+            f'<td style="padding:0 6px;color:#444">{html.escape(s.sentence)}</td></tr>'
+            for s in self.steps
+        )
         table = f'<table style="border-collapse:collapse;margin:4px 0">{rows}</table>' if rows else ""
-        return (f'<div class="gradelib-byhand-marking" style="border-left:4px solid {colour};padding:4px 10px">'
-                f'<b style="color:{colour}">{html.escape(self._head())}</b>'
-                f'<ul style="margin:4px 0">{items}</ul>{table}</div>')
+        return (
+            f'<div class="gradelib-byhand-marking" style="border-left:4px solid {colour};padding:4px 10px">'
+            f'<b style="color:{colour}">{html.escape(self._head())}</b>'
+            f'<ul style="margin:4px 0">{items}</ul>{table}</div>'
+        )
 
 
 def _shown(value):
@@ -162,7 +168,7 @@ def _shown(value):
 
 def symbol_html(name):
     """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
-    if "_" in name:   # a target symbol: everything after the underscore is one subscript
+    if "_" in name:  # a target symbol: everything after the underscore is one subscript
         head, _, sub = name.partition("_")
         return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
     return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
@@ -192,6 +198,7 @@ def _aliases(steps):
 
 class _Page(NamedTuple):
     """What the student gave, read: a Reading per step key, and sentences about the keys themselves."""
+
     readings: dict
     notes: list
 
@@ -201,15 +208,17 @@ def _read_page(steps, answers, network):
     if answers is None:
         return _Page({}, ["No answers were given: pass a dict such as {'z': 0.9, 'Y': 0.9}."])
     if not isinstance(answers, dict):
-        return _Page({}, [f"The answers should be a dict such as {{'{steps[0].key}': ...}}; got "
-                          f"{type(answers).__name__}."])
+        return _Page(
+            {}, [f"The answers should be a dict such as {{'{steps[0].key}': ...}}; got {type(answers).__name__}."]
+        )
     aliases = _aliases(steps)
     keys = [s.key for s in steps]
     readings, by, notes, unknown = {}, {}, [], []
     for key, value in list(dict.items(answers)):  # dict's own items: a subclass's overrides are not asked
         if type(key) is not str:
-            notes.append(f"The key {_short_repr(key)} is not a step's name: the keys are names in quotes, such "
-                         f"as '{keys[0]}'.")
+            notes.append(
+                f"The key {_short_repr(key)} is not a step's name: the keys are names in quotes, such as '{keys[0]}'."
+            )
             continue
         step_key = aliases.get(_normal(key))
         if step_key is None:
@@ -217,8 +226,9 @@ def _read_page(steps, answers, network):
             continue
         if step_key in by:
             kept = key if key == step_key else by[step_key]
-            notes.append(f"{by[step_key]!r} and {key!r} both name the step {step_key}; the value of {kept!r} was "
-                         "marked.")
+            notes.append(
+                f"{by[step_key]!r} and {key!r} both name the step {step_key}; the value of {kept!r} was marked."
+            )
             if kept != key:
                 continue
         by[step_key] = key
@@ -232,17 +242,20 @@ def _unknown_keys(unknown, keys, aliases, network):
     """One sentence for the keys that name no step: each with a close match if there is one, then the steps."""
     named = []
     for key in unknown[:UNKNOWN_NAMED]:
-        text = key[:SHOWN_KEY]   # difflib's time grows with the product of the lengths: a long key is cut first
+        text = key[:SHOWN_KEY]  # difflib's time grows with the product of the lengths: a long key is cut first
         close = difflib.get_close_matches(text, keys, n=1, cutoff=CLOSE) or difflib.get_close_matches(
-            _normal(text), list(aliases), n=1, cutoff=CLOSE)
+            _normal(text), list(aliases), n=1, cutoff=CLOSE
+        )
         hint = f" (did you mean '{close[0] if close[0] in keys else aliases[close[0]]}'?)" if close else ""
         named.append(f"{clip(key, SHOWN_KEY)!r}{hint}")
     if len(unknown) > UNKNOWN_NAMED:
         named.append(f"{len(unknown) - UNKNOWN_NAMED} more")
     shown = keys if len(keys) <= LISTED else keys[:LISTED] + [f"{len(keys) - LISTED} more"]
     one = len(unknown) == 1
-    return (f"There is no step {join_or(named)} in {network}; the steps are {', '.join(shown)}. "
-            f"{'It was' if one else 'They were'} not marked and cost{'s' if one else ''} nothing.")
+    return (
+        f"There is no step {join_or(named)} in {network}; the steps are {', '.join(shown)}. "
+        f"{'It was' if one else 'They were'} not marked and cost{'s' if one else ''} nothing."
+    )
 
 
 def _short_repr(value):
@@ -273,8 +286,10 @@ def _why(step, given, expected, v, read):
     leave the step undefined (the log of a probability they wrote as negative).
     """
     if not math.isfinite(expected):
-        return (f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
-                "with the right value only, and it is not that either")
+        return (
+            f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
+            "with the right value only, and it is not that either"
+        )
     for slip in step.slips:
         value = _safe(slip.rule, v)
         if agrees(given, value) and not agrees(value, expected) and (slip.holds is None or slip.holds(v)):
@@ -286,7 +301,7 @@ def _why(step, given, expected, v, read):
     for name in read:
         if name in v and name != step.key and agrees(given, dict.get(v, name)) and not agrees(given, expected):
             return f"your {step.name} is the value of {_label(name, v)}, but {step.formula}"
-    earlier = [_label(n, v) for n in v.step_names if n in read]   # in the steps' order
+    earlier = [_label(n, v) for n in v.step_names if n in read]  # in the steps' order
     source = f"from your {join_and(earlier)}" if earlier else "from the problem's numbers"
     return f"{step.formula}: work it out again {source}"
 
@@ -331,7 +346,7 @@ def _judge(p, steps, page, right, carry, reveal, graded):
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
-    zeroed = set()   # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
+    zeroed = set()  # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
     for step in steps:
         r = right[step.key]
         v.read = []
@@ -353,14 +368,19 @@ def _judge(p, steps, page, right, carry, reveal, graded):
             lent = _lent_zeros(zeroed, read, expected, v)
             if agrees(given, r) or (agrees(given, expected) and not lent):
                 status = "right"
-                sentence = ("right, from your own earlier numbers (error carried forward)"
-                            if carried and not agrees(given, r) else "right")
+                sentence = (
+                    "right, from your own earlier numbers (error carried forward)"
+                    if carried and not agrees(given, r)
+                    else "right"
+                )
             elif agrees(given, expected):
                 status = "wrong"
-                sentence = (f"{step.formula} does give this from your {join_and(_label(n, v) for n in lent)}, "
-                            f"but {'that is' if len(lent) == 1 else 'those are'} 0 only because of an earlier slip: "
-                            "a slip that turns a value into 0 takes the work out of the steps after it, so they "
-                            "earn nothing from it")
+                sentence = (
+                    f"{step.formula} does give this from your {join_and(_label(n, v) for n in lent)}, "
+                    f"but {'that is' if len(lent) == 1 else 'those are'} 0 only because of an earlier slip: "
+                    "a slip that turns a value into 0 takes the work out of the steps after it, so they "
+                    "earn nothing from it"
+                )
             else:
                 status = "wrong"
                 sentence = _why(step, given, expected, v, read) if carry else _not_these_numbers(step, p)
@@ -369,13 +389,23 @@ def _judge(p, steps, page, right, carry, reveal, graded):
             zeroed.add(step.key)
         shown = expected if math.isfinite(expected) else r
         followed = given is not None and agrees(given, expected)
-        marks.append(StepMark(step.key, given, status, shown if (reveal or status == "right") else None,
-                              sentence, step.name, bool(carried), followed))
+        marks.append(
+            StepMark(
+                step.key,
+                given,
+                status,
+                shown if (reveal or status == "right") else None,
+                sentence,
+                step.name,
+                bool(carried),
+                followed,
+            )
+        )
         reads.append(set(read))
     # a missing or unreadable value stood in for by its right value: say so only where a later step used it
     out = []
     for i, m in enumerate(marks):
-        later_use = any(m.key in r for r in reads[i + 1:])
+        later_use = any(m.key in r for r in reads[i + 1 :])
         sentence = m.sentence if later_use else m.sentence.replace(REPLACED, "")
         out.append(m._replace(sentence=full_stop(sentence)))
     return out
@@ -389,9 +419,10 @@ def _not_these_numbers(step, p):
 
 class _Reads(NamedTuple):
     """Which steps read the problem's own numbers: the evidence of whose problem a page was worked on."""
-    problem: set      # steps whose rule reads any of the problem's numbers (x, parameters, target, η)
-    forward: set      # forward-pass steps reading x, a parameter or a regression target: a classmate's page
-                      # differs from this problem's in every one of them (a target class, one of three, may agree)
+
+    problem: set  # steps whose rule reads any of the problem's numbers (x, parameters, target, η)
+    forward: set  # forward-pass steps reading x, a parameter or a regression target: a classmate's page
+    # differs from this problem's in every one of them (a target class, one of three, may agree)
 
 
 def _reads_problem(p, steps):
@@ -427,36 +458,43 @@ def _foreign(marks, reads):
     wrong = sum(m.status == "wrong" and not m.followed for m in judged)
     forward = [m for m in marks if m.key in reads.forward and m.status in ("right", "wrong")]
     forward_wrong = sum(m.status == "wrong" and not m.followed for m in forward)
-    foreign = forward_wrong >= 2 and forward_wrong > len(forward) / 2 and wrong >= FOREIGN_LEAST and \
-        wrong > len(judged) / 2
+    foreign = (
+        forward_wrong >= 2 and forward_wrong > len(forward) / 2 and wrong >= FOREIGN_LEAST and wrong > len(judged) / 2
+    )
     return foreign, wrong, len(judged)
 
 
 def _carried_count(marks, first):
     """How many steps after the first wrong value were judged on the student's own numbers, and how many are right."""
     slip = next((m for m in marks if m.status == "wrong"), None)
-    later = [m for m in marks[marks.index(slip) + 1:] if m.carried] if slip else []
+    later = [m for m in marks[marks.index(slip) + 1 :] if m.carried] if slip else []
     if not later:
         return ""
     good = sum(m.status == "right" for m in later)
     count = f"{len(later)} later step{'s were' if len(later) != 1 else ' was'}"
     if slip is not first:
         count = f"After your {slip.name}, {count}"
-    return (f"{count} judged on your own numbers (error carried forward): "
-            f"{good} of them {'are' if good != 1 else 'is'} right.")
+    return (
+        f"{count} judged on your own numbers (error carried forward): "
+        f"{good} of them {'are' if good != 1 else 'is'} right."
+    )
 
 
 def _messages(marks, notes, foreign_note):
-    out = [foreign_note] if foreign_note else []   # first: it explains every wrong step after it
+    out = [foreign_note] if foreign_note else []  # first: it explains every wrong step after it
     first = next((m for m in marks if m.status != "right"), None)
     if first is None and marks:
         carried = sum(m.carried for m in marks)
-        out.append(f"All {len(marks)} steps are right." if not carried else
-                   f"All {len(marks)} steps are right, {carried} of them from your own earlier numbers.")
+        out.append(
+            f"All {len(marks)} steps are right."
+            if not carried
+            else f"All {len(marks)} steps are right, {carried} of them from your own earlier numbers."
+        )
     elif first is not None:
         if first.status == "wrong":
-            out.append(f"The first step that is not right is {first.name} (you wrote {_shown(first.given)}): "
-                       f"{first.sentence}")
+            out.append(
+                f"The first step that is not right is {first.name} (you wrote {_shown(first.given)}): {first.sentence}"
+            )
         elif first.status == "missing":
             out.append(f"The first step that is not right is {first.name}: it is not answered.")
         else:
@@ -464,7 +502,7 @@ def _messages(marks, notes, foreign_note):
         carried = _carried_count(marks, first)
         if carried and first.status == "wrong":
             out.append(carried)
-        others = [m for m in marks[marks.index(first) + 1:] if m.status == "wrong"]
+        others = [m for m in marks[marks.index(first) + 1 :] if m.status == "wrong"]
         for m in others[:EXPLAINED]:
             out.append(f"Also not right, {m.name} (you wrote {_shown(m.given)}): {m.sentence}")
         if len(others) > EXPLAINED:
@@ -478,8 +516,10 @@ def _messages(marks, notes, foreign_note):
             names = [m.name for m in missing]
             named = names if len(names) <= LISTED else names[:LISTED] + [f"{len(names) - LISTED} more"]
             stood_in = any(REPLACED.strip("; ") in m.sentence for m in missing)
-            out.append(f"Not answered: {join_and(named)}"
-                       + ("; the steps after each were marked with its right value." if stood_in else "."))
+            out.append(
+                f"Not answered: {join_and(named)}"
+                + ("; the steps after each were marked with its right value." if stood_in else ".")
+            )
     return out + list(notes)
 
 
@@ -495,21 +535,27 @@ def mark(p, answers, *, reveal=False, steps=None):
     None for the network's default); the others are used, not marked.
     """
     if oracle.withdrawn():
-        return Marking(getattr(p, "network", "byhand"), getattr(p, "student_id", ""), messages=[NOT_AVAILABLE],
-                       available=False)
+        return Marking(
+            getattr(p, "network", "byhand"), getattr(p, "student_id", ""), messages=[NOT_AVAILABLE], available=False
+        )
     oracle.refuse_inside_student_code()
     if not isinstance(p, personal.PersonalProblem):
-        return Marking("byhand", "", messages=[
-            "mark() needs the problem made by byhand.problem(network, student_id) as its first argument; "
-            f"got {type(p).__name__}."], available=False)
+        return Marking(
+            "byhand",
+            "",
+            messages=[
+                "mark() needs the problem made by byhand.problem(network, student_id) as its first argument; "
+                f"got {type(p).__name__}."
+            ],
+            available=False,
+        )
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:  # a problem written by hand (the notebook's worked example, say) may hold anything
             find_network(p.network, "byhand.mark").validate(p.x, p.params, p.target)
             right = personal.right_values(p)
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
-            return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"],
-                           available=False)
+            return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"], available=False)
         try:
             graded = set(steps_module.graded_steps(p.network, steps))
         except ValueError as err:
@@ -520,14 +566,19 @@ def mark(p, answers, *, reveal=False, steps=None):
         foreign, wrong, judged = _foreign(marks, _reads_problem(p, every))
         note = ""
         if foreign:
-            marks = [_no_evidence(m) if abs(right[m.key]) <= SLACK else m
-                     for m in _judge(p, every, page, right, False, reveal, graded) if m.key in graded]
-            note = (f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
-                    f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
-                    f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
-                    "notebook, the id in MY_ID). Every step was marked against the right values only, without "
-                    "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
-                    "a page.")
+            marks = [
+                _no_evidence(m) if abs(right[m.key]) <= SLACK else m
+                for m in _judge(p, every, page, right, False, reveal, graded)
+                if m.key in graded
+            ]
+            note = (
+                f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
+                f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
+                f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
+                "notebook, the id in MY_ID). Every step was marked against the right values only, without "
+                "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
+                "a page."
+            )
         return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
 
 
@@ -536,8 +587,13 @@ def _no_evidence(m):
     gradients) is what a page of zeros, a negated or a classmate's page shows too, so it proves nothing."""
     if m.status != "right":
         return m
-    return m._replace(status="wrong", followed=False, sentence=full_stop(
-        f"{m.name}: 0 is the right value, but this page was worked on other numbers, so it earns nothing here"))
+    return m._replace(
+        status="wrong",
+        followed=False,
+        sentence=full_stop(
+            f"{m.name}: 0 is the right value, but this page was worked on other numbers, so it earns nothing here"
+        ),
+    )
 
 
 def check_by_hand(network, student_id, answers, *, steps=None):
@@ -561,8 +617,9 @@ def check_by_hand(network, student_id, answers, *, steps=None):
     if not callable(answers) and not isinstance(answers, dict):
         return Marking(p.network, p.student_id, messages=[_not_a_page(p, answers)], available=False)
     try:
-        values = answers_of(answers, f"{p.network}_by_hand") if callable(answers) else \
-            read_answers(answers, "your dict")
+        values = (
+            answers_of(answers, f"{p.network}_by_hand") if callable(answers) else read_answers(answers, "your dict")
+        )
     except Problem as problem:
         return Marking(p.network, p.student_id, messages=[problem.sentence], available=False)
     return mark(p, values, steps=steps)
@@ -570,10 +627,15 @@ def check_by_hand(network, student_id, answers, *, steps=None):
 
 def _not_a_page(p, answers):
     """What check_by_hand says when its answers are neither a dict of values nor a function returning one."""
-    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]   # the first two, graded or not
+    keys = [s.key for s in steps_module.steps(p.network, p.target)[:2]]  # the first two, graded or not
     example = "{" + ", ".join(f"{k!r}: ..." for k in keys) + ", ...}"
     got = "None" if answers is None else describe_type(answers)
-    hint = " (a list or tuple has no step names: each value needs its step's key)" if isinstance(
-        answers, (list, tuple)) else ""
-    return (f"check_by_hand needs your values as a dict of step and value, such as {example}, or your function "
-            f"that returns one ({p.network}_by_hand, without brackets); it got {got}{hint}.")
+    hint = (
+        " (a list or tuple has no step names: each value needs its step's key)"
+        if isinstance(answers, (list, tuple))
+        else ""
+    )
+    return (
+        f"check_by_hand needs your values as a dict of step and value, such as {example}, or your function "
+        f"that returns one ({p.network}_by_hand, without brackets); it got {got}{hint}."
+    )

@@ -27,6 +27,7 @@ What makes a problem fit for paper (candidates are drawn until all hold):
     at least SEPARATION tolerances away from it, so that a slip is never
     taken for rounding and rounding never for a slip.
 """
+
 import hashlib
 import math
 import unicodedata
@@ -38,25 +39,26 @@ from . import steps as steps_module
 from .reading import tolerance
 
 VERSION = 1
-MAX_ID = 200          # characters: an nbgrader id or a name; anything longer is surely a mistake
-MARGIN = 0.3          # smallest |z| of any ReLU
-MIN_P = 0.05          # smallest softmax probability
-MAX_LOGIT = 3.0       # largest |Y5|, |Y6|, |Y7|
-MIN_STEP = 0.02       # smallest size of a nonzero step value: it must not round to 0.00 on paper
-SEPARATION = 3.0      # a slip lands this many tolerances (of the larger of the two values) from the right value
+MAX_ID = 200  # characters: an nbgrader id or a name; anything longer is surely a mistake
+MARGIN = 0.3  # smallest |z| of any ReLU
+MIN_P = 0.05  # smallest softmax probability
+MAX_LOGIT = 3.0  # largest |Y5|, |Y6|, |Y7|
+MIN_STEP = 0.02  # smallest size of a nonzero step value: it must not round to 0.00 on paper
+SEPARATION = 3.0  # a slip lands this many tolerances (of the larger of the two values) from the right value
 ETAS = (0.1, 0.2, 0.5)
-ATTEMPTS = 20000      # candidates tried before giving up; 200 ids needed at most 16, 43 and 112 (by network)
+ATTEMPTS = 20000  # candidates tried before giving up; 200 ids needed at most 16, 43 and 112 (by network)
 
 
 @dataclass(frozen=True)
 class PersonalProblem:
     """One student's worked problem for one network."""
-    network: str          # "single_neuron", "relu_chain" or "softmax_223"
-    student_id: str       # the id it was made from (composed Unicode, no spaces at either end: see check_id)
-    x: tuple              # the inputs (x1, x2), (x1,) or (X1, X2), floats with one decimal
-    params: dict          # the parameters under the notes' names (w1, w2, b; w11, b1, w12, b2; W13, ..., b7)
-    target: object        # O_b or O_b2 (a float), or the target node 5, 6 or 7 of "softmax_223"
-    eta: float            # the learning rate η
+
+    network: str  # "single_neuron", "relu_chain" or "softmax_223"
+    student_id: str  # the id it was made from (composed Unicode, no spaces at either end: see check_id)
+    x: tuple  # the inputs (x1, x2), (x1,) or (X1, X2), floats with one decimal
+    params: dict  # the parameters under the notes' names (w1, w2, b; w11, b1, w12, b2; W13, ..., b7)
+    target: object  # O_b or O_b2 (a float), or the target node 5, 6 or 7 of "softmax_223"
+    eta: float  # the learning rate η
 
     def __hash__(self):
         return hash((self.network, self.student_id))
@@ -75,7 +77,8 @@ class PersonalProblem:
 
     def _repr_html_(self):
         """The problem's numbers in the notes' symbols (the sheet shows them with the drawing and the boxes)."""
-        from .sheet import _givens_html   # the sheet imports this module: imported when first shown
+        from .sheet import _givens_html  # the sheet imports this module: imported when first shown
+
         return _givens_html(self)
 
     def givens(self):
@@ -109,14 +112,18 @@ class Draws:
 def check_id(student_id):
     """The id in Unicode's composed form (NFC) without spaces at either end, or a ValueError saying what is wrong."""
     if not isinstance(student_id, str):
-        shown = f" {student_id!r:.40}" if type(student_id) in (int, float, bytes, type(None)) and not (
-            type(student_id) is int and abs(student_id) > 10 ** 40) else ""
-        raise ValueError(f"a student id is a name in quotes, such as \"ada\"; got {type(student_id).__name__}"
-                         f"{shown}.")
-    text = unicodedata.normalize("NFC", student_id).strip()   # "é" typed as one character or as e + accent
+        shown = (
+            f" {student_id!r:.40}"
+            if type(student_id) in (int, float, bytes, type(None))
+            and not (type(student_id) is int and abs(student_id) > 10**40)
+            else ""
+        )
+        raise ValueError(f'a student id is a name in quotes, such as "ada"; got {type(student_id).__name__}{shown}.')
+    text = unicodedata.normalize("NFC", student_id).strip()  # "é" typed as one character or as e + accent
     if not text:
-        raise ValueError("the student id is empty: give your nbgrader id, or any name of your choice in "
-                         "self-study, such as \"ada\".")
+        raise ValueError(
+            'the student id is empty: give your nbgrader id, or any name of your choice in self-study, such as "ada".'
+        )
     if len(text) > MAX_ID:
         raise ValueError(f"the student id is {len(text)} characters long; an id has at most {MAX_ID}.")
     return text
@@ -159,8 +166,12 @@ def _single_neuron(d, shape):
 def _relu_chain(d, shape):
     """A candidate (x, params, O_b2, η); |w12| ≥ 0.3, so that δ2 visibly changes on its way back to δ1."""
     x = (d.tenths(-2, 2, 0.5),)
-    params = {"w11": d.tenths(-2, 2, 0.3), "b1": d.tenths(-1, 1, 0.1),
-              "w12": d.tenths(-2, 2, 0.3), "b2": d.tenths(-1, 1, 0.1)}
+    params = {
+        "w11": d.tenths(-2, 2, 0.3),
+        "b1": d.tenths(-1, 1, 0.1),
+        "w12": d.tenths(-2, 2, 0.3),
+        "b2": d.tenths(-1, 1, 0.1),
+    }
     return x, params, d.tenths(0.5, 3), d.choice(ETAS)
 
 

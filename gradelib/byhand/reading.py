@@ -14,6 +14,7 @@ a guess, because guessing could mark a wrong intention right:
 write 0.25) and "25%" (write 0.25).  A calculation ("0.5*2") is refused too:
 the box wants the number the step comes to.
 """
+
 import math
 import re
 from typing import NamedTuple
@@ -21,7 +22,7 @@ from typing import NamedTuple
 from ..student import Problem, describe_type, to_number
 from ..text import clip
 
-SHOWN = 30   # a typed text is quoted back up to this many characters
+SHOWN = 30  # a typed text is quoted back up to this many characters
 
 PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 FRACTION = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*/\s*([+-]?\d+(?:\.\d+)?)")
@@ -32,9 +33,10 @@ CALCULATION = re.compile(r"[\d.)\s][*×·+\-/^(]|\*\*|[()]")
 
 class Reading(NamedTuple):
     """One typed value, read."""
-    value: object        # the float read, or None when nothing could be read
-    status: str          # "ok", "missing" (no value given) or "unreadable"
-    sentence: str        # "" when ok; otherwise why the value cannot be read, for the student
+
+    value: object  # the float read, or None when nothing could be read
+    status: str  # "ok", "missing" (no value given) or "unreadable"
+    sentence: str  # "" when ok; otherwise why the value cannot be read, for the student
 
 
 def _quoted(text):
@@ -63,25 +65,36 @@ def read_string(text):
     if fraction:
         top, bottom = float(fraction.group(1)), float(fraction.group(2))
         if bottom != 0:
-            return Reading(None, "unreadable", f"{_quoted(text)} is a fraction: write fractions as decimals: "
-                                                f"{_decimal(top / bottom)}")
+            return Reading(
+                None,
+                "unreadable",
+                f"{_quoted(text)} is a fraction: write fractions as decimals: {_decimal(top / bottom)}",
+            )
         return Reading(None, "unreadable", f"{_quoted(text)} divides by 0: write the number the step comes to")
     comma = DECIMAL_COMMA.fullmatch(plain)
     if comma:
         point = f"{comma.group(1) or '0'}.{comma.group(2)}".replace("-.", "-0.").replace("+", "")
-        return Reading(None, "unreadable", f"{_quoted(text)} has a decimal comma: use a point as the decimal "
-                                            f"separator: {point}")
+        return Reading(
+            None, "unreadable", f"{_quoted(text)} has a decimal comma: use a point as the decimal separator: {point}"
+        )
     percent = PERCENT.fullmatch(plain)
     if percent:
-        return Reading(None, "unreadable", f"{_quoted(text)} is a percentage: write it as a decimal: "
-                                            f"{_decimal(float(percent.group(1)) / 100)}")
+        return Reading(
+            None,
+            "unreadable",
+            f"{_quoted(text)} is a percentage: write it as a decimal: {_decimal(float(percent.group(1)) / 100)}",
+        )
     if plain.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        return Reading(None, "unreadable", f"{_quoted(text)} is not a number a step can take: every step here "
-                                            "is a finite number")
+        return Reading(
+            None, "unreadable", f"{_quoted(text)} is not a number a step can take: every step here is a finite number"
+        )
     if any(c.isdigit() for c in plain) and CALCULATION.search(plain):
         return Reading(None, "unreadable", f"{_quoted(text)} is a calculation: write the number it comes to")
-    return Reading(None, "unreadable", f"{_quoted(text)} is not a number: write the step's value with a "
-                                        "decimal point, e.g. 0.25 or -1.5")
+    return Reading(
+        None,
+        "unreadable",
+        f"{_quoted(text)} is not a number: write the step's value with a decimal point, e.g. 0.25 or -1.5",
+    )
 
 
 def read_value(value):
@@ -112,7 +125,6 @@ def read_value(value):
     if not math.isfinite(number):
         return Reading(None, "unreadable", f"the value is {number}: every step here is a finite number")
     return Reading(number, "ok", "")
-
 
 
 # How close a written value must be to the value expected from the student's own earlier numbers.

@@ -15,6 +15,7 @@ the same stored output (nbval compares it strictly).
 The drawing shows the edges' weights and the inputs, but no forward value:
 the sheet hands out the problem, never a step's answer.
 """
+
 import html
 import io
 from pathlib import Path
@@ -25,14 +26,18 @@ from .marking import symbol_html
 from .personal import problem
 from .steps import graded_steps, steps
 
-HASHSALT = "gradelib-byhand-sheet"   # any fixed text: it only has to be the same every time
+HASHSALT = "gradelib-byhand-sheet"  # any fixed text: it only has to be the same every time
 # Where the steps' order is not the notes' own, and why (see gradelib.byhand.steps).
-ORDER_NOTES = {"softmax_223": " The steps follow notes 002, except that every update comes after every gradient: "
-                              "notes 002 update the output layer before sending the error back to nodes 3 and 4, "
-                              "and dLoss/dY3 and dLoss/dY4 need the output weights from before that update."}
-TITLES = {"single_neuron": "One ReLU neuron (notes 000)",
-          "relu_chain": "A chain of two ReLU neurons (notes 000)",
-          "softmax_223": "The 2-2-3 softmax network (notes 002)"}
+ORDER_NOTES = {
+    "softmax_223": " The steps follow notes 002, except that every update comes after every gradient: "
+    "notes 002 update the output layer before sending the error back to nodes 3 and 4, "
+    "and dLoss/dY3 and dLoss/dY4 need the output weights from before that update."
+}
+TITLES = {
+    "single_neuron": "One ReLU neuron (notes 000)",
+    "relu_chain": "A chain of two ReLU neurons (notes 000)",
+    "softmax_223": "The 2-2-3 softmax network (notes 002)",
+}
 
 STYLE = """
 body { font-family: Georgia, 'Times New Roman', serif; margin: 1.5em auto; max-width: 52em; color: #111; }
@@ -79,19 +84,20 @@ def drawing_svg(p):
 
     from ..alt import figure_alt
     from ..draw import draw_network
+
     fig = draw_network(p.network, p.x, p.params, None)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": HASHSALT, "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return _with_alt(text[text.index("<svg"):], figure_alt(fig))   # no XML declaration or DOCTYPE inside HTML
+    return _with_alt(text[text.index("<svg") :], figure_alt(fig))  # no XML declaration or DOCTYPE inside HTML
 
 
 def _with_alt(svg, alt):
     """The SVG as one picture with its text alternative: role="img", a <title> (its name: the drawing's words,
     since its text is drawn as paths and says nothing to a screen reader) first inside it."""
     start = svg.index(">", svg.index("<svg")) + 1
-    return f'{svg[:start - 1]} role="img">\n<title>{html.escape(alt, quote=False)}</title>{svg[start:]}'
+    return f'{svg[: start - 1]} role="img">\n<title>{html.escape(alt, quote=False)}</title>{svg[start:]}'
 
 
 class Sheet:
@@ -99,9 +105,9 @@ class Sheet:
 
     def __init__(self, p, chosen=None):
         self.problem = p
-        self.graded = graded_steps(p.network, chosen)   # the keys of the steps the page asks for
+        self.graded = graded_steps(p.network, chosen)  # the keys of the steps the page asks for
 
-    def __repr__(self):   # the text a notebook stores beside the HTML: no address, so nbval can compare it
+    def __repr__(self):  # the text a notebook stores beside the HTML: no address, so nbval can compare it
         return f"byhand.sheet({self.problem.network!r}, {self.problem.student_id!r})"
 
     def steps(self):
@@ -113,31 +119,36 @@ class Sheet:
         every = steps(self.problem.network)
         if len(self.graded) == len(every):
             return ""
-        return (f" This page asks for {len(self.graded)} of the {len(every)} steps; the others (the remaining "
-                "gradients and updates) follow the same rules and are not graded.")
+        return (
+            f" This page asks for {len(self.graded)} of the {len(every)} steps; the others (the remaining "
+            "gradients and updates) follow the same rules and are not graded."
+        )
 
     def fragment(self):
         """The sheet's content, without the page around it."""
         p = self.problem
         rows = "".join(
             f'<tr><td>{i}</td><td>{symbol_html(s.name)} <code class="key">{html.escape(s.key)}</code></td>'
-            f'<td>{html.escape(s.words)}</td>'
+            f"<td>{html.escape(s.words)}</td>"
             f'<td class="box" data-key="{html.escape(s.key, quote=True)}"></td></tr>'
-            for i, s in enumerate(self.steps(), 1))
-        return (f'<div class="gradelib-byhand-sheet">'
-                f'<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>'
-                f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
-                f'{_givens_html(p)}'
-                f'<div class="drawing">{drawing_svg(p)}</div>'
-                f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
-                f'write each value with at least two decimals (a rounded value counts as right: within 0.005, '
-                f'or 1% for large values, of what your own earlier numbers give). A slip costs only its own '
-                f'step when the steps after it follow correctly from it.{ORDER_NOTES.get(p.network, "")}'
-                f'{self._left_out()} '
-                f'Then check it with '
-                f'<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>'
-                f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
-                f'{rows}</table></div>')
+            for i, s in enumerate(self.steps(), 1)
+        )
+        return (
+            f'<div class="gradelib-byhand-sheet">'
+            f"<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>"
+            f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
+            f"{_givens_html(p)}"
+            f'<div class="drawing">{drawing_svg(p)}</div>'
+            f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
+            f"write each value with at least two decimals (a rounded value counts as right: within 0.005, "
+            f"or 1% for large values, of what your own earlier numbers give). A slip costs only its own "
+            f"step when the steps after it follow correctly from it.{ORDER_NOTES.get(p.network, '')}"
+            f"{self._left_out()} "
+            f"Then check it with "
+            f"<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>"
+            f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
+            f"{rows}</table></div>"
+        )
 
     def _repr_html_(self):
         return f"<style>{STYLE}</style>{self.fragment()}"
@@ -146,8 +157,10 @@ class Sheet:
         """The standalone page."""
         p = self.problem
         title = html.escape(f"Backprop by hand: {p.network}, {p.student_id}")
-        return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
-                f'<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n')
+        return (
+            f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
+        )
 
     def save(self, path):
         """Write the standalone page to path (UTF-8); returns the path."""

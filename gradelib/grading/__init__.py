@@ -30,8 +30,14 @@ Names are imported lazily, so that the verifier's process (which imports
 nothing of nbgrader) starts fast.
 """
 
-_LAZY = {"VerifyGradelib": "verify", "FlagForReview": "flag", "RobustExecute": "execute",
-         "RepairCells": "sanitize", "RecordVerdicts": "record", "OverwriteReleasedCells": "overwrite"}
+_LAZY = {
+    "VerifyGradelib": "verify",
+    "FlagForReview": "flag",
+    "RobustExecute": "execute",
+    "RepairCells": "sanitize",
+    "RecordVerdicts": "record",
+    "OverwriteReleasedCells": "overwrite",
+}
 
 __all__ = list(_LAZY)
 
@@ -39,5 +45,6 @@ __all__ = list(_LAZY)
 def __getattr__(name):
     if name in _LAZY:
         import importlib
+
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(name)

@@ -17,6 +17,7 @@ Every outcome is written to the record (a CSV) as it happens, so that a network 
 of what was sent and what was not; the summary counts sent, refused (the LMS said no, and why), skipped and not
 sent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,36 +35,40 @@ import requests
 
 from .export import CannotExport, Grades, number, said
 
-SCOPES = ("https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-          "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
-          "https://purl.imsglobal.org/spec/lti-ags/scope/score")
+SCOPES = (
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+)
 RESULT_SCOPE = SCOPES[1]
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 CONTAINER_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-TIMEOUT = 30   # seconds for one request to the LMS
+TIMEOUT = 30  # seconds for one request to the LMS
 RECORD_FIELDS = ["student", "assignment", "score", "status", "reason"]
 
 
 @dataclass(frozen=True)
 class Tool:
     """The tool's side of the registration in the LMS, read from the --lti JSON file."""
+
     client_id: str
     token_url: str
-    lineitems: str     # the course's line-items service URL
-    private_key: str   # PEM text of the tool's RSA key
-    kid: str           # the key's id, as registered in the LMS
+    lineitems: str  # the course's line-items service URL
+    private_key: str  # PEM text of the tool's RSA key
+    kid: str  # the key's id, as registered in the LMS
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What became of one student's score in one assignment."""
+
     student: str
     assignment: str
-    score: str       # as sent ("" when there was none)
-    status: str      # "sent", "refused", "skipped" or "not sent"
+    score: str  # as sent ("" when there was none)
+    status: str  # "sent", "refused", "skipped" or "not sent"
     reason: str = ""
 
 
@@ -74,8 +79,9 @@ class Unreachable(Exception):
 def read_tool(path: str | None) -> Tool:
     """The --lti file, checked whole; CannotExport with a sentence when it is missing or incomplete."""
     if not path:
-        raise CannotExport("--send needs --lti FILE: the tool's LTI settings (README, 'Running the course from "
-                           "your LMS')")
+        raise CannotExport(
+            "--send needs --lti FILE: the tool's LTI settings (README, 'Running the course from your LMS')"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -95,9 +101,16 @@ def read_tool(path: str | None) -> Tool:
 def client_assertion(tool: Tool, now: float | None = None) -> str:
     """The JWT with which the tool proves itself to the token endpoint (iss = sub = client id, aud = token URL)."""
     import jwt
+
     now = time.time() if now is None else now
-    claims = {"iss": tool.client_id, "sub": tool.client_id, "aud": tool.token_url, "iat": int(now),
-              "exp": int(now) + 300, "jti": uuid.uuid4().hex}
+    claims = {
+        "iss": tool.client_id,
+        "sub": tool.client_id,
+        "aud": tool.token_url,
+        "iat": int(now),
+        "exp": int(now) + 300,
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, tool.private_key, algorithm="RS256", headers={"kid": tool.kid})
 
 
@@ -111,12 +124,21 @@ def call(method: str, url: str, **kwargs) -> requests.Response:
 
 def access_token(tool: Tool) -> tuple[str, set[str]]:
     """A bearer token and the scopes it grants; CannotExport when the LMS refuses the tool."""
-    r = call("POST", tool.token_url, data={
-        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": client_assertion(tool), "scope": " ".join(SCOPES)})
+    r = call(
+        "POST",
+        tool.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(tool),
+            "scope": " ".join(SCOPES),
+        },
+    )
     if r.status_code != 200:
-        raise CannotExport(f"the LMS refused the tool's token request ({r.status_code}: {r.text[:300]}); check "
-                           "client_id, token_url and kid in the LTI settings, and the public key registered in the LMS")
+        raise CannotExport(
+            f"the LMS refused the tool's token request ({r.status_code}: {r.text[:300]}); check "
+            "client_id, token_url and kid in the LTI settings, and the public key registered in the LMS"
+        )
     body = r.json()
     return body["access_token"], set(body.get("scope", " ".join(SCOPES)).split())
 
@@ -124,8 +146,9 @@ def access_token(tool: Tool) -> tuple[str, set[str]]:
 def service_url(url: str, suffix: str, query: str = "") -> str:
     """A line item's sub-service (scores, results): the suffix goes on the path, before any query (AGS 2.0)."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix,
-                                     query="&".join(q for q in (parts.query, query) if q)))
+    return urlunsplit(
+        parts._replace(path=parts.path.rstrip("/") + suffix, query="&".join(q for q in (parts.query, query) if q))
+    )
 
 
 def line_item(tool: Tool, headers: dict, name: str, points: float) -> str:
@@ -136,8 +159,12 @@ def line_item(tool: Tool, headers: dict, name: str, points: float) -> str:
     for item in r.json():
         if item.get("resourceId") == name:
             return item["id"]
-    r = call("POST", tool.lineitems, headers={**headers, "Content-Type": LINEITEM_TYPE},
-             data=json.dumps({"label": name, "resourceId": name, "tag": "backprop-by-hand", "scoreMaximum": points}))
+    r = call(
+        "POST",
+        tool.lineitems,
+        headers={**headers, "Content-Type": LINEITEM_TYPE},
+        data=json.dumps({"label": name, "resourceId": name, "tag": "backprop-by-hand", "scoreMaximum": points}),
+    )
     if r.status_code not in (200, 201):
         raise CannotExport(f"the LMS would not make a line item for {name} ({r.status_code}: {r.text[:300]})")
     return r.json()["id"]
@@ -153,10 +180,17 @@ def held_scores(item: str, headers: dict) -> dict[str, float]:
 
 def post_score(item: str, headers: dict, user: str, given: float, maximum: float) -> tuple[str, str]:
     """The score posted; ("sent", "") or ("refused", what the LMS said)."""
-    body = {"userId": user, "scoreGiven": given, "scoreMaximum": maximum, "activityProgress": "Completed",
-            "gradingProgress": "FullyGraded", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
-    r = call("POST", service_url(item, "/scores"), headers={**headers, "Content-Type": SCORE_TYPE},
-             data=json.dumps(body))
+    body = {
+        "userId": user,
+        "scoreGiven": given,
+        "scoreMaximum": maximum,
+        "activityProgress": "Completed",
+        "gradingProgress": "FullyGraded",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+    }
+    r = call(
+        "POST", service_url(item, "/scores"), headers={**headers, "Content-Type": SCORE_TYPE}, data=json.dumps(body)
+    )
     if r.status_code in (200, 201, 202, 204):
         return "sent", ""
     return "refused", f"{r.status_code}: {r.text[:200]}"
@@ -224,22 +258,26 @@ def summary(outcomes: list[Outcome]) -> str:
     """The counts, then every score refused or not sent, with the reason."""
     counts = Counter(o.status for o in outcomes)
     lines = [", ".join(f"{counts[k]} {k}" for k in ("sent", "refused", "skipped", "not sent"))]
-    lines += [f"  {o.status}: {o.student} in {o.assignment}: {o.reason}" for o in outcomes
-              if o.status in ("refused", "not sent")]
+    lines += [
+        f"  {o.status}: {o.student} in {o.assignment}: {o.reason}"
+        for o in outcomes
+        if o.status in ("refused", "not sent")
+    ]
     return "\n".join(lines)
 
 
 def send_from_options(grades: Grades, options: argparse.Namespace) -> int:
     """``export --send``: 0 when everything was sent or skipped, 1 when some were refused or not sent."""
     tool = read_tool(options.lti)
-    path = options.record or os.path.join(os.path.dirname(os.path.abspath(options.lti)),
-                                          time.strftime("lti-send-%Y%m%d-%H%M%S.csv"))
+    path = options.record or os.path.join(
+        os.path.dirname(os.path.abspath(options.lti)), time.strftime("lti-send-%Y%m%d-%H%M%S.csv")
+    )
     record = Record(path)
     try:
         send(grades, tool, record, options.missing == "zero")
     except Unreachable as err:
         not_sent(grades, record, f"the LMS did not answer ({err})")
-    except CannotExport as why:   # the LMS refused the tool or a line item: what was done is in the record
+    except CannotExport as why:  # the LMS refused the tool or a line item: what was done is in the record
         not_sent(grades, record, str(why))
         raise CannotExport(f"{why}. Every score's outcome is in {path}") from None
     finally:
@@ -253,20 +291,28 @@ def public_key(tool: Tool) -> dict:
     """The tool's public key as a JWK, to register in the LMS (Canvas: "Public JWK"; Moodle: "Public keyset")."""
     import jwt
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(tool.private_key.encode(), password=None)
     except ValueError as err:
         raise CannotExport(f"the tool's private_key is not an unencrypted PEM RSA key ({err})") from None
-    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": tool.kid, "alg": "RS256",
-            "use": "sig"}
+    return {
+        **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),
+        "kid": tool.kid,
+        "alg": "RS256",
+        "use": "sig",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m gradelib.grading.ags jwk lti-tool.json``: the public JWK to paste into the LMS."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] != "jwk":
-        print("usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
-              "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)", file=sys.stderr)
+        print(
+            "usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
+            "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)",
+            file=sys.stderr,
+        )
         return 2
     return said("ags", lambda: show_jwk(argv[1]))
 

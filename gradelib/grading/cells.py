@@ -4,6 +4,7 @@ and the slice of the given code that a student's function needs.
 All of it is static (ast, symtable, IPython's own transformation of magics):
 nothing here runs a cell.
 """
+
 import ast
 import symtable
 import tokenize
@@ -14,10 +15,11 @@ from ..exercises import EXERCISES, NETWORKS
 
 class GradeCall(NamedTuple):
     """gradelib.grade("<exercise>", <function>, seed=..., reveal=...) as written in a test cell."""
-    exercise: str    # a name of gradelib.exercises.EXERCISES
-    function: str    # the student's function it checks
-    seed: int        # the test points' seed
-    reveal: bool     # whether the feedback may show expected values
+
+    exercise: str  # a name of gradelib.exercises.EXERCISES
+    function: str  # the student's function it checks
+    seed: int  # the test points' seed
+    reveal: bool  # whether the feedback may show expected values
 
 
 def grade_calls(source):
@@ -42,8 +44,12 @@ def grade_calls(source):
 
 
 def _is_grade(func, name="grade"):
-    return ((isinstance(func, ast.Attribute) and func.attr == name and isinstance(func.value, ast.Name)
-             and func.value.id == "gradelib") or (isinstance(func, ast.Name) and func.id == name))
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == name
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "gradelib"
+    ) or (isinstance(func, ast.Name) and func.id == name)
 
 
 class HandCall(NamedTuple):
@@ -52,9 +58,10 @@ class HandCall(NamedTuple):
     The student id the cell passes is not kept: the grader marks against the
     numbers of the student it grades.
     """
-    network: str     # a name of gradelib.exercises.NETWORKS
-    function: str    # the student's function that returns the hand-worked values
-    steps: object = None   # the graded steps as the cell's steps= gives them: a list of keys, "all", or None
+
+    network: str  # a name of gradelib.exercises.NETWORKS
+    function: str  # the student's function that returns the hand-worked values
+    steps: object = None  # the graded steps as the cell's steps= gives them: a list of keys, "all", or None
 
 
 def hand_calls(source):
@@ -96,11 +103,12 @@ def to_python(source):
         return source
     if _TRANSFORMER is None:
         from IPython.core.inputtransformer2 import TransformerManager
+
         _TRANSFORMER = TransformerManager()
     try:
         return _TRANSFORMER.transform_cell(source)
     except (SyntaxError, ValueError, tokenize.TokenError):
-        return source   # not Python even after IPython's transforms: the caller's parse says so
+        return source  # not Python even after IPython's transforms: the caller's parse says so
 
 
 # ---------------------------------------------------------------- which cells the verifier runs
@@ -126,7 +134,7 @@ def names(source):
                 bound.add(s.get_name())
         todo += t.get_children()
     tree = parse(source)
-    for node in (tree.body if tree else []):
+    for node in tree.body if tree else []:
         if isinstance(node, (ast.ImportFrom,)) and any(a.name == "*" for a in node.names):
             bound.add("*")
         targets = []
@@ -137,7 +145,7 @@ def names(source):
         elif isinstance(node, ast.Delete):
             targets = node.targets
         for t in targets:
-            while isinstance(t, (ast.Attribute, ast.Subscript)):   # params["w1"] = ... changes params
+            while isinstance(t, (ast.Attribute, ast.Subscript)):  # params["w1"] = ... changes params
                 t = t.value
             if isinstance(t, ast.Name):
                 bound.add(t.id)

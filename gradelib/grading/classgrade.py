@@ -23,6 +23,7 @@ go the same way: workers keep theirs in private copies of the store of
 verdicts, and hand them back in the verifier's Report; this process alone
 writes the course's store (verdicts.py), replacing each student's records.
 """
+
 import argparse
 import fcntl
 import glob
@@ -36,7 +37,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple
 
 from . import collect_record
 from .course import check_before_grading, prove_grader
@@ -48,44 +49,50 @@ from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .verify import Report
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
-UNSANDBOXED = ("WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
-               "rights, and could read the solutions and change the gradebook.")
+UNSANDBOXED = (
+    "WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
+    "rights, and could read the solutions and change the gradebook."
+)
 
 
 @dataclass
 class Outcome:
     """One student's grading, as a worker sends it to the main process (which alone writes the gradebook)."""
-    status: str                       # "graded", "failed" (nbgrader could not grade it) or "missing"
-    reason: str = ""                  # why not graded, for the instructor
-    notebooks: dict = field(default_factory=dict)   # notebook name -> what nbgrader wrote (see grade_one)
-    timestamp: Optional[str] = None   # the submission's time, ISO 8601
-    files: List[str] = field(default_factory=list)  # the notebooks that were submitted
-    seconds: Optional[float] = None   # the worker's time for this student
+
+    status: str  # "graded", "failed" (nbgrader could not grade it) or "missing"
+    reason: str = ""  # why not graded, for the instructor
+    notebooks: dict = field(default_factory=dict)  # notebook name -> what nbgrader wrote (see grade_one)
+    timestamp: str | None = None  # the submission's time, ISO 8601
+    files: list[str] = field(default_factory=list)  # the notebooks that were submitted
+    seconds: float | None = None  # the worker's time for this student
 
 
 class Row(NamedTuple):
     """A line of the summary table."""
+
     student: str
     score: float
-    max_score: Optional[float]
-    notes: List[str]
+    max_score: float | None
+    notes: list[str]
 
 
 @dataclass
 class ClassRun:
     """What every worker of one class run needs to know."""
-    root: str                # the course folder
-    config: object           # nbgrader's configuration of the course
-    main_db: str             # the course's gradebook file (only the main process writes it)
+
+    root: str  # the course folder
+    config: object  # nbgrader's configuration of the course
+    main_db: str  # the course's gradebook file (only the main process writes it)
     db_url: str
     assignment: str
-    logdir: str              # workers' logs and private gradebooks
+    logdir: str  # workers' logs and private gradebooks
 
 
 # ---------------------------------------------------------------- the workers
 def load_config(root):
     """The course's nbgrader configuration, read the way the nbgrader commands read it."""
     from nbgrader.apps.baseapp import NbGrader
+
     cwd = os.getcwd()
     os.chdir(root)
     try:
@@ -100,14 +107,14 @@ def worker(number, run, tasks, results):
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
     log_path = os.path.join(run.logdir, f"worker{number}.log")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 2)   # the kernels' chatter goes to this worker's log, not to the progress bar
+    os.dup2(fd, 2)  # the kernels' chatter goes to this worker's log, not to the progress bar
     os.chdir(run.root)
     db = os.path.join(run.logdir, f"worker{number}.db")
     copy_db(run.main_db, db)
     config, assignment = run.config, run.assignment
     config.CourseDirectory.db_url = "sqlite:///" + db
     config.CourseDirectory.root = run.root
-    config.Autograde.pre_convert_hook = None   # its checks and backup ran once, in the main process
+    config.Autograde.pre_convert_hook = None  # its checks and backup ran once, in the main process
     # the course's store of verdicts is the main process's; RecordVerdicts writes a private one here
     config.RecordVerdicts.store = os.path.join(run.logdir, f"worker{number}-verdicts.db")
     while True:
@@ -145,8 +152,11 @@ def grade_one(config, assignment, student, log=None):
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
             return Outcome("failed", _reason(result))
-        data = Outcome("graded", timestamp=sub.timestamp.isoformat() if sub.timestamp else None,
-                       files=sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb"))))
+        data = Outcome(
+            "graded",
+            timestamp=sub.timestamp.isoformat() if sub.timestamp else None,
+            files=sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb"))),
+        )
         autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
         complete = True
         for nb in sub.notebooks:
@@ -155,11 +165,14 @@ def grade_one(config, assignment, student, log=None):
             sent = os.path.exists(os.path.join(submitted, nb.name + ".ipynb"))
             complete = complete and (graded or not sent)
             data.notebooks[nb.name] = {
-                "graded": graded, "sent": sent,
+                "graded": graded,
+                "sent": sent,
                 "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
                 "comments": {c.name: c.auto_comment for c in nb.comments},
-                "flagged": bool(nb.flagged), "late_penalty": nb.late_submission_penalty,
-                "report": _report(path) if graded else None}
+                "flagged": bool(nb.flagged),
+                "late_penalty": nb.late_submission_penalty,
+                "report": _report(path) if graded else None,
+            }
     if not any(nb["sent"] for nb in data.notebooks.values()):
         names = ", ".join(f"{name}.ipynb" for name in data.notebooks)
         data.status = "missing"
@@ -177,12 +190,14 @@ def _report(path):
         return None
 
 
-KNOWN = [("NotJSONError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-         ("JSONDecodeError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-         ("ValidationError", "the notebook's nbgrader cell metadata is damaged, so its cells cannot be matched"),
-         ("DeadKernelError", "the Python kernel died while running the notebook"),
-         ("CellTimeoutError", "a cell ran too long and the kernel could not be stopped"),
-         ("No notebooks found", "no notebook with the assignment's name was submitted")]
+KNOWN = [
+    ("NotJSONError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
+    ("JSONDecodeError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
+    ("ValidationError", "the notebook's nbgrader cell metadata is damaged, so its cells cannot be matched"),
+    ("DeadKernelError", "the Python kernel died while running the notebook"),
+    ("CellTimeoutError", "a cell ran too long and the kernel could not be stopped"),
+    ("No notebooks found", "no notebook with the assignment's name was submitted"),
+]
 
 
 def _reason(result):
@@ -205,8 +220,9 @@ def merge(gb, assignment, student, outcome):
     try:
         gb.update_or_create_student(student)
         if outcome.timestamp:
-            sub = gb.update_or_create_submission(assignment, student,
-                                                 timestamp=datetime.fromisoformat(outcome.timestamp))
+            sub = gb.update_or_create_submission(
+                assignment, student, timestamp=datetime.fromisoformat(outcome.timestamp)
+            )
         else:
             sub = gb.update_or_create_submission(assignment, student)
         status, reason = outcome.status, outcome.reason
@@ -229,7 +245,8 @@ def merge(gb, assignment, student, outcome):
             if got is not None and not got["sent"]:
                 files = outcome.files
                 why = f"no notebook named {nb.name}.ipynb was submitted" + (
-                    f" (the folder has {', '.join(files)})" if files else "")
+                    f" (the folder has {', '.join(files)})" if files else ""
+                )
             for g in nb.grades:
                 g.auto_score = 0.0
                 g.needs_manual_grade = not missing
@@ -238,7 +255,7 @@ def merge(gb, assignment, student, outcome):
             nb.flagged = not missing
         gb.db.commit()
     except BaseException:
-        gb.db.rollback()   # all of this student or nothing
+        gb.db.rollback()  # all of this student or nothing
         raise
 
 
@@ -262,8 +279,10 @@ class Progress:
             width = 30
             filled = int(width * self.done / max(self.total, 1))
             eta = elapsed / self.done * (self.total - self.done)
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                              f"{elapsed:5.0f}s elapsed, ~{eta:4.0f}s left  ")
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                f"{elapsed:5.0f}s elapsed, ~{eta:4.0f}s left  "
+            )
             if self.done == self.total:
                 self.stream.write("\n")
         else:
@@ -273,6 +292,7 @@ class Progress:
 
 def summary_rows(gb, assignment, students, outcomes):
     from nbgrader.api import MissingEntry
+
     rows = []
     for student in students:
         outcome = outcomes.get(student, Outcome("failed", "not graded"))
@@ -291,8 +311,11 @@ def summary_rows(gb, assignment, students, outcomes):
             notes += [f"{grade_id}: wrong outside the kernel" for grade_id in report.failed]
             notes += [f"{grade_id}: could not be verified" for grade_id in report.unverifiable]
             if report.flags:
-                notes.append(f"FLAGGED ({len(report.flags)}): " + "; ".join(report.flags[:3])
-                             + (" …" if len(report.flags) > 3 else ""))
+                notes.append(
+                    f"FLAGGED ({len(report.flags)}): "
+                    + "; ".join(report.flags[:3])
+                    + (" …" if len(report.flags) > 3 else "")
+                )
         rows.append(Row(student, score, max_score, notes))
     return rows
 
@@ -306,10 +329,12 @@ def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=
         m = "" if r.max_score is None else f"{r.max_score:g}"
         stream.write(f"{r.student:<{width}}  {r.score:>6g}  {m:>5}  {' | '.join(r.notes)}\n")
     failed = sum(1 for r in rows if any(n.startswith(("FAILED", "MISSING")) for n in r.notes))
-    flagged = sum(1 for r in rows if any(n.startswith("FLAGGED") or "outside the kernel" in n
-                                         or "could not be verified" in n for n in r.notes))
-    stream.write(f"{len(rows) - failed} graded, {failed} not gradable (recorded as 0), "
-                 f"{flagged} for a manual look\n")
+    flagged = sum(
+        1
+        for r in rows
+        if any(n.startswith("FLAGGED") or "outside the kernel" in n or "could not be verified" in n for n in r.notes)
+    )
+    stream.write(f"{len(rows) - failed} graded, {failed} not gradable (recorded as 0), {flagged} for a manual look\n")
     if not sandboxed:
         stream.write(UNSANDBOXED + "\n")
     stream.flush()
@@ -354,18 +379,20 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     if not os.path.exists(main_db):
         raise SystemExit(f"no gradebook at {main_db}: run `nbgrader generate_assignment {assignment}` first")
     try:
-        check_before_grading(coursedir.db_url, settings,
-                             log=lambda line: stream.write(line + "\n") if stream is not None else None)
+        check_before_grading(
+            coursedir.db_url, settings, log=lambda line: stream.write(line + "\n") if stream is not None else None
+        )
     except (Unavailable, Damaged) as why:
         raise SystemExit(str(why)) from None
     if settings.enabled:
-        home_seed(settings.bwrap_path(), settings.user)   # once, here: the workers inherit it
+        home_seed(settings.bwrap_path(), settings.user)  # once, here: the workers inherit it
     with Gradebook(coursedir.db_url) as gb:
         try:
             assignment_notebooks(gb, assignment)
         except MissingEntry:
-            raise SystemExit(f"the gradebook has no assignment {assignment!r}: run "
-                             f"`nbgrader generate_assignment {assignment}` first")
+            raise SystemExit(
+                f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment {assignment}` first"
+            )
     try:
         prove_grader(config, assignment, log=lambda line: stream.write(line + "\n") if stream is not None else None)
     except GraderBroken as why:
@@ -373,13 +400,15 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     submitted = find_students(root, coursedir, assignment)
     unknown = sorted(set(students or ()) - set(submitted))
     if unknown:
-        raise SystemExit(f"no submission of {assignment} from {', '.join(unknown)} (no folder "
-                         f"{coursedir.format_path(coursedir.submitted_directory, unknown[0], assignment)})")
+        raise SystemExit(
+            f"no submission of {assignment} from {', '.join(unknown)} (no folder "
+            f"{coursedir.format_path(coursedir.submitted_directory, unknown[0], assignment)})"
+        )
     students = sorted(students) if students else submitted
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
     start = time.monotonic()
     lock = open(main_db + ".classgrade.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)   # two class runs on one gradebook would interleave
+    fcntl.flock(lock, fcntl.LOCK_EX)  # two class runs on one gradebook would interleave
     logdir = tempfile.mkdtemp(prefix="classgrade-")
     outcomes = {}
     try:
@@ -416,13 +445,13 @@ def print_collect_findings(db_url: str, root: str, assignment: str, stream=sys.s
 def _run_workers(run, students, jobs, stream):
     from nbgrader.api import Gradebook
 
-    ctx = multiprocessing.get_context("fork")   # workers inherit the imports: no 3 s start each
+    ctx = multiprocessing.get_context("fork")  # workers inherit the imports: no 3 s start each
     tasks, results = ctx.Queue(), ctx.Queue()
     for s in students:
         tasks.put(s)
 
     def spawn(n):
-        tasks.put(None)   # one stop sign per worker, after the students
+        tasks.put(None)  # one stop sign per worker, after the students
         p = ctx.Process(target=worker, args=(n, run, tasks, results), daemon=True)
         p.start()
         return p
@@ -470,6 +499,7 @@ def _record(gb, assignment, student, outcome, outcomes, progress, store=None):
 def submission_records(outcome):
     """The store's records of one student's outcome: a record of the failure if any, and each graded notebook."""
     from .record import notebook_record
+
     records = []
     if outcome.status != "graded":
         records.append(NotebookRecord(WHOLE, status=outcome.status, reason=outcome.reason))
@@ -495,13 +525,22 @@ def main(argv=None):
     parser.add_argument("--student", action="append", help="grade only this student (may repeat)")
     parser.add_argument("--course", default=".", help="the course folder (default: here)")
     parser.add_argument("--json", help="also write the summary (and seconds per student) to this file")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="grade without the sandbox, where it cannot be made (student code then runs with "
-                             "your rights; the summary and the feedback say so)")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without the sandbox, where it cannot be made (student code then runs with "
+        "your rights; the summary and the feedback say so)",
+    )
     args = parser.parse_args(argv)
     timings = {}
-    rows = grade_class(args.assignment, root=args.course, jobs=args.jobs, students=args.student, timings=timings,
-                       sandboxed=False if args.no_sandbox else None)
+    rows = grade_class(
+        args.assignment,
+        root=args.course,
+        jobs=args.jobs,
+        students=args.student,
+        timings=timings,
+        sandboxed=False if args.no_sandbox else None,
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump([dict(r._asdict(), seconds=timings.get(r.student)) for r in rows], f, indent=1)

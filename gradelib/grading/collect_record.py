@@ -13,6 +13,7 @@ kept until the file is removed, since the entry it describes was real even if
 the entry has been deleted from the exchange since.  The same entry found
 again by a later collect is not added twice.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,22 +25,21 @@ RECORD_NAME = "gradelib-exchange.json"
 VERSION = 1
 
 # what happened to the entry
-REFUSED = "refused"        # not collected
-CORRECTED = "corrected"    # collected, ordered and stamped by the time its files were written
+REFUSED = "refused"  # not collected
+CORRECTED = "corrected"  # collected, ordered and stamped by the time its files were written
 
 # why, in a few words without names (the misconception report names no student unless asked)
-FORGED = "forged"          # owned by someone other than the student it names
-UNSAFE = "unsafe"          # a link, a special file, files of several owners, unreadable: not copied
+FORGED = "forged"  # owned by someone other than the student it names
+UNSAFE = "unsafe"  # a link, a special file, files of several owners, unreadable: not copied
 UNREADABLE = "unreadable"  # its name is not nbgrader's student+assignment+timestamp
-FUTURE = "future"          # its timestamp is later than the time its files were written
+FUTURE = "future"  # its timestamp is later than the time its files were written
 
 KIND_TEXT = {
     FORGED: "submitted in another student's name: refused at collect, not graded",
     UNSAFE: "an inbound entry that could not be copied safely (a link, a special file, files of several "
-            "owners): refused at collect, not graded",
+    "owners): refused at collect, not graded",
     UNREADABLE: "an inbound entry whose name is not nbgrader's student+assignment+timestamp: refused at collect",
-    FUTURE: "a submission dated in the future: collected by the time its files were written, not the date it "
-            "claims",
+    FUTURE: "a submission dated in the future: collected by the time its files were written, not the date it claims",
 }
 
 
@@ -62,6 +62,7 @@ class Finding:
     claimed:    the timestamp the entry claims (its name's, or its timestamp.txt's if later), "" if none.
     found:      when a collect first found it, ISO 8601 in UTC.
     """
+
     assignment: str
     entry: str
     named: str
@@ -103,7 +104,7 @@ class Finding:
 def record_path(db_url: str, root: str) -> str:
     """The record beside the gradebook of an SQLite db_url; in the course folder root for another database."""
     if db_url.startswith("sqlite:///"):
-        return os.path.join(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])), RECORD_NAME)
+        return os.path.join(os.path.dirname(os.path.abspath(db_url[len("sqlite:///") :])), RECORD_NAME)
     return os.path.join(os.path.abspath(root), RECORD_NAME)
 
 
@@ -118,15 +119,19 @@ def load(path: str, assignment: str | None = None) -> list[Finding]:
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RecordError(f"the record of what collect refused, {path}, cannot be read ({err}); move it aside and "
-                          "collect again to rebuild it from the exchange") from None
+        raise RecordError(
+            f"the record of what collect refused, {path}, cannot be read ({err}); move it aside and "
+            "collect again to rebuild it from the exchange"
+        ) from None
     try:
         if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
             raise ValueError("it has no list of findings")
         found = [Finding.from_json(item) for item in data["findings"]]
     except ValueError as err:
-        raise RecordError(f"the record of what collect refused, {path}, is not one ({err}); move it aside and "
-                          "collect again to rebuild it from the exchange") from None
+        raise RecordError(
+            f"the record of what collect refused, {path}, is not one ({err}); move it aside and "
+            "collect again to rebuild it from the exchange"
+        ) from None
     return [f for f in found if assignment is None or f.assignment == assignment]
 
 

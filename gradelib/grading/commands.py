@@ -22,12 +22,12 @@ nbgrader then needs three things it does not arrange for itself:
   ``update_or_create_submission`` trips SQLAlchemy's autoflush warning for
   every new submission (``quiet_nbgrader_warnings``).
 """
+
 import logging
 import os
 import sqlite3
 import sys
 import warnings
-from typing import Dict, Optional
 
 from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 
@@ -42,7 +42,7 @@ def prepare(c) -> None:
     stamp_unstamped(_db_url(c), log=_log())
 
 
-def tools_on_path(environ: Optional[Dict[str, str]] = None, executable: Optional[str] = None) -> Optional[str]:
+def tools_on_path(environ: dict[str, str] | None = None, executable: str | None = None) -> str | None:
     """Put the running interpreter's bin folder first on PATH; return it (None when there is no interpreter path).
 
     The folder is taken as sys.executable names it, not resolved: a venv's
@@ -51,7 +51,7 @@ def tools_on_path(environ: Optional[Dict[str, str]] = None, executable: Optional
     """
     environ = os.environ if environ is None else environ
     executable = sys.executable if executable is None else executable
-    if not executable:   # an embedded interpreter may not know its own path
+    if not executable:  # an embedded interpreter may not know its own path
         return None
     folder = os.path.dirname(os.path.abspath(executable))
     entries = environ.get("PATH", os.defpath).split(os.pathsep)
@@ -63,6 +63,7 @@ def tools_on_path(environ: Optional[Dict[str, str]] = None, executable: Optional
 def quiet_nbgrader_warnings() -> None:
     """Hide SQLAlchemy's autoflush warning that nbgrader's own code trips for every new submission."""
     from sqlalchemy.exc import SAWarning
+
     warnings.filterwarnings("ignore", message=AUTOFLUSH_WARNING, category=SAWarning, module=r"nbgrader\.")
 
 
@@ -80,7 +81,7 @@ def nbgrader_scripts():
     return ScriptDirectory.from_config(config)
 
 
-def stamp_unstamped(db_url: str, log: Optional[logging.Logger] = None, timeout: float = 5.0) -> Optional[str]:
+def stamp_unstamped(db_url: str, log: logging.Logger | None = None, timeout: float = 5.0) -> str | None:
     """Stamp a gradebook that has nbgrader's tables but no alembic version with nbgrader's head.
 
     Returns the revision stamped, or None when nothing was done: no such file,
@@ -94,13 +95,16 @@ def stamp_unstamped(db_url: str, log: Optional[logging.Logger] = None, timeout: 
     try:
         missing = _unstamped_lacking(path, timeout)
     except (OSError, sqlite3.Error):
-        return None   # damaged or locked: the check before a grading run says so, with the way out
+        return None  # damaged or locked: the check before a grading run says so, with the way out
     if missing is None:
         return None
     if missing:
-        _say(log, logging.WARNING,
-             f"{path} has no alembic version, and its tables are not those this nbgrader makes ({missing}): "
-             "it was left as it is")
+        _say(
+            log,
+            logging.WARNING,
+            f"{path} has no alembic version, and its tables are not those this nbgrader makes ({missing}): "
+            "it was left as it is",
+        )
         return None
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
@@ -112,17 +116,25 @@ def stamp_unstamped(db_url: str, log: Optional[logging.Logger] = None, timeout: 
     try:
         with engine.begin() as connection:
             context = MigrationContext.configure(connection)
-            if context.get_current_heads():   # another process stamped it meanwhile
+            if context.get_current_heads():  # another process stamped it meanwhile
                 return None
             context.stamp(script, head)
     except SQLAlchemyError as err:
-        _say(log, logging.WARNING, f"{path} has no alembic version, and it could not be stamped now "
-                                   f"({type(err).__name__}: {getattr(err, 'orig', None) or err})")
+        _say(
+            log,
+            logging.WARNING,
+            f"{path} has no alembic version, and it could not be stamped now "
+            f"({type(err).__name__}: {getattr(err, 'orig', None) or err})",
+        )
         return None
     finally:
         engine.dispose()
-    _say(log, logging.INFO, f"{path} had no alembic version (an earlier nbgrader run failed while making it): "
-                            f"stamped it with nbgrader's {head}")
+    _say(
+        log,
+        logging.INFO,
+        f"{path} had no alembic version (an earlier nbgrader run failed while making it): "
+        f"stamped it with nbgrader's {head}",
+    )
     return head
 
 
@@ -136,13 +148,16 @@ def _unstamped_lacking(path, timeout):
             return None
         if "alembic_version" in tables and con.execute("SELECT count(*) FROM alembic_version").fetchone()[0]:
             return None
-        from nbgrader.api import Base   # only now: most loads of the config find a stamped gradebook
+        from nbgrader.api import Base  # only now: most loads of the config find a stamped gradebook
 
         missing = []
         for table in Base.metadata.sorted_tables:
             have = {r[1] for r in con.execute(f'PRAGMA table_info("{table.name}")')}
-            missing += [f"table {table.name}"] if not have else \
-                [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+            missing += (
+                [f"table {table.name}"]
+                if not have
+                else [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+            )
         return ", ".join(missing)
     finally:
         con.close()
@@ -151,12 +166,14 @@ def _unstamped_lacking(path, timeout):
 def _db_url(c):
     """The gradebook the course's config names (nbgrader's default, gradebook.db in the course root, if none)."""
     from nbgrader.coursedir import CourseDirectory
+
     return CourseDirectory(config=c).db_url
 
 
 def _log():
     """The running nbgrader command's log, where its own lines go; this module's logger outside a command."""
     from traitlets.config import Application
+
     return Application.instance().log if Application.initialized() else logging.getLogger(__name__)
 
 

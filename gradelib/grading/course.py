@@ -12,6 +12,7 @@ It sets what plain nbgrader autograde needs to grade safely:
   assignment, it grades the instructor's own solution in the same box and stops
   the run unless it scores full marks (proof.py).
 """
+
 import os
 
 from .gradebook import Damaged, before_grading
@@ -27,23 +28,46 @@ _proved = set()
 def configure(c):
     """Set the course's grading pipeline on nbgrader's config object c."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, IgnorePattern,
-                                        LimitOutput, OverwriteKernelspec, SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearOutput,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
 
     from . import FlagForReview, OverwriteReleasedCells, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
     from .commands import prepare
 
-    prepare(c)   # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
+    prepare(c)  # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
 
-    c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, OverwriteKernelspec, OverwriteReleasedCells,
-                                          CheckCellMetadata]
-    c.Autograde.autograde_preprocessors = [RobustExecute, VerifyGradelib, IgnorePattern, ClearMetadataPreprocessor,
-                                           LimitOutput, SaveAutoGrades, FlagForReview, AssignLatePenalties,
-                                           CheckCellMetadata, RecordVerdicts]
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput,
+        RepairCells,
+        OverwriteKernelspec,
+        OverwriteReleasedCells,
+        CheckCellMetadata,
+    ]
+    c.Autograde.autograde_preprocessors = [
+        RobustExecute,
+        VerifyGradelib,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        FlagForReview,
+        AssignLatePenalties,
+        CheckCellMetadata,
+        RecordVerdicts,
+    ]
     c.Autograde.pre_convert_hook = before_first_student
     from .feedback import FeedbackExporter
+
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
     from .exchange import configure_exchange
+
     configure_exchange(c)  # collect only a student's own submission; feedback only to its owner (exchange.py)
 
 

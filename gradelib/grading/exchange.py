@@ -32,6 +32,7 @@ use them:
 The students' side is plain nbgrader (submit, fetch_feedback): nothing needs
 configuring in their environment.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -109,17 +110,20 @@ def owner_problem(named: str, owner_uid: int, collector_uid: int) -> str:
         return f"submitted by {owner} in {named}'s name (the folder belongs to {owner}, not to {named})"
     if owner_uid == collector_uid:
         return ""
-    return (f"submitted by {owner} in the name of {named}, who is no Unix user here (only the collecting "
-            f"user, {account_name(collector_uid)}, may submit in a name that is no user's)")
+    return (
+        f"submitted by {owner} in the name of {named}, who is no Unix user here (only the collecting "
+        f"user, {account_name(collector_uid)}, may submit in a name that is no user's)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- inbound entries
 @dataclass(frozen=True)
 class Scan:
     """What lstat says about an entry's folder and everything in it (no link is followed)."""
+
     owners: frozenset[int]
-    written: float | None      # the latest ctime of the folder and its files (epoch seconds)
-    problem: str = ""          # why it cannot be copied safely ("" if it can)
+    written: float | None  # the latest ctime of the folder and its files (epoch seconds)
+    problem: str = ""  # why it cannot be copied safely ("" if it can)
 
 
 def scan(path: str) -> Scan:
@@ -131,8 +135,9 @@ def scan(path: str) -> Scan:
     try:
         top = os.lstat(path)
         if stat.S_ISLNK(top.st_mode):
-            return Scan(frozenset({top.st_uid}), top.st_ctime,
-                        f"it is a symbolic link (to {os.readlink(path)}), not a folder")
+            return Scan(
+                frozenset({top.st_uid}), top.st_ctime, f"it is a symbolic link (to {os.readlink(path)}), not a folder"
+            )
         if not stat.S_ISDIR(top.st_mode):
             return Scan(frozenset({top.st_uid}), top.st_ctime, "it is not a folder")
         owners.add(top.st_uid)
@@ -145,9 +150,12 @@ def scan(path: str) -> Scan:
                     latest = max(latest, st.st_ctime)
                     rel = os.path.relpath(item.path, path)
                     if stat.S_ISLNK(st.st_mode):
-                        return Scan(frozenset(owners), latest,
-                                    f"it holds a symbolic link, {rel} (collect would copy what it points to, "
-                                    "with the instructor's rights)")
+                        return Scan(
+                            frozenset(owners),
+                            latest,
+                            f"it holds a symbolic link, {rel} (collect would copy what it points to, "
+                            "with the instructor's rights)",
+                        )
                     if stat.S_ISDIR(st.st_mode):
                         todo.append(item.path)
                     elif not stat.S_ISREG(st.st_mode):
@@ -173,15 +181,16 @@ def parse_time(text: str) -> datetime.datetime | None:
 @dataclass
 class Entry:
     """One inbound entry of the assignment, as collect sees it."""
+
     path: str
-    named: str                          # the student its name names ("" if the name is not nbgrader's)
-    claimed: datetime.datetime | None   # the latest time it claims: its name's, or its timestamp.txt's
+    named: str  # the student its name names ("" if the name is not nbgrader's)
+    claimed: datetime.datetime | None  # the latest time it claims: its name's, or its timestamp.txt's
     claimed_text: str
-    written: datetime.datetime | None   # when its files were last written (the latest ctime)
+    written: datetime.datetime | None  # when its files were last written (the latest ctime)
     owners: frozenset[int]
-    problem: str = ""                   # why it is refused ("" if it is collected)
-    kind: str = ""                      # collect_record's kind of the problem, or FUTURE for a corrected date
-    needs_stamp: bool = False           # its timestamp.txt is missing or unreadable: write one in the copy
+    problem: str = ""  # why it is refused ("" if it is collected)
+    kind: str = ""  # collect_record's kind of the problem, or FUTURE for a corrected date
+    needs_stamp: bool = False  # its timestamp.txt is missing or unreadable: write one in the copy
 
     @property
     def name(self) -> str:
@@ -238,8 +247,10 @@ def inspect(path: str, assignment: str, collector_uid: int, check_owner: bool = 
                 claimed, stamp = in_file, in_file.strftime("%Y-%m-%d %H:%M:%S UTC")
     entry = Entry(path, named, claimed, stamp, written, found.owners, needs_stamp=needs_stamp)
     if not split or claimed is None:
-        entry.problem, entry.kind = ("its name is not nbgrader's STUDENT+ASSIGNMENT+TIMESTAMP[+RANDOM] with a "
-                                     "readable time"), UNREADABLE
+        entry.problem, entry.kind = (
+            ("its name is not nbgrader's STUDENT+ASSIGNMENT+TIMESTAMP[+RANDOM] with a readable time"),
+            UNREADABLE,
+        )
     elif found.problem:
         entry.problem, entry.kind = found.problem, UNSAFE
     elif len(found.owners) > 1:
@@ -249,8 +260,9 @@ def inspect(path: str, assignment: str, collector_uid: int, check_owner: bool = 
         if why:
             entry.problem, entry.kind = why, FORGED
     if entry.future and entry.problem:
-        entry.problem += (f"; it also claims to be from {stamp}, later than its files were written "
-                          f"({written:%Y-%m-%d %H:%M:%S} UTC)")
+        entry.problem += (
+            f"; it also claims to be from {stamp}, later than its files were written ({written:%Y-%m-%d %H:%M:%S} UTC)"
+        )
     elif entry.future:
         entry.kind = FUTURE
     return entry
@@ -261,9 +273,9 @@ class CourseCollect(ExchangeCollect):
     """nbgrader's collect, taking only entries that are the named student's own (owner_problem), safe to
     copy, and ordered by a time no later than their files were written; every refusal is reported."""
 
-    entries: dict[str, Entry]     # inbound path -> what init_src found there
-    findings: list[Finding]       # what this collect refused or re-dated, for the record
-    found_at: str                 # when this collect looked (ISO 8601, UTC)
+    entries: dict[str, Entry]  # inbound path -> what init_src found there
+    findings: list[Finding]  # what this collect refused or re-dated, for the record
+    found_at: str  # when this collect looked (ISO 8601, UTC)
 
     def init_src(self) -> None:
         # nbgrader's own init_src parses every entry's name and stops the whole collect at the first it cannot
@@ -273,12 +285,12 @@ class CourseCollect(ExchangeCollect):
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
         self.inbound_path = os.path.join(self.course_path, "inbound")
         if not os.path.isdir(self.inbound_path):
-            self.fail("Course not found: {}".format(self.inbound_path))
+            self.fail(f"Course not found: {self.inbound_path}")
         if not check_mode(self.inbound_path, read=True, execute=True):
-            self.fail("You don't have read permissions for the directory: {}".format(self.inbound_path))
+            self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
         assignment = self.coursedir.assignment_id
         student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
-        pattern = os.path.join(self.inbound_path, "{}+{}+*".format(student_id, assignment))
+        pattern = os.path.join(self.inbound_path, f"{student_id}+{assignment}+*")
         found_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         collector = os.geteuid()
         self.entries, self.findings = {}, []
@@ -290,17 +302,32 @@ class CourseCollect(ExchangeCollect):
                 self._refuse(entry, entry.problem, entry.kind, found_at)
                 continue
             if entry.kind == FUTURE:
-                self.log.warning("%s claims to be from %s, later than its files were written (%s UTC): it is "
-                                 "ordered, and collected if it is %s's latest, by the time it was written",
-                                 entry.name, entry.claimed_text, f"{entry.written:%Y-%m-%d %H:%M:%S}", entry.named)
-                self.findings.append(Finding(
-                    assignment, entry.name, entry.named, entry.owner, CORRECTED, FUTURE,
-                    f"{entry.named}'s submission claims to be from {entry.claimed_text}, later than its files were "
-                    f"written ({entry.written:%Y-%m-%d %H:%M:%S} UTC); it was ordered by the time written",
-                    entry.claimed_text, found_at))
+                self.log.warning(
+                    "%s claims to be from %s, later than its files were written (%s UTC): it is "
+                    "ordered, and collected if it is %s's latest, by the time it was written",
+                    entry.name,
+                    entry.claimed_text,
+                    f"{entry.written:%Y-%m-%d %H:%M:%S}",
+                    entry.named,
+                )
+                self.findings.append(
+                    Finding(
+                        assignment,
+                        entry.name,
+                        entry.named,
+                        entry.owner,
+                        CORRECTED,
+                        FUTURE,
+                        f"{entry.named}'s submission claims to be from {entry.claimed_text}, later than its files were "
+                        f"written ({entry.written:%Y-%m-%d %H:%M:%S} UTC); it was ordered by the time written",
+                        entry.claimed_text,
+                        found_at,
+                    )
+                )
             genuine.setdefault(entry.named, []).append(entry.record())
         self.found_at = found_at
         from nbgrader.api import Gradebook, MissingEntry
+
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
                 self.duedate = gb.find_assignment(assignment).duedate
@@ -319,8 +346,19 @@ class CourseCollect(ExchangeCollect):
 
     def _refuse(self, entry: Entry, why: str, kind: str, found_at: str) -> None:
         self.log.warning("refused %s: %s; not collected", entry.name, why)
-        self.findings.append(Finding(self.coursedir.assignment_id, entry.name, entry.named, entry.owner, REFUSED,
-                                     kind, why, entry.claimed_text, found_at))
+        self.findings.append(
+            Finding(
+                self.coursedir.assignment_id,
+                entry.name,
+                entry.named,
+                entry.owner,
+                REFUSED,
+                kind,
+                why,
+                entry.claimed_text,
+                found_at,
+            )
+        )
 
     def copy_files(self) -> None:
         self._future_copies()
@@ -339,8 +377,9 @@ class CourseCollect(ExchangeCollect):
         Collect), it is replaced by the student's latest genuine one; without, the instructor is told."""
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         for rec in self.src_records:
-            dest = self.coursedir.format_path(self.coursedir.submitted_directory, rec["username"],
-                                              self.coursedir.assignment_id)
+            dest = self.coursedir.format_path(
+                self.coursedir.submitted_directory, rec["username"], self.coursedir.assignment_id
+            )
             try:
                 with open(os.path.join(dest, TIMESTAMP_FILE), encoding="utf-8") as f:
                     existing = parse_time(f.read(200))
@@ -349,35 +388,48 @@ class CourseCollect(ExchangeCollect):
             if existing is None or existing <= now + CLOCK_SLACK:
                 continue
             if self.update:
-                self.log.warning("%s claims to be from %s, in the future (collected before, from an entry this "
-                                 "collect would refuse or re-date): replaced by %s's own latest submission, %s",
-                                 dest, f"{existing:%Y-%m-%d %H:%M:%S}", rec["username"], rec["filename"])
-                shutil.rmtree(dest)   # the entry it was copied from is still in the exchange: nothing is lost
+                self.log.warning(
+                    "%s claims to be from %s, in the future (collected before, from an entry this "
+                    "collect would refuse or re-date): replaced by %s's own latest submission, %s",
+                    dest,
+                    f"{existing:%Y-%m-%d %H:%M:%S}",
+                    rec["username"],
+                    rec["filename"],
+                )
+                shutil.rmtree(dest)  # the entry it was copied from is still in the exchange: nothing is lost
             else:
-                self.log.warning("%s claims to be from %s, in the future, so no genuine submission can replace it: "
-                                 "collect with --update to replace it by %s's own latest submission",
-                                 dest, f"{existing:%Y-%m-%d %H:%M:%S}", rec["username"])
+                self.log.warning(
+                    "%s claims to be from %s, in the future, so no genuine submission can replace it: "
+                    "collect with --update to replace it by %s's own latest submission",
+                    dest,
+                    f"{existing:%Y-%m-%d %H:%M:%S}",
+                    rec["username"],
+                )
 
     def do_copy(self, src: str, dest: str, log=None) -> None:
         """nbgrader's copy of one entry, then a second look: an entry that changed while it was copied (a file
         swapped for a link) is refused and its copy removed; a corrected time is written into the copy."""
         entry = self.entries.get(src)
-        if entry is None:   # not an entry init_src chose (nbgrader calls do_copy for those only)
+        if entry is None:  # not an entry init_src chose (nbgrader calls do_copy for those only)
             return super().do_copy(src, dest)
         try:
             super().do_copy(src, dest)
         except (OSError, shutil.Error, RuntimeError) as err:
             # nbgrader would stop the whole collect here (a folder too big, a file that vanished)
             shutil.rmtree(dest, ignore_errors=True)
-            self._refuse(entry, f"it could not be copied ({err}); it is still in the exchange", UNSAFE,
-                         self.found_at)
+            self._refuse(entry, f"it could not be copied ({err}); it is still in the exchange", UNSAFE, self.found_at)
             return
         again = inspect(src, self.coursedir.assignment_id, os.geteuid(), check_owner=self.check_owner)
         if again.problem or again.owners != entry.owners or again.written != entry.written:
             shutil.rmtree(dest, ignore_errors=True)
-            self._refuse(entry, "it changed while it was being collected"
-                         + (f" ({again.problem})" if again.problem else "") + "; collect again", UNSAFE,
-                         self.found_at)
+            self._refuse(
+                entry,
+                "it changed while it was being collected"
+                + (f" ({again.problem})" if again.problem else "")
+                + "; collect again",
+                UNSAFE,
+                self.found_at,
+            )
             return
         if entry.future or entry.needs_stamp:
             # autograde reads the submission's time from the copy's timestamp.txt: the time it was ordered by
@@ -395,17 +447,21 @@ class CourseCollect(ExchangeCollect):
             return
         refused = [f for f in self.findings if f.action == REFUSED]
         if refused:
-            self.log.warning("refused %d inbound entr%s of %s (%s): kept in %s for the class summary and the "
-                             "report", len(refused), "y" if len(refused) == 1 else "ies",
-                             self.coursedir.assignment_id,
-                             "; ".join(f.who if f.kind == FORGED else f"{f.owner}'s {f.kind} entry" for f in refused),
-                             path)
+            self.log.warning(
+                "refused %d inbound entr%s of %s (%s): kept in %s for the class summary and the report",
+                len(refused),
+                "y" if len(refused) == 1 else "ies",
+                self.coursedir.assignment_id,
+                "; ".join(f.who if f.kind == FORGED else f"{f.owner}'s {f.kind} entry" for f in refused),
+                path,
+            )
 
 
 # ---------------------------------------------------------------------------------------------- feedback
 @dataclass
 class FeedbackFolder:
     """One student's generated feedback of the assignment, and the secret it would be released under."""
+
     student: str
     path: str
     secret: str | None
@@ -427,8 +483,12 @@ class CourseReleaseFeedback(ExchangeReleaseFeedback):
 
     def folders(self) -> list[FeedbackFolder]:
         """The feedback folders nbgrader's copy_files would release (self.src_path, a pattern), by student."""
-        student_pattern = re.compile(self.coursedir.format_path(
-            self.coursedir.feedback_directory, "(?P<student_id>.*)", self.coursedir.assignment_id, escape=True) + "$")
+        student_pattern = re.compile(
+            self.coursedir.format_path(
+                self.coursedir.feedback_directory, "(?P<student_id>.*)", self.coursedir.assignment_id, escape=True
+            )
+            + "$"
+        )
         out = []
         for path in sorted(glob.glob(self.src_path)):
             m = student_pattern.match(path)
@@ -450,23 +510,33 @@ class CourseReleaseFeedback(ExchangeReleaseFeedback):
             if not os.path.isfile(os.path.join(f.path, TIMESTAMP_FILE)):
                 f.problems.append(f"it has no {TIMESTAMP_FILE} (nbgrader's release would stop here)")
             if f.secret is None:
-                f.problems.append(f"it has no readable {SECRET_FILE} (nbgrader names released feedback after "
-                                  "it; without it nbgrader's release would stop here)")
+                f.problems.append(
+                    f"it has no readable {SECRET_FILE} (nbgrader names released feedback after "
+                    "it; without it nbgrader's release would stop here)"
+                )
             elif len(f.secret.strip()) < MIN_SECRET:
-                f.problems.append(f"its {SECRET_FILE} has {len(f.secret.strip())} characters, which can be "
-                                  f"guessed (nbgrader submit writes 128)")
+                f.problems.append(
+                    f"its {SECRET_FILE} has {len(f.secret.strip())} characters, which can be "
+                    f"guessed (nbgrader submit writes 128)"
+                )
             else:
                 by_secret.setdefault(f.secret, []).append(f)
         for same in by_secret.values():
             if len(same) > 1:
                 names = ", ".join(f.student for f in same)
                 for f in same:
-                    f.problems.append(f"its {SECRET_FILE} is the same as in the submissions of {names} (a copied "
-                                      "secret): each would be released under one name and could reach the other")
+                    f.problems.append(
+                        f"its {SECRET_FILE} is the same as in the submissions of {names} (a copied "
+                        "secret): each would be released under one name and could reach the other"
+                    )
         out = []
         for f in folders:
             if f.problems:
-                self.log.warning("feedback for %s on %s not released: %s", f.student, self.coursedir.assignment_id,
-                                 "; ".join(f.problems))
+                self.log.warning(
+                    "feedback for %s on %s not released: %s",
+                    f.student,
+                    self.coursedir.assignment_id,
+                    "; ".join(f.problems),
+                )
                 out.append(f.student)
         return out

@@ -17,32 +17,33 @@ limit is set on the kernel's process from here.
 Every honest notebook runs exactly as under Execute: only failures take the
 new paths.
 """
+
 import resource
 import time
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Integer
-
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from .kernel import SandboxedKernelManager
 from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
 
-
-UNSANDBOXED_NOTE = ("**Graded without the grading sandbox.** The course graded this notebook with "
-                    "`c.Sandbox.enabled = False`: your code ran with the grader's rights, not in a box of its own.")
+UNSANDBOXED_NOTE = (
+    "**Graded without the grading sandbox.** The course graded this notebook with "
+    "`c.Sandbox.enabled = False`: your code ran with the grader's rights, not in a box of its own."
+)
 
 
 class RobustExecute(Execute):
     memory_limit = Integer(
-        4 * 1024 ** 3, allow_none=True,
-        help="Bytes of address space the kernel may use (RLIMIT_AS); None for no limit.").tag(config=True)
+        4 * 1024**3, allow_none=True, help="Bytes of address space the kernel may use (RLIMIT_AS); None for no limit."
+    ).tag(config=True)
     notebook_timeout = Integer(
-        900, allow_none=True,
-        help="Seconds the whole notebook may run; later cells are not run. None for no limit.").tag(config=True)
+        900, allow_none=True, help="Seconds the whole notebook may run; later cells are not run. None for no limit."
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -62,8 +63,8 @@ class RobustExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         if not self.sandboxed:
             nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=UNSANDBOXED_NOTE))
-        self._student = (resources or {}).get("nbgrader", {}).get("student", "")   # the kernel's my_id()
-        self._stopped = None            # why the remaining cells are not run, once that happens
+        self._student = (resources or {}).get("nbgrader", {}).get("student", "")  # the kernel's my_id()
+        self._stopped = None  # why the remaining cells are not run, once that happens
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         return super().preprocess(nb, resources, km)
 
@@ -75,7 +76,7 @@ class RobustExecute(Execute):
 
     def _limit_kernel_memory(self):
         if self.sandboxed:
-            return   # set inside the box, on the kernel itself
+            return  # set inside the box, on the kernel itself
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
         if not (self.memory_limit and pid and hasattr(resource, "prlimit")):
             return
@@ -95,12 +96,19 @@ class RobustExecute(Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._stop(cell, index, "the Python kernel died while running this cell (the code ended the "
-                                    "process, e.g. with os._exit() or exit from C code, crashed, or ran out "
-                                    "of memory)")
+            self._stop(
+                cell,
+                index,
+                "the Python kernel died while running this cell (the code ended the "
+                "process, e.g. with os._exit() or exit from C code, crashed, or ran out "
+                "of memory)",
+            )
         except CellTimeoutError:
-            self._stop(cell, index, f"this cell ran longer than {self.timeout} seconds and the kernel did "
-                                    "not stop when interrupted")
+            self._stop(
+                cell,
+                index,
+                f"this cell ran longer than {self.timeout} seconds and the kernel did not stop when interrupted",
+            )
         return cell, self.resources
 
     def _stop(self, cell, index, why):

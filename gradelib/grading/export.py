@@ -24,6 +24,7 @@ The formats, as each LMS documents its gradebook import:
   ``<assignment> (Real)`` column per assignment, named as Moodle's export names a grade item.  Moodle has no points
   row: the grade item's maximum is set in Moodle.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,24 +47,27 @@ class CannotExport(Exception):
 @dataclass(frozen=True)
 class AssignmentColumn:
     """One assignment of the gradebook, as a column."""
+
     name: str
-    points: float          # its maximum score, from nbgrader's gradebook
+    points: float  # its maximum score, from nbgrader's gradebook
 
 
 @dataclass(frozen=True)
 class StudentRow:
     """One student of the gradebook and their score per assignment (None: nothing handed in)."""
-    id: str                        # nbgrader's student id: the hub's (Unix) user name
+
+    id: str  # nbgrader's student id: the hub's (Unix) user name
     first_name: str
     last_name: str
     email: str
-    lms_user_id: str               # the LMS's id for them, where the gradebook has it ("" otherwise)
+    lms_user_id: str  # the LMS's id for them, where the gradebook has it ("" otherwise)
     scores: dict[str, float | None]
 
 
 @dataclass(frozen=True)
 class Grades:
     """What the gradebook holds for the export: the columns, and every student's row."""
+
     assignments: list[AssignmentColumn]
     students: list[StudentRow]
 
@@ -71,12 +75,15 @@ class Grades:
 def read_grades(db_url: str, wanted: Sequence[str] = ()) -> Grades:
     """Every student's score in the assignments wanted (all when none), read with nbgrader's Gradebook API."""
     from nbgrader.api import Gradebook, MissingEntry
+
     with Gradebook(db_url) as gb:
         known = {a.name: a for a in gb.assignments}
         unknown = [name for name in wanted if name not in known]
         if unknown:
-            raise CannotExport(f"the gradebook has no assignment {', '.join(unknown)}; it has "
-                               f"{', '.join(sorted(known)) or 'none yet (generate and grade one first)'}")
+            raise CannotExport(
+                f"the gradebook has no assignment {', '.join(unknown)}; it has "
+                f"{', '.join(sorted(known)) or 'none yet (generate and grade one first)'}"
+            )
         names = list(wanted) or sorted(known, key=lambda n: (known[n].duedate is None, known[n].duedate, n))
         columns = [AssignmentColumn(n, float(known[n].max_score or 0)) for n in names]
         rows = []
@@ -85,10 +92,18 @@ def read_grades(db_url: str, wanted: Sequence[str] = ()) -> Grades:
             for name in names:
                 try:
                     scores[name] = float(gb.find_submission(name, student.id).score)
-                except MissingEntry:   # nothing handed in: no score, not a zero
+                except MissingEntry:  # nothing handed in: no score, not a zero
                     scores[name] = None
-            rows.append(StudentRow(student.id, student.first_name or "", student.last_name or "",
-                                   student.email or "", student.lms_user_id or "", scores))
+            rows.append(
+                StudentRow(
+                    student.id,
+                    student.first_name or "",
+                    student.last_name or "",
+                    student.email or "",
+                    student.lms_user_id or "",
+                    scores,
+                )
+            )
     return Grades(columns, rows)
 
 
@@ -101,12 +116,15 @@ def number(value: float | None, missing: str) -> str:
 
 def canvas_rows(grades: Grades, missing: str) -> list[list[str]]:
     """Canvas's gradebook CSV: header, Points Possible, a row per student."""
-    rows = [CANVAS_FIXED + [a.name for a in grades.assignments],
-            ["Points Possible", "", "", "", ""] + [number(a.points, "") for a in grades.assignments]]
+    rows = [
+        CANVAS_FIXED + [a.name for a in grades.assignments],
+        ["Points Possible", "", "", "", ""] + [number(a.points, "") for a in grades.assignments],
+    ]
     for s in grades.students:
         name = ", ".join(part for part in (s.last_name, s.first_name) if part) or s.id
-        rows.append([name, s.lms_user_id, "", s.id, ""]
-                    + [number(s.scores[a.name], missing) for a in grades.assignments])
+        rows.append(
+            [name, s.lms_user_id, "", s.id, ""] + [number(s.scores[a.name], missing) for a in grades.assignments]
+        )
     return rows
 
 
@@ -114,8 +132,10 @@ def moodle_rows(grades: Grades, missing: str) -> list[list[str]]:
     """Moodle's grade-import CSV: header and a row per student."""
     rows = [MOODLE_FIXED + [f"{a.name} (Real)" for a in grades.assignments]]
     for s in grades.students:
-        rows.append([s.first_name, s.last_name, s.email, s.id, s.lms_user_id]
-                    + [number(s.scores[a.name], missing) for a in grades.assignments])
+        rows.append(
+            [s.first_name, s.last_name, s.email, s.id, s.lms_user_id]
+            + [number(s.scores[a.name], missing) for a in grades.assignments]
+        )
     return rows
 
 
@@ -132,11 +152,14 @@ def to_csv(grades: Grades, lms: str, missing_zero: bool = False) -> str:
 def course_db_url(course: str) -> str:
     """The gradebook of the course folder, as the course's nbgrader configuration names it."""
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
-        raise CannotExport(f"{course} is not a course folder (it has no nbgrader_config.py); run this in the "
-                           "course folder, or give --course DIR or --db URL")
+        raise CannotExport(
+            f"{course} is not a course folder (it has no nbgrader_config.py); run this in the "
+            "course folder, or give --course DIR or --db URL"
+        )
     from nbgrader.coursedir import CourseDirectory
 
     from .classgrade import load_config
+
     config = load_config(course)
     config.CourseDirectory.root = os.path.abspath(course)
     return CourseDirectory(config=config).db_url
@@ -145,9 +168,11 @@ def course_db_url(course: str) -> str:
 def gradebook_url(options: argparse.Namespace) -> str:
     """The gradebook to read: --db, or the course folder's; a missing SQLite file is said, not made."""
     url = options.db or course_db_url(options.course)
-    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
-        raise CannotExport(f"there is no gradebook at {url[len('sqlite:///'):]}: generate an assignment and grade "
-                           "its submissions first")
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :]):
+        raise CannotExport(
+            f"there is no gradebook at {url[len('sqlite:///') :]}: generate an assignment and grade "
+            "its submissions first"
+        )
     return url
 
 
@@ -158,8 +183,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--course", default=".", help="the course folder (default: here)")
     parser.add_argument("--db", help="the gradebook's URL (sqlite:///path), instead of the course's")
     parser.add_argument("-o", "--output", help="the CSV file to write (default: standard output)")
-    parser.add_argument("--missing", choices=("empty", "zero"), default="empty",
-                        help="the cell of a student who handed nothing in (default: empty)")
+    parser.add_argument(
+        "--missing",
+        choices=("empty", "zero"),
+        default="empty",
+        help="the cell of a student who handed nothing in (default: empty)",
+    )
     parser.add_argument("--send", action="store_true", help="send the scores to the LMS by LTI AGS instead")
     parser.add_argument("--lti", help="with --send: the tool's LTI settings, a JSON file (README)")
     parser.add_argument("--record", help="with --send: the CSV record of what was sent (default: beside --lti)")
@@ -189,6 +218,7 @@ def export(options: argparse.Namespace) -> int:
     grades = read_grades(gradebook_url(options), options.assignments)
     if options.send:
         from .ags import send_from_options
+
         return send_from_options(grades, options)
     write(to_csv(grades, options.lms, options.missing == "zero"), options.output)
     return 0

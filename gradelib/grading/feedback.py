@@ -14,6 +14,7 @@ Set by gradelib.grading.course.configure(c):
 
     c.GenerateFeedback.exporter_class = FeedbackExporter
 """
+
 import functools
 import importlib.util
 import re
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from ..html_export import AccessibleHTMLExporter
 
-COMPONENT = "static/mathjax/es5/tex-svg-full.js"   # inside the package `mathjax` (django-static-mathjax)
+COMPONENT = "static/mathjax/es5/tex-svg-full.js"  # inside the package `mathjax` (django-static-mathjax)
 
 # MathJax 3 with the delimiters nbconvert's MathJax 2 configuration uses, so the same cells typeset the same way
 CONFIG = """window.MathJax = {
@@ -43,11 +44,14 @@ class MathJaxMissing(RuntimeError):
 def mathjax_script():
     """The text of MathJax 3's tex-svg-full component, read once per process."""
     spec = importlib.util.find_spec("mathjax")
-    path = Path(list(spec.submodule_search_locations)[0]) / COMPONENT if spec and spec.submodule_search_locations \
-        else None
+    path = (
+        Path(list(spec.submodule_search_locations)[0]) / COMPONENT if spec and spec.submodule_search_locations else None
+    )
     if path is None or not path.is_file():
-        raise MathJaxMissing("feedback files need MathJax to show their formulas offline: "
-                             "pip install django-static-mathjax (it is in requirements.txt)")
+        raise MathJaxMissing(
+            "feedback files need MathJax to show their formulas offline: "
+            "pip install django-static-mathjax (it is in requirements.txt)"
+        )
     return path.read_text(encoding="utf-8")
 
 
@@ -56,12 +60,14 @@ def offline_maths(html):
     html = _MATHJAX2_CONFIG.sub("", _CDN_SCRIPT.sub("", html))
     # a "</script" inside the script would end the element early; "<\/script" is the same string to JavaScript
     script = mathjax_script().replace("</script", "<\\/script")
-    block = (f"<!-- MathJax 3 (Apache-2.0), inline so that the maths shows offline -->\n"
-             f"<script>\n{CONFIG}\n</script>\n<script>\n{script}\n</script>\n")
+    block = (
+        f"<!-- MathJax 3 (Apache-2.0), inline so that the maths shows offline -->\n"
+        f"<script>\n{CONFIG}\n</script>\n<script>\n{script}\n</script>\n"
+    )
     head = re.search(r"</head\s*>", html, re.I)
     if head is None:
         return block + html
-    return html[:head.start()] + block + html[head.start():]
+    return html[: head.start()] + block + html[head.start() :]
 
 
 class FeedbackExporter(AccessibleHTMLExporter):

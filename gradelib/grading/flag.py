@@ -3,12 +3,12 @@
 The score is not changed; the formgrader lists the cell as needing manual
 grading and the submission as flagged, and the reasons are in the grading log.
 """
+
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 
 class FlagForReview(NbGraderPreprocessor):
-
     def preprocess(self, nb, resources):
         review = resources.get("gradelib", {}).get("review") or {}
         if not review:
@@ -25,6 +25,11 @@ class FlagForReview(NbGraderPreprocessor):
             submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
             submission.flagged = True
             gb.db.commit()
-        self.log.warning("%s/%s/%s: %d test cell(s) flagged for a manual look", info["student"],
-                         info["assignment"], info["notebook"], len(review))
+        self.log.warning(
+            "%s/%s/%s: %d test cell(s) flagged for a manual look",
+            info["student"],
+            info["assignment"],
+            info["notebook"],
+            len(review),
+        )
         return nb, resources

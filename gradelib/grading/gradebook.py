@@ -7,6 +7,7 @@ and nbgrader's tables present) and copies it with SQLite's backup API into
 gradebook stops the run with a sentence saying how to restore a copy, instead
 of grading into it.
 """
+
 import os
 import sqlite3
 from datetime import datetime
@@ -24,7 +25,7 @@ class Damaged(Exception):
 
 def sqlite_path(db_url):
     """The file of an ``sqlite:///`` URL, or None for another database (which this module leaves alone)."""
-    return db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else None
+    return db_url[len("sqlite:///") :] if db_url.startswith("sqlite:///") else None
 
 
 def read_only(path, timeout=5.0):
@@ -68,7 +69,7 @@ def backup(path, keep=KEEP):
     """A consistent copy of the gradebook in gradebook-backups/ beside it; the oldest beyond keep removed."""
     folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    name = os.path.join(folder, datetime.now().strftime("gradebook-%Y%m%d-%H%M%S-%f.db"))   # sorts by time
+    name = os.path.join(folder, datetime.now().strftime("gradebook-%Y%m%d-%H%M%S-%f.db"))  # sorts by time
     copy(path, name)
     copies = sorted(f for f in os.listdir(folder) if f.startswith("gradebook-") and f.endswith(".db"))
     for old in copies[:-keep] if keep > 0 else []:
@@ -84,7 +85,9 @@ def before_grading(db_url, keep=KEEP):
     why = problem(path)
     if why:
         folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
-        raise Damaged(f"Grading stopped before anyone was graded: the gradebook {path} is damaged: {why}. "
-                      f"Nothing was written to it. Restore the latest good copy from {folder}/ "
-                      f"(cp {folder}/gradebook-<date>.db {path}), then grade again.")
+        raise Damaged(
+            f"Grading stopped before anyone was graded: the gradebook {path} is damaged: {why}. "
+            f"Nothing was written to it. Restore the latest good copy from {folder}/ "
+            f"(cp {folder}/gradebook-<date>.db {path}), then grade again."
+        )
     return backup(path, keep)

@@ -18,6 +18,7 @@ Nothing here is trusted by the grader: the student's code shares this process
 and may change anything in it.  The grader reads only numbers from these lines
 and judges them itself against the oracle, at points that it chose.
 """
+
 import json
 import os
 import resource
@@ -32,7 +33,7 @@ _GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath
 sys.path.insert(0, _GRADELIB_HOME)
 import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ from here on)
 
-sys.path.remove(_GRADELIB_HOME)   # nothing else of that folder is importable
+sys.path.remove(_GRADELIB_HOME)  # nothing else of that folder is importable
 import numpy as np  # noqa: E402
 
 from gradelib import oracle
@@ -56,6 +57,7 @@ class CellTimeout(BaseException):
 @dataclass(frozen=True)
 class Cell:
     """A cell to run, as a kernel would: its index in the notebook and its source."""
+
     index: int
     source: str
 
@@ -63,24 +65,32 @@ class Cell:
 @dataclass(frozen=True)
 class Probe:
     """One function to call at the grader's points; kind "network" (dict answers) or "softmax" (a vector)."""
+
     id: str
     function: str
     kind: str
-    calls: list                 # argument lists: [x, params, target(, eta)] or [logits]
-    keys: list = field(default_factory=list)    # a network's parameter names, in the order the answers go back
-    what: str = ""              # what the dict holds, for the feedback: "gradients" or "new parameters"
-    tolerate: frozenset = frozenset()           # calls whose problem does not stop the probe (huge logits)
+    calls: list  # argument lists: [x, params, target(, eta)] or [logits]
+    keys: list = field(default_factory=list)  # a network's parameter names, in the order the answers go back
+    what: str = ""  # what the dict holds, for the feedback: "gradients" or "new parameters"
+    tolerate: frozenset = frozenset()  # calls whose problem does not stop the probe (huge logits)
 
     @classmethod
     def from_json(cls, step):
-        return cls(id=step["probe"], function=step["function"], kind=step["kind"], calls=step["calls"],
-                   keys=step.get("keys", []), what=step.get("what", ""), tolerate=frozenset(step.get("tolerate", ())))
+        return cls(
+            id=step["probe"],
+            function=step["function"],
+            kind=step["kind"],
+            calls=step["calls"],
+            keys=step.get("keys", []),
+            what=step.get("what", ""),
+            tolerate=frozenset(step.get("tolerate", ())),
+        )
 
     def arguments(self, args):
         """Fresh Python objects for one call, as check() would pass them."""
         if self.kind == "by_hand":
             return ()
-        if self.kind in CONTRACTS:   # the learner's own gradient check, the mini-batch: see gradelib.contract
+        if self.kind in CONTRACTS:  # the learner's own gradient check, the mini-batch: see gradelib.contract
             return CONTRACTS[self.kind].arguments(args)
         if self.kind == "softmax":
             return (np.array(args[0], dtype=float),)
@@ -89,8 +99,10 @@ class Probe:
     def read(self, value, shown, args):
         """The answer as a list of plain floats (for "by_hand", a dict of JSON values), or a Problem."""
         if self.kind == "by_hand":
-            return {k: ({"unusual": v.description} if isinstance(v, Unusual) else v)
-                    for k, v in read_answers(value, shown).items()}
+            return {
+                k: ({"unusual": v.description} if isinstance(v, Unusual) else v)
+                for k, v in read_answers(value, shown).items()
+            }
         if self.kind in CONTRACTS:
             return CONTRACTS[self.kind].read(value, shown)
         if self.kind == "softmax":
@@ -102,15 +114,17 @@ class Probe:
 @dataclass(frozen=True)
 class Job:
     """What the grader asks: resource limits, cells and probes in notebook order, and the file it came in."""
+
     limits: dict
-    steps: list                 # Cell and Probe records
+    steps: list  # Cell and Probe records
     job_file: str = ""
-    student: str = ""           # the nbgrader student id, for gradelib.byhand.my_id() in the cells
+    student: str = ""  # the nbgrader student id, for gradelib.byhand.my_id() in the cells
 
     @classmethod
     def from_json(cls, job):
-        steps = [Cell(step["cell"], step["source"]) if "cell" in step else Probe.from_json(step)
-                 for step in job["steps"]]
+        steps = [
+            Cell(step["cell"], step["source"]) if "cell" in step else Probe.from_json(step) for step in job["steps"]
+        ]
         return cls(job.get("limits", {}), steps, job.get("job_file") or "", job.get("student") or "")
 
     @property
@@ -120,10 +134,12 @@ class Job:
 
 def limit_resources(limits):
     """Memory, CPU time, file size and core dumps, as far as this system allows."""
-    wanted = [(resource.RLIMIT_AS, limits.get("memory_bytes")),
-              (resource.RLIMIT_CPU, limits.get("cpu_seconds")),
-              (resource.RLIMIT_FSIZE, limits.get("file_bytes")),
-              (resource.RLIMIT_CORE, 0)]
+    wanted = [
+        (resource.RLIMIT_AS, limits.get("memory_bytes")),
+        (resource.RLIMIT_CPU, limits.get("cpu_seconds")),
+        (resource.RLIMIT_FSIZE, limits.get("file_bytes")),
+        (resource.RLIMIT_CORE, 0),
+    ]
     for which, value in wanted:
         if value is None:
             continue
@@ -187,6 +203,7 @@ def _namespace():
 
 def run_cell(cell, ns, seconds):
     """Run one cell in ns within seconds; a failing cell is as in a kernel: the next one runs all the same."""
+
     def ring(signum, frame):
         signal.setitimer(signal.ITIMER_REAL, RING_AGAIN_SECONDS)
         raise CellTimeout()
@@ -207,7 +224,7 @@ def main():
     job = Job.from_json(json.loads(sys.stdin.read()))
     if job.job_file:
         try:
-            os.unlink(job.job_file)   # what the grader asked is no business of the cells
+            os.unlink(job.job_file)  # what the grader asked is no business of the cells
         except OSError:
             pass  # already gone: nothing for the cells to read either way
     limit_resources(job.limits)

@@ -14,6 +14,7 @@ sandbox: it sees a copy of the instructor's support files as its working
 directory, and nothing else of the machine.  The job and the answers stay
 outside the folder it sees: they pass through its stdin and stdout only.
 """
+
 import dataclasses
 import json
 import math
@@ -26,38 +27,47 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import sandbox
 from ..student import MAX_ANSWERS, Unusual
+from . import sandbox
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
-MAX_OUTPUT = 4 * 1024 * 1024     # bytes of answers read back; honest answers take a few kB
-MAX_TEXT = 400                   # characters kept of a sentence written by the student's process
+MAX_OUTPUT = 4 * 1024 * 1024  # bytes of answers read back; honest answers take a few kB
+MAX_TEXT = 400  # characters kept of a sentence written by the student's process
 
 
 @dataclass
 class Limits:
-    cell_seconds: float = 60.0           # one cell, as nbgrader's Execute.timeout
-    total_seconds: float = 300.0         # the whole run, however many cells
-    memory_bytes: int = 2 * 1024 ** 3    # address space of the process
-    file_bytes: int = 16 * 1024 ** 2     # largest file it may write
+    cell_seconds: float = 60.0  # one cell, as nbgrader's Execute.timeout
+    total_seconds: float = 300.0  # the whole run, however many cells
+    memory_bytes: int = 2 * 1024**3  # address space of the process
+    file_bytes: int = 16 * 1024**2  # largest file it may write
 
 
 @dataclass
 class Run:
     """What came back from the verifier's process."""
-    probes: dict = field(default_factory=dict)   # probe id -> its answers, checked field by field (see parse)
-    finished: bool = False                       # the harness said it was done
-    reason: str = ""                             # why it did not finish, in words
-    seconds: float = 0.0                         # how long the process took
-    stderr_tail: str = ""       # for the grading log only: how the process itself failed
+
+    probes: dict = field(default_factory=dict)  # probe id -> its answers, checked field by field (see parse)
+    finished: bool = False  # the harness said it was done
+    reason: str = ""  # why it did not finish, in words
+    seconds: float = 0.0  # how long the process took
+    stderr_tail: str = ""  # for the grading log only: how the process itself failed
 
 
 def clean_env(home):
     """The few variables a Python process needs; nothing of the grader's environment."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": home,
-           # one thread each, so that a small class of processes does not oversubscribe the cores
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+        # one thread each, so that a small class of processes does not oversubscribe the cores
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     return env
 
 
@@ -78,19 +88,33 @@ def run(steps, limits=None, files_from=None, box=None, student=""):
         job_path = os.path.join(tmp, "job.json")
         out_path = os.path.join(tmp, "answers.jsonl")
         err_path = os.path.join(tmp, "stderr")
-        job = {"steps": steps, "job_file": job_path, "student": student,
-               "limits": {"cell_seconds": limits.cell_seconds,
-                          "memory_bytes": limits.memory_bytes,
-                          "file_bytes": limits.file_bytes,
-                          "cpu_seconds": int(math.ceil(limits.total_seconds)) + 1}}
+        job = {
+            "steps": steps,
+            "job_file": job_path,
+            "student": student,
+            "limits": {
+                "cell_seconds": limits.cell_seconds,
+                "memory_bytes": limits.memory_bytes,
+                "file_bytes": limits.file_bytes,
+                "cpu_seconds": int(math.ceil(limits.total_seconds)) + 1,
+            },
+        }
         with open(job_path, "w") as f:
             json.dump(job, f)
         with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
             argv, env = [sys.executable, "-I", HARNESS], clean_env(work)
             if box is not None and box.enabled:
                 argv, env = _in_box(argv, env, work, limits, box)
-            proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, cwd=work, env=env,
-                                    start_new_session=True, close_fds=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                cwd=work,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
             reason = ""
             try:
                 proc.wait(timeout=limits.total_seconds)
@@ -102,7 +126,7 @@ def run(steps, limits=None, files_from=None, box=None, student=""):
         if not result.finished and not reason:
             code = proc.returncode
             if box is not None and box.enabled and code is not None and code > 128:
-                code = 128 - code   # bwrap exits with 128 + N when what it ran was killed by signal N
+                code = 128 - code  # bwrap exits with 128 + N when what it ran was killed by signal N
             reason = _exit_reason(code)
         result.reason = reason if not result.finished else ""
         if not result.finished:
@@ -116,10 +140,13 @@ def run(steps, limits=None, files_from=None, box=None, student=""):
 
 def _in_box(argv, env, work, limits, settings):
     """argv and env of the verifier's process in the grading sandbox (settings: sandbox.Sandbox)."""
-    os.chmod(work, 0o755)   # copied into the box by its own (unprivileged) user
-    env = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR", "MPLCONFIGDIR")}   # the box's own
-    box_limits = dataclasses.replace(settings.limits(limits.memory_bytes), file_bytes=limits.file_bytes,
-                                     cpu_seconds=int(math.ceil(limits.total_seconds)) + 1)
+    os.chmod(work, 0o755)  # copied into the box by its own (unprivileged) user
+    env = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR", "MPLCONFIGDIR")}  # the box's own
+    box_limits = dataclasses.replace(
+        settings.limits(limits.memory_bytes),
+        file_bytes=limits.file_bytes,
+        cpu_seconds=int(math.ceil(limits.total_seconds)) + 1,
+    )
     box = sandbox.Box(box_limits, settings.bwrap_path(), settings.user, submission=work, env=env)
     return sandbox.command(argv, box), env
 
@@ -144,11 +171,16 @@ def _exit_reason(code):
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        hint = {"SIGXCPU": " (its CPU time ran out)", "SIGKILL": " (killed, e.g. for memory or time)",
-                "SIGSEGV": " (a crash)"}.get(name, "")
+        hint = {
+            "SIGXCPU": " (its CPU time ran out)",
+            "SIGKILL": " (killed, e.g. for memory or time)",
+            "SIGSEGV": " (a crash)",
+        }.get(name, "")
         return f"the Python process running the notebook was killed by {name}{hint} before the tests ran"
-    return (f"the Python process running the notebook died (it exited with status {code}) before the tests ran: "
-            "did the notebook call exit() or os._exit()?")
+    return (
+        f"the Python process running the notebook died (it exited with status {code}) before the tests ran: "
+        "did the notebook call exit() or os._exit()?"
+    )
 
 
 def _read_head(path, limit):

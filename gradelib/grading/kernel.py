@@ -14,6 +14,7 @@ have started it in (the submission being graded), made inside the box.
 RobustExecute chooses this manager when ``c.Sandbox.enabled`` is on, and gives
 it the kernel's memory limit.
 """
+
 import asyncio
 import os
 import shutil
@@ -24,9 +25,9 @@ from jupyter_client.manager import AsyncKernelManager
 from . import sandbox
 from .harness import STUDENT_VARIABLE
 
-SOCKETS = "/run/kernel"          # the kernel's sockets, inside the box
-SOCKETS_BYTES = 1024 * 1024      # a tmpfs of its own: sockets take no room, nothing else belongs there
-START_SECONDS = 30               # for the box to be made (bwrap takes milliseconds; a loaded machine more)
+SOCKETS = "/run/kernel"  # the kernel's sockets, inside the box
+SOCKETS_BYTES = 1024 * 1024  # a tmpfs of its own: sockets take no room, nothing else belongs there
+START_SECONDS = 30  # for the box to be made (bwrap takes milliseconds; a loaded machine more)
 # One BLAS thread: a class graded on every core must not oversubscribe them.  JPY_PARENT_PID=1: the
 # kernel's parent is the box's init, and the kernel dies with the box, so it needs no parent poller (and
 # prints no "To connect another client" banner on the grader's terminal).
@@ -38,32 +39,41 @@ class BoxNotStarted(RuntimeError):
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    memory_bytes = sandbox.Limits.memory_bytes   # RobustExecute sets it from its memory_limit
-    student = ""    # the nbgrader student id being graded, for gradelib.byhand.my_id() (RobustExecute sets it)
+    memory_bytes = sandbox.Limits.memory_bytes  # RobustExecute sets it from its memory_limit
+    student = ""  # the nbgrader student id being graded, for gradelib.byhand.my_id() (RobustExecute sets it)
 
     async def _async_pre_start_kernel(self, **kw):
         self.settings = sandbox.Sandbox(parent=self)
-        self.box = tempfile.mkdtemp(prefix="gradelib-kernel-")   # holds the connection file only
+        self.box = tempfile.mkdtemp(prefix="gradelib-kernel-")  # holds the connection file only
         self.transport = "ipc"
-        self.ip = SOCKETS + "/kernel"   # as the kernel sees it; the grader's path is set once the box exists
+        self.ip = SOCKETS + "/kernel"  # as the kernel sees it; the grader's path is set once the box exists
         self.connection_file = os.path.join(self.box, "kernel.json")
         self.kernel_spec.interrupt_mode = "message"
         cwd = kw.get("cwd")
-        self.submission = os.path.abspath(cwd) if cwd else None   # bwrap starts elsewhere (below)
-        kw["cwd"] = self.box   # bwrap's own working directory on this side
+        self.submission = os.path.abspath(cwd) if cwd else None  # bwrap starts elsewhere (below)
+        kw["cwd"] = self.box  # bwrap's own working directory on this side
         return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
-        if os.geteuid() == 0:   # the kernel runs as an unprivileged user, who must read it
+        if os.geteuid() == 0:  # the kernel runs as an unprivileged user, who must read it
             os.chown(self.connection_file, *sandbox.unprivileged_ids(self.settings.user))
 
     def format_kernel_cmd(self, extra_arguments=None):
         inner = super().format_kernel_cmd(extra_arguments)
         limits = self.settings.limits(self.memory_bytes)
-        return sandbox.command(inner, sandbox.Box(limits, self.settings.bwrap_path(), self.settings.user,
-                                                  submission=self.submission, env=self._env(),
-                                                  files=(self.connection_file,), scratch={SOCKETS: SOCKETS_BYTES}))
+        return sandbox.command(
+            inner,
+            sandbox.Box(
+                limits,
+                self.settings.bwrap_path(),
+                self.settings.user,
+                submission=self.submission,
+                env=self._env(),
+                files=(self.connection_file,),
+                scratch={SOCKETS: SOCKETS_BYTES},
+            ),
+        )
 
     def _env(self):
         return dict(KERNEL_ENV, **({STUDENT_VARIABLE: self.student} if self.student else {}))
@@ -71,7 +81,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         pid = await self._process_in_box()
-        self.ip = f"/proc/{pid}/root{SOCKETS}/kernel"   # the same sockets, from the grader's side
+        self.ip = f"/proc/{pid}/root{SOCKETS}/kernel"  # the same sockets, from the grader's side
 
     async def _process_in_box(self):
         """The pid of a process inside the box once it is made: a grandchild of bwrap.

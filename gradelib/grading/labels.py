@@ -8,6 +8,7 @@ dLoss/dP), so a new mistake gets its words where it is defined, with no second
 table to keep in step.  A by-hand step is named by byhand's own step (its
 symbol and what it is).
 """
+
 import re
 
 from .. import byhand
@@ -16,15 +17,27 @@ from ..exercises import lookup
 from .marking import BY_HAND
 
 # the notes' symbols and words spelled out in labels; any other part of a label is kept as it is
-SYMBOLS = {"relu": "ReLU", "eta": "η", "delta": "δ", "backprop": "back-propagation", "no": "without",
-           "param": "parameter"}
+SYMBOLS = {
+    "relu": "ReLU",
+    "eta": "η",
+    "delta": "δ",
+    "backprop": "back-propagation",
+    "no": "without",
+    "param": "parameter",
+}
 PAIRS = {("relu", "prime"): "ReLU′", ("dLoss", "dP"): "dLoss/dP"}
 # the labels whose parts are not their words: what a function gave instead of numbers (gradelib.student), the
 # pseudo-labels of tally.py, and diagnose's factors ("factor_2" is twice the right value)
-PHRASES = {"none": "Returned None", "exception": "Raised an error", "timeout": "Did not return in time",
-           "not_finite": "Not a finite number", "not_implemented": "Not answered (not written yet)",
-           "not_defined": "Not answered (the function is not defined)",
-           "not_judged": "Not judged", "unnamed": "Failed, with no mistake named"}
+PHRASES = {
+    "none": "Returned None",
+    "exception": "Raised an error",
+    "timeout": "Did not return in time",
+    "not_finite": "Not a finite number",
+    "not_implemented": "Not answered (not written yet)",
+    "not_defined": "Not answered (the function is not defined)",
+    "not_judged": "Not judged",
+    "unnamed": "Failed, with no mistake named",
+}
 PHRASES.update({label: f"{word[0].upper()}{word[1:]} the right value" for word, label in FACTORS.items()})
 
 
@@ -42,7 +55,7 @@ def title(label: str, exercise: str = "") -> str:
             del parts[:2]
             continue
         part = parts.pop(0)
-        m = re.fullmatch(r"delta(\d+)", part)   # δ1, δ2: the notes' δ of a node
+        m = re.fullmatch(r"delta(\d+)", part)  # δ1, δ2: the notes' δ of a node
         words.append(f"δ{m.group(1)}" if m else SYMBOLS.get(part, part))
     text = " ".join(w for w in words if w)
     # a plain word first is capitalised; a symbol first (z, δ1, w12) is left as the notes write it
@@ -50,13 +63,13 @@ def title(label: str, exercise: str = "") -> str:
 
 
 def _by_hand_title(key: str, exercise: str) -> str:
-    """"By hand: δ1 (the delta of neuron 1) is the first wrong step"; the words only where every student's page
+    """ "By hand: δ1 (the delta of neuron 1) is the first wrong step"; the words only where every student's page
     has the same ones (a softmax page's words name the student's own target node)."""
-    network = exercise[:-len("_" + BY_HAND)] if exercise.endswith("_" + BY_HAND) else ""
+    network = exercise[: -len("_" + BY_HAND)] if exercise.endswith("_" + BY_HAND) else ""
     try:
         targets = lookup(network).network.classes or (None,)
         pages = [{s.key: s for s in byhand.steps(network, t)} for t in targets]
-    except ValueError:   # not a network byhand knows: the step's key still says which box
+    except ValueError:  # not a network byhand knows: the step's key still says which box
         pages = [{}]
     steps = [page[key] for page in pages if key in page]
     if not steps:

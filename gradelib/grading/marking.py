@@ -6,6 +6,7 @@ the student nbgrader grades, never read from the notebook.  The cell's output
 is replaced by the marking and its score, which SaveAutoGrades then reads as
 the cell's partial credit, whatever the kernel had shown.
 """
+
 from dataclasses import dataclass
 
 import nbformat
@@ -14,36 +15,47 @@ from .. import byhand
 from ..byhand.graded import headline, not_written_sentence, score, unmarked
 from .verdicts import Verdict
 
-BY_HAND = "by_hand"   # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
+BY_HAND = "by_hand"  # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
 
 
 @dataclass
 class HandOutcome:
     """What the grader concluded about one by-hand cell."""
-    outputs: list                  # the cell's new outputs: the feedback (stdout) and the score (its value)
-    marked: bool                   # the values came back and were marked (else the reason says why not)
-    points: float                  # the score given
-    network: str = ""              # the network of the task
-    function: str = ""             # the student's function
-    first_wrong: str = ""          # the first step not right, "" if none
-    reason: str = ""               # why the values could not be marked
-    why: str = ""                  # what is wrong with the first wrong step, in words (no names: the report shows it)
-    problem: str = ""              # the page gave no values at all: the Problem's label ("not_implemented", ...)
+
+    outputs: list  # the cell's new outputs: the feedback (stdout) and the score (its value)
+    marked: bool  # the values came back and were marked (else the reason says why not)
+    points: float  # the score given
+    network: str = ""  # the network of the task
+    function: str = ""  # the student's function
+    first_wrong: str = ""  # the first step not right, "" if none
+    reason: str = ""  # why the values could not be marked
+    why: str = ""  # what is wrong with the first wrong step, in words (no names: the report shows it)
+    problem: str = ""  # the page gave no values at all: the Problem's label ("not_implemented", ...)
 
     def verdict(self, grade_id):
         """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake,
         or, for a page that gave no values (blank, or raising), the Problem's own label: a blank page is
         unanswered, not a slip at the first step."""
         mistakes = [self.problem] if self.problem else [f"{BY_HAND}:{self.first_wrong}"] if self.first_wrong else []
-        return Verdict(grade_id, f"{self.network}_{BY_HAND}", self.function, kernel_passed=False,
-                       passed=self.marked and not self.first_wrong, judged=self.marked, mistakes=mistakes,
-                       sentences=[self.why] if mistakes else [], reason=self.reason)
+        return Verdict(
+            grade_id,
+            f"{self.network}_{BY_HAND}",
+            self.function,
+            kernel_passed=False,
+            passed=self.marked and not self.first_wrong,
+            judged=self.marked,
+            mistakes=mistakes,
+            sentences=[self.why] if mistakes else [],
+            reason=self.reason,
+        )
 
 
 def cell_outputs(text, value):
     """A test cell's outputs: the text as printed, then the score as the cell's value."""
-    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
-            nbformat.v4.new_output("execute_result", data={"text/plain": f"{value:g}"}, execution_count=None)]
+    return [
+        nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": f"{value:g}"}, execution_count=None),
+    ]
 
 
 def mark_hand_cell(call, student, record, run_reason, points):
@@ -52,24 +64,49 @@ def mark_hand_cell(call, student, record, run_reason, points):
     shown = f"{call.function}()"
     sentence = _unreadable(record, shown, run_reason)
     if sentence is not None:
-        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=False, points=0.0,
-                           network=call.network, function=call.function, reason=sentence)
+        return HandOutcome(
+            cell_outputs(unmarked(sentence, points, student), 0.0),
+            marked=False,
+            points=0.0,
+            network=call.network,
+            function=call.function,
+            reason=sentence,
+        )
     answers = record["calls"][0]
     if "problem" in answers:
         sentence = not_written_sentence(*answers["problem"], shown)
-        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=True, points=0.0,
-                           network=call.network, function=call.function,
-                           first_wrong=byhand.steps(call.network)[0].key, why=sentence,
-                           problem=answers["problem"][0])
+        return HandOutcome(
+            cell_outputs(unmarked(sentence, points, student), 0.0),
+            marked=True,
+            points=0.0,
+            network=call.network,
+            function=call.function,
+            first_wrong=byhand.steps(call.network)[0].key,
+            why=sentence,
+            problem=answers["problem"][0],
+        )
     marking = byhand.mark(personal, answers["answers"], steps=call.steps)
-    if not marking.available:   # the cell's steps= names no step: nothing can be marked, and the cell says why
+    if not marking.available:  # the cell's steps= names no step: nothing can be marked, and the cell says why
         sentence = " ".join(marking.messages)
-        return HandOutcome(cell_outputs(unmarked(sentence, points, student), 0.0), marked=False, points=0.0,
-                           network=call.network, function=call.function, reason=sentence)
+        return HandOutcome(
+            cell_outputs(unmarked(sentence, points, student), 0.0),
+            marked=False,
+            points=0.0,
+            network=call.network,
+            function=call.function,
+            reason=sentence,
+        )
     given = score(marking, points)
     text = headline(marking, points) + "\n" + str(marking)
-    return HandOutcome(cell_outputs(text, given), marked=True, points=given, network=call.network,
-                       function=call.function, first_wrong=marking.first_wrong or "", why=first_wrong_why(marking))
+    return HandOutcome(
+        cell_outputs(text, given),
+        marked=True,
+        points=given,
+        network=call.network,
+        function=call.function,
+        first_wrong=marking.first_wrong or "",
+        why=first_wrong_why(marking),
+    )
 
 
 def first_wrong_why(marking):
@@ -81,8 +118,11 @@ def first_wrong_why(marking):
 def _unreadable(record, shown, run_reason):
     """Why no values can be marked, or None when the record holds an answer or a student's problem."""
     if record is None:
-        return ("gradelib could not re-run your notebook to read your values"
-                + (f": {run_reason}" if run_reason else "") + ".")
+        return (
+            "gradelib could not re-run your notebook to read your values"
+            + (f": {run_reason}" if run_reason else "")
+            + "."
+        )
     if "invalid" in record:
         return f"the values of {shown} came back in a form gradelib cannot read ({record['invalid']})."
     if "missing" in record:

@@ -1,12 +1,17 @@
 """Cell outputs that nbgrader reads as a failed test, with the sentence that says why."""
+
 from nbformat.notebooknode import NotebookNode
 
 
 def error_output(ename, message):
     """An error output as a kernel would send it: nbgrader scores a test cell with one as 0."""
     lines = message.splitlines() or [message]
-    return NotebookNode(output_type="error", ename=ename, evalue=message,
-                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {lines[0]}"] + lines[1:])
+    return NotebookNode(
+        output_type="error",
+        ename=ename,
+        evalue=message,
+        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {lines[0]}"] + lines[1:],
+    )
 
 
 def fail_cell(cell, error):

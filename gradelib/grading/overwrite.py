@@ -18,7 +18,8 @@ with the course's delimiters) and warns as OverwriteCells does when it is not.
 The text is put back either way.  VerifyGradelib's flag for a changed locked
 cell, which compares with release/, is not affected.
 """
-from typing import Any, Optional, Tuple
+
+from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_code_cell
@@ -30,10 +31,10 @@ from traitlets.config import Configurable
 class OverwriteReleasedCells(OverwriteCells):
     """OverwriteCells that does not report a locked cell the student left as it was released."""
 
-    _cell = None   # the cell being overwritten, while preprocess_cell runs
+    _cell = None  # the cell being overwritten, while preprocess_cell runs
 
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> Tuple[NotebookNode, dict]:
-        self._cell = cell   # report_change is told only the cell's name; this is the submitted text
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, cell_index: int) -> tuple[NotebookNode, dict]:
+        self._cell = cell  # report_change is told only the cell's name; this is the submitted text
         try:
             return super().preprocess_cell(cell, resources, cell_index)
         finally:
@@ -41,8 +42,7 @@ class OverwriteReleasedCells(OverwriteCells):
 
     def report_change(self, name: str, attr: str, old: Any, new: Any) -> None:
         if attr == "checksum" and self._cell is not None and self._as_released(name, self._cell.source):
-            self.log.debug("cell %s is as released (without its hidden tests); the instructor's text is put back",
-                           name)
+            self.log.debug("cell %s is as released (without its hidden tests); the instructor's text is put back", name)
             return
         super().report_change(name, attr, old, new)
 
@@ -55,7 +55,7 @@ class OverwriteReleasedCells(OverwriteCells):
         return submitted == released_text(source or "", self)
 
 
-def released_text(source: str, parent: Optional[Configurable] = None) -> Optional[str]:
+def released_text(source: str, parent: Configurable | None = None) -> str | None:
     """The text generate_assignment releases for a cell of source: without its hidden tests and mark scheme.
 
     parent (a configurable) gives the course's delimiters; None if the regions

@@ -6,6 +6,7 @@ and can be shown in a lecture.  Student names appear only when the caller asks
 (names=True).  The same Tally gives the same bytes: nothing here reads the
 clock.
 """
+
 import csv
 import html
 import io
@@ -13,10 +14,10 @@ import io
 from ..exercises import lookup
 from .tally import MIN_TOGETHER, NOT_ATTEMPTED, NOT_GRADED, NOT_JUDGED_KIND
 
-BAR_WIDTH = 400        # pixels of a bar at 100 %
-ROW = 40               # pixels per mistake: its label above, its bar below
-CHART_WIDTH = 640      # the label may run the whole width; the figures sit right of the bar
-LABEL_CHARS = 95       # a longer label is cut in the chart (the list below the chart has it whole)
+BAR_WIDTH = 400  # pixels of a bar at 100 %
+ROW = 40  # pixels per mistake: its label above, its bar below
+CHART_WIDTH = 640  # the label may run the whole width; the figures sit right of the bar
+LABEL_CHARS = 95  # a longer label is cut in the chart (the list below the chart has it whole)
 
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;
@@ -32,8 +33,12 @@ td,th{border-bottom:1px solid #e4e4e4;padding:4px 8px;text-align:left;vertical-a
 """
 
 # what a kind of "Submissions to look at" means, in the instructor's words
-KIND_WORDS = {NOT_GRADED: "could not be graded", NOT_JUDGED_KIND: "graded, but could not be judged",
-              "flagged": "flagged for a look", "no verdicts": "no verdicts kept"}
+KIND_WORDS = {
+    NOT_GRADED: "could not be graded",
+    NOT_JUDGED_KIND: "graded, but could not be judged",
+    "flagged": "flagged for a look",
+    "no verdicts": "no verdicts kept",
+}
 
 
 def _e(text):
@@ -54,16 +59,21 @@ def _submissions(n):
 
 def html_page(t, title, names=False):
     """The report as one HTML document (str)."""
-    parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>",
-             f"<style>{STYLE}</style></head><body><main>", f"<h1>{_e(title)}</h1>",
-             "<p class=\"muted\">What the class got wrong, from gradelib's verdicts at grading time: each bar is a "
-             "mistake gradelib named, as a share of the submissions counted in the exercise, with the sentence the "
-             "students got. Functions not answered or not judged are shown apart, under the bars: they are no "
-             "mistakes. " + ("Student names are shown." if names else "No student names are shown.") + "</p>"]
-    charts = iter(range(1, 10 ** 6))   # ids of the charts' titles, unique on the page
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>',
+        f"<style>{STYLE}</style></head><body><main>",
+        f"<h1>{_e(title)}</h1>",
+        '<p class="muted">What the class got wrong, from gradelib\'s verdicts at grading time: each bar is a '
+        "mistake gradelib named, as a share of the submissions counted in the exercise, with the sentence the "
+        "students got. Functions not answered or not judged are shown apart, under the bars: they are no "
+        "mistakes. " + ("Student names are shown." if names else "No student names are shown.") + "</p>",
+    ]
+    charts = iter(range(1, 10**6))  # ids of the charts' titles, unique on the page
     for a in t.assignments:
-        parts.append(f"<section><h2>{_e(a)} <span class=\"muted\">({_submissions(t.submissions.get(a, 0))})</span>"
-                     f"</h2>{_counted(t, a)}")
+        parts.append(
+            f'<section><h2>{_e(a)} <span class="muted">({_submissions(t.submissions.get(a, 0))})</span>'
+            f"</h2>{_counted(t, a)}"
+        )
         for ex in [e for e in t.exercises if e.assignment == a]:
             parts.append(_exercise(ex, len(t.counted.get(a, ())), names, next(charts)))
         if not any(e.assignment == a for e in t.exercises):
@@ -83,18 +93,24 @@ def _counted(t, a):
     if counted == total:
         return f"<p>All {_submissions(total)} are counted in the exercises below.</p>"
     others = "; ".join(f"{len(u.students)} {_e(u.why)}" for u in t.uncounted.get(a, ()))
-    return (f"<p><b>{counted} of the {_submissions(total)}</b> are counted in the exercises below. "
-            f"Not counted: {others} (see <a href=\"#look\">Submissions to look at</a>).</p>")
+    return (
+        f"<p><b>{counted} of the {_submissions(total)}</b> are counted in the exercises below. "
+        f'Not counted: {others} (see <a href="#look">Submissions to look at</a>).</p>'
+    )
 
 
 def _exercise(ex, counted, names, chart):
     n = len(ex.graded)
-    head = (f"<div class=\"ex\"><h3>{_e(ex.exercise)} <span class=\"muted\">"
-            f"({_e(', '.join(f + '()' for f in ex.functions))})</span></h3>"
-            f"<p>{_outcomes(ex)}</p>")
+    head = (
+        f'<div class="ex"><h3>{_e(ex.exercise)} <span class="muted">'
+        f"({_e(', '.join(f + '()' for f in ex.functions))})</span></h3>"
+        f"<p>{_outcomes(ex)}</p>"
+    )
     if n != counted:
-        head += (f"<p class=\"muted\">This exercise counts {n} of the {counted}: the other "
-                 f"{_submissions(counted - n)} {'has' if counted - n == 1 else 'have'} no verdict for it.</p>")
+        head += (
+            f'<p class="muted">This exercise counts {n} of the {counted}: the other '
+            f"{_submissions(counted - n)} {'has' if counted - n == 1 else 'have'} no verdict for it.</p>"
+        )
     body = _bars(ex, chart) + _mistake_list(ex, names) if ex.mistakes else "<p>No mistake named.</p>"
     return head + body + _gaps(ex, names) + "</div>"
 
@@ -105,8 +121,7 @@ def _outcomes(ex):
     parts = [f"<b>{len(ex.passed)} of {n}</b> passed ({_pct(len(ex.passed) / n if n else 0)})"]
     if ex.mistaken:
         more = sum(len(m.students) for m in ex.mistakes) > len(ex.mistaken)
-        parts.append(f"{len(ex.mistaken)} made a mistake named below"
-                     + (" (some made more than one)" if more else ""))
+        parts.append(f"{len(ex.mistaken)} made a mistake named below" + (" (some made more than one)" if more else ""))
     if ex.unanswered:
         parts.append(f"{len(ex.unanswered)} did not answer")
     if ex.unjudged:
@@ -118,20 +133,27 @@ def _bars(ex, chart):
     """The mistakes as an inline SVG bar chart, largest first, with its text alternative as its title."""
     n = len(ex.graded)
     height = ROW * len(ex.mistakes) + 4
-    alt = (f"Mistakes in {ex.exercise}, largest first: "
-           + "; ".join(f"{m.title}, {_pct(m.share)} ({len(m.students)} of {n})" for m in ex.mistakes) + ".")
-    bars = [f"<h4>Mistakes, largest first</h4><svg role=\"img\" aria-labelledby=\"chart{chart}\" "
-            f"width=\"{CHART_WIDTH}\" height=\"{height}\" viewBox=\"0 0 {CHART_WIDTH} {height}\" "
-            f"xmlns=\"http://www.w3.org/2000/svg\"><title id=\"chart{chart}\">{_e(alt)}</title>"]
+    alt = (
+        f"Mistakes in {ex.exercise}, largest first: "
+        + "; ".join(f"{m.title}, {_pct(m.share)} ({len(m.students)} of {n})" for m in ex.mistakes)
+        + "."
+    )
+    bars = [
+        f'<h4>Mistakes, largest first</h4><svg role="img" aria-labelledby="chart{chart}" '
+        f'width="{CHART_WIDTH}" height="{height}" viewBox="0 0 {CHART_WIDTH} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title id="chart{chart}">{_e(alt)}</title>'
+    ]
     for i, m in enumerate(ex.mistakes):
         y = 2 + i * ROW
         label = f"{i + 1}. {m.title}"
-        label = label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…"
+        label = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
         w = max(2, round(BAR_WIDTH * m.share))
-        bars.append(f"<text x=\"0\" y=\"{y + 14}\">{_e(label)}</text>"
-                    f"<rect x=\"0\" y=\"{y + 20}\" width=\"{BAR_WIDTH}\" height=\"14\" fill=\"#eee\"/>"
-                    f"<rect x=\"0\" y=\"{y + 20}\" width=\"{w}\" height=\"14\" fill=\"#c0392b\"/>"
-                    f"<text x=\"{BAR_WIDTH + 8}\" y=\"{y + 32}\">{_pct(m.share)} ({len(m.students)} of {n})</text>")
+        bars.append(
+            f'<text x="0" y="{y + 14}">{_e(label)}</text>'
+            f'<rect x="0" y="{y + 20}" width="{BAR_WIDTH}" height="14" fill="#eee"/>'
+            f'<rect x="0" y="{y + 20}" width="{w}" height="14" fill="#c0392b"/>'
+            f'<text x="{BAR_WIDTH + 8}" y="{y + 32}">{_pct(m.share)} ({len(m.students)} of {n})</text>'
+        )
     bars.append("</svg>")
     return "".join(bars)
 
@@ -141,10 +163,11 @@ def _mistake_list(ex, names):
     for m in ex.mistakes:
         params = ""
         if m.parameters:
-            params = f" <span class=\"muted\">Parameters: {_e(parameter_summary(ex.exercise, m.parameters))}.</span>"
-        who = f"<div class=\"names\">{_e(', '.join(m.students))}</div>" if names else ""
-        items.append(f"<li><b>{_e(m.title)}</b> <code>{_e(m.label)}</code>, {_pct(m.share)}: {_e(m.sentence)}"
-                     f"{params}{who}</li>")
+            params = f' <span class="muted">Parameters: {_e(parameter_summary(ex.exercise, m.parameters))}.</span>'
+        who = f'<div class="names">{_e(", ".join(m.students))}</div>' if names else ""
+        items.append(
+            f"<li><b>{_e(m.title)}</b> <code>{_e(m.label)}</code>, {_pct(m.share)}: {_e(m.sentence)}{params}{who}</li>"
+        )
     return "<ol>" + "".join(items) + "</ol>"
 
 
@@ -156,10 +179,12 @@ def _gaps(ex, names):
     items = []
     for m in ex.gaps:
         why = "" if m.label in NOT_ATTEMPTED else f": {_e(m.sentence)}"
-        who = f"<div class=\"names\">{_e(', '.join(m.students))}</div>" if names else ""
+        who = f'<div class="names">{_e(", ".join(m.students))}</div>' if names else ""
         items.append(f"<li>{_e(m.title)}: {len(m.students)} of {n}{why}{who}</li>")
-    return "<h4>Not answered or not judged <span class=\"muted\">(no mistake named)</span></h4>" \
-           f"<ul class=\"gaps\">{''.join(items)}</ul>"
+    return (
+        '<h4>Not answered or not judged <span class="muted">(no mistake named)</span></h4>'
+        f'<ul class="gaps">{"".join(items)}</ul>'
+    )
 
 
 def parameter_summary(exercise, counts):
@@ -167,7 +192,7 @@ def parameter_summary(exercise, counts):
     network or layer is named as such ("all 15 (5 students each)"), not parameter by parameter."""
     try:
         net = lookup(exercise).network
-    except ValueError:   # an exercise gradelib does not know (a by-hand task): its keys as they are
+    except ValueError:  # an exercise gradelib does not know (a by-hand task): its keys as they are
         net = None
     params = list(net.params) if net is not None else []
     if not params or not set(counts) <= set(params):
@@ -177,33 +202,43 @@ def parameter_summary(exercise, counts):
     else:
         hidden = list(net.hidden_params)
         layers = [(hidden, "hidden"), ([p for p in params if p not in hidden], "output")]
-        full = [(group, f"all {len(group)} of the {where} layer") for group, where in layers
-                if hidden and len(group) > 1 and set(group) <= set(counts)]
+        full = [
+            (group, f"all {len(group)} of the {where} layer")
+            for group, where in layers
+            if hidden and len(group) > 1 and set(group) <= set(counts)
+        ]
         parts = [phrase for _, phrase in full]
         done = {p for group, _ in full for p in group}
         left = [p for p in params if p in counts and p not in done]
     values = set(counts.values())
-    if len(values) == 1:   # the same students each time: say how many once
+    if len(values) == 1:  # the same students each time: say how many once
         (c,) = values
         return ", ".join(parts + left) + f" ({_students(c)}{' each' if len(counts) > 1 and c > 1 else ''})"
-    return ", ".join(parts + [f"{p} ({_students(counts[p])})" for p in left]) + \
-        (f"; {min(values)} to {max(values)} students each" if parts else "")
+    return ", ".join(parts + [f"{p} ({_students(counts[p])})" for p in left]) + (
+        f"; {min(values)} to {max(values)} students each" if parts else ""
+    )
 
 
 def _together(t, names):
-    head = (f"<h2>Mistakes that travel together</h2><p class=\"muted\">Two mistakes in different exercises that "
-            f"at least {MIN_TOGETHER} students made both of (not counting unanswered or unjudged functions).</p>")
+    head = (
+        f'<h2>Mistakes that travel together</h2><p class="muted">Two mistakes in different exercises that '
+        f"at least {MIN_TOGETHER} students made both of (not counting unanswered or unjudged functions).</p>"
+    )
     if not t.together:
         return head + "<p>None.</p>"
-    rows = ["<table><tr><th scope=\"col\">a mistake (students who made it)</th>"
-            "<th scope=\"col\">and a mistake (students who made it)</th>"
-            "<th scope=\"col\">students who made both</th></tr>"]
+    rows = [
+        '<table><tr><th scope="col">a mistake (students who made it)</th>'
+        '<th scope="col">and a mistake (students who made it)</th>'
+        '<th scope="col">students who made both</th></tr>'
+    ]
     for g in t.together:
-        who = f"<div class=\"names\">{_e(', '.join(g.students))}</div>" if names else ""
-        rows.append(f"<tr><td>{_e(g.first[0])} · {_e(g.first[1])}: {_e(_title(t, g.first))} ({g.first_count})</td>"
-                    f"<td>{_e(g.second[0])} · {_e(g.second[1])}: {_e(_title(t, g.second))} ({g.second_count})</td>"
-                    f"<td>{len(g.students)} ({_pct(len(g.students) / g.first_count)} of those with the first)"
-                    f"{who}</td></tr>")
+        who = f'<div class="names">{_e(", ".join(g.students))}</div>' if names else ""
+        rows.append(
+            f"<tr><td>{_e(g.first[0])} · {_e(g.first[1])}: {_e(_title(t, g.first))} ({g.first_count})</td>"
+            f"<td>{_e(g.second[0])} · {_e(g.second[1])}: {_e(_title(t, g.second))} ({g.second_count})</td>"
+            f"<td>{len(g.students)} ({_pct(len(g.students) / g.first_count)} of those with the first)"
+            f"{who}</td></tr>"
+        )
     return head + "".join(rows) + "</table>"
 
 
@@ -213,24 +248,41 @@ def _title(t, key):
 
 
 def _attention(t, names):
-    head = "<h2 id=\"look\">Submissions to look at</h2>"
+    head = '<h2 id="look">Submissions to look at</h2>'
     if not t.attention:
         return head + "<p>None: every submission was graded and none was flagged.</p>"
     total = sum(len(a.who or a.students) for a in t.attention)
-    rows = [f"<p>{_submissions(total)}, each on one row with all its reasons.</p>",
-            "<table><tr><th scope=\"col\">assignment</th><th scope=\"col\">what happened</th>"
-            "<th scope=\"col\">why</th><th scope=\"col\">submissions</th></tr>"]
+    rows = [
+        f"<p>{_submissions(total)}, each on one row with all its reasons.</p>",
+        '<table><tr><th scope="col">assignment</th><th scope="col">what happened</th>'
+        '<th scope="col">why</th><th scope="col">submissions</th></tr>',
+    ]
     for a in t.attention:
-        who = f"<div class=\"names\">{_e(', '.join(a.who or a.students))}</div>" if names else ""
+        who = f'<div class="names">{_e(", ".join(a.who or a.students))}</div>' if names else ""
         why = "".join(f"<li>{_e(r)}</li>" for r in a.reasons)
-        rows.append(f"<tr><td>{_e(a.assignment)}</td><td>{_e(KIND_WORDS.get(a.kind, a.kind))}</td>"
-                    f"<td class=\"why\"><ul>{why}</ul></td><td>{len(a.who or a.students)}{who}</td></tr>")
+        rows.append(
+            f"<tr><td>{_e(a.assignment)}</td><td>{_e(KIND_WORDS.get(a.kind, a.kind))}</td>"
+            f'<td class="why"><ul>{why}</ul></td><td>{len(a.who or a.students)}{who}</td></tr>'
+        )
     return head + "".join(rows) + "</table>"
 
 
-CSV_FIELDS = ["section", "assignment", "exercise", "label", "title", "students", "of", "share", "sentence",
-              "with_assignment", "with_exercise", "with_label", "names"]
-GAP_SECTION = {True: "not answered", False: "not judged"}   # CSV sections of an exercise's gaps, by NOT_ATTEMPTED
+CSV_FIELDS = [
+    "section",
+    "assignment",
+    "exercise",
+    "label",
+    "title",
+    "students",
+    "of",
+    "share",
+    "sentence",
+    "with_assignment",
+    "with_exercise",
+    "with_label",
+    "names",
+]
+GAP_SECTION = {True: "not answered", False: "not judged"}  # CSV sections of an exercise's gaps, by NOT_ATTEMPTED
 
 
 def csv_text(t, names=False):
@@ -246,24 +298,67 @@ def csv_text(t, names=False):
         w.writerow(kw)
 
     for a in t.assignments:
-        row(section="counted", assignment=a, students=len(t.counted.get(a, ())), of=t.submissions.get(a, 0),
-            who=t.counted.get(a, ()))
+        row(
+            section="counted",
+            assignment=a,
+            students=len(t.counted.get(a, ())),
+            of=t.submissions.get(a, 0),
+            who=t.counted.get(a, ()),
+        )
         for u in t.uncounted.get(a, ()):
-            row(section="not counted", assignment=a, students=len(u.students), of=t.submissions.get(a, 0),
-                sentence=u.why, who=u.students)
+            row(
+                section="not counted",
+                assignment=a,
+                students=len(u.students),
+                of=t.submissions.get(a, 0),
+                sentence=u.why,
+                who=u.students,
+            )
     for ex in t.exercises:
         n = len(ex.graded)
-        row(section="passed", assignment=ex.assignment, exercise=ex.exercise, students=len(ex.passed), of=n,
-            share=f"{len(ex.passed) / n:.4f}" if n else "", who=ex.passed)
+        row(
+            section="passed",
+            assignment=ex.assignment,
+            exercise=ex.exercise,
+            students=len(ex.passed),
+            of=n,
+            share=f"{len(ex.passed) / n:.4f}" if n else "",
+            who=ex.passed,
+        )
         for m in ex.mistakes + ex.gaps:
             section = "mistake" if m in ex.mistakes else GAP_SECTION[m.label in NOT_ATTEMPTED]
-            row(section=section, assignment=ex.assignment, exercise=ex.exercise, label=m.label, title=m.title,
-                students=len(m.students), of=n, share=f"{m.share:.4f}", sentence=m.sentence, who=m.students)
+            row(
+                section=section,
+                assignment=ex.assignment,
+                exercise=ex.exercise,
+                label=m.label,
+                title=m.title,
+                students=len(m.students),
+                of=n,
+                share=f"{m.share:.4f}",
+                sentence=m.sentence,
+                who=m.students,
+            )
     for g in t.together:
-        row(section="together", assignment=g.first[0], exercise=g.first[1], label=g.first[2],
-            students=len(g.students), of=g.first_count, share=f"{len(g.students) / g.first_count:.4f}",
-            with_assignment=g.second[0], with_exercise=g.second[1], with_label=g.second[2], who=g.students)
+        row(
+            section="together",
+            assignment=g.first[0],
+            exercise=g.first[1],
+            label=g.first[2],
+            students=len(g.students),
+            of=g.first_count,
+            share=f"{len(g.students) / g.first_count:.4f}",
+            with_assignment=g.second[0],
+            with_exercise=g.second[1],
+            with_label=g.second[2],
+            who=g.students,
+        )
     for a in t.attention:
-        row(section=a.kind, assignment=a.assignment, students=len(a.who or a.students), sentence=a.reason,
-            who=a.who or a.students)
+        row(
+            section=a.kind,
+            assignment=a.assignment,
+            students=len(a.who or a.students),
+            sentence=a.reason,
+            who=a.who or a.students,
+        )
     return out.getvalue()

@@ -15,6 +15,7 @@ cells lost points and why.  It costs one notebook per run.
 
 ``c.ProveGrader.enabled = False`` turns it off.
 """
+
 import copy
 import glob
 import json
@@ -33,16 +34,19 @@ from traitlets.config import Configurable
 
 from . import gradebook, sandbox
 
-STUDENT = "gradelib-solution-check"   # the id the solution is graded under, in the copy only
+STUDENT = "gradelib-solution-check"  # the id the solution is graded under, in the copy only
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 class ProveGrader(Configurable):
     """The course's setting (``c.ProveGrader.enabled`` in nbgrader_config.py)."""
 
-    enabled = Bool(True, help="Before the first student of a run, grade the instructor's solution (source/) in "
-                              "the same sandbox with the same configuration, and stop the run if it does not "
-                              "score full marks.").tag(config=True)
+    enabled = Bool(
+        True,
+        help="Before the first student of a run, grade the instructor's solution (source/) in "
+        "the same sandbox with the same configuration, and stop the run if it does not "
+        "score full marks.",
+    ).tag(config=True)
 
 
 class GraderBroken(Exception):
@@ -52,21 +56,23 @@ class GraderBroken(Exception):
 @dataclass(frozen=True)
 class Shortfall:
     """A graded cell of the solution that did not get all its points."""
-    cell: str          # its nbgrader grade_id
-    score: float       # the automatic score it got
-    max_score: float   # the points it is worth
-    why: str           # what the cell showed (its error), in one line
+
+    cell: str  # its nbgrader grade_id
+    score: float  # the automatic score it got
+    max_score: float  # the points it is worth
+    why: str  # what the cell showed (its error), in one line
 
 
 @dataclass
 class Proof:
     """What grading the instructor's solution gave."""
+
     assignment: str
-    score: float = 0.0                  # automatic points of the solution
-    max_score: float = 0.0              # all automatic points of the assignment
+    score: float = 0.0  # automatic points of the solution
+    max_score: float = 0.0  # all automatic points of the assignment
     shortfalls: list[Shortfall] = field(default_factory=list)
-    failure: str = ""                   # why it could not be graded at all ("" when it was)
-    flags: list[str] = field(default_factory=list)   # reasons for a manual look the solution got (reported only)
+    failure: str = ""  # why it could not be graded at all ("" when it was)
+    flags: list[str] = field(default_factory=list)  # reasons for a manual look the solution got (reported only)
     seconds: float = 0.0
 
     @property
@@ -85,14 +91,14 @@ def solution_notebook(path: str):
     nb, _ = ClearOutput().preprocess(nb, {})
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = "\n".join(line for line in cell.source.splitlines()
-                                    if line.strip() not in SOLUTION_MARKERS)
+            cell.source = "\n".join(line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS)
     return nb
 
 
 def _submit_solution(source: str, submitted: str) -> None:
     shutil.copytree(source, submitted)
     import nbformat
+
     for path in glob.glob(os.path.join(source, "*.ipynb")):
         nbformat.write(solution_notebook(path), os.path.join(submitted, os.path.basename(path)))
 
@@ -132,8 +138,12 @@ def prove(config, assignment: str) -> Proof:
         if outcome.status != "graded":
             proof.failure = outcome.reason or outcome.status
         else:
-            _read(proof, outcome, there.format_path(there.autograded_directory, STUDENT, assignment),
-                  os.path.join(course, "gradebook.db"))
+            _read(
+                proof,
+                outcome,
+                there.format_path(there.autograded_directory, STUDENT, assignment),
+                os.path.join(course, "gradebook.db"),
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     proof.seconds = time.monotonic() - start
@@ -157,12 +167,15 @@ def _read(proof: Proof, outcome, autograded: str, db: str) -> None:
             shown = _cell_errors(os.path.join(autograded, notebook.name + ".ipynb"))
             for grade in notebook.grades:
                 if grade.auto_score is None:
-                    continue   # graded by hand (a written answer): not the grader's to prove
+                    continue  # graded by hand (a written answer): not the grader's to prove
                 proof.max_score += grade.max_score
                 proof.score += grade.auto_score
                 if grade.auto_score < grade.max_score:
-                    proof.shortfalls.append(Shortfall(grade.name, grade.auto_score, grade.max_score,
-                                                      shown.get(grade.name, "it scored no points")))
+                    proof.shortfalls.append(
+                        Shortfall(
+                            grade.name, grade.auto_score, grade.max_score, shown.get(grade.name, "it scored no points")
+                        )
+                    )
     for notebook in outcome.notebooks.values():
         report = notebook.get("report") or {}
         proof.flags += [str(flag) for flag in report.get("flags", [])]
@@ -198,16 +211,17 @@ def gradelib_in_the_box(settings) -> str | None:
     # a module of gradelib, not the bare name: an empty folder called gradelib imports as a namespace package
     argv = sandbox.command([sys.executable, "-c", "import gradelib.check"], box)
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-                              check=False)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"inside the sandbox Python could not be started ({err})"
     if done.returncode == 0:
         return None
     said = (done.stderr.strip().splitlines() or ["no message"])[-1]
-    return (f"inside the sandbox `import gradelib` fails ({said}): this environment ({sys.prefix}) has gradelib "
-            f"installed from {_installed_from()}, which the box does not show; run `{sys.executable} -m pip "
-            "install -e .` in this course's folder")
+    return (
+        f"inside the sandbox `import gradelib` fails ({said}): this environment ({sys.prefix}) has gradelib "
+        f"installed from {_installed_from()}, which the box does not show; run `{sys.executable} -m pip "
+        "install -e .` in this course's folder"
+    )
 
 
 def _installed_from() -> str:
@@ -215,28 +229,34 @@ def _installed_from() -> str:
     gradelib.egg-info of its own)."""
     import sysconfig
     from importlib import metadata
+
     for dist in metadata.distributions(name="gradelib", path=[sysconfig.get_paths()["purelib"]]):
         try:
             url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
         except ValueError:
             url = ""
-        return url[len("file://"):] if url.startswith("file://") else (url or "the package index")
+        return url[len("file://") :] if url.startswith("file://") else (url or "the package index")
     return "nowhere (it is not installed)"
 
 
 def sentence(proof: Proof, settings=None) -> str:
     """Why the run stopped, for the instructor."""
-    head = (f"Grading stopped before anyone was graded: your own solution of {proof.assignment} "
-            f"(source/{proof.assignment}), graded in the same sandbox with this course's configuration, ")
+    head = (
+        f"Grading stopped before anyone was graded: your own solution of {proof.assignment} "
+        f"(source/{proof.assignment}), graded in the same sandbox with this course's configuration, "
+    )
     if proof.failure:
         body = f"could not be graded: {proof.failure}"
     else:
         cells = "; ".join(f"{s.cell} {s.score:g} of {s.max_score:g} ({s.why})" for s in proof.shortfalls)
         body = f"scored {proof.score:g} of {proof.max_score:g}: {cells}"
     cause = gradelib_in_the_box(settings) if settings is not None else None
-    tail = (f". So {cause}." if cause else
-            ". Nothing was graded and the gradebook is untouched; fix what the cells say (or the solution), "
-            "then grade again. To grade anyway, set c.ProveGrader.enabled = False in nbgrader_config.py.")
+    tail = (
+        f". So {cause}."
+        if cause
+        else ". Nothing was graded and the gradebook is untouched; fix what the cells say (or the solution), "
+        "then grade again. To grade anyway, set c.ProveGrader.enabled = False in nbgrader_config.py."
+    )
     return head + body + tail
 
 
@@ -246,8 +266,10 @@ def require_proof(config, assignment: str, settings, log: Callable[[str], None] 
     if not proof.passed:
         raise GraderBroken(sentence(proof, settings))
     if log is not None:
-        log(f"your solution of {assignment} scored {proof.score:g} of {proof.max_score:g} in the sandbox "
-            f"({proof.seconds:.1f} s): the grader works")
+        log(
+            f"your solution of {assignment} scored {proof.score:g} of {proof.max_score:g} in the sandbox "
+            f"({proof.seconds:.1f} s): the grader works"
+        )
         if proof.flags:
             log(f"it was also flagged for a manual look, which students' work will be too: {'; '.join(proof.flags)}")
     return proof

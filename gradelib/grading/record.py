@@ -9,6 +9,7 @@ Report in the grader's memory (resources), never from the notebook, which the
 student wrote.  A store that cannot be written is logged and grading goes on:
 it costs the report a student, never a score.
 """
+
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
@@ -17,14 +18,19 @@ from .verdicts import NotebookRecord, StoreError, replace, store_path
 
 def notebook_record(name, report):
     """The store's record of one notebook from the verifier's Report."""
-    return NotebookRecord(notebook=name, verdicts=list(report.verdicts), flags=list(report.flags),
-                          review={k: list(v) for k, v in report.review.items()}, stopped=report.stopped)
+    return NotebookRecord(
+        notebook=name,
+        verdicts=list(report.verdicts),
+        flags=list(report.flags),
+        review={k: list(v) for k, v in report.review.items()},
+        stopped=report.stopped,
+    )
 
 
 class RecordVerdicts(NbGraderPreprocessor):
-
-    store = Unicode("", help="The store of verdicts to write; by default gradelib-verdicts.db beside the "
-                             "gradebook.").tag(config=True)
+    store = Unicode(
+        "", help="The store of verdicts to write; by default gradelib-verdicts.db beside the gradebook."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -38,8 +44,7 @@ class RecordVerdicts(NbGraderPreprocessor):
             self.log.warning("%s: the gradebook is not an SQLite file; no verdicts kept", where)
             return nb, resources
         try:
-            replace(path, info["assignment"], info["student"], [notebook_record(info["notebook"], report)],
-                    whole=False)
+            replace(path, info["assignment"], info["student"], [notebook_record(info["notebook"], report)], whole=False)
         except StoreError as err:
             self.log.error("%s: verdicts not kept: %s", where, err)
         return nb, resources

@@ -15,11 +15,11 @@ course's collect refused (submitted in another student's name), each once with
 its reasons.  No student names unless --names.  Bad input (no course, no gradebook, nothing
 graded yet, a damaged store) gets a sentence and exit status 1.
 """
+
 import argparse
 import os
 import sys
 from dataclasses import dataclass
-from typing import Dict, List
 
 from . import collect_record
 from .page import csv_text, html_page
@@ -35,41 +35,54 @@ class CannotReport(Exception):
 class Written:
     html: str
     csv: str
-    assignments: List[str]
+    assignments: list[str]
 
 
 @dataclass
 class Inputs:
     """Where the report's figures come from, in the course at root."""
-    store: str                         # the store of verdicts (verdicts.py)
-    submitted: Dict[str, List[str]]    # assignment -> the students who handed it in
-    collect_record: str                # what the course's collect refused or re-dated (collect_record.py)
+
+    store: str  # the store of verdicts (verdicts.py)
+    submitted: dict[str, list[str]]  # assignment -> the students who handed it in
+    collect_record: str  # what the course's collect refused or re-dated (collect_record.py)
 
 
 def course_inputs(root) -> Inputs:
     """The store, the submissions and the collect record of the course at root; CannotReport if it is none."""
     if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
-        raise CannotReport(f"{root} is not a course folder (it has no nbgrader_config.py); "
-                           "run this in the course folder or give --course DIR")
+        raise CannotReport(
+            f"{root} is not a course folder (it has no nbgrader_config.py); "
+            "run this in the course folder or give --course DIR"
+        )
     from nbgrader.coursedir import CourseDirectory
+
     from .classgrade import find_students, load_config
+
     config = load_config(root)
     config.CourseDirectory.root = root
     coursedir = CourseDirectory(config=config)
     db_url = coursedir.db_url
     path = store_path(db_url)
     if path is None:
-        raise CannotReport(f"the gradebook is not an SQLite file ({db_url}); the report reads the store of "
-                           "verdicts kept beside an SQLite gradebook")
-    gradebook = db_url[len("sqlite:///"):]
+        raise CannotReport(
+            f"the gradebook is not an SQLite file ({db_url}); the report reads the store of "
+            "verdicts kept beside an SQLite gradebook"
+        )
+    gradebook = db_url[len("sqlite:///") :]
     if not os.path.exists(gradebook):
-        raise CannotReport(f"there is no gradebook at {gradebook}: generate the assignment, collect and grade "
-                           "the submissions first")
+        raise CannotReport(
+            f"there is no gradebook at {gradebook}: generate the assignment, collect and grade the submissions first"
+        )
     submitted = {}
     folder = coursedir.format_path(coursedir.submitted_directory, ".", ".")
     if os.path.isdir(folder):
-        assignments = {a for s in os.listdir(folder) if os.path.isdir(os.path.join(folder, s))
-                       for a in os.listdir(os.path.join(folder, s)) if os.path.isdir(os.path.join(folder, s, a))}
+        assignments = {
+            a
+            for s in os.listdir(folder)
+            if os.path.isdir(os.path.join(folder, s))
+            for a in os.listdir(os.path.join(folder, s))
+            if os.path.isdir(os.path.join(folder, s, a))
+        }
         submitted = {a: find_students(root, coursedir, a) for a in sorted(assignments)}
     return Inputs(path, submitted, collect_record.record_path(db_url, root))
 
@@ -88,15 +101,18 @@ def make(root=".", assignment=None, names=False, out=None):
         findings = collect_record.load(inputs.collect_record, assignment)
     except collect_record.RecordError as err:
         findings = []
-        skipped.append(str(err))   # the verdicts can still be shown; the page says what was left out
+        skipped.append(str(err))  # the verdicts can still be shown; the page says what was left out
     if assignment:
         if not loaded.records:
-            raise CannotReport(f"no verdicts of {assignment} are kept: it has not been graded with the course's "
-                               f"configuration yet (python -m gradelib.grading.classgrade {assignment})")
+            raise CannotReport(
+                f"no verdicts of {assignment} are kept: it has not been graded with the course's "
+                f"configuration yet (python -m gradelib.grading.classgrade {assignment})"
+            )
         submitted = {assignment: submitted.get(assignment, [])}
     elif not loaded.records:
-        raise CannotReport("no verdicts are kept yet: grade an assignment first "
-                           "(python -m gradelib.grading.classgrade ASSIGNMENT)")
+        raise CannotReport(
+            "no verdicts are kept yet: grade an assignment first (python -m gradelib.grading.classgrade ASSIGNMENT)"
+        )
     else:
         graded = {r.assignment for r in loaded.records}
         submitted = {a: s for a, s in submitted.items() if a in graded}

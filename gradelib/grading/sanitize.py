@@ -13,6 +13,7 @@ gradebook says it has, and turns every other cell into a plain cell (code the
 student wrote); then it removes duplicates as DeduplicateIds does (the last
 copy keeps its role), leaving the earlier copies as plain cells.
 """
+
 from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import DeduplicateIds
 
@@ -20,13 +21,12 @@ from .instructor import instructor_cells
 
 
 class RepairCells(DeduplicateIds):
-
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         try:
             known = instructor_cells(info["db_url"], info["notebook"], info["assignment"])
         except MissingEntry:
-            known = None   # nbgrader will skip this unknown notebook itself
+            known = None  # nbgrader will skip this unknown notebook itself
         if known is not None:
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader")
@@ -34,13 +34,14 @@ class RepairCells(DeduplicateIds):
                     continue
                 grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
                 if not isinstance(grade_id, str) or grade_id not in known:
-                    self.log.warning("%s: cell with unknown nbgrader id %r made a plain cell", info["student"],
-                                     grade_id)
+                    self.log.warning(
+                        "%s: cell with unknown nbgrader id %r made a plain cell", info["student"], grade_id
+                    )
                     del cell.metadata["nbgrader"]
                     continue
-                cell.metadata["nbgrader"] = known[grade_id].metadata()   # OverwriteCells adds the checksum
+                cell.metadata["nbgrader"] = known[grade_id].metadata()  # OverwriteCells adds the checksum
         nb, resources = super().preprocess(nb, resources)
         for cell in nb.cells:
             if cell.metadata.get("nbgrader") == {}:
-                del cell.metadata["nbgrader"]   # a duplicate: plain code, as the student wrote it
+                del cell.metadata["nbgrader"]  # a duplicate: plain code, as the student wrote it
         return nb, resources

@@ -13,49 +13,54 @@ for the exercise.  A submission that could not be graded, or whose re-run by
 the verifier stopped (its process died), is listed, not counted as a mistake.
 Everything is sorted, so the same store gives the same page.
 """
+
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from .collect_record import KIND_TEXT, REFUSED, Finding
 from .labels import title
 
 # labels that say the function was not attempted: shown apart from the mistakes, and two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})
-MIN_TOGETHER = 2      # students who must share two mistakes before they are said to travel together
-NOT_JUDGED = "not_judged"   # the pseudo-label of a failed function whose answers could not be obtained
-UNNAMED = "unnamed"         # the pseudo-label of a failed function in which gradelib named no mistake
-GAPS = NOT_ATTEMPTED | {NOT_JUDGED, UNNAMED}   # shown apart from the mistakes, never ranked with them
-NO_RECORD = ("no verdicts were kept for this submission: it was not graded yet with the course's configuration, "
-             "or nbgrader could not grade it (see its log)")
+MIN_TOGETHER = 2  # students who must share two mistakes before they are said to travel together
+NOT_JUDGED = "not_judged"  # the pseudo-label of a failed function whose answers could not be obtained
+UNNAMED = "unnamed"  # the pseudo-label of a failed function in which gradelib named no mistake
+GAPS = NOT_ATTEMPTED | {NOT_JUDGED, UNNAMED}  # shown apart from the mistakes, never ranked with them
+NO_RECORD = (
+    "no verdicts were kept for this submission: it was not graded yet with the course's configuration, "
+    "or nbgrader could not grade it (see its log)"
+)
 
 
 @dataclass
 class Mistake:
     """One mistake label in one exercise (or, among an exercise's gaps, one reason it has no mistake named)."""
+
     label: str
-    title: str                     # the label in words a teacher reads (labels.py)
-    sentence: str                  # the sentence most of these students got, in the notes' words
-    students: List[str]            # who made it (shown only with --names)
-    share: float                   # of the exercise's graded submissions
-    parameters: Dict[str, int] = field(default_factory=dict)   # parameter -> students it concerned
+    title: str  # the label in words a teacher reads (labels.py)
+    sentence: str  # the sentence most of these students got, in the notes' words
+    students: list[str]  # who made it (shown only with --names)
+    share: float  # of the exercise's graded submissions
+    parameters: dict[str, int] = field(default_factory=dict)  # parameter -> students it concerned
 
 
 @dataclass
 class Exercise:
     """One graded exercise of one assignment.  Every graded student is in exactly one of passed, mistaken,
     unanswered and unjudged, so the four add up to graded."""
+
     assignment: str
     exercise: str
-    functions: List[str]
-    graded: List[str]              # students with a verdict for it
-    passed: List[str]
-    mistakes: List[Mistake]        # the misconceptions gradelib named, largest first
-    gaps: List[Mistake] = field(default_factory=list)   # not answered, not judged, none named: apart, never ranked
-    mistaken: List[str] = field(default_factory=list)     # at least one mistake named
-    unanswered: List[str] = field(default_factory=list)   # no mistake named, and a function not written or defined
-    unjudged: List[str] = field(default_factory=list)     # the rest: failed, with no mistake named
+    functions: list[str]
+    graded: list[str]  # students with a verdict for it
+    passed: list[str]
+    mistakes: list[Mistake]  # the misconceptions gradelib named, largest first
+    gaps: list[Mistake] = field(default_factory=list)  # not answered, not judged, none named: apart, never ranked
+    mistaken: list[str] = field(default_factory=list)  # at least one mistake named
+    unanswered: list[str] = field(default_factory=list)  # no mistake named, and a function not written or defined
+    unjudged: list[str] = field(default_factory=list)  # the rest: failed, with no mistake named
 
     @property
     def key(self):
@@ -65,14 +70,15 @@ class Exercise:
 @dataclass
 class Together:
     """Two mistakes, in different exercises, made by the same students."""
-    first: Tuple[str, str, str]    # (assignment, exercise, label)
-    second: Tuple[str, str, str]
-    students: List[str]            # made both
-    first_count: int               # made the first (so: students / first_count of them made the second too)
+
+    first: tuple[str, str, str]  # (assignment, exercise, label)
+    second: tuple[str, str, str]
+    students: list[str]  # made both
+    first_count: int  # made the first (so: students / first_count of them made the second too)
     second_count: int
 
 
-REFUSED_AT_COLLECT = "refused at collect"       # Attention kinds of the exchange's findings (collect_record.py)
+REFUSED_AT_COLLECT = "refused at collect"  # Attention kinds of the exchange's findings (collect_record.py)
 CORRECTED_AT_COLLECT = "re-dated at collect"
 NOT_GRADED, NOT_JUDGED_KIND, FLAGGED, NO_VERDICTS = "not graded", "graded but not judged", "flagged", "no verdicts"
 KINDS = (REFUSED_AT_COLLECT, NOT_GRADED, NOT_JUDGED_KIND, FLAGGED, NO_VERDICTS, CORRECTED_AT_COLLECT)  # by weight
@@ -81,11 +87,12 @@ KINDS = (REFUSED_AT_COLLECT, NOT_GRADED, NOT_JUDGED_KIND, FLAGGED, NO_VERDICTS, 
 @dataclass
 class Attention:
     """Submissions an instructor should look at, grouped by their reasons: each submission is in one only."""
+
     assignment: str
-    kind: str                      # the weightiest of its reasons' kinds (KINDS)
-    reasons: List[str]             # in words that name no student, for the instructor
-    students: List[str]
-    who: List[str] = field(default_factory=list)   # with --names, in place of students: "eve in ada's name"
+    kind: str  # the weightiest of its reasons' kinds (KINDS)
+    reasons: list[str]  # in words that name no student, for the instructor
+    students: list[str]
+    who: list[str] = field(default_factory=list)  # with --names, in place of students: "eve in ada's name"
 
     @property
     def reason(self) -> str:
@@ -95,20 +102,21 @@ class Attention:
 @dataclass
 class Uncounted:
     """Submissions of an assignment that no exercise counts, and why."""
-    why: str                       # short words: "could not be graded"
-    students: List[str]
+
+    why: str  # short words: "could not be graded"
+    students: list[str]
 
 
 @dataclass
 class Tally:
-    assignments: List[str]
-    submissions: Dict[str, int]    # assignment -> submissions (graded or not)
-    exercises: List[Exercise]
-    together: List[Together]
-    attention: List[Attention]
-    skipped: List[str] = field(default_factory=list)   # rows of the store that could not be read
-    counted: Dict[str, List[str]] = field(default_factory=dict)   # assignment -> submissions its exercises count
-    uncounted: Dict[str, List[Uncounted]] = field(default_factory=dict)   # assignment -> the others, by why
+    assignments: list[str]
+    submissions: dict[str, int]  # assignment -> submissions (graded or not)
+    exercises: list[Exercise]
+    together: list[Together]
+    attention: list[Attention]
+    skipped: list[str] = field(default_factory=list)  # rows of the store that could not be read
+    counted: dict[str, list[str]] = field(default_factory=dict)  # assignment -> submissions its exercises count
+    uncounted: dict[str, list[Uncounted]] = field(default_factory=dict)  # assignment -> the others, by why
 
 
 def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Finding] = ()):
@@ -119,9 +127,16 @@ def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Findin
     exercises, made = _exercises(records)
     everyone = {a: set(submitted.get(a, ())) | {r.student for r in records if r.assignment == a} for a in assignments}
     counted = {a: sorted({s for e in exercises if e.assignment == a for s in e.graded}) for a in assignments}
-    return Tally(assignments, {a: len(everyone[a]) for a in assignments}, exercises,
-                 _together(made), _attention(records, submitted, collect_findings), list(skipped),
-                 counted, {a: _uncounted(records, a, everyone[a] - set(counted[a])) for a in assignments})
+    return Tally(
+        assignments,
+        {a: len(everyone[a]) for a in assignments},
+        exercises,
+        _together(made),
+        _attention(records, submitted, collect_findings),
+        list(skipped),
+        counted,
+        {a: _uncounted(records, a, everyone[a] - set(counted[a])) for a in assignments},
+    )
 
 
 def _counted_verdicts(nb):
@@ -174,13 +189,28 @@ def _exercises(records):
     out = []
     for key in order:
         n = len(graded.get(key, ()))
-        found = [Mistake(label, title(label, key[1]), _most_common(sentences[(k, label)]), sorted(students),
-                         len(students) / n if n else 0.0,
-                         {p: len(s) for p, s in parameters.get((k, label), {}).items()})
-                 for (k, label), students in labels.items() if k == key]
+        found = [
+            Mistake(
+                label,
+                title(label, key[1]),
+                _most_common(sentences[(k, label)]),
+                sorted(students),
+                len(students) / n if n else 0.0,
+                {p: len(s) for p, s in parameters.get((k, label), {}).items()},
+            )
+            for (k, label), students in labels.items()
+            if k == key
+        ]
         found.sort(key=lambda m: (-len(m.students), m.title, m.label))
-        ex = Exercise(key[0], key[1], functions[key], sorted(graded.get(key, ())), sorted(passed.get(key, ())),
-                      [m for m in found if m.label not in GAPS], [m for m in found if m.label in GAPS])
+        ex = Exercise(
+            key[0],
+            key[1],
+            functions[key],
+            sorted(graded.get(key, ())),
+            sorted(passed.get(key, ())),
+            [m for m in found if m.label not in GAPS],
+            [m for m in found if m.label in GAPS],
+        )
         _outcomes(ex)
         out.append(ex)
     return out, made
@@ -211,8 +241,7 @@ def _together(made):
         for a, b in combinations(keys, 2):
             if a[:2] != b[:2]:
                 pairs.setdefault((a, b), []).append(student)
-    found = [Together(a, b, sorted(s), single[a], single[b]) for (a, b), s in pairs.items()
-             if len(s) >= MIN_TOGETHER]
+    found = [Together(a, b, sorted(s), single[a], single[b]) for (a, b), s in pairs.items() if len(s) >= MIN_TOGETHER]
     found.sort(key=lambda t: (-len(t.students), t.first, t.second))
     return found
 
@@ -220,8 +249,11 @@ def _together(made):
 def stopped_reason(nb) -> str:
     """What the instructor is told of a notebook whose re-run stopped: what happened, and what it cost."""
     left = [v for v in nb.verdicts if not v.judged]
-    cost = ("None of its functions could be judged" if len(left) == len(nb.verdicts)
-            else f"{len(left)} of its {len(nb.verdicts)} graded functions could not be judged")
+    cost = (
+        "None of its functions could be judged"
+        if len(left) == len(nb.verdicts)
+        else f"{len(left)} of its {len(nb.verdicts)} graded functions could not be judged"
+    )
     return f"{cost} (they are not counted in the exercises). When gradelib re-ran the notebook, {nb.stopped}"
 
 
@@ -256,15 +288,16 @@ def _attention(records, submitted, collect_findings=()):
                 groups.setdefault((a, ((NO_VERDICTS, NO_RECORD),)), set()).add(s)
     for f in collect_findings:
         # a forgery first: the student it names may have been graded on someone else's work before
-        key = (f.assignment, ((REFUSED_AT_COLLECT if f.action == REFUSED else CORRECTED_AT_COLLECT,
-                               KIND_TEXT[f.kind]),))
+        key = (
+            f.assignment,
+            ((REFUSED_AT_COLLECT if f.action == REFUSED else CORRECTED_AT_COLLECT, KIND_TEXT[f.kind]),),
+        )
         groups.setdefault(key, set()).add(f.named or f.owner)
         who.setdefault(key, set()).add(f.who)
     out = []
     for key, s in groups.items():
-        found = sorted(key[1], key=lambda kr: KINDS.index(kr[0]))   # the weightiest first; else in their order
-        out.append(Attention(key[0], found[0][0], [reason for _, reason in found], sorted(s),
-                             sorted(who.get(key, ()))))
+        found = sorted(key[1], key=lambda kr: KINDS.index(kr[0]))  # the weightiest first; else in their order
+        out.append(Attention(key[0], found[0][0], [reason for _, reason in found], sorted(s), sorted(who.get(key, ()))))
     out.sort(key=lambda x: (x.assignment, KINDS.index(x.kind), -len(x.students), x.reasons))
     return out
 
@@ -287,6 +320,6 @@ def _uncounted(records, assignment, students):
     return [Uncounted(why, sorted(s)) for why, s in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))]
 
 
-def find(t: Tally, assignment, exercise) -> Optional[Exercise]:
+def find(t: Tally, assignment, exercise) -> Exercise | None:
     """The Exercise of that name, or None."""
     return next((e for e in t.exercises if e.key == (assignment, exercise)), None)

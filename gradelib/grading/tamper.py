@@ -15,54 +15,163 @@ What is looked for (an honest derivation of backprop needs none of it):
 - classes that override comparison, conversion or arithmetic (__eq__, __float__,
   __array_ufunc__, ...) or derive from float, int, dict or ndarray.
 """
+
 import ast
 from dataclasses import dataclass
 
 from .cells import parse
 
-WATCHED = {"math", "cmath", "numpy", "builtins", "gradelib", "sys", "os", "IPython", "ipykernel",
-           "operator", "nbgrader", "signal", "json", "types", "importlib", "inspect", "gc",
-           "unittest", "numbers", "traitlets", "warnings", "contextlib", "abc", "decimal", "fractions"}
-SHELL_OK = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
-MAGICS = {"config", "load_ext", "reload_ext", "run", "load", "alias_magic", "xmode", "capture",
-          "autoawait", "autocall", "automagic", "doctest_mode", "reset", "reset_selective", "killbgscripts"}
-CALLS = {
-    "os._exit": "ends the process (os._exit)", "os.kill": "sends a signal (os.kill)",
-    "os.killpg": "sends a signal (os.killpg)", "os.abort": "aborts the process (os.abort)",
-    "os.fork": "forks the process", "os.setsid": "leaves the process group",
-    "os.write": "writes to a raw file descriptor", "os.dup2": "redirects a file descriptor",
-    "os.closerange": "closes file descriptors",
-    "signal.signal": "installs a signal handler", "signal.setitimer": "sets a timer signal",
-    "signal.alarm": "sets a timer signal", "signal.pthread_kill": "sends a signal",
-    "sys._getframe": "reads the caller's frame (sys._getframe)", "sys.settrace": "installs a tracer",
-    "sys.setprofile": "installs a profiler", "inspect.currentframe": "reads the current frame",
-    "inspect.stack": "reads the call stack", "gc.get_referrers": "searches the garbage collector",
-    "gc.get_objects": "searches the garbage collector", "gc.get_referents": "searches the garbage collector",
-    "importlib.reload": "reloads a module", "atexit.register": "registers an exit handler",
-    "builtins.exec": "runs code from a string", "builtins.eval": "runs code from a string",
-    "builtins.compile": "compiles code from a string", "builtins.__import__": "imports by name",
-    "builtins.setattr": None, "builtins.delattr": None,   # judged by their first argument below
+WATCHED = {
+    "math",
+    "cmath",
+    "numpy",
+    "builtins",
+    "gradelib",
+    "sys",
+    "os",
+    "IPython",
+    "ipykernel",
+    "operator",
+    "nbgrader",
+    "signal",
+    "json",
+    "types",
+    "importlib",
+    "inspect",
+    "gc",
+    "unittest",
+    "numbers",
+    "traitlets",
+    "warnings",
+    "contextlib",
+    "abc",
+    "decimal",
+    "fractions",
 }
-NAMES = {"sys.modules": "touches sys.modules", "sys.excepthook": "touches sys.excepthook",
-         "sys.displayhook": "touches sys.displayhook", "sys.meta_path": "touches the import system",
-         "sys.path_hooks": "touches the import system", "builtins.__dict__": "touches the builtins' dict"}
+SHELL_OK = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+MAGICS = {
+    "config",
+    "load_ext",
+    "reload_ext",
+    "run",
+    "load",
+    "alias_magic",
+    "xmode",
+    "capture",
+    "autoawait",
+    "autocall",
+    "automagic",
+    "doctest_mode",
+    "reset",
+    "reset_selective",
+    "killbgscripts",
+}
+CALLS = {
+    "os._exit": "ends the process (os._exit)",
+    "os.kill": "sends a signal (os.kill)",
+    "os.killpg": "sends a signal (os.killpg)",
+    "os.abort": "aborts the process (os.abort)",
+    "os.fork": "forks the process",
+    "os.setsid": "leaves the process group",
+    "os.write": "writes to a raw file descriptor",
+    "os.dup2": "redirects a file descriptor",
+    "os.closerange": "closes file descriptors",
+    "signal.signal": "installs a signal handler",
+    "signal.setitimer": "sets a timer signal",
+    "signal.alarm": "sets a timer signal",
+    "signal.pthread_kill": "sends a signal",
+    "sys._getframe": "reads the caller's frame (sys._getframe)",
+    "sys.settrace": "installs a tracer",
+    "sys.setprofile": "installs a profiler",
+    "inspect.currentframe": "reads the current frame",
+    "inspect.stack": "reads the call stack",
+    "gc.get_referrers": "searches the garbage collector",
+    "gc.get_objects": "searches the garbage collector",
+    "gc.get_referents": "searches the garbage collector",
+    "importlib.reload": "reloads a module",
+    "atexit.register": "registers an exit handler",
+    "builtins.exec": "runs code from a string",
+    "builtins.eval": "runs code from a string",
+    "builtins.compile": "compiles code from a string",
+    "builtins.__import__": "imports by name",
+    "builtins.setattr": None,
+    "builtins.delattr": None,  # judged by their first argument below
+}
+NAMES = {
+    "sys.modules": "touches sys.modules",
+    "sys.excepthook": "touches sys.excepthook",
+    "sys.displayhook": "touches sys.displayhook",
+    "sys.meta_path": "touches the import system",
+    "sys.path_hooks": "touches the import system",
+    "builtins.__dict__": "touches the builtins' dict",
+}
 IMPORTS = {"ctypes": "imports ctypes (raw memory access)", "gc": None, "inspect": None}
-DUNDERS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__",
-           "__float__", "__int__", "__index__", "__complex__", "__round__", "__abs__", "__neg__", "__pos__",
-           "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-           "__pow__", "__rpow__", "__array__", "__array_ufunc__", "__array_function__", "__array_priority__",
-           "__getattr__", "__getattribute__", "__instancecheck__", "__subclasscheck__", "__class__",
-           "__len__", "__iter__", "__getitem__", "__contains__", "__format__"}
+DUNDERS = {
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__complex__",
+    "__round__",
+    "__abs__",
+    "__neg__",
+    "__pos__",
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "__mul__",
+    "__rmul__",
+    "__truediv__",
+    "__rtruediv__",
+    "__pow__",
+    "__rpow__",
+    "__array__",
+    "__array_ufunc__",
+    "__array_function__",
+    "__array_priority__",
+    "__getattr__",
+    "__getattribute__",
+    "__instancecheck__",
+    "__subclasscheck__",
+    "__class__",
+    "__len__",
+    "__iter__",
+    "__getitem__",
+    "__contains__",
+    "__format__",
+}
 BUILTIN_NAMES = {"exec", "eval", "compile", "__import__", "setattr", "delattr", "type", "vars"}
-BASES = {"float", "int", "dict", "list", "tuple", "complex", "str", "numpy.ndarray", "numpy.float64",
-         "numpy.generic", "type", "Exception", "BaseException", "AssertionError"}
+BASES = {
+    "float",
+    "int",
+    "dict",
+    "list",
+    "tuple",
+    "complex",
+    "str",
+    "numpy.ndarray",
+    "numpy.float64",
+    "numpy.generic",
+    "type",
+    "Exception",
+    "BaseException",
+    "AssertionError",
+}
 
 
 @dataclass(frozen=True)
 class Finding:
-    cell: int          # index of the cell in the notebook
-    line: int          # line within the cell
-    what: str          # the construct, in words
+    cell: int  # index of the cell in the notebook
+    line: int  # line within the cell
+    what: str  # the construct, in words
 
     def __str__(self):
         return f"cell {self.cell}, line {self.line}: {self.what}"
@@ -103,7 +212,7 @@ def scan(cells, aliases):
 class _Scanner(ast.NodeVisitor):
     def __init__(self, cell, aliases):
         self.cell, self.aliases, self.found = cell, aliases, []
-        self.shells = set()          # local names bound to get_ipython()
+        self.shells = set()  # local names bound to get_ipython()
 
     def run(self, tree):
         # names bound to the shell anywhere in the cell, e.g. ip = get_ipython()
@@ -138,8 +247,7 @@ class _Scanner(ast.NodeVisitor):
         return path is not None and path.split(".")[0] in WATCHED
 
     def _is_shell(self, node):
-        return (isinstance(node, ast.Call) and not node.args and
-                (self.dotted(node.func) or "").endswith("get_ipython"))
+        return isinstance(node, ast.Call) and not node.args and (self.dotted(node.func) or "").endswith("get_ipython")
 
     # --- visitors ---
     def visit_Import(self, node):
@@ -173,8 +281,11 @@ class _Scanner(ast.NodeVisitor):
                 path = self.dotted(base.args[0])
                 if self.watched(path):
                     self.flag(node, f"changes the namespace of {path}")
-            elif path and self.watched(path) and (path.endswith("__dict__") or path in ("sys.modules",)
-                                                   or path.split(".")[0] == "builtins"):
+            elif (
+                path
+                and self.watched(path)
+                and (path.endswith("__dict__") or path in ("sys.modules",) or path.split(".")[0] == "builtins")
+            ):
                 self.flag(node, f"changes {path}[...]")
         self.generic_visit(node)
 
@@ -199,11 +310,19 @@ class _Scanner(ast.NodeVisitor):
         if path == "builtins.type" and len(node.args) == 3:
             self.flag(node, "creates a class with type(name, bases, dict)")
         # magics arrive as get_ipython().run_line_magic('name', ...) after IPython's transformation
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("run_line_magic", "run_cell_magic") \
-                and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value in MAGICS:
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("run_line_magic", "run_cell_magic")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in MAGICS
+        ):
             self.flag(node, f"uses the %{node.args[0].value} magic")
-        if path and (path.startswith("gradelib.") and path.split(".")[-1] in ("numerical_gradient", "check", "grade")
-                     and self._inside_function):
+        if path and (
+            path.startswith("gradelib.")
+            and path.split(".")[-1] in ("numerical_gradient", "check", "grade")
+            and self._inside_function
+        ):
             self.flag(node, f"calls {path} inside a function")
         self.generic_visit(node)
 

@@ -7,17 +7,18 @@ turns the parsed answers into a gradelib Result with the same rules and the
 same words as gradelib.check: the answers are compared here, in the grader's
 process, with the oracle computed here.
 """
+
 import numpy as np
 
 from .. import points
-from ..contract import CONTRACTS, Outcome, conclude
 from ..check import SOFTMAX_CASES, borrowed, is_extreme, judge_network, judge_softmax
-from ..pieces import judge_piece
+from ..contract import CONTRACTS, Outcome, conclude
 from ..exercises import lookup
+from ..pieces import judge_piece
 from ..result import Result
 
-EXTRA_SOFTMAX = 3     # random ordinary logit vectors added to the checker's fixed ones
-SOFTMAX_SALT = 9913   # mixed into the seed, so that these vectors differ from any other draw made from it
+EXTRA_SOFTMAX = 3  # random ordinary logit vectors added to the checker's fixed ones
+SOFTMAX_SALT = 9913  # mixed into the seed, so that these vectors differ from any other draw made from it
 
 
 class Unverifiable(Exception):
@@ -39,7 +40,7 @@ def questions(exercise, seed):
         # a crash only on huge logits is judged as an overflow, so it must not stop the probe
         tolerate = [i for i, logits in enumerate(cases) if is_extreme(logits)]
         return {"kind": "softmax", "calls": [[c] for c in cases], "tolerate": tolerate}
-    if ex.kind in CONTRACTS:   # the learner's own gradient check and the mini-batch (gradelib.contract)
+    if ex.kind in CONTRACTS:  # the learner's own gradient check and the mini-batch (gradelib.contract)
         contract = CONTRACTS[ex.kind]
         cases = contract.cases(seed)
         return {"kind": ex.kind, "calls": cases, "tolerate": list(range(len(cases))) if contract.tolerates else []}
@@ -61,8 +62,7 @@ def judge(exercise, seed, record, function_name, reveal=False):
     if "invalid" in record:
         raise Unverifiable(record["invalid"])
     if "missing" in record:
-        return Result(ex.name, False, [f"{function_name} is not defined when this test runs."],
-                      ["not_defined"])
+        return Result(ex.name, False, [f"{function_name} is not defined when this test runs."], ["not_defined"])
     calls = record["calls"]
     if record["asked"]:
         return borrowed(ex, function_name)
@@ -78,7 +78,7 @@ def _judge_contract(ex, seed, calls, reveal, function_name):
     outcomes = [Outcome(c["values"]) if "values" in c else Outcome(None, *c["problem"]) for c in calls]
     try:
         return conclude(ex, seed, outcomes, reveal, function=function_name)
-    except ValueError as err:   # fewer answers than cases, or answers of the wrong form
+    except ValueError as err:  # fewer answers than cases, or answers of the wrong form
         raise Unverifiable(str(err)) from None
 
 
@@ -96,9 +96,9 @@ def _judge_network(ex, seed, calls, reveal):
     net, update = ex.network, ex.kind == "update"
     pts = points.choose(net, seed)
     found = _problem(ex, calls, lambda i: "test point: " + pts.describe(i, update))
-    if found is not None:   # a failing Result is falsy
+    if found is not None:  # a failing Result is falsy
         return found
-    keys = ex.answer_keys   # the parameters, or a staged local gradient's keys (gradelib.pieces)
+    keys = ex.answer_keys  # the parameters, or a staged local gradient's keys (gradelib.pieces)
     if len(calls) != len(pts) or any(len(c["values"]) != len(keys) for c in calls):
         raise Unverifiable("answers are missing for some test points")
     answers = [dict(zip(keys, c["values"])) for c in calls]

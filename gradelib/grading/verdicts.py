@@ -15,16 +15,16 @@ there, in one transaction, so a re-grade is never counted twice.
 The records come from the verifier's Report (verify.py), which judges every
 graded function outside the kernel, in the grader's process, on plain numbers.
 """
+
 import json
 import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List
 
 from .gradebook import read_only
 
 STORE_NAME = "gradelib-verdicts.db"
-WHOLE = ""      # the notebook name of a record about the whole submission (it could not be graded)
+WHOLE = ""  # the notebook name of a record about the whole submission (it could not be graded)
 SCHEMA = """CREATE TABLE IF NOT EXISTS records (
     assignment TEXT NOT NULL, student TEXT NOT NULL, notebook TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (assignment, student, notebook))"""
@@ -37,16 +37,17 @@ class StoreError(Exception):
 @dataclass
 class Verdict:
     """One graded function of one student, as the grader judged it."""
-    grade_id: str                  # the test cell
-    exercise: str                  # gradelib's exercise name
-    function: str                  # the student's function
-    kernel_passed: bool            # the test cell passed in the notebook's kernel
-    passed: bool                   # it scores: passed in the kernel and held outside it
-    judged: bool = True            # a verdict outside the kernel was obtained
-    mistakes: List[str] = field(default_factory=list)       # gradelib's labels, in its order
-    sentences: List[str] = field(default_factory=list)      # the sentence of each label, in the notes' words
-    parameters: Dict[str, List[str]] = field(default_factory=dict)   # parameter -> labels concerning it
-    reason: str = ""               # why it was not judged, or why it does not score although it held
+
+    grade_id: str  # the test cell
+    exercise: str  # gradelib's exercise name
+    function: str  # the student's function
+    kernel_passed: bool  # the test cell passed in the notebook's kernel
+    passed: bool  # it scores: passed in the kernel and held outside it
+    judged: bool = True  # a verdict outside the kernel was obtained
+    mistakes: list[str] = field(default_factory=list)  # gradelib's labels, in its order
+    sentences: list[str] = field(default_factory=list)  # the sentence of each label, in the notes' words
+    parameters: dict[str, list[str]] = field(default_factory=dict)  # parameter -> labels concerning it
+    reason: str = ""  # why it was not judged, or why it does not score although it held
 
     @classmethod
     def from_json(cls, data):
@@ -54,13 +55,18 @@ class Verdict:
         if not isinstance(data, dict):
             raise ValueError("a verdict is not an object")
         try:
-            v = cls(grade_id=str(data["grade_id"]), exercise=str(data["exercise"]), function=str(data["function"]),
-                    kernel_passed=bool(data["kernel_passed"]), passed=bool(data["passed"]),
-                    judged=bool(data.get("judged", True)),
-                    mistakes=[str(m) for m in data.get("mistakes", [])],
-                    sentences=[str(s) for s in data.get("sentences", [])],
-                    parameters={str(k): [str(m) for m in v] for k, v in dict(data.get("parameters", {})).items()},
-                    reason=str(data.get("reason", "")))
+            v = cls(
+                grade_id=str(data["grade_id"]),
+                exercise=str(data["exercise"]),
+                function=str(data["function"]),
+                kernel_passed=bool(data["kernel_passed"]),
+                passed=bool(data["passed"]),
+                judged=bool(data.get("judged", True)),
+                mistakes=[str(m) for m in data.get("mistakes", [])],
+                sentences=[str(s) for s in data.get("sentences", [])],
+                parameters={str(k): [str(m) for m in v] for k, v in dict(data.get("parameters", {})).items()},
+                reason=str(data.get("reason", "")),
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"a verdict is malformed ({type(err).__name__}: {err})") from None
         return v
@@ -69,13 +75,14 @@ class Verdict:
 @dataclass
 class NotebookRecord:
     """One notebook of one submission: its verdicts and the reasons it was flagged for a look."""
+
     notebook: str
-    verdicts: List[Verdict] = field(default_factory=list)
-    flags: List[str] = field(default_factory=list)               # tamper findings, in words
-    review: Dict[str, List[str]] = field(default_factory=dict)   # grade_id -> reasons for a manual look
-    status: str = "graded"         # "graded", or for WHOLE: "failed" (could not be graded) or "missing"
-    reason: str = ""               # why it was not graded
-    stopped: str = ""              # why the verifier's re-run of the notebook stopped early (its process died,
+    verdicts: list[Verdict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # tamper findings, in words
+    review: dict[str, list[str]] = field(default_factory=dict)  # grade_id -> reasons for a manual look
+    status: str = "graded"  # "graded", or for WHOLE: "failed" (could not be graded) or "missing"
+    reason: str = ""  # why it was not graded
+    stopped: str = ""  # why the verifier's re-run of the notebook stopped early (its process died,
     #                                ran out of time), in words; its functions with no answer are then not judged
 
     @classmethod
@@ -83,12 +90,15 @@ class NotebookRecord:
         if not isinstance(data, dict):
             raise ValueError("a record is not an object")
         try:
-            return cls(notebook=str(data["notebook"]),
-                       verdicts=[Verdict.from_json(v) for v in data.get("verdicts", [])],
-                       flags=[str(f) for f in data.get("flags", [])],
-                       review={str(k): [str(r) for r in v] for k, v in dict(data.get("review", {})).items()},
-                       status=str(data.get("status", "graded")), reason=str(data.get("reason", "")),
-                       stopped=str(data.get("stopped", "")))
+            return cls(
+                notebook=str(data["notebook"]),
+                verdicts=[Verdict.from_json(v) for v in data.get("verdicts", [])],
+                flags=[str(f) for f in data.get("flags", [])],
+                review={str(k): [str(r) for r in v] for k, v in dict(data.get("review", {})).items()},
+                status=str(data.get("status", "graded")),
+                reason=str(data.get("reason", "")),
+                stopped=str(data.get("stopped", "")),
+            )
         except (KeyError, TypeError) as err:
             raise ValueError(f"a record is malformed ({type(err).__name__}: {err})") from None
 
@@ -96,13 +106,14 @@ class NotebookRecord:
 @dataclass
 class SubmissionRecord:
     """Everything the store holds about one student's submission of one assignment."""
+
     assignment: str
     student: str
-    notebooks: List[NotebookRecord] = field(default_factory=list)
+    notebooks: list[NotebookRecord] = field(default_factory=list)
 
     @property
     def status(self):
-        """"graded", or the status of a submission that could not be graded."""
+        """ "graded", or the status of a submission that could not be graded."""
         whole = [nb for nb in self.notebooks if nb.notebook == WHOLE]
         return whole[0].status if whole else "graded"
 
@@ -116,7 +127,7 @@ def store_path(db_url):
     """The store beside the gradebook of an SQLite db_url; None for another database."""
     if not db_url.startswith("sqlite:///"):
         return None
-    return os.path.join(os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):])), STORE_NAME)
+    return os.path.join(os.path.dirname(os.path.abspath(db_url[len("sqlite:///") :])), STORE_NAME)
 
 
 def _connect(path):
@@ -125,8 +136,9 @@ def _connect(path):
         db.execute(SCHEMA)
         return db
     except sqlite3.Error as err:
-        raise StoreError(f"the store of verdicts {path} cannot be opened ({err}); move it aside and grade "
-                         "again to rebuild it") from None
+        raise StoreError(
+            f"the store of verdicts {path} cannot be opened ({err}); move it aside and grade again to rebuild it"
+        ) from None
 
 
 def replace(path, assignment, student, notebooks, whole=True):
@@ -139,16 +151,19 @@ def replace(path, assignment, student, notebooks, whole=True):
     """
     db = _connect(path)
     try:
-        with db:   # one transaction: all of the student or nothing
+        with db:  # one transaction: all of the student or nothing
             if whole:
                 db.execute("DELETE FROM records WHERE assignment = ? AND student = ?", (assignment, student))
             else:
                 names = [WHOLE] + [nb.notebook for nb in notebooks]
-                db.executemany("DELETE FROM records WHERE assignment = ? AND student = ? AND notebook = ?",
-                               [(assignment, student, n) for n in names])
-            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)",
-                           [(assignment, student, nb.notebook, json.dumps(asdict(nb), sort_keys=True))
-                            for nb in notebooks])
+                db.executemany(
+                    "DELETE FROM records WHERE assignment = ? AND student = ? AND notebook = ?",
+                    [(assignment, student, n) for n in names],
+                )
+            db.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?)",
+                [(assignment, student, nb.notebook, json.dumps(asdict(nb), sort_keys=True)) for nb in notebooks],
+            )
     except sqlite3.Error as err:
         raise StoreError(f"the store of verdicts {path} cannot be written ({err})") from None
     finally:
@@ -158,15 +173,18 @@ def replace(path, assignment, student, notebooks, whole=True):
 @dataclass
 class Loaded:
     """What load() read: the records, and the rows it had to leave out, in words."""
-    records: List[SubmissionRecord]
-    skipped: List[str]
+
+    records: list[SubmissionRecord]
+    skipped: list[str]
 
 
 def load(path, assignment=None):
     """The records of one assignment (or all), sorted by assignment and student; StoreError if unreadable."""
     if not os.path.exists(path):
-        raise StoreError(f"there is no store of verdicts at {path}: grade the assignment first "
-                         "(classgrade or nbgrader autograde with the course's configuration)")
+        raise StoreError(
+            f"there is no store of verdicts at {path}: grade the assignment first "
+            "(classgrade or nbgrader autograde with the course's configuration)"
+        )
     try:
         # read-only, so that reading can never change the grader's data
         db = read_only(path, timeout=30)
@@ -174,18 +192,22 @@ def load(path, assignment=None):
         raise StoreError(f"the store of verdicts {path} cannot be opened ({err})") from None
     try:
         query = "SELECT assignment, student, notebook, body FROM records"
-        rows = db.execute(query + (" WHERE assignment = ?" if assignment else "") +
-                          " ORDER BY assignment, student, notebook", (assignment,) if assignment else ()).fetchall()
+        rows = db.execute(
+            query + (" WHERE assignment = ?" if assignment else "") + " ORDER BY assignment, student, notebook",
+            (assignment,) if assignment else (),
+        ).fetchall()
     except sqlite3.Error as err:
-        raise StoreError(f"the store of verdicts {path} is damaged or not a store ({err}); move it aside "
-                         "and grade again to rebuild it") from None
+        raise StoreError(
+            f"the store of verdicts {path} is damaged or not a store ({err}); move it aside "
+            "and grade again to rebuild it"
+        ) from None
     finally:
         db.close()
     records, skipped = {}, []
     for a, s, name, body in rows:
         try:
             nb = NotebookRecord.from_json(json.loads(body))
-        except (TypeError, ValueError) as err:   # a body that is not JSON, or not a record
+        except (TypeError, ValueError) as err:  # a body that is not JSON, or not a record
             skipped.append(f"{a}: one record could not be read ({err})")
             continue
         records.setdefault((a, s), SubmissionRecord(a, s)).notebooks.append(nb)

@@ -30,30 +30,30 @@ notebook's metadata under "gradelib", which the class grading command reads;
 students never see it.  Whatever the submitted notebook carried under that key
 is dropped first: only the verifier writes it.
 """
+
 import hashlib
 import os
 from dataclasses import asdict, dataclass, field
-from typing import List, NamedTuple
+from typing import NamedTuple
 
 import nbformat
 from nbformat.reader import NotJSONError
-from traitlets import Bool, Float, Integer, Unicode
-
 from nbgrader import utils
 from nbgrader.api import MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Integer, Unicode
 
 from . import isolate, tamper, verdict
-from .verdicts import Verdict
 from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
-from .marking import mark_hand_cell
 from .instructor import instructor_cells
 from .labels import title
+from .marking import mark_hand_cell
 from .outputs import error_output, fail_cell
 from .sandbox import Sandbox
+from .verdicts import Verdict
 
-SECRET_SEED_BASE = 1_000_000   # grader-drawn seeds are far from the small seeds that notebooks use
+SECRET_SEED_BASE = 1_000_000  # grader-drawn seeds are far from the small seeds that notebooks use
 # what reading a notebook file can raise: it is missing or unreadable, not JSON, or not a valid notebook
 UNREADABLE = (OSError, NotJSONError, ValueError, nbformat.ValidationError)
 
@@ -61,44 +61,52 @@ UNREADABLE = (OSError, NotJSONError, ValueError, nbformat.ValidationError)
 @dataclass
 class Report:
     """What the verifier found in one notebook; stored in its metadata as JSON under "gradelib"."""
-    verified: List[str] = field(default_factory=list)       # grade_ids whose result held outside the kernel
-    failed: List[str] = field(default_factory=list)         # grade_ids that passed in the kernel only
-    unverifiable: List[str] = field(default_factory=list)   # grade_ids whose function gave no answer outside
-    flags: List[str] = field(default_factory=list)          # tamper findings and unchecked locked cells, in words
-    review: dict = field(default_factory=dict)              # grade_id -> reasons for a manual look
-    verdicts: List[Verdict] = field(default_factory=list)   # every graded function, passed or failed
-    stopped: str = ""       # why the verifier's process did not finish (it died, ran out of time); "" if it did
+
+    verified: list[str] = field(default_factory=list)  # grade_ids whose result held outside the kernel
+    failed: list[str] = field(default_factory=list)  # grade_ids that passed in the kernel only
+    unverifiable: list[str] = field(default_factory=list)  # grade_ids whose function gave no answer outside
+    flags: list[str] = field(default_factory=list)  # tamper findings and unchecked locked cells, in words
+    review: dict = field(default_factory=dict)  # grade_id -> reasons for a manual look
+    verdicts: list[Verdict] = field(default_factory=list)  # every graded function, passed or failed
+    stopped: str = ""  # why the verifier's process did not finish (it died, ran out of time); "" if it did
 
     @classmethod
     def from_json(cls, data):
         """A Report from the notebook metadata written by this class; empty fields where it is not one."""
         data = data if isinstance(data, dict) else {}
-        report = cls(**{k: data[k] for k in ("verified", "failed", "unverifiable", "flags", "review")
-                        if isinstance(data.get(k), (list, dict))})
+        report = cls(
+            **{
+                k: data[k]
+                for k in ("verified", "failed", "unverifiable", "flags", "review")
+                if isinstance(data.get(k), (list, dict))
+            }
+        )
         report.stopped = str(data.get("stopped") or "")
         for v in data.get("verdicts") or []:
             try:
                 report.verdicts.append(Verdict.from_json(v))
-            except ValueError:   # written by this class, so only a damaged file gets here: leave it out
+            except ValueError:  # written by this class, so only a damaged file gets here: leave it out
                 continue
         return report
 
 
 class Probe(NamedTuple):
     """One set of calls of a student's function in the verifier's process."""
-    id: str            # the answers come back under this id
-    call: GradeCall    # the test cell's gradelib.grade call
-    seed: int          # the test points' seed: the cell's own, or one the grader drew
-    reveal: bool       # whether the feedback may show expected values
+
+    id: str  # the answers come back under this id
+    call: GradeCall  # the test cell's gradelib.grade call
+    seed: int  # the test points' seed: the cell's own, or one the grader drew
+    reveal: bool  # whether the feedback may show expected values
 
 
 class Planned(NamedTuple):
     """A test cell to verify (the kernel passed it) or only to judge (the kernel failed it)."""
-    index: int               # its position in the notebook
+
+    index: int  # its position in the notebook
     grade_id: str
-    probes: List[Probe]
+    probes: list[Probe]
     kernel_passed: bool
-    hand: HandCall = None    # for a by-hand task: its call; the grader marks it whatever the kernel said
+    hand: HandCall = None  # for a by-hand task: its call; the grader marks it whatever the kernel said
 
     @property
     def hand_probe(self):
@@ -110,24 +118,28 @@ class VerifyGradelib(NbGraderPreprocessor):
     """Re-check, outside the kernel, every gradelib test cell the kernel passed (see the module docstring)."""
 
     cell_timeout = Integer(
-        None, allow_none=True,
-        help="Seconds per cell in the verifier's process; by default Execute.timeout.").tag(config=True)
+        None, allow_none=True, help="Seconds per cell in the verifier's process; by default Execute.timeout."
+    ).tag(config=True)
     total_timeout = Float(300.0, help="Seconds the verifier's process may run in all.").tag(config=True)
-    memory_limit = Integer(2 * 1024 ** 3, help="Bytes of address space for the verifier's process.").tag(config=True)
+    memory_limit = Integer(2 * 1024**3, help="Bytes of address space for the verifier's process.").tag(config=True)
     judge_failed = Bool(
-        True, help="Also judge the test cells the kernel failed, to name their mistakes for the misconception "
-                   "report (their score stays 0); costs one verifier process for a notebook whose tests all "
-                   "failed.").tag(config=True)
+        True,
+        help="Also judge the test cells the kernel failed, to name their mistakes for the misconception "
+        "report (their score stays 0); costs one verifier process for a notebook whose tests all "
+        "failed.",
+    ).tag(config=True)
     seed_key = Unicode(
-        "", help="Secret for the grader's seeds; by default a hash of the instructor's cells, "
-                 "which students never see (they include the solutions and hidden tests).").tag(config=True)
+        "",
+        help="Secret for the grader's seeds; by default a hash of the instructor's cells, "
+        "which students never see (they include the solutions and hidden tests).",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         self.student = info["student"]
         self.where = f"{info['student']}/{info['assignment']}/{info['notebook']}"
         self.report = Report()
-        nb.metadata.pop("gradelib", None)   # the submitted notebook's own "report" is never read
+        nb.metadata.pop("gradelib", None)  # the submitted notebook's own "report" is never read
         resources.setdefault("gradelib", {})["report"] = self.report
         try:
             self.cells = instructor_cells(info["db_url"], info["notebook"], info["assignment"])
@@ -163,8 +175,9 @@ class VerifyGradelib(NbGraderPreprocessor):
         return known.source if known is not None and known.is_given else cell.source
 
     def _notebook(self, directory, student, info):
-        path = os.path.join(self.coursedir.format_path(directory, student, info["assignment"]),
-                            info["notebook"] + ".ipynb")
+        path = os.path.join(
+            self.coursedir.format_path(directory, student, info["assignment"]), info["notebook"] + ".ipynb"
+        )
         return nbformat.read(path, as_version=4)
 
     # ---- deleted test cells
@@ -174,11 +187,14 @@ class VerifyGradelib(NbGraderPreprocessor):
         if not missing:
             return
         try:
-            order = [c.metadata.get("nbgrader", {}).get("grade_id")
-                     for c in self._notebook(self.coursedir.source_directory, ".", info).cells]
+            order = [
+                c.metadata.get("nbgrader", {}).get("grade_id")
+                for c in self._notebook(self.coursedir.source_directory, ".", info).cells
+            ]
         except UNREADABLE as err:
-            self.log.warning("%s: the source notebook cannot be read (%s); deleted tests go at the end",
-                             self.where, err)
+            self.log.warning(
+                "%s: the source notebook cannot be read (%s); deleted tests go at the end", self.where, err
+            )
             order = []
         for known in missing:
             self._put_back(nb, known, order)
@@ -186,16 +202,27 @@ class VerifyGradelib(NbGraderPreprocessor):
 
     def _put_back(self, nb, known, order):
         cell = nbformat.v4.new_code_cell(known.source)
-        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": known.name,
-                                     "points": known.points, "schema_version": 3}
+        cell.metadata["nbgrader"] = {
+            "grade": True,
+            "solution": False,
+            "locked": True,
+            "grade_id": known.name,
+            "points": known.points,
+            "schema_version": 3,
+        }
         cell.metadata["editable"] = False
         cell.metadata["deletable"] = False
-        cell.outputs = [error_output("MissingCell", "This test cell was missing from the submitted notebook "
-                                                    "(deleted?), so its tests could not run: 0 points.")]
+        cell.outputs = [
+            error_output(
+                "MissingCell",
+                "This test cell was missing from the submitted notebook "
+                "(deleted?), so its tests could not run: 0 points.",
+            )
+        ]
         position = len(nb.cells)
         if known.name in order:
             ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-            for name in reversed(order[:order.index(known.name)]):
+            for name in reversed(order[: order.index(known.name)]):
                 if name in ids:
                     position = ids.index(name) + 1
                     break
@@ -214,8 +241,11 @@ class VerifyGradelib(NbGraderPreprocessor):
             submitted = self._notebook(self.coursedir.submitted_directory, info["student"], info)
         except UNREADABLE as err:
             self.log.warning("%s: locked cells not compared with the released copy: %s", self.where, err)
-            return [tamper.Finding(0, 0, "the locked cells could not be compared with the released copy "
-                                         f"({type(err).__name__})")]
+            return [
+                tamper.Finding(
+                    0, 0, f"the locked cells could not be compared with the released copy ({type(err).__name__})"
+                )
+            ]
         handed_out = {}
         for cell in released.cells:
             known = self.known(cell)
@@ -227,8 +257,14 @@ class VerifyGradelib(NbGraderPreprocessor):
             if grade_id in handed_out and _checksum(cell) != handed_out[grade_id] and grade_id not in edited:
                 edited.append(grade_id)
         ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-        return [tamper.Finding(ids.index(g) if g in ids else len(ids), 0,
-                               f"changed the locked cell {g!r} (nbgrader put the original back)") for g in edited]
+        return [
+            tamper.Finding(
+                ids.index(g) if g in ids else len(ids),
+                0,
+                f"changed the locked cell {g!r} (nbgrader put the original back)",
+            )
+            for g in edited
+        ]
 
     def _scan(self, nb, edited=()):
         code = [(i, to_python(self.source_of(c))) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -249,12 +285,18 @@ class VerifyGradelib(NbGraderPreprocessor):
         plan = self._plan(nb, info)
         if not plan:
             return
-        run = isolate.run(self._steps(nb, plan), self._limits(), files_from=self._support_dir(info),
-                          box=Sandbox(parent=self), student=self.student)
+        run = isolate.run(
+            self._steps(nb, plan),
+            self._limits(),
+            files_from=self._support_dir(info),
+            box=Sandbox(parent=self),
+            student=self.student,
+        )
         if not run.finished:
-            self.report.stopped = run.reason   # the report tells the instructor once, not once per function
-            self.log.warning("%s: the verifier's process did not finish: %s %s", self.where, run.reason,
-                             run.stderr_tail)
+            self.report.stopped = run.reason  # the report tells the instructor once, not once per function
+            self.log.warning(
+                "%s: the verifier's process did not finish: %s %s", self.where, run.reason, run.stderr_tail
+            )
         for planned in plan:
             if planned.hand is not None:
                 self._conclude_by_hand(nb.cells[planned.index], planned, run)
@@ -269,7 +311,7 @@ class VerifyGradelib(NbGraderPreprocessor):
                 continue
             grade_id = cell.metadata["nbgrader"]["grade_id"]
             hand = hand_calls(self.cells[grade_id].source)
-            if hand:   # marked step by step on the student's own numbers, whatever the kernel scored
+            if hand:  # marked step by step on the student's own numbers, whatever the kernel scored
                 plan.append(Planned(i, grade_id, [], False, hand=hand[0]))
                 continue
             calls = grade_calls(self.cells[grade_id].source)
@@ -280,15 +322,16 @@ class VerifyGradelib(NbGraderPreprocessor):
             passed = self._kernel_passed(cell)
             if not passed and not self.judge_failed:
                 for exercise, function in dict.fromkeys((c.exercise, c.function) for c in calls):
-                    self.report.verdicts.append(Verdict(grade_id, exercise, function, False, False, judged=False,
-                                                        reason=NOT_JUDGED))
+                    self.report.verdicts.append(
+                        Verdict(grade_id, exercise, function, False, False, judged=False, reason=NOT_JUDGED)
+                    )
                 continue
             probes, seen = [], set()
             for call in calls:
                 if passed:
                     seeds = ((call.seed, call.reveal), (self._secret_seed(key, info, grade_id, call), False))
                 elif (call.exercise, call.function) in {(e, f) for e, f, _ in seen}:
-                    continue   # a failed cell is judged only to name the mistake: its first call's points do
+                    continue  # a failed cell is judged only to name the mistake: its first call's points do
                 else:
                     seeds = ((call.seed, False),)
                 for seed, reveal in seeds:
@@ -313,7 +356,7 @@ class VerifyGradelib(NbGraderPreprocessor):
     def _kernel_passed(self, cell):
         try:
             score, _ = utils.determine_grade(cell, self.log)
-        except ValueError as err:   # not a gradable cell after all: nothing passed to verify
+        except ValueError as err:  # not a gradable cell after all: nothing passed to verify
             self.log.warning("%s: cannot read the kernel's result of a test cell: %s", self.where, err)
             return False
         return bool(score)
@@ -340,19 +383,24 @@ class VerifyGradelib(NbGraderPreprocessor):
                 steps.append({"cell": i, "source": cells[k][1]})
                 k += 1
             for probe in at.get(i, ()):
-                steps.append(dict(verdict.questions(probe.call.exercise, probe.seed), probe=probe.id,
-                                  function=probe.call.function))
+                steps.append(
+                    dict(
+                        verdict.questions(probe.call.exercise, probe.seed), probe=probe.id, function=probe.call.function
+                    )
+                )
             if i in hands:
-                steps.append({"probe": hands[i].hand_probe, "function": hands[i].hand.function,
-                              "kind": "by_hand", "calls": [[]]})
+                steps.append(
+                    {"probe": hands[i].hand_probe, "function": hands[i].hand.function, "kind": "by_hand", "calls": [[]]}
+                )
         return steps
 
     def _limits(self):
         cell = self.cell_timeout
         if cell is None:
             cell = getattr(self.config, "Execute", {}).get("timeout") or isolate.Limits.cell_seconds
-        return isolate.Limits(cell_seconds=float(cell), total_seconds=float(self.total_timeout),
-                              memory_bytes=int(self.memory_limit))
+        return isolate.Limits(
+            cell_seconds=float(cell), total_seconds=float(self.total_timeout), memory_bytes=int(self.memory_limit)
+        )
 
     def _support_dir(self, info):
         path = self.coursedir.format_path(self.coursedir.source_directory, ".", info["assignment"])
@@ -368,8 +416,9 @@ class VerifyGradelib(NbGraderPreprocessor):
 
     @staticmethod
     def _secret_seed(key, info, grade_id, call):
-        text = "\0".join([info["student"], info["assignment"], info["notebook"], grade_id, call.exercise,
-                          call.function]).encode()
+        text = "\0".join(
+            [info["student"], info["assignment"], info["notebook"], grade_id, call.exercise, call.function]
+        ).encode()
         digest = hashlib.sha256(key + b"\0" + text).digest()
         return SECRET_SEED_BASE + int.from_bytes(digest[:4], "big")
 
@@ -380,20 +429,34 @@ class VerifyGradelib(NbGraderPreprocessor):
             try:
                 self.report.verdicts += _verdicts(planned, run)
             except NAMING_FAULTS as err:
-                self.log.error("%s: %s: the mistake could not be named (%s: %s)", self.where, planned.grade_id,
-                               type(err).__name__, err)
+                self.log.error(
+                    "%s: %s: the mistake could not be named (%s: %s)",
+                    self.where,
+                    planned.grade_id,
+                    type(err).__name__,
+                    err,
+                )
                 for exercise, function in dict.fromkeys((p.call.exercise, p.call.function) for p in planned.probes):
-                    self.report.verdicts.append(Verdict(planned.grade_id, exercise, function, False, False,
-                                                        judged=False, reason="gradelib could not name the mistake "
-                                                        f"({type(err).__name__})"))
+                    self.report.verdicts.append(
+                        Verdict(
+                            planned.grade_id,
+                            exercise,
+                            function,
+                            False,
+                            False,
+                            judged=False,
+                            reason=f"gradelib could not name the mistake ({type(err).__name__})",
+                        )
+                    )
             return
         self.report.verdicts += _verdicts(planned, run)
         failure = None
         for probe in planned.probes:
             call = probe.call
             try:
-                result = verdict.judge(call.exercise, probe.seed, run.probes.get(probe.id), f"{call.function}()",
-                                       probe.reveal)
+                result = verdict.judge(
+                    call.exercise, probe.seed, run.probes.get(probe.id), f"{call.function}()", probe.reveal
+                )
             except verdict.Unverifiable as why:
                 failure = failure or ("unverifiable", call, run.reason or str(why))
                 continue
@@ -408,28 +471,39 @@ class VerifyGradelib(NbGraderPreprocessor):
             self.report.failed.append(grade_id)
             self.report.review.setdefault(grade_id, []).append(
                 "passed in the kernel but not when re-checked outside it: "
-                + ", ".join(title(m, call.exercise) for m in detail.mistakes))   # the report's words for them
-            self.log.warning("%s: %s passed in the kernel but not in the verifier: %s", self.where, grade_id,
-                             "; ".join(detail.mistakes))
-            message = (f"The test passed inside the notebook's kernel, but gradelib re-ran your cells in a "
-                       f"separate, fresh Python process and called {call.function}() there, at test points "
-                       f"chosen by the grader. There it is not right:\n{detail}\n"
-                       "Only what your function returns counts: nothing else in the notebook can change this check.")
+                + ", ".join(title(m, call.exercise) for m in detail.mistakes)
+            )  # the report's words for them
+            self.log.warning(
+                "%s: %s passed in the kernel but not in the verifier: %s",
+                self.where,
+                grade_id,
+                "; ".join(detail.mistakes),
+            )
+            message = (
+                f"The test passed inside the notebook's kernel, but gradelib re-ran your cells in a "
+                f"separate, fresh Python process and called {call.function}() there, at test points "
+                f"chosen by the grader. There it is not right:\n{detail}\n"
+                "Only what your function returns counts: nothing else in the notebook can change this check."
+            )
         else:
             self.report.unverifiable.append(grade_id)
             self.report.review.setdefault(grade_id, []).append(f"could not be verified: {detail}")
             self.log.warning("%s: %s could not be verified outside the kernel: %s", self.where, grade_id, detail)
-            message = (f"gradelib could not re-check {call.function}() outside the notebook's kernel: {detail}. "
-                       "A result that holds only inside the kernel cannot be trusted, so this test scores 0 "
-                       "until an instructor has looked at it.")
+            message = (
+                f"gradelib could not re-check {call.function}() outside the notebook's kernel: {detail}. "
+                "A result that holds only inside the kernel cannot be trusted, so this test scores 0 "
+                "until an instructor has looked at it."
+            )
         fail_cell(cell, error_output("VerificationFailed", message))
 
 
 # what judging a failed cell's numbers may raise if gradelib's diagnosis meets a case it does not handle
 NAMING_FAULTS = (ArithmeticError, ValueError, TypeError, IndexError, KeyError)
 NOT_JUDGED = "failed in the kernel; not judged outside it (VerifyGradelib.judge_failed is off)"
-KERNEL_ONLY = ("the test failed in the notebook's kernel, although the function's answers were right when "
-               "re-checked outside it (an error elsewhere in the test cell, or a time limit?)")
+KERNEL_ONLY = (
+    "the test failed in the notebook's kernel, although the function's answers were right when "
+    "re-checked outside it (an error elsewhere in the test cell, or a time limit?)"
+)
 
 
 def _verdicts(planned, run):
@@ -484,8 +558,11 @@ def _tidy_tracebacks(cell, exercises):
     """
     for out in cell.get("outputs", []):
         text = str(out.get("evalue", ""))
-        if out.get("output_type") == "error" and out.get("ename") == "AssertionError" \
-                and text.split(":")[0] in exercises:
+        if (
+            out.get("output_type") == "error"
+            and out.get("ename") == "AssertionError"
+            and text.split(":")[0] in exercises
+        ):
             out["traceback"] = error_output("AssertionError", text)["traceback"]
 
 
