@@ -1,5 +1,6 @@
 """gradelib: the networks, the oracle, and the checker's verdicts and diagnoses."""
 import math
+import os
 import re
 import sys
 import time
@@ -15,7 +16,10 @@ import handwritten as hw  # tests/, on sys.path through conftest.py
 from gradelib import student
 from gradelib.exercises import NETWORKS
 
-SEEDS = range(1000)
+# Right answers must pass at every one of these seeds.  .ci/run's scratch venvs of the other claimed Pythons set
+# GRADELIB_TEST_SEEDS lower: the seeds test gradelib's points and tolerances, which do not depend on the Python
+# version, and the full 1000 run once, in the README's test command.
+SEEDS = range(int(os.environ.get("GRADELIB_TEST_SEEDS", "1000")))
 GRADIENTS = {"single_neuron": hw.single_neuron, "relu_chain": hw.relu_chain, "softmax_223": hw.softmax_223}
 small = st.floats(-2, 2, allow_nan=False)
 
@@ -167,7 +171,7 @@ RIGHT = [
 
 
 @pytest.mark.parametrize("exercise,fn", RIGHT, ids=[f"{e}-{i}" for i, (e, _) in enumerate(RIGHT)])
-def test_right_answers_pass_at_1000_seeds(exercise, fn):
+def test_right_answers_pass_at_every_seed(exercise, fn):
     failed = [seed for seed in SEEDS if not gradelib.check(exercise, fn, seed=seed).passed]
     assert failed == []
 
