@@ -152,30 +152,25 @@ def judge_batch(ex, cases, answers, reveal, notes=()):
     for b, a in zip(cases, answers):
         bad = [k for k in params if not np.isfinite(a[k])]
         if bad:
-            return Result(
+            return Result.wrong(
                 ex.name,
-                False,
-                [f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is always a finite number."],
-                ["not_finite"],
+                "not_finite",
+                f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is always a finite number.",
                 notes,
             )
     G = [mean_loss_gradients(b) for b in cases]
     wrong = [(i, k) for i in range(len(cases)) for k in params if not close(answers[i][k], G[i][k])]
     if not wrong:
-        return Result(
+        return Result.praise(
             ex.name,
-            True,
-            [
-                f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
-                f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others."
-            ],
-            [],
+            f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
+            f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others.",
             notes,
         )
     g = [example_gradients(b) for b in cases]
     for mistake, slip, sentence in BATCH_SLIPS:
         if all(close(answers[i][k], slip(cases[i], g[i])[k]) for i in range(len(cases)) for k in params):
-            return Result(ex.name, False, [sentence], [mistake], notes)
+            return Result.wrong(ex.name, mistake, sentence, notes)
     i, k = wrong[0]
     keys = sorted({k for _, k in wrong}, key=params.index)
     sentence = (
@@ -185,4 +180,4 @@ def judge_batch(ex, cases, answers, reveal, notes=()):
     )
     if reveal:
         sentence += f" For example for {cases[i].example()}: dLoss/d{k} = {G[i][k]:.6g}, yours is {answers[i][k]:.6g}."
-    return Result(ex.name, False, [sentence], ["wrong_value"], notes, {k: ["wrong_value"] for k in keys})
+    return Result.wrong(ex.name, "wrong_value", sentence, notes, keys)

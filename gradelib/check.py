@@ -15,7 +15,7 @@ from .borrowing import watched
 from .contract import CONTRACTS, Outcome, conclude
 from .diagnose import close, diagnose
 from .exercises import lookup
-from .result import Result
+from .result import Mistake, Result
 from .student import Problem, call, read_dict, read_vector
 from .text import clip
 
@@ -65,21 +65,18 @@ def check(exercise, fn, *, seed=0, reveal=True):
     pass reveal=False).
     """
     if oracle.withdrawn():
-        return Result(str(exercise), False, [NOT_AVAILABLE])
+        return Result(str(exercise), False, remarks=[NOT_AVAILABLE])
     oracle.refuse_inside_student_code()
     try:
         ex = lookup(exercise)
     except ValueError as err:
-        return Result(str(exercise), False, [str(err)], ["unknown_exercise"])
+        return Result.wrong(str(exercise), "unknown_exercise", str(err))
     if not callable(fn):
-        return Result(
+        return Result.wrong(
             ex.name,
-            False,
-            [
-                f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
-                f"it got {type(fn).__name__} {_safe_repr(fn)}."
-            ],
-            ["not_callable"],
+            "not_callable",
+            f"check() needs your function itself, e.g. gradelib.check({ex.name!r}, {ex.notebook_function}); "
+            f"it got {type(fn).__name__} {_safe_repr(fn)}.",
         )
     name = _function_name(fn, ex)
     # the student's numbers may be 1e308: the checker's own arithmetic on them must not warn on stderr
@@ -133,14 +130,11 @@ def _answer(calls, fn, args, name):
 
 def borrowed(ex, name, notes=()):
     """The verdict on a function that asked gradelib's oracle for the answer (here or in the verifier)."""
-    return Result(
+    return Result.wrong(
         ex.name,
-        False,
-        [
-            f"{name} asked gradelib for the answer (numerical_gradient or check). The point is to derive it "
-            "yourself: write the chain rule out."
-        ],
-        ["oracle_borrowed"],
+        "oracle_borrowed",
+        f"{name} asked gradelib for the answer (numerical_gradient or check). The point is to derive it "
+        "yourself: write the chain rule out.",
         notes,
     )
 
@@ -159,7 +153,7 @@ def _check_network(ex, fn, name, seed, reveal):
             return borrowed(ex, name, _notes(calls))
         except Problem as p:
             where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i, update)})"
-            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+            return Result.wrong(ex.name, p.mistake, p.sentence + where, _notes(calls))
         if _changed(args[1], given) and not notes:
             notes.append(f"{name} changed the params dict it was given; it is safer to build a new dict.")
     return judge_network(ex, pts, answers, reveal, notes + _notes(calls))
@@ -178,7 +172,7 @@ def _check_piece(ex, fn, name, seed, reveal):
             return borrowed(ex, name, _notes(calls))
         except Problem as p:
             where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i)})"
-            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+            return Result.wrong(ex.name, p.mistake, p.sentence + where, _notes(calls))
     return pieces.judge_piece(ex, pts, answers, reveal, _notes(calls))
 
 
@@ -212,22 +206,19 @@ def judge_network(ex, pts, answers, reveal, notes=()):
         if bad.any():
             i = int(np.argmax(bad))
             label = k if update else f"dLoss/d{k}"
-            return Result(
+            return Result.wrong(
                 ex.name,
-                False,
-                [
-                    f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
-                    "a gradient here is always a finite number."
-                ],
-                ["not_finite"],
+                "not_finite",
+                f"{label} is {S[k][i]} at the test point {pts.describe(i, update)}; "
+                "a gradient here is always a finite number.",
                 notes,
             )
     G = oracle.loss_gradients(net, pts.X, pts.P, pts.T)
     if update:
         S = {k: (pts.P[k] - S[k]) / pts.E for k in net.params}  # the gradient the update implies
     if all(close(S[k], G[k]) for k in net.params):
-        return Result(ex.name, True, [_praise(ex, pts)], [], notes)
-    messages, per_parameter = [], {}
+        return Result.praise(ex.name, _praise(ex, pts), notes)
+    found = []
     findings = diagnose(ex, pts, S, G)
     for mistake, ks, sentence, i in findings:
         if reveal:
@@ -240,10 +231,8 @@ def judge_network(ex, pts, answers, reveal, notes=()):
                 )
             else:
                 sentence += f" For example at {pts.example(i)}: dLoss/d{k} = {G[k][i]:.6g}, yours is {S[k][i]:.6g}."
-        messages.append(sentence)
-        for k in ks:
-            per_parameter.setdefault(k, []).append(mistake)
-    return Result(ex.name, False, messages, [f[0] for f in findings], notes, per_parameter)
+        found.append(Mistake(mistake, sentence, tuple(ks)))
+    return Result(ex.name, False, found, notes)
 
 
 def _changed(now, before):
@@ -289,7 +278,7 @@ def _check_softmax(ex, fn, name, reveal):
                 rows.append([float("nan")] * len(logits))  # a crash only on huge logits is an overflow
                 continue
             where = "" if p.mistake == "not_implemented" else f" (logits = {logits})"
-            return Result(ex.name, False, [p.sentence + where], [p.mistake], _notes(calls))
+            return Result.wrong(ex.name, p.mistake, p.sentence + where, _notes(calls))
     return judge_softmax(ex, SOFTMAX_CASES, rows, reveal, _notes(calls))
 
 
@@ -299,27 +288,20 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
     ref = [networks.softmax(logits) for logits in cases]
     ok = [bool(np.all(np.isfinite(r))) and close(r, e) for r, e in zip(rows, ref)]
     if all(ok):
-        return Result(
+        return Result.praise(
             ex.name,
-            True,
-            [
-                f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
-                "including [1000, 1001, 1002] and [-1000, 0, 1000]."
-            ],
-            [],
+            f"Your softmax agrees with the stable reference on {len(ok)} logit vectors, "
+            "including [1000, 1001, 1002] and [-1000, 0, 1000].",
             notes,
         )
     if all(good for logits, good in zip(cases, ok) if not is_extreme(logits)):
         bad = [logits for logits, good in zip(cases, ok) if not good]
-        return Result(
+        return Result.wrong(
             ex.name,
-            False,
-            [
-                f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
-                "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
-                "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1."
-            ],
-            ["softmax_overflow"],
+            "softmax_overflow",
+            f"Your softmax is right for ordinary logits but fails for {bad[0]}: exp(1000) overflows to inf "
+            "(and exp(-1000) underflows to 0), giving inf/inf or 0/0 = nan. Subtract the largest logit first: "
+            "softmax(Y) = softmax(Y − max(Y)), so every exp() is at most 1.",
             notes,
         )
     i = ok.index(False)
@@ -328,7 +310,7 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
         with np.errstate(all="ignore"):  # the verifier calls this too, outside check()'s own errstate
             expected = slip(np.array(logits, float))
         if np.all(np.isfinite(r)) and close(r, expected):
-            return Result(ex.name, False, [text], [mistake], notes)
+            return Result.wrong(ex.name, mistake, text, notes)
     if np.all(np.isfinite(r)) and abs(r.sum() - 1) > 1e-6 and r.sum() != 0 and np.allclose(r / r.sum(), e):
         mistake, text = (
             "softmax_not_normalized",
@@ -341,7 +323,7 @@ def judge_softmax(ex, cases, rows, reveal, notes=()):
         mistake, text = "wrong_value", f"For logits {logits} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."
         if reveal:
             text += f" It gives {[round(v, 6) for v in r]}, but P = {[round(float(v), 6) for v in e]}."
-    return Result(ex.name, False, [text], [mistake], notes)
+    return Result.wrong(ex.name, mistake, text, notes)
 
 
 # A wrong softmax as the vector it gives for ordinary logits Y, with its words: tried in this order.

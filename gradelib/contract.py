@@ -149,9 +149,9 @@ def conclude(ex, seed, outcomes, reveal=False, notes=(), function=""):
         else:
             where = contract.describe(case)
             suffix = f" ({where})" if where and outcome.mistake != "not_implemented" else ""
-            return Result(ex.name, False, [outcome.sentence + suffix], [outcome.mistake], notes)
+            return Result.wrong(ex.name, outcome.mistake, outcome.sentence + suffix, notes)
     if len(values) != len(cases):
         raise ValueError("answers are missing for some cases")
     if contract.tolerates and all(p is not None for p in problems):  # it raised every time: say what
-        return Result(ex.name, False, [f"{problems[0]} ({contract.describe(cases[0])})"], ["exception"], notes)
+        return Result.wrong(ex.name, "exception", f"{problems[0]} ({contract.describe(cases[0])})", notes)
     return contract.judge(ex, seed, values, problems, reveal, list(notes), function)

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import oracle, points
 from .exercises import SINGLE_NEURON
-from .result import Result
+from .result import Mistake, Result
 from .student import Problem
 from .text import clip, full_stop, join_or
 
@@ -188,20 +188,16 @@ def judge_difference(ex, cases, answers, problems=None, notes=(), function="cent
             )
         )
     if findings:
-        return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
+        return Result(ex.name, False, [Mistake(m, s) for m, s in findings], notes)
     how = (
         f"has step h ≈ {scheme.step:.2g}"
         if scheme.cube
         else "is symmetric and exact for cubics (a higher-order scheme)"
     )
-    return Result(
+    return Result.praise(
         ex.name,
-        True,
-        [
-            f"Your central difference {how}, and it agrees with the exact derivative of "
-            f"{len(random)} cubics to within {TOLERANCE:g}."
-        ],
-        [],
+        f"Your central difference {how}, and it agrees with the exact derivative of "
+        f"{len(random)} cubics to within {TOLERANCE:g}.",
         notes,
     )
 
@@ -365,15 +361,11 @@ def judge_relative_error(ex, cases, answers, problems, notes=(), function="relat
             )
         )
     if findings:
-        return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
-    return Result(
+        return Result(ex.name, False, [Mistake(m, s) for m, s in findings], notes)
+    return Result.praise(
         ex.name,
-        True,
-        [
-            f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
-            "including (0, 0), (1000, 1001) and (1e-4, 2e-4)."
-        ],
-        [],
+        f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
+        "including (0, 0), (1000, 1001) and (1e-4, 2e-4).",
         notes,
     )
 
@@ -422,17 +414,14 @@ def read_name(value, function):
 def judge_wrong_parameter(ex, answer, seed=0, notes=(), function="which_gradient_is_wrong()"):
     """The verdict on the learner's answer: a parameter's name, as read_name gives it."""
     if answer in planted_wrong(seed):
-        return Result(
-            ex.name, True, [f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one."], [], notes
+        return Result.praise(
+            ex.name, f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one.", notes
         )
-    return Result(
+    return Result.wrong(
         ex.name,
-        False,
-        [
-            f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
-            "neuron on and off. Compare all three gradients with your central_difference at a point where the "
-            "neuron is on and at one where it is off."
-        ],
-        ["wrong_parameter"],
+        "wrong_parameter",
+        f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
+        "neuron on and off. Compare all three gradients with your central_difference at a point where the "
+        "neuron is on and at one where it is off.",
         notes,
     )

@@ -28,7 +28,7 @@ from . import oracle
 from .diagnose import agree, close
 from .exercises import EXERCISES
 from .networks import Plain
-from .result import Result
+from .result import Mistake, Result
 from .text import full_stop, join_and
 
 H = oracle.H
@@ -298,19 +298,19 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         bad = ~np.isfinite(S[k])
         if bad.any():
             i = int(np.argmax(bad))
-            return Result(
+            return Result.wrong(
                 ex.name,
-                False,
-                [f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here."],
-                ["not_finite"],
+                "not_finite",
+                f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here.",
                 notes,
             )
     t = truth(ex, pts)
     E = expected(ex, t)
     wrong = [k for k in piece.keys if not close(S[k], E[k])]
     if not wrong:
-        return Result(ex.name, True, [_praise(ex, pts)], [], notes)
-    messages, mistakes, per_key = [], [], {}
+        return Result.praise(ex.name, _praise(ex, pts), notes)
+    found: list[Mistake] = []
+    per_key: dict[str, str] = {}  # a wrong key -> the mistake that explains it
     for slip in SLIPS.get(ex.name, ()):
         left = [k for k in wrong if k not in per_key]
         if not left:
@@ -326,10 +326,15 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         )
         explained = [k for k in left if k in value and close(S[k], value[k])]
         if matches and explained:
-            messages.append(_with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal))
-            mistakes.append(slip.mistake)
+            found.append(
+                Mistake(
+                    slip.mistake,
+                    _with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal),
+                    tuple(explained),
+                )
+            )
             for k in explained:
-                per_key[k] = [slip.mistake]
+                per_key[k] = slip.mistake
     unexplained = [k for k in wrong if k not in per_key]
     if unexplained:
         k = unexplained[0]
@@ -341,11 +346,8 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
             f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
             f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}."
         )
-        messages.append(_with_example(sentence, k, S, E, pts, symbol, reveal))
-        mistakes.append("wrong_value")
-        for u in unexplained:
-            per_key[u] = ["wrong_value"]
-    return Result(ex.name, False, messages, mistakes, notes, per_key)
+        found.append(Mistake("wrong_value", _with_example(sentence, k, S, E, pts, symbol, reveal), tuple(unexplained)))
+    return Result(ex.name, False, found, notes)
 
 
 def _with_example(sentence, k, S, E, pts, symbol, reveal):
@@ -442,6 +444,5 @@ def blame(ex, fn, result, check_piece):
             )
     if not sentences:
         return result
-    return Result(
-        result.exercise, False, sentences + result.messages, result.mistakes, result.notes, result.per_parameter
-    )
+    # the pieces are said first, as remarks: the mistakes found (and their names) stay the gradient's own
+    return Result(result.exercise, False, result.found, result.notes, sentences + list(result.remarks))

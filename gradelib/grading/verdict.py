@@ -62,7 +62,7 @@ def judge(exercise, seed, record, function_name, reveal=False):
     if "invalid" in record:
         raise Unverifiable(record["invalid"])
     if "missing" in record:
-        return Result(ex.name, False, [f"{function_name} is not defined when this test runs."], ["not_defined"])
+        return Result.wrong(ex.name, "not_defined", f"{function_name} is not defined when this test runs.")
     calls = record["calls"]
     if record["asked"]:
         return borrowed(ex, function_name)
@@ -88,7 +88,7 @@ def _problem(ex, calls, describe):
         if "problem" in c:
             mistake, sentence = c["problem"]
             where = "" if mistake == "not_implemented" else f" ({describe(i)})"
-            return Result(ex.name, False, [sentence + where], [mistake])
+            return Result.wrong(ex.name, mistake, sentence + where)
     return None
 
 
@@ -115,7 +115,7 @@ def _judge_softmax(ex, seed, calls, reveal):
                 continue
             mistake, sentence = c["problem"]
             where = "" if mistake == "not_implemented" else f" (logits = {logits})"
-            return Result(ex.name, False, [sentence + where], [mistake])
+            return Result.wrong(ex.name, mistake, sentence + where)
         if len(c["values"]) != len(logits):
             raise Unverifiable("an answer has the wrong length")
         rows.append(c["values"])
