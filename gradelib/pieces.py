@@ -378,7 +378,7 @@ def _praise(ex, pts):
 
 def pieces_of(ex):
     """The piece exercises of ex's network, upstream first (the order of EXERCISES)."""
-    return [p for p in EXERCISES.values() if p.kind == "piece" and p.network is ex.network]
+    return [p for p in EXERCISES.values() if p.piece is not None and p.network is ex.network]  # only pieces have one
 
 
 def _global(fn, name):

@@ -514,9 +514,10 @@ def _verdicts(planned, run):
     a probe without a verdict (it is then not judged, with the reason); else it
     held at every probe.
     """
-    outcomes = {}
+    outcomes: dict[tuple[str, str], list[Result | str]] = {}  # a Result, or why there is none
     for probe in planned.probes:
         call = probe.call
+        result: Result | str
         try:
             result = verdict.judge(call.exercise, probe.seed, run.probes.get(probe.id), f"{call.function}()")
         except verdict.Unverifiable as why:
