@@ -9,13 +9,14 @@ one set of parameters and mix examples where the neuron is on with examples wher
 that "the mean over the examples where the neuron is on" and "the sum" both show as wrong.
 """
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from . import oracle
 from .diagnose import close
-from .exercises import SINGLE_NEURON
+from .exercises import SINGLE_NEURON, Exercise
 from .points import MARGIN
 from .result import Result
 
@@ -58,7 +59,7 @@ def _batch(rng, on, off):
     net = SINGLE_NEURON
     while True:
         params = {k: _signed(rng, 0.1, 1.5) for k in net.params}
-        found = {True: [], False: []}
+        found: dict[bool, list] = {True: [], False: []}
         for _ in range(200):
             x = (_signed(rng, 0.3, 1.5), _signed(rng, 0.3, 1.5))
             z = params["w1"] * x[0] + params["w2"] * x[1] + params["b"]
@@ -145,7 +146,9 @@ BATCH_SLIPS = [
 ]
 
 
-def judge_batch(ex, cases, answers, reveal, notes=()):
+def judge_batch(
+    ex: Exercise, cases: Sequence[Batch], answers: Sequence[dict[str, float]], reveal: bool, notes: Sequence[str] = ()
+) -> Result:
     """The verdict on plain answers, one {param: float} per test batch in cases; shared with the grader's verifier."""
     notes = list(notes)
     params = SINGLE_NEURON.params

@@ -21,6 +21,7 @@ order, the mapping read the other way round.  A self-check only: no points.
 """
 
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -187,7 +188,7 @@ def _shape_problem(k, arrays, E):
     return ("wrong_shape", f"Your d{k} has shape {shape}; it should have the shape of {k}, {SHAPES[k]}.")
 
 
-def check_matrix(fn, *, seed=0, reveal=True):
+def check_matrix(fn: Callable, *, seed: int = 0, reveal: bool = True) -> Result:
     """Check fn(X, W1, b1, W2, b2, target) -> {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}; return a Result."""
     exercise = "softmax_223_matrix"
     if oracle.withdrawn():
@@ -250,9 +251,9 @@ def _judge(exercise, pts, answers, reveal):
         exercise,
         "wrong_value",
         _example(
-            f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, and gradelib does not recognise "
-            "the slip. Compare entry by entry with your scalar softmax_223_gradients: unpack(...) turns the arrays "
-            "into the notes' dict.",
+            f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, "
+            "and gradelib does not recognise the slip. Compare entry by entry with your scalar "
+            "softmax_223_gradients: unpack(...) turns the arrays into the notes' dict.",
             wrong[0],
             S,
             E,

@@ -19,15 +19,16 @@ slip would give, built from the same node derivatives and a local factor
 """
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from . import oracle
 from .diagnose import agree, close
-from .exercises import EXERCISES
+from .exercises import EXERCISES, Exercise
 from .networks import Plain
+from .points import Points
 from .result import Mistake, Result
 from .text import full_stop, join_and
 
@@ -72,7 +73,8 @@ def node_gradients(net, X, P, T, nodes):
     cols = 2 * len(nodes) + 1  # columns 2j, 2j+1 move node j by ±h; the last is the base point
     Xc = tuple(np.asarray(x, float)[:, None] for x in X)
     Pc = {k: np.repeat(np.asarray(P[k], float)[:, None], cols, axis=1) for k in net.params}
-    pre, post = {}, {}
+    pre: dict[str, np.ndarray] = {}
+    post: dict[str, np.ndarray] = {}
     for j, node in enumerate(nodes):
         move = np.zeros(cols)
         move[2 * j], move[2 * j + 1] = H, -H
@@ -285,7 +287,9 @@ def truth(ex, pts):
     return Truth(node_gradients(net, pts.X, pts.P, pts.T, all_nodes(net)), pts.state, pts.P, np.asarray(pts.T))
 
 
-def judge_piece(ex, pts, answers, reveal, notes=()):
+def judge_piece(
+    ex: Exercise, pts: Points, answers: Sequence[dict[str, float]], reveal: bool, notes: Sequence[str] = ()
+) -> Result:
     """The verdict on plain answers, one {key: float} per test point of pts.
 
     Shared by check() and by the grader's verifier outside the kernel, so that
@@ -376,7 +380,7 @@ def _praise(ex, pts):
 # ------------------------------------------------------------------ which piece a failing gradient inherits from
 
 
-def pieces_of(ex):
+def pieces_of(ex: Exercise) -> list[Exercise]:
     """The piece exercises of ex's network, upstream first (the order of EXERCISES)."""
     return [p for p in EXERCISES.values() if p.piece is not None and p.network is ex.network]  # only pieces have one
 
@@ -406,7 +410,7 @@ def _names_used(code):
     return found
 
 
-def blame(ex, fn, result, check_piece):
+def blame(ex: Exercise, fn: Callable, result: Result, check_piece: Callable[[str, Callable], Result]) -> Result:
     """result with a first sentence naming the learner's wrong pieces, when ex's check failed.
 
     ex: a "gradient" exercise; fn: the learner's full gradient function;
