@@ -10,8 +10,8 @@ differences), points (where to look), student (calling untrusted code),
 surgery and diagnose (naming the mistake), check (the verdict), result,
 text (full stops, numbers, clipping and lists of names in feedback);
 gradcheck (the learner's own central difference and relative error, and a
-planted bug), batch (the gradient of a mini-batch's mean loss), contract (how
-check() and the grader question those newer exercises alike); pieces (the
+planted bug), batch (the gradient of a mini-batch's mean loss), kinds (every
+exercise kind's record: how check() and the grader question and judge it alike); pieces (the
 staged local gradients, δ's and output and hidden errors, checked against the
 loss differentiated with respect to a node), matrix (the 2-2-3 gradients as
 NumPy matrices, a self-check), draw (the networks, forward and backward).

@@ -9,13 +9,14 @@ one set of parameters and mix examples where the neuron is on with examples wher
 that "the mean over the examples where the neuron is on" and "the sum" both show as wrong.
 """
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from . import oracle
 from .diagnose import close
-from .exercises import SINGLE_NEURON
+from .exercises import SINGLE_NEURON, Exercise
 from .points import MARGIN
 from .result import Result
 
@@ -58,7 +59,7 @@ def _batch(rng, on, off):
     net = SINGLE_NEURON
     while True:
         params = {k: _signed(rng, 0.1, 1.5) for k in net.params}
-        found = {True: [], False: []}
+        found: dict[bool, list] = {True: [], False: []}
         for _ in range(200):
             x = (_signed(rng, 0.3, 1.5), _signed(rng, 0.3, 1.5))
             z = params["w1"] * x[0] + params["w2"] * x[1] + params["b"]
@@ -145,37 +146,34 @@ BATCH_SLIPS = [
 ]
 
 
-def judge_batch(ex, cases, answers, reveal, notes=()):
+def judge_batch(
+    ex: Exercise, cases: Sequence[Batch], answers: Sequence[dict[str, float]], reveal: bool, notes: Sequence[str] = ()
+) -> Result:
     """The verdict on plain answers, one {param: float} per test batch in cases; shared with the grader's verifier."""
     notes = list(notes)
     params = SINGLE_NEURON.params
     for b, a in zip(cases, answers):
         bad = [k for k in params if not np.isfinite(a[k])]
         if bad:
-            return Result(
+            return Result.wrong(
                 ex.name,
-                False,
-                [f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is always a finite number."],
-                ["not_finite"],
+                "not_finite",
+                f"dLoss/d{bad[0]} is {a[bad[0]]} for {b.describe()}; a gradient here is always a finite number.",
                 notes,
             )
     G = [mean_loss_gradients(b) for b in cases]
     wrong = [(i, k) for i in range(len(cases)) for k in params if not close(answers[i][k], G[i][k])]
     if not wrong:
-        return Result(
+        return Result.praise(
             ex.name,
-            True,
-            [
-                f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
-                f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others."
-            ],
-            [],
+            f"All 3 gradients of the mean loss agree with the numerical gradient on {len(cases)} batches of 1 to "
+            f"{max(len(b.X) for b in cases)} examples, with the neuron on at some examples and off at others.",
             notes,
         )
     g = [example_gradients(b) for b in cases]
     for mistake, slip, sentence in BATCH_SLIPS:
         if all(close(answers[i][k], slip(cases[i], g[i])[k]) for i in range(len(cases)) for k in params):
-            return Result(ex.name, False, [sentence], [mistake], notes)
+            return Result.wrong(ex.name, mistake, sentence, notes)
     i, k = wrong[0]
     keys = sorted({k for _, k in wrong}, key=params.index)
     sentence = (
@@ -185,4 +183,4 @@ def judge_batch(ex, cases, answers, reveal, notes=()):
     )
     if reveal:
         sentence += f" For example for {cases[i].example()}: dLoss/d{k} = {G[i][k]:.6g}, yours is {answers[i][k]:.6g}."
-    return Result(ex.name, False, [sentence], ["wrong_value"], notes, {k: ["wrong_value"] for k in keys})
+    return Result.wrong(ex.name, "wrong_value", sentence, notes, keys)

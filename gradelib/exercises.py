@@ -181,7 +181,7 @@ class Piece(NamedTuple):
 @dataclass(frozen=True)
 class Exercise:
     name: str
-    kind: str  # "gradient", "update", "softmax", "piece", or a kind of gradelib.contract
+    kind: str  # a key of gradelib.kinds.KINDS: how the exercise is questioned and judged
     network: Network = None
     signature: str = ""
     notebook_function: str = ""
@@ -242,7 +242,7 @@ EXERCISES = {
         "softmax_223_hidden_deltas",
         Piece(("z3", "z4"), ("z3", "z4"), 1.0, "hidden deltas", ("dLoss/dz3", "dLoss/dz4")),
     ),
-    # the learner's own gradient check and a mini-batch (issue 11; gradelib.contract says how each is questioned)
+    # the learner's own gradient check and a mini-batch (issue 11; gradelib.kinds says how each is questioned)
     "central_difference": Exercise("central_difference", "difference", None, "fn(f, x)", "central_difference"),
     "relative_error": Exercise("relative_error", "relative_error", None, "fn(a, b)", "relative_error"),
     "wrong_gradient": Exercise("wrong_gradient", "answer", SINGLE_NEURON, "fn()", "which_gradient_is_wrong"),

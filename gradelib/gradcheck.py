@@ -24,13 +24,14 @@ as the learner does with their own checker.
 """
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from . import oracle, points
-from .exercises import SINGLE_NEURON
-from .result import Result
+from .exercises import SINGLE_NEURON, Exercise
+from .result import Mistake, Result
 from .student import Problem
 from .text import clip, full_stop, join_or
 
@@ -115,7 +116,14 @@ class Scheme(NamedTuple):
         return 1 if ratio > 0.5 else -1 if ratio < -0.5 else 0
 
 
-def judge_difference(ex, cases, answers, problems=None, notes=(), function="central_difference()"):
+def judge_difference(
+    ex: Exercise,
+    cases: Sequence[tuple[list[float], float]],
+    answers: Sequence[float],
+    problems: Sequence[str | None] | None = None,
+    notes: Sequence[str] = (),
+    function: str = "central_difference()",
+) -> Result:
     """The verdict on plain answers (nan where the call raised), one per case of difference_cases.
 
     problems: the sentence of each call that raised (None where it answered).  Shared by check() and the
@@ -188,20 +196,16 @@ def judge_difference(ex, cases, answers, problems=None, notes=(), function="cent
             )
         )
     if findings:
-        return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
+        return Result(ex.name, False, [Mistake(m, s) for m, s in findings], notes)
     how = (
         f"has step h ≈ {scheme.step:.2g}"
         if scheme.cube
         else "is symmetric and exact for cubics (a higher-order scheme)"
     )
-    return Result(
+    return Result.praise(
         ex.name,
-        True,
-        [
-            f"Your central difference {how}, and it agrees with the exact derivative of "
-            f"{len(random)} cubics to within {TOLERANCE:g}."
-        ],
-        [],
+        f"Your central difference {how}, and it agrees with the exact derivative of "
+        f"{len(random)} cubics to within {TOLERANCE:g}.",
         notes,
     )
 
@@ -336,7 +340,14 @@ def _same(row, expected):
     return bool(np.all(equal | (~np.isfinite(e) & ~np.isfinite(r)) | (np.isnan(r) & ~np.isfinite(e))))
 
 
-def judge_relative_error(ex, cases, answers, problems, notes=(), function="relative_error()"):
+def judge_relative_error(
+    ex: Exercise,
+    cases: Sequence[tuple[float, float]],
+    answers: Sequence[float],
+    problems: Sequence[str | None],
+    notes: Sequence[str] = (),
+    function: str = "relative_error()",
+) -> Result:
     """The verdict on plain answers (nan where a call raised; problems: the first such sentence per case or None)."""
     notes = list(notes)
     ref = [reference_relative_error(a, b) for a, b in cases]
@@ -365,15 +376,11 @@ def judge_relative_error(ex, cases, answers, problems, notes=(), function="relat
             )
         )
     if findings:
-        return Result(ex.name, False, [s for _, s in findings], [m for m, _ in findings], notes)
-    return Result(
+        return Result(ex.name, False, [Mistake(m, s) for m, s in findings], notes)
+    return Result.praise(
         ex.name,
-        True,
-        [
-            f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
-            "including (0, 0), (1000, 1001) and (1e-4, 2e-4)."
-        ],
-        [],
+        f"Your relative error agrees with |a − b| / max(|a|, |b|) on {len(cases)} pairs, "
+        "including (0, 0), (1000, 1001) and (1e-4, 2e-4).",
         notes,
     )
 
@@ -419,20 +426,19 @@ def read_name(value, function):
     return name
 
 
-def judge_wrong_parameter(ex, answer, seed=0, notes=(), function="which_gradient_is_wrong()"):
+def judge_wrong_parameter(
+    ex: Exercise, answer: str, seed: int = 0, notes: Sequence[str] = (), function: str = "which_gradient_is_wrong()"
+) -> Result:
     """The verdict on the learner's answer: a parameter's name, as read_name gives it."""
     if answer in planted_wrong(seed):
-        return Result(
-            ex.name, True, [f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one."], [], notes
+        return Result.praise(
+            ex.name, f"Right: classmate_gradients gets dLoss/d{answer} wrong, and only that one.", notes
         )
-    return Result(
+    return Result.wrong(
         ex.name,
-        False,
-        [
-            f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
-            "neuron on and off. Compare all three gradients with your central_difference at a point where the "
-            "neuron is on and at one where it is off."
-        ],
-        ["wrong_parameter"],
+        "wrong_parameter",
+        f"classmate_gradients' dLoss/d{answer} agrees with the numerical gradient at every test point, with the "
+        "neuron on and off. Compare all three gradients with your central_difference at a point where the "
+        "neuron is on and at one where it is off.",
         notes,
     )

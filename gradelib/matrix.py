@@ -21,6 +21,7 @@ order, the mapping read the other way round.  A self-check only: no points.
 """
 
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -187,14 +188,14 @@ def _shape_problem(k, arrays, E):
     return ("wrong_shape", f"Your d{k} has shape {shape}; it should have the shape of {k}, {SHAPES[k]}.")
 
 
-def check_matrix(fn, *, seed=0, reveal=True):
+def check_matrix(fn: Callable, *, seed: int = 0, reveal: bool = True) -> Result:
     """Check fn(X, W1, b1, W2, b2, target) -> {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}; return a Result."""
     exercise = "softmax_223_matrix"
     if oracle.withdrawn():
-        return Result(exercise, False, ["gradelib's checker is not available while grading."])
+        return Result(exercise, False, remarks=["gradelib's checker is not available while grading."])
     oracle.refuse_inside_student_code()
     if not callable(fn):
-        return Result(exercise, False, ["check_matrix() needs your function itself."], ["not_callable"])
+        return Result.wrong(exercise, "not_callable", "check_matrix() needs your function itself.")
     name = (
         f"{getattr(fn, '__name__', 'your function')}()"
         if isinstance(getattr(fn, "__name__", None), str)
@@ -209,11 +210,8 @@ def check_matrix(fn, *, seed=0, reveal=True):
             a = pack(params)
             c = call(fn, (np.array(x), a["W1"], a["b1"], a["W2"], a["b2"], target), name)
             if oracle.asked():
-                return Result(
-                    exercise,
-                    False,
-                    [f"{name} asked gradelib for the answer: write the four lines yourself."],
-                    ["oracle_borrowed"],
+                return Result.wrong(
+                    exercise, "oracle_borrowed", f"{name} asked gradelib for the answer: write the four lines yourself."
                 )
             try:
                 if c.problem:
@@ -221,7 +219,7 @@ def check_matrix(fn, *, seed=0, reveal=True):
                 answers.append(_read(c.value, name))
             except Problem as p:
                 where = "" if p.mistake == "not_implemented" else f" (test point: {pts.describe(i)})"
-                return Result(exercise, False, [p.sentence + where], [p.mistake])
+                return Result.wrong(exercise, p.mistake, p.sentence + where)
         return _judge(exercise, pts, answers, reveal)
 
 
@@ -231,43 +229,37 @@ def _judge(exercise, pts, answers, reveal):
         arrays = [a[k] for a in answers]
         if any(a.shape != SHAPES[k] for a in arrays):
             mistake, sentence = _shape_problem(k, arrays, E)
-            return Result(exercise, False, [sentence], [mistake])
+            return Result.wrong(exercise, mistake, sentence)
         bad = [v for a in arrays for v in a.ravel() if not np.isfinite(v)]
         if bad:
-            return Result(
-                exercise, False, [f"Your d{k} holds {bad[0]}; every gradient here is a finite number."], ["not_finite"]
+            return Result.wrong(
+                exercise, "not_finite", f"Your d{k} holds {bad[0]}; every gradient here is a finite number."
             )
     S = {k: np.array([a[k] for a in answers]) for k in KEYS}
     wrong = [k for k in KEYS if not close(S[k], E[k])]
     if not wrong:
-        return Result(
+        return Result.praise(
             exercise,
-            True,
-            [
-                f"Your dW1, db1, dW2 and db2 agree with the 15 scalar gradients of the "
-                f"numerical oracle at {len(pts)} test points, entry by entry "
-                "(W1[i, j] is W from node i+1 to node j+3, W2[i, j] from node i+3 to j+5)."
-            ],
+            f"Your dW1, db1, dW2 and db2 agree with the 15 scalar gradients of the "
+            f"numerical oracle at {len(pts)} test points, entry by entry "
+            "(W1[i, j] is W from node i+1 to node j+3, W2[i, j] from node i+3 to j+5).",
         )
     for mistake, value, sentence in slips(pts):
         if all(close(S[k], value[k]) for k in KEYS):
-            return Result(exercise, False, [_example(sentence, wrong[0], S, E, pts, reveal)], [mistake])
-    return Result(
+            return Result.wrong(exercise, mistake, _example(sentence, wrong[0], S, E, pts, reveal))
+    return Result.wrong(
         exercise,
-        False,
-        [
-            _example(
-                f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, and gradelib does not recognise "
-                "the slip. Compare entry by entry with your scalar softmax_223_gradients: unpack(...) turns the arrays "
-                "into the notes' dict.",
-                wrong[0],
-                S,
-                E,
-                pts,
-                reveal,
-            )
-        ],
-        ["wrong_value"],
+        "wrong_value",
+        _example(
+            f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, "
+            "and gradelib does not recognise the slip. Compare entry by entry with your scalar "
+            "softmax_223_gradients: unpack(...) turns the arrays into the notes' dict.",
+            wrong[0],
+            S,
+            E,
+            pts,
+            reveal,
+        ),
     )
 
 

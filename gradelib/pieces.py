@@ -19,16 +19,17 @@ slip would give, built from the same node derivatives and a local factor
 """
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from . import oracle
 from .diagnose import agree, close
-from .exercises import EXERCISES
+from .exercises import EXERCISES, Exercise
 from .networks import Plain
-from .result import Result
+from .points import Points
+from .result import Mistake, Result
 from .text import full_stop, join_and
 
 H = oracle.H
@@ -72,7 +73,8 @@ def node_gradients(net, X, P, T, nodes):
     cols = 2 * len(nodes) + 1  # columns 2j, 2j+1 move node j by ±h; the last is the base point
     Xc = tuple(np.asarray(x, float)[:, None] for x in X)
     Pc = {k: np.repeat(np.asarray(P[k], float)[:, None], cols, axis=1) for k in net.params}
-    pre, post = {}, {}
+    pre: dict[str, np.ndarray] = {}
+    post: dict[str, np.ndarray] = {}
     for j, node in enumerate(nodes):
         move = np.zeros(cols)
         move[2 * j], move[2 * j + 1] = H, -H
@@ -285,7 +287,9 @@ def truth(ex, pts):
     return Truth(node_gradients(net, pts.X, pts.P, pts.T, all_nodes(net)), pts.state, pts.P, np.asarray(pts.T))
 
 
-def judge_piece(ex, pts, answers, reveal, notes=()):
+def judge_piece(
+    ex: Exercise, pts: Points, answers: Sequence[dict[str, float]], reveal: bool, notes: Sequence[str] = ()
+) -> Result:
     """The verdict on plain answers, one {key: float} per test point of pts.
 
     Shared by check() and by the grader's verifier outside the kernel, so that
@@ -298,19 +302,19 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         bad = ~np.isfinite(S[k])
         if bad.any():
             i = int(np.argmax(bad))
-            return Result(
+            return Result.wrong(
                 ex.name,
-                False,
-                [f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here."],
-                ["not_finite"],
+                "not_finite",
+                f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here.",
                 notes,
             )
     t = truth(ex, pts)
     E = expected(ex, t)
     wrong = [k for k in piece.keys if not close(S[k], E[k])]
     if not wrong:
-        return Result(ex.name, True, [_praise(ex, pts)], [], notes)
-    messages, mistakes, per_key = [], [], {}
+        return Result.praise(ex.name, _praise(ex, pts), notes)
+    found: list[Mistake] = []
+    per_key: dict[str, str] = {}  # a wrong key -> the mistake that explains it
     for slip in SLIPS.get(ex.name, ()):
         left = [k for k in wrong if k not in per_key]
         if not left:
@@ -326,10 +330,15 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
         )
         explained = [k for k in left if k in value and close(S[k], value[k])]
         if matches and explained:
-            messages.append(_with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal))
-            mistakes.append(slip.mistake)
+            found.append(
+                Mistake(
+                    slip.mistake,
+                    _with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal),
+                    tuple(explained),
+                )
+            )
             for k in explained:
-                per_key[k] = [slip.mistake]
+                per_key[k] = slip.mistake
     unexplained = [k for k in wrong if k not in per_key]
     if unexplained:
         k = unexplained[0]
@@ -341,11 +350,8 @@ def judge_piece(ex, pts, answers, reveal, notes=()):
             f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
             f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}."
         )
-        messages.append(_with_example(sentence, k, S, E, pts, symbol, reveal))
-        mistakes.append("wrong_value")
-        for u in unexplained:
-            per_key[u] = ["wrong_value"]
-    return Result(ex.name, False, messages, mistakes, notes, per_key)
+        found.append(Mistake("wrong_value", _with_example(sentence, k, S, E, pts, symbol, reveal), tuple(unexplained)))
+    return Result(ex.name, False, found, notes)
 
 
 def _with_example(sentence, k, S, E, pts, symbol, reveal):
@@ -374,9 +380,9 @@ def _praise(ex, pts):
 # ------------------------------------------------------------------ which piece a failing gradient inherits from
 
 
-def pieces_of(ex):
+def pieces_of(ex: Exercise) -> list[Exercise]:
     """The piece exercises of ex's network, upstream first (the order of EXERCISES)."""
-    return [p for p in EXERCISES.values() if p.kind == "piece" and p.network is ex.network]
+    return [p for p in EXERCISES.values() if p.piece is not None and p.network is ex.network]  # only pieces have one
 
 
 def _global(fn, name):
@@ -404,7 +410,7 @@ def _names_used(code):
     return found
 
 
-def blame(ex, fn, result, check_piece):
+def blame(ex: Exercise, fn: Callable, result: Result, check_piece: Callable[[str, Callable], Result]) -> Result:
     """result with a first sentence naming the learner's wrong pieces, when ex's check failed.
 
     ex: a "gradient" exercise; fn: the learner's full gradient function;
@@ -442,6 +448,5 @@ def blame(ex, fn, result, check_piece):
             )
     if not sentences:
         return result
-    return Result(
-        result.exercise, False, sentences + result.messages, result.mistakes, result.notes, result.per_parameter
-    )
+    # the pieces are said first, as remarks: the mistakes found (and their names) stay the gradient's own
+    return Result(result.exercise, False, result.found, result.notes, sentences + list(result.remarks))

@@ -5,7 +5,7 @@ a clean environment and a temporary working directory (see
 gradelib.grading.isolate).  It reads one JSON job from stdin:
 
     {"limits": {...}, "steps": [{"cell": i, "source": "..."},
-                                {"probe": "id", "function": "name", "kind": "network",
+                                {"probe": "id", "function": "name", "kind": "gradient",
                                  "keys": [...], "calls": [[args], ...], "tolerate": [...]}, ...]}
 
 runs the cells in order in one namespace, as a kernel would, and at each probe
@@ -34,12 +34,8 @@ sys.path.insert(0, _GRADELIB_HOME)
 import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ from here on)
 
 sys.path.remove(_GRADELIB_HOME)  # nothing else of that folder is importable
-import numpy as np  # noqa: E402
-
-from gradelib import oracle
-from gradelib.borrowing import watched
-from gradelib.contract import CONTRACTS
-from gradelib.student import Problem, Unusual, call, read_answers, read_dict, read_vector
+from gradelib import oracle  # noqa: E402
+from gradelib.kinds import KINDS, Shape, ask  # noqa: E402
 
 # Where gradelib.byhand.my_id() finds the id of the student being graded, so that cells which work out the
 # personal numbers from it see the grader's student (the grader's marking never reads it back).
@@ -64,13 +60,13 @@ class Cell:
 
 @dataclass(frozen=True)
 class Probe:
-    """One function to call at the grader's points; kind "network" (dict answers) or "softmax" (a vector)."""
+    """One function to call at the grader's points; kind: its exercise's kind, a key of gradelib.kinds.KINDS."""
 
     id: str
     function: str
     kind: str
-    calls: list  # argument lists: [x, params, target(, eta)] or [logits]
-    keys: list = field(default_factory=list)  # a network's parameter names, in the order the answers go back
+    calls: list  # the kind's cases, plain JSON: [x, params, target(, eta)], [logits], [coefficients, x], ...
+    keys: list = field(default_factory=list)  # a dict answer's keys, in the order its floats go back
     what: str = ""  # what the dict holds, for the feedback: "gradients" or "new parameters"
     tolerate: frozenset = frozenset()  # calls whose problem does not stop the probe (huge logits)
 
@@ -86,29 +82,10 @@ class Probe:
             tolerate=frozenset(step.get("tolerate", ())),
         )
 
-    def arguments(self, args):
-        """Fresh Python objects for one call, as check() would pass them."""
-        if self.kind == "by_hand":
-            return ()
-        if self.kind in CONTRACTS:  # the learner's own gradient check, the mini-batch: see gradelib.contract
-            return CONTRACTS[self.kind].arguments(args)
-        if self.kind == "softmax":
-            return (np.array(args[0], dtype=float),)
-        return (tuple(args[0]), dict(args[1])) + tuple(args[2:])
-
-    def read(self, value, shown, args):
-        """The answer as a list of plain floats (for "by_hand", a dict of JSON values), or a Problem."""
-        if self.kind == "by_hand":
-            return {
-                k: ({"unusual": v.description} if isinstance(v, Unusual) else v)
-                for k, v in read_answers(value, shown).items()
-            }
-        if self.kind in CONTRACTS:
-            return CONTRACTS[self.kind].read(value, shown)
-        if self.kind == "softmax":
-            return read_vector(value, len(args[0]), shown)
-        answer = read_dict(value, self.keys, shown, self.what)
-        return [answer[k] for k in self.keys]
+    @property
+    def shape(self) -> Shape:
+        """What a dict answer holds, as the grader said."""
+        return Shape(tuple(self.keys), self.what)
 
 
 @dataclass(frozen=True)
@@ -197,7 +174,7 @@ def _namespace():
     sys.modules["__main__"] = main_module
     ns = main_module.__dict__
     ns["get_ipython"] = _Anything()
-    builtins.display = _display
+    builtins.display = _display  # type: ignore[attr-defined]  (a kernel's builtin, absent here)
     return ns
 
 
@@ -216,7 +193,7 @@ def run_cell(cell, ns, seconds):
             exec(code, ns)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    except BaseException:  # the cell's own error or its time limit: the grader judges only the probes' answers
+    except BaseException:  # noqa: BLE001  (the cell's own error or its time limit: the grader judges only the probes' answers)
         pass
 
 
@@ -245,33 +222,21 @@ def main():
     out.flush()
 
 
-def probe(step, ns):
-    """Call ns[step.function] at every argument list of the step: its answers as plain floats."""
+def probe(step: Probe, ns: dict) -> dict:
+    """Call ns[step.function] at every case of the step (gradelib.kinds.ask): its answers as plain values."""
     fn = ns.get(step.function)
-    record = {"probe": step.id}
+    record: dict = {"probe": step.id}
     if fn is None:
         record["missing"] = f"{step.function} is not defined at this test cell"
         return record
-    shown = f"{step.function}()"
-    if step.kind == "softmax":
-        fn = watched(fn)  # as check() does: gradelib's own softmax or forward pass inside it counts as asking
-    calls = []
+    kind = KINDS[step.kind]
     with oracle.watch():
-        for i, args in enumerate(step.calls):
-            args = step.arguments(args)
-            c = call(fn, args, shown)
-            try:
-                if c.problem:
-                    raise c.problem
-                calls.append({"answers" if step.kind == "by_hand" else "values": step.read(c.value, shown, args)})
-            except Problem as p:
-                calls.append({"problem": [p.mistake, p.sentence]})
-                if i not in step.tolerate:
-                    break
-            if oracle.asked():
-                break
-        record["calls"] = calls
-        record["asked"] = bool(oracle.asked())
+        asked = ask(kind, fn, step.calls, f"{step.function}()", step.shape, lambda i, outcome: i in step.tolerate)
+    record["calls"] = [
+        {"problem": [o.mistake, o.sentence]} if o.mistake is not None else {kind.answer_field: o.value}
+        for o in asked.outcomes
+    ]
+    record["asked"] = asked.asked
     return record
 
 

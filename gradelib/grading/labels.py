@@ -1,7 +1,7 @@
 """A mistake's label in words a teacher reads: "missing_relu_derivative" is "Missing ReLU derivative".
 
 gradelib names each mistake where it is found (diagnose.py's candidates,
-pieces.py's and byhand's slips, contract.py, student.py's problems) with a
+pieces.py's and byhand's slips, kinds.py, student.py's problems) with a
 short label built from the notes' symbols and plain words.  The words are read
 off the label itself, with the notes' symbols put back (δ, η, ReLU′,
 dLoss/dP), so a new mistake gets its words where it is defined, with no second

@@ -44,6 +44,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
+from ..result import Result
 from . import isolate, tamper, verdict
 from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
 from .instructor import instructor_cells
@@ -513,9 +514,10 @@ def _verdicts(planned, run):
     a probe without a verdict (it is then not judged, with the reason); else it
     held at every probe.
     """
-    outcomes = {}
+    outcomes: dict[tuple[str, str], list[Result | str]] = {}  # a Result, or why there is none
     for probe in planned.probes:
         call = probe.call
+        result: Result | str
         try:
             result = verdict.judge(call.exercise, probe.seed, run.probes.get(probe.id), f"{call.function}()")
         except verdict.Unverifiable as why:
@@ -539,16 +541,12 @@ def _verdicts(planned, run):
     return out
 
 
-def _sentences(result):
-    """The sentence of each of result's mistakes, in the same order.
+def _sentences(result: Result) -> list[str]:
+    """The sentence of each of result's mistakes (result.mistakes: their names, each once), in the same order.
 
-    gradelib gives one message per finding; when two findings share a label
-    (the labels are deduplicated, the messages not), the pairing is unknown,
-    so each label gets all the messages rather than a wrong one.
+    Each Mistake record carries its own sentence; two findings with the same name give that name both sentences.
     """
-    if len(result.messages) == len(result.mistakes):
-        return list(result.messages)
-    return [" ".join(result.messages)] * len(result.mistakes)
+    return [" ".join(m.sentence for m in result.found if m.name == name) for name in result.mistakes]
 
 
 def _tidy_tracebacks(cell, exercises):
