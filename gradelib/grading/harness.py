@@ -174,7 +174,7 @@ def _namespace():
     sys.modules["__main__"] = main_module
     ns = main_module.__dict__
     ns["get_ipython"] = _Anything()
-    builtins.display = _display  # type: ignore[attr-defined]  (a kernel's builtin, absent here)
+    builtins.display = _display  # type: ignore[attr-defined]  # a kernel's builtin, absent here
     return ns
 
 
