@@ -8,7 +8,7 @@ such elements per notebook); nbgrader's feedback template colours code with Pygm
 of whose colours are just below it on a code cell's grey.  AccessibleHTMLExporter is nbconvert's HTMLExporter
 with those colours darkened, each the same hue, to 4.6:1 or more, an html lang, links underlined, and every
 rendered Markdown cell and text output focusable, as nbconvert makes inputs and outputs, so a wide one scrolls
-from the keyboard.  The feedback files' exporter (gradelib.grading.feedback) builds on it.
+from the keyboard.  The feedback files' exporter (gradelib.grading.report.feedback) builds on it.
 """
 
 import argparse

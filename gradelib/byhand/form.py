@@ -11,9 +11,8 @@ answers() (a step not yet answered, not an unreadable one).
 
 import html
 
-from .marking import check_by_hand, symbol_html
-from .personal import problem
-from .sheet import _givens_html
+from .marking import check_by_hand
+from .personal import givens_html, problem, symbol_html
 from .steps import graded_steps, steps
 
 LABEL_WIDTH = "9em"
@@ -45,7 +44,7 @@ class Form:
         self.button = widgets.Button(description="Check", button_style="primary")
         self.output = widgets.Output()
         self.button.on_click(lambda _: self.check())
-        head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{_givens_html(p)}")
+        head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{givens_html(p)}")
         self.widget = widgets.VBox([head, *rows, self.button, self.output])
 
     def __repr__(self):  # no address, so a stored notebook output stays the same

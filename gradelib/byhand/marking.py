@@ -54,7 +54,6 @@ never the number it should be.
 import difflib
 import html
 import math
-import re
 import warnings
 from typing import NamedTuple
 
@@ -67,8 +66,8 @@ from ..student import Problem, describe_type, read_answers
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
-from .graded import answers_of
-from .reading import SLACK, Reading, agrees, read_value, tolerance
+from .personal import symbol_html
+from .reading import SLACK, Reading, agrees, answers_of, read_value, tolerance
 
 LISTED = 12  # keys listed when a key is unknown; the 2-2-3 net has 46
 EXPLAINED = 3  # later wrong steps explained in the messages; the rest are named (every StepMark says why)
@@ -164,14 +163,6 @@ class Marking:
 def _shown(value):
     """A student's value as they would recognise it: 6 significant digits, and 0 never written "-0"."""
     return "0" if value == 0 else f"{value:.6g}"
-
-
-def symbol_html(name):
-    """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
-    if "_" in name:  # a target symbol: everything after the underscore is one subscript
-        head, _, sub = name.partition("_")
-        return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
-    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
 
 
 def _normal(key):

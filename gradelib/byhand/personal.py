@@ -29,12 +29,15 @@ What makes a problem fit for paper (candidates are drawn until all hold):
 """
 
 import hashlib
+import html
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 
 from .. import oracle
 from ..exercises import find_network
+from ..text import fixed
 from . import steps as steps_module
 from .reading import tolerance
 
@@ -77,9 +80,7 @@ class PersonalProblem:
 
     def _repr_html_(self):
         """The problem's numbers in the notes' symbols (the sheet shows them with the drawing and the boxes)."""
-        from .sheet import _givens_html  # the sheet imports this module: imported when first shown
-
-        return _givens_html(self)
+        return givens_html(self)
 
     def givens(self):
         """The problem's own numbers under the notes' names, as the steps' rules read them."""
@@ -243,3 +244,35 @@ def fit_for_paper(p, shape=None):
             return False
         v[step.key] = r
     return True
+
+
+def symbol_html(name):
+    """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
+    if "_" in name:  # a target symbol: everything after the underscore is one subscript
+        head, _, sub = name.partition("_")
+        return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
+    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
+
+
+def _number(value):
+    """A given number as on the sheet: one decimal ("0.7", "-1.2"), or two if it has them."""
+    text = fixed(value, 2)
+    return text[:-1] if text.endswith("0") else text
+
+
+def givens_html(p):
+    """The problem's given numbers in the notes' symbols, as the HTML table the sheet and the form show."""
+    net = find_network(p.network, "byhand.personal")
+    rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
+    if net.name == "softmax_223":
+        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
+        output = [k for k in net.params if k not in hidden]
+        rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
+        rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
+        rows.append(("target", f"node {int(p.target)} (Loss = −log P<sub>{int(p.target)}</sub>)"))
+    else:
+        rows.append(("parameters", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in net.params)))
+        rows.append(("target", f"{symbol_html(net.target_symbol)} = {_number(p.target)}"))
+    rows.append(("learning rate", f"η = {_number(p.eta)}"))
+    body = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{b}</td></tr>" for a, b in rows)
+    return f'<table class="givens">{body}</table>'

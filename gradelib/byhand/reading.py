@@ -19,7 +19,7 @@ import math
 import re
 from typing import NamedTuple
 
-from ..student import Problem, describe_type, to_number
+from ..student import Problem, call, describe_type, read_answers, to_number
 from ..text import clip
 
 SHOWN = 30  # a typed text is quoted back up to this many characters
@@ -145,3 +145,27 @@ def tolerance(expected):
 def agrees(given, expected):
     """Whether the written value given counts as expected (see tolerance); never for a non-finite expected."""
     return math.isfinite(expected) and math.isfinite(given) and abs(given - expected) <= tolerance(expected) + SLACK
+
+
+def not_written_sentence(mistake, sentence, shown):
+    """The sentence for a by-hand function's problem: its template sits below raise NotImplementedError(), so
+    "not written yet" would puzzle a student who filled in every value; say which line to delete."""
+    if mistake != "not_implemented":
+        return sentence
+    return (
+        f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
+        "While that line is there, the values you wrote below it are never read."
+    )
+
+
+def answers_of(fn, name):
+    """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
+    if not callable(fn):
+        raise Problem(
+            "not_callable", f"grade_by_hand needs your function itself, e.g. {name}; it got {type(fn).__name__}."
+        )
+    shown = f"{getattr(fn, '__name__', name)}()"
+    c = call(fn, (), shown)
+    if c.problem:
+        raise Problem(c.problem.mistake, not_written_sentence(c.problem.mistake, c.problem.sentence, shown))
+    return read_answers(c.value, shown)

@@ -20,10 +20,7 @@ import html
 import io
 from pathlib import Path
 
-from ..exercises import find_network
-from ..text import fixed
-from .marking import symbol_html
-from .personal import problem
+from .personal import givens_html, problem, symbol_html
 from .steps import graded_steps, steps
 
 HASHSALT = "gradelib-byhand-sheet"  # any fixed text: it only has to be the same every time
@@ -53,29 +50,6 @@ table.steps tr { page-break-inside: avoid; }
 code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on white: WCAG AA for small text */
 @media print { body { margin: 0.5cm; } .drawing svg { max-height: 9cm; } }
 """
-
-
-def _number(value):
-    """A given number as on the sheet: one decimal ("0.7", "-1.2"), or two if it has them."""
-    text = fixed(value, 2)
-    return text[:-1] if text.endswith("0") else text
-
-
-def _givens_html(p):
-    net = find_network(p.network, "byhand.sheet")
-    rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
-    if net.name == "softmax_223":
-        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
-        output = [k for k in net.params if k not in hidden]
-        rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
-        rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
-        rows.append(("target", f"node {int(p.target)} (Loss = −log P<sub>{int(p.target)}</sub>)"))
-    else:
-        rows.append(("parameters", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in net.params)))
-        rows.append(("target", f"{symbol_html(net.target_symbol)} = {_number(p.target)}"))
-    rows.append(("learning rate", f"η = {_number(p.eta)}"))
-    body = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{b}</td></tr>" for a, b in rows)
-    return f'<table class="givens">{body}</table>'
 
 
 def drawing_svg(p):
@@ -137,7 +111,7 @@ class Sheet:
             f'<div class="gradelib-byhand-sheet">'
             f"<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>"
             f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
-            f"{_givens_html(p)}"
+            f"{givens_html(p)}"
             f'<div class="drawing">{drawing_svg(p)}</div>'
             f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
             f"write each value with at least two decimals (a rounded value counts as right: within 0.005, "

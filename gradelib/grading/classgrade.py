@@ -18,10 +18,10 @@ progress bar runs while grading and a summary table is printed at the end
 (``--json FILE`` writes it for a program too).  Running it again gives the
 same gradebook.
 
-The verdicts of every graded function (for the misconception report, report.py)
+The verdicts of every graded function (for the misconception report, the report package)
 go the same way: workers keep theirs in private copies of the store of
 verdicts, and hand them back in the verifier's Report; this process alone
-writes the course's store (verdicts.py), replacing each student's records.
+writes the course's store (report/store.py), replacing each student's records.
 """
 
 import argparse
@@ -36,35 +36,24 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import collect_record
+from .autograde import Outcome, grade_one
 from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
+from .preprocess.verify import Report
 from .proof import GraderBroken
-from .sandbox import Sandbox, Unavailable, home_seed
-from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
-from .verify import Report
+from .report.store import WHOLE, NotebookRecord, StoreError, replace, store_path
+from .sandbox.box import Sandbox, Unavailable, home_seed
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
 UNSANDBOXED = (
     "WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
     "rights, and could read the solutions and change the gradebook."
 )
-
-
-@dataclass
-class Outcome:
-    """One student's grading, as a worker sends it to the main process (which alone writes the gradebook)."""
-
-    status: str  # "graded", "failed" (nbgrader could not grade it) or "missing"
-    reason: str = ""  # why not graded, for the instructor
-    notebooks: dict = field(default_factory=dict)  # notebook name -> what nbgrader wrote (see grade_one)
-    timestamp: str | None = None  # the submission's time, ISO 8601
-    files: list[str] = field(default_factory=list)  # the notebooks that were submitted
-    seconds: float | None = None  # the worker's time for this student
 
 
 class Row(NamedTuple):
@@ -129,87 +118,6 @@ def worker(number, run, tasks, results):
             outcome = Outcome("failed", f"grading raised {type(err).__name__}: {err}")
         outcome.seconds = round(time.monotonic() - start, 3)
         results.put(("done", number, student, outcome))
-
-
-def grade_one(config, assignment, student, log=None):
-    """nbgrader's Autograde for one student, then what it wrote, as plain data (log: where nbgrader logs)."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
-
-    coursedir = CourseDirectory(config=config)
-    submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-    if not glob.glob(os.path.join(submitted, "*.ipynb")):
-        return Outcome("missing", "no notebook was submitted")
-    coursedir.assignment_id, coursedir.student_id = assignment, student
-    app = Autograde(coursedir=coursedir, config=config, **({"log": log} if log is not None else {}))
-    app.force = True
-    app.create_student = True
-    result = capture_log(app)
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return Outcome("failed", _reason(result))
-        data = Outcome(
-            "graded",
-            timestamp=sub.timestamp.isoformat() if sub.timestamp else None,
-            files=sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb"))),
-        )
-        autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
-        complete = True
-        for nb in sub.notebooks:
-            path = os.path.join(autograded, nb.name + ".ipynb")
-            graded = result.get("success", False) and os.path.exists(path)
-            sent = os.path.exists(os.path.join(submitted, nb.name + ".ipynb"))
-            complete = complete and (graded or not sent)
-            data.notebooks[nb.name] = {
-                "graded": graded,
-                "sent": sent,
-                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
-                "comments": {c.name: c.auto_comment for c in nb.comments},
-                "flagged": bool(nb.flagged),
-                "late_penalty": nb.late_submission_penalty,
-                "report": _report(path) if graded else None,
-            }
-    if not any(nb["sent"] for nb in data.notebooks.values()):
-        names = ", ".join(f"{name}.ipynb" for name in data.notebooks)
-        data.status = "missing"
-        data.reason = f"no notebook named {names} was submitted (the folder has {', '.join(data.files)})"
-    elif not complete:
-        data.status, data.reason = "failed", _reason(result)
-    return data
-
-
-def _report(path):
-    try:
-        with open(path) as f:
-            return json.load(f).get("metadata", {}).get("gradelib")
-    except (OSError, ValueError):
-        return None
-
-
-KNOWN = [
-    ("NotJSONError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-    ("JSONDecodeError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-    ("ValidationError", "the notebook's nbgrader cell metadata is damaged, so its cells cannot be matched"),
-    ("DeadKernelError", "the Python kernel died while running the notebook"),
-    ("CellTimeoutError", "a cell ran too long and the kernel could not be stopped"),
-    ("No notebooks found", "no notebook with the assignment's name was submitted"),
-]
-
-
-def _reason(result):
-    """A sentence for the instructor from nbgrader's log and traceback."""
-    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
-    for key, sentence in KNOWN:
-        if key in text:
-            return sentence
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if "ERROR" in line or "Error" in line]
-    last = (errors or lines or ["nbgrader could not grade it (no log)"])[-1]
-    return "nbgrader could not grade it: " + last[:300]
 
 
 # ---------------------------------------------------------------- the course's gradebook
@@ -362,7 +270,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     from nbgrader.coursedir import CourseDirectory
     from sqlalchemy.exc import SAWarning
 
-    from . import verify  # noqa: F401  (imported once here, inherited by every worker)
+    from .preprocess import verify  # noqa: F401  (imported once here, inherited by every worker)
 
     # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warning
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -498,7 +406,7 @@ def _record(gb, assignment, student, outcome, outcomes, progress, store=None):
 
 def submission_records(outcome):
     """The store's records of one student's outcome: a record of the failure if any, and each graded notebook."""
-    from .record import notebook_record
+    from .preprocess.record import notebook_record
 
     records = []
     if outcome.status != "graded":

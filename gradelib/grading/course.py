@@ -17,7 +17,7 @@ import os
 
 from .gradebook import Damaged, before_grading
 from .proof import GraderBroken, ProveGrader, require_proof
-from .sandbox import Sandbox, Unavailable, require
+from .sandbox.box import Sandbox, Unavailable, require
 
 # what the hook has checked in this process (nbgrader calls it once per student): the machine and the
 # gradebook once, the grader once per assignment
@@ -38,8 +38,13 @@ def configure(c):
         SaveAutoGrades,
     )
 
-    from . import FlagForReview, OverwriteReleasedCells, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
     from .commands import prepare
+    from .preprocess.execute import RobustExecute
+    from .preprocess.flag import FlagForReview
+    from .preprocess.overwrite import OverwriteReleasedCells
+    from .preprocess.record import RecordVerdicts
+    from .preprocess.sanitize import RepairCells
+    from .preprocess.verify import VerifyGradelib
 
     prepare(c)  # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
 
@@ -63,7 +68,7 @@ def configure(c):
         RecordVerdicts,
     ]
     c.Autograde.pre_convert_hook = before_first_student
-    from .feedback import FeedbackExporter
+    from .report.feedback import FeedbackExporter
 
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
     from .exchange import configure_exchange

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from traitlets import Bool
 from traitlets.config import Configurable
 
-from . import gradebook, sandbox
+from . import gradebook
+from .sandbox import box as sandbox
 
 STUDENT = "gradelib-solution-check"  # the id the solution is graded under, in the copy only
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -108,7 +109,7 @@ def prove(config, assignment: str) -> Proof:
     """Grade the instructor's solution of assignment with config (nbgrader's), in a throw-away copy of the course."""
     from nbgrader.coursedir import CourseDirectory
 
-    from .classgrade import grade_one
+    from .autograde import grade_one
 
     start = time.monotonic()
     proof = Proof(assignment)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 # This script runs as `python -I harness.py`: its own folder is not on sys.path.  It imports the gradelib it is
 # part of (the grader's, the folder the box binds), not whichever one the environment installed: a venv made
 # for another copy of the course would point elsewhere, or at a folder the box does not show.
-_GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, _GRADELIB_HOME)
 import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ from here on)
 

@@ -10,7 +10,7 @@ import symtable
 import tokenize
 from typing import NamedTuple
 
-from ..exercises import EXERCISES, NETWORKS
+from ...exercises import EXERCISES, NETWORKS
 
 
 class GradeCall(NamedTuple):

@@ -27,9 +27,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from .kernel import SandboxedKernelManager
-from .outputs import error_output, fail_cell
-from .sandbox import Sandbox
+from ..judge.outputs import error_output, fail_cell
+from ..sandbox.box import Sandbox
+from ..sandbox.kernel import SandboxedKernelManager
 
 UNSANDBOXED_NOTE = (
     "**Graded without the grading sandbox.** The course graded this notebook with "

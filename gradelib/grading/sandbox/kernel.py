@@ -1,4 +1,4 @@
-"""A Jupyter kernel that runs inside the grading sandbox (sandbox.py).
+"""A Jupyter kernel that runs inside the grading sandbox (sandbox/box.py).
 
 The box has no network, so the kernel cannot use Jupyter's usual TCP ports on
 127.0.0.1: it talks to the grader over ZeroMQ's ``ipc`` transport instead.  Its
@@ -22,7 +22,7 @@ import tempfile
 
 from jupyter_client.manager import AsyncKernelManager
 
-from . import sandbox
+from . import box as sandbox
 from .harness import STUDENT_VARIABLE
 
 SOCKETS = "/run/kernel"  # the kernel's sockets, inside the box

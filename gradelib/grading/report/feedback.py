@@ -20,7 +20,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from ..html_export import AccessibleHTMLExporter
+from ...html_export import AccessibleHTMLExporter
 
 COMPONENT = "static/mathjax/es5/tex-svg-full.js"  # inside the package `mathjax` (django-static-mathjax)
 

@@ -1,7 +1,7 @@
 """RecordVerdicts (preprocessor): the verifier's verdicts of one notebook into the course's store of verdicts.
 
 Under plain ``nbgrader autograde`` the preprocessors run in the grader's own
-process, so this one, last in the pipeline, writes the store (verdicts.py)
+process, so this one, last in the pipeline, writes the store (report/store.py)
 beside the gradebook.  ``classgrade``'s workers point it at a private copy
 (``RecordVerdicts.store``); their main process writes the course's store from
 the Report each worker hands back.  The verdicts come from VerifyGradelib's
@@ -13,7 +13,7 @@ it costs the report a student, never a score.
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from .verdicts import NotebookRecord, StoreError, replace, store_path
+from ..report.store import NotebookRecord, StoreError, replace, store_path
 
 
 def notebook_record(name, report):

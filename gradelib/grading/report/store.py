@@ -1,7 +1,7 @@
 """The course's store of verdicts: what gradelib found in each graded function, student by student.
 
 Grading keeps scores in nbgrader's gradebook; this store keeps, beside it, what
-the misconception report (report.py) needs: for every student and graded
+the misconception report (the report package) needs: for every student and graded
 function, passed or not, the mistake labels gradelib named, their sentences,
 the parameters concerned, and the flags and faults of the submission.
 
@@ -21,7 +21,7 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 
-from .gradebook import read_only
+from ..gradebook import read_only
 
 STORE_NAME = "gradelib-verdicts.db"
 WHOLE = ""  # the notebook name of a record about the whole submission (it could not be graded)

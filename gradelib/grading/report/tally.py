@@ -1,6 +1,6 @@
 """Counting the class's mistakes from the store of verdicts: the figures of the misconception report.
 
-``tally(records, submitted)`` turns the SubmissionRecords of verdicts.py into
+``tally(records, submitted)`` turns the SubmissionRecords of report/store.py into
 typed figures that page.py draws: per exercise, how many passed and each
 mistake label with its sentence and share, and apart from them, how many did
 not answer or were not judged; the mistakes that travel together (the same
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from .collect_record import KIND_TEXT, REFUSED, Finding
-from .labels import title
+from ..collect_record import KIND_TEXT, REFUSED, Finding
+from ..judge.labels import title
 
 # labels that say the function was not attempted: shown apart from the mistakes, and two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})

@@ -21,10 +21,10 @@ import os
 import sys
 from dataclasses import dataclass
 
-from . import collect_record
+from .. import collect_record
 from .page import csv_text, html_page
+from .store import StoreError, load, store_path
 from .tally import tally
-from .verdicts import StoreError, load, store_path
 
 
 class CannotReport(Exception):
@@ -42,7 +42,7 @@ class Written:
 class Inputs:
     """Where the report's figures come from, in the course at root."""
 
-    store: str  # the store of verdicts (verdicts.py)
+    store: str  # the store of verdicts (report/store.py)
     submitted: dict[str, list[str]]  # assignment -> the students who handed it in
     collect_record: str  # what the course's collect refused or re-dated (collect_record.py)
 
@@ -56,7 +56,7 @@ def course_inputs(root) -> Inputs:
         )
     from nbgrader.coursedir import CourseDirectory
 
-    from .classgrade import find_students, load_config
+    from ..classgrade import find_students, load_config
 
     config = load_config(root)
     config.CourseDirectory.root = root

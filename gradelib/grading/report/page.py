@@ -11,7 +11,7 @@ import csv
 import html
 import io
 
-from ..exercises import lookup
+from ...exercises import lookup
 from .tally import MIN_TOGETHER, NOT_ATTEMPTED, NOT_GRADED, NOT_JUDGED_KIND
 
 BAR_WIDTH = 400  # pixels of a bar at 100 %

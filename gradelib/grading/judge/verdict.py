@@ -10,12 +10,12 @@ process, with the oracle computed here.
 
 import numpy as np
 
-from .. import points
-from ..check import SOFTMAX_CASES, borrowed, is_extreme, judge_network, judge_softmax
-from ..contract import CONTRACTS, Outcome, conclude
-from ..exercises import lookup
-from ..pieces import judge_piece
-from ..result import Result
+from ... import points
+from ...check import SOFTMAX_CASES, borrowed, is_extreme, judge_network, judge_softmax
+from ...contract import CONTRACTS, Outcome, conclude
+from ...exercises import lookup
+from ...pieces import judge_piece
+from ...result import Result
 
 EXTRA_SOFTMAX = 3  # random ordinary logit vectors added to the checker's fixed ones
 SOFTMAX_SALT = 9913  # mixed into the seed, so that these vectors differ from any other draw made from it

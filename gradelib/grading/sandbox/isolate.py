@@ -1,6 +1,6 @@
 """Run a student's cells in a fresh, isolated process and read back plain numbers.
 
-The process is ``python -I gradelib/grading/harness.py``: isolated mode (no
+The process is ``python -I gradelib/grading/sandbox/harness.py``: isolated mode (no
 user site, no PYTHON* variables, no script directory on the path), a clean
 environment, a temporary working directory that is deleted afterwards, its own
 session (so that whatever it starts is killed with it), and limits on memory,
@@ -27,8 +27,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from ..student import MAX_ANSWERS, Unusual
-from . import sandbox
+from ...student import MAX_ANSWERS, Unusual
+from . import box as sandbox
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
 MAX_OUTPUT = 4 * 1024 * 1024  # bytes of answers read back; honest answers take a few kB

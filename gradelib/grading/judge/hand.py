@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import nbformat
 
-from .. import byhand
-from ..byhand.graded import headline, not_written_sentence, score, unmarked
-from .verdicts import Verdict
+from ... import byhand
+from ...byhand.graded import headline, score, unmarked
+from ...byhand.reading import not_written_sentence
+from ..report.store import Verdict
 
 BY_HAND = "by_hand"  # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
 
