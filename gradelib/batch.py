@@ -9,7 +9,7 @@ one set of parameters and mix examples where the neuron is on with examples wher
 that "the mean over the examples where the neuron is on" and "the sum" both show as wrong.
 """
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def _batch(rng, on, off):
     net = SINGLE_NEURON
     while True:
         params = {k: _signed(rng, 0.1, 1.5) for k in net.params}
-        found = {True: [], False: []}
+        found: dict[bool, list[Any]] = {True: [], False: []}
         for _ in range(200):
             x = (_signed(rng, 0.3, 1.5), _signed(rng, 0.3, 1.5))
             z = params["w1"] * x[0] + params["w2"] * x[1] + params["b"]

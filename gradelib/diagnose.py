@@ -29,6 +29,7 @@ Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -358,7 +359,7 @@ def _loss_hint(c):
 
 def _factor(c):
     """S = f·G with one f for a group of parameters (f read off the student's numbers, never ±1 or 0)."""
-    seen = []
+    seen: list[Any] = []
     for k in c.wrong:
         g, s = c.G[k], c.S[k]
         gg = float(np.dot(g, g))
@@ -723,7 +724,8 @@ def _missing_relu_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     primes = join_and([_prime(e) for e in exprs])
     return "missing_relu_derivative", (
-        f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off ({', '.join(e + ' < 0' for e in exprs)}, "
+        f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off "
+        f"({', '.join(e + ' < 0' for e in exprs)}, "
         f"so ReLU' = 0 there and nothing flows back): multiply by {primes}."
     )
 
@@ -748,7 +750,8 @@ def _z_for_derivative(c):
 def _z_for_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     return "z_instead_of_derivative", (
-        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, the sum going into {labels}, where "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, "
+        f"the sum going into {labels}, where "
         f"{join_and([_prime(e) for e in exprs])} belongs (1 when on, 0 when off)."
     )
 
@@ -765,7 +768,8 @@ def _other_relu_derivative_words(c, detail, ks):
     ru, rv = c.net.relus[u], c.net.relus[v]
     label_u, expr_u, label_v, expr_v = ru.label, ru.formula, rv.label, rv.formula
     return "wrong_relu_derivative", (
-        f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), "
+        f"the slope of {label_v}, where the slope of "
         f"{label_u}, ReLU'({expr_u}), belongs."
     )
 
@@ -807,7 +811,7 @@ def _keep_back(c, keep):
 
 def _one_parent_only(c):
     for k in _parents(c):
-        yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst == k)))
+        yield k, _keep_back(c, lambda dst, k=k: np.full(len(c.pts), float(dst == k)))
 
 
 def _one_parent_only_words(c, k, ks):
@@ -843,7 +847,7 @@ def _parent_left_out(c):
     parents = _parents(c)
     if len(parents) > 2:
         for k in parents:
-            yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst != k)))
+            yield k, _keep_back(c, lambda dst, k=k: np.full(len(c.pts), float(dst != k)))
 
 
 def _parent_left_out_words(c, k, ks):
@@ -1018,7 +1022,7 @@ def _output_for_input_words(c, _, ks):
 def _other_value_for_input(c):
     nodes = list(c.net.inputs) + list(c.hidden_nodes)
     for v in nodes:
-        yield v, _edge_values(c, lambda w, src, dst: c.value(v) if src != v and dst != v else None)
+        yield v, _edge_values(c, lambda w, src, dst, v=v: c.value(v) if src != v and dst != v else None)
 
 
 def _other_value_for_input_words(c, v, ks):
@@ -1035,7 +1039,7 @@ def _other_value_for_input_words(c, v, ks):
 def _bias_times_input(c):
     for b, (src, dst) in c.net.edges.items():
         if src is None:
-            for w, (s, d) in c.net.edges.items():
+            for _w, (s, d) in c.net.edges.items():
                 if s is not None and d == dst:
                     yield (b, s), {b: c.G[b] * c.value(s)}
 
@@ -1192,7 +1196,7 @@ def causes(c):
         return chosen
     seconds = [(i, s) for i, first in enumerate(chosen) for s in list(_second_slips(c, first, asked))]
     while left:
-        best, gain = None, []
+        best, gain = None, list[Any]()
         for i, (cand, detail, W) in seconds:
             ks = _explains_on_top(c, chosen[i][2], W, left)
             if len(ks) > len(gain):
@@ -1293,7 +1297,7 @@ def _first_bad(s, g):
 
 def unexplained(c, ks):
     """Findings for parameters no candidate explains, one per kind of description, naming all it fits."""
-    groups = {}
+    groups: dict[Any, list[str]] = {}
     for k in ks:
         key = _where_wrong(c, k)
         groups.setdefault(key, []).append(k)

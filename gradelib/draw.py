@@ -166,7 +166,8 @@ class Drawing(NamedTuple):
 
 
 def _canvas(ax, lay, title, bottom, height):
-    """The axes a drawing goes on: the given ones, or a new figure's (this much of it from bottom up), set to the layout."""
+    """The axes a drawing goes on: the given ones, or a new figure's (this much of it from bottom up), set to the
+    layout."""
     if ax is None:
         ax = new_figure(lay["size"]).add_axes((0, bottom, 1, height))
     ax.set_xlim(*lay["xlim"])
@@ -512,8 +513,8 @@ def draw_backward(network, x, params, target, *, ax=None, title=None):
 
     Each edge shows, written along it, dLoss/dp = upstream × local (the derivative at
     the sum it enters times the value it carries) on one side and, out of a hidden
-    node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of those shares,
-    dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
+    node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of
+    those shares, dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
     derivatives come from gradelib's numerical differentiation with respect to each
     node, so the drawing checks the chain rule rather than assuming it.  Returns the Figure.
     """

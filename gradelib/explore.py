@@ -205,7 +205,7 @@ class Explorer:
                 warnings.simplefilter("ignore")  # nothing may reach stderr in a headless run
                 self._refresh()
             self.error_html.value = ""
-        except Exception as exc:  # the widget must survive anything; say what happened instead
+        except Exception as exc:  # noqa: BLE001  the widget must survive anything; say what happened instead
             self.error_html.value = _sentence(f"The explorer could not update: {type(exc).__name__}: {exc}")
 
     def loss(self, x, params, target):

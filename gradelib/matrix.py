@@ -257,7 +257,8 @@ def _judge(exercise, pts, answers, reveal):
         False,
         [
             _example(
-                f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} not right, and gradelib does not recognise "
+                f"Your {join_and('d' + k for k in wrong)} {'is' if len(wrong) == 1 else 'are'} "
+                "not right, and gradelib does not recognise "
                 "the slip. Compare entry by entry with your scalar softmax_223_gradients: unpack(...) turns the arrays "
                 "into the notes' dict.",
                 wrong[0],

@@ -20,7 +20,7 @@ slip would give, built from the same node derivatives and a local factor
 
 import types
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,7 +72,8 @@ def node_gradients(net, X, P, T, nodes):
     cols = 2 * len(nodes) + 1  # columns 2j, 2j+1 move node j by ±h; the last is the base point
     Xc = tuple(np.asarray(x, float)[:, None] for x in X)
     Pc = {k: np.repeat(np.asarray(P[k], float)[:, None], cols, axis=1) for k in net.params}
-    pre, post = {}, {}
+    pre: dict[str, Any] = {}
+    post: dict[str, Any] = {}
     for j, node in enumerate(nodes):
         move = np.zeros(cols)
         move[2 * j], move[2 * j + 1] = H, -H

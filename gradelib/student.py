@@ -140,7 +140,7 @@ def call(fn, args, name, *, refuse_oracle=True):
                 out.value = _call_in_thread(fn, args)
         except KeyboardInterrupt:
             raise  # the learner pressed stop: respect it
-        except BaseException as exc:  # a student's error is feedback, never a crash of the checker
+        except BaseException as exc:  # noqa: BLE001  a student's error is feedback, never a crash of the checker
             out.problem = _problem(exc, name)
     out.printed = buffer.getvalue()
     out.warned = [f"{w.category.__name__}: {_short(w.message)}" for w in caught]
@@ -170,7 +170,7 @@ def _call_in_thread(fn, args):
         try:
             with interruptible():
                 box["value"] = fn(*args)
-        except BaseException as exc:  # handed back to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001  handed back to the caller's thread below
             box["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
@@ -186,7 +186,7 @@ def _call_in_thread(fn, args):
 def _short(exc, limit=200):
     try:
         text = str(exc)
-    except BaseException:  # an exception whose __str__ raises
+    except BaseException:  # noqa: BLE001  an exception whose __str__ raises
         text = "(its message could not be shown)"
     return clip(text, limit)
 

@@ -26,6 +26,7 @@ student's batch_gradients(X, params, targets), the gradient of the batch's
 mean loss; it stops in the same polite way.
 """
 
+import collections
 import math
 import sys
 
@@ -49,6 +50,12 @@ SPREAD = 0.35
 CLASS_COLOURS = {5: "tab:blue", 6: "tab:orange", 7: "tab:green"}
 RUN_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")  # plot_loss_runs: one per run, in order
 ALIVE = 0.7  # initial_params keeps every ReLU on for at least this share of the data
+
+
+def _last(steps, default):
+    """The last value steps gives, or default if it gives none: the parameters after an epoch's last step."""
+    tail = collections.deque(steps, maxlen=1)
+    return tail[0] if tail else default
 
 
 def _network(network):
@@ -186,8 +193,7 @@ def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
     rng = np.random.default_rng(seed)
     try:
         for epoch in range(1, epochs + 1):
-            for params in epoch_of(params, rng.permutation(len(data)), epoch):
-                pass
+            params = _last(epoch_of(params, rng.permutation(len(data)), epoch), params)
             loss = mean_loss(network, params, data)
             if not math.isfinite(loss):
                 raise _Stop(

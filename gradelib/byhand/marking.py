@@ -55,7 +55,7 @@ import difflib
 import html
 import math
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def _normal(key):
 
 def _aliases(steps):
     """Every spelling accepted for each step's key (see _normal), plus the plain "Err" of the chain's Err2."""
-    table = {}
+    table: dict[str, Any] = {}
     for step in steps:
         names = {step.key, step.name}
         if step.key.startswith("new "):
@@ -204,7 +204,10 @@ def _read_page(steps, answers, network):
         )
     aliases = _aliases(steps)
     keys = [s.key for s in steps]
-    readings, by, notes, unknown = {}, {}, [], []
+    readings: dict[str, Any] = {}
+    by: dict[str, Any] = {}
+    notes: list[Any] = []
+    unknown: list[Any] = []
     for key, value in list(dict.items(answers)):  # dict's own items: a subclass's overrides are not asked
         if type(key) is not str:
             notes.append(
@@ -252,7 +255,7 @@ def _unknown_keys(unknown, keys, aliases, network):
 def _short_repr(value):
     try:
         return repr(value)[:40] if type(value) in (int, float, bool, type(None), tuple) else type(value).__name__
-    except Exception:  # an int too long to print, or a tuple holding an object whose repr raises
+    except Exception:  # noqa: BLE001  an int too long to print, or a tuple holding an object whose repr raises
         return type(value).__name__
 
 
@@ -337,7 +340,7 @@ def _judge(p, steps, page, right, carry, reveal, graded):
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
-    zeroed = set()  # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
+    zeroed: set[str] = set()  # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
     for step in steps:
         r = right[step.key]
         v.read = []

@@ -120,7 +120,7 @@ def read_value(value):
         sentence = problem.sentence.replace("return the number itself, not text", "write the number itself")
         sentence = sentence.replace("return a plain number", "write a plain number")
         return Reading(None, "unreadable", sentence.rstrip("."))
-    except Exception:  # an exotic object whose conversion fails in its own way: say what it is, never crash
+    except Exception:  # noqa: BLE001  an exotic object whose conversion fails in its own way: say what it is, never crash
         return Reading(None, "unreadable", f"the value is {describe_type(value)}, not a number")
     if not math.isfinite(number):
         return Reading(None, "unreadable", f"the value is {number}: every step here is a finite number")

@@ -120,7 +120,8 @@ class Sheet:
             f"{self._left_out()} "
             f"Then check it with "
             f"<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>"
-            f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
+            '<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th>'
+            "<th>your value</th></tr>"
             f"{rows}</table></div>"
         )
 

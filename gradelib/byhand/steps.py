@@ -659,12 +659,14 @@ def _softmax_223(target):
                     Slip(
                         "softmax_not_divided",
                         lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)),
-                        f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, so that the three add up to 1",
+                        f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, "
+                        "so that the three add up to 1",
                     ),
                     Slip(
                         "softmax_no_exp",
                         lambda v, k=k: v[f"Y{k}"] / (v.Y5 + v.Y6 + v.Y7 or math.nan),
-                        f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7",
+                        f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: "
+                        f"softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7",
                     ),
                     Slip(
                         "softmax_negated",

@@ -37,7 +37,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import collect_record
 from .autograde import Outcome, grade_one
@@ -114,7 +114,7 @@ def worker(number, run, tasks, results):
         start = time.monotonic()
         try:
             outcome = grade_one(config, assignment, student)
-        except BaseException as err:  # never lose the worker over one submission
+        except BaseException as err:  # noqa: BLE001  never lose the worker over one submission
             outcome = Outcome("failed", f"grading raised {type(err).__name__}: {err}")
         outcome.seconds = round(time.monotonic() - start, 3)
         results.put(("done", number, student, outcome))
@@ -214,7 +214,7 @@ def summary_rows(gb, assignment, students, outcomes):
             notes.append("MISSING: " + outcome.reason)
         elif outcome.status == "failed":
             notes.append("FAILED: " + outcome.reason)
-        for name, nb in sorted(outcome.notebooks.items()):
+        for _name, nb in sorted(outcome.notebooks.items()):
             report = Report.from_json(nb.get("report"))
             notes += [f"{grade_id}: wrong outside the kernel" for grade_id in report.failed]
             notes += [f"{grade_id}: could not be verified" for grade_id in report.unverifiable]
@@ -300,7 +300,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         except MissingEntry:
             raise SystemExit(
                 f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment {assignment}` first"
-            )
+            ) from None
     try:
         prove_grader(config, assignment, log=lambda line: stream.write(line + "\n") if stream is not None else None)
     except GraderBroken as why:
@@ -366,7 +366,9 @@ def _run_workers(run, students, jobs, stream):
 
     procs = {n: spawn(n) for n in range(jobs)}
     next_id = jobs
-    busy, outcomes, progress = {}, {}, Progress(len(students), stream)
+    busy: dict[int, Any] = {}
+    outcomes: dict[str, Any] = {}
+    progress = Progress(len(students), stream)
     assignment = run.assignment
     store = store_path(run.db_url)
     with Gradebook(run.db_url) as gb:
@@ -440,7 +442,7 @@ def main(argv=None):
         "your rights; the summary and the feedback say so)",
     )
     args = parser.parse_args(argv)
-    timings = {}
+    timings: dict[str, float] = {}
     rows = grade_class(
         args.assignment,
         root=args.course,

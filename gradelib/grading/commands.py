@@ -28,6 +28,7 @@ import os
 import sqlite3
 import sys
 import warnings
+from collections.abc import MutableMapping
 
 from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 
@@ -42,21 +43,21 @@ def prepare(c) -> None:
     stamp_unstamped(_db_url(c), log=_log())
 
 
-def tools_on_path(environ: dict[str, str] | None = None, executable: str | None = None) -> str | None:
+def tools_on_path(environ: MutableMapping[str, str] | None = None, executable: str | None = None) -> str | None:
     """Put the running interpreter's bin folder first on PATH; return it (None when there is no interpreter path).
 
     The folder is taken as sys.executable names it, not resolved: a venv's
     ``bin/python`` is a symlink to the base interpreter, whose folder has no
     alembic.
     """
-    environ = os.environ if environ is None else environ
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
     executable = sys.executable if executable is None else executable
     if not executable:  # an embedded interpreter may not know its own path
         return None
     folder = os.path.dirname(os.path.abspath(executable))
-    entries = environ.get("PATH", os.defpath).split(os.pathsep)
+    entries = env.get("PATH", os.defpath).split(os.pathsep)
     if entries[0] != folder:
-        environ["PATH"] = os.pathsep.join([folder] + entries)
+        env["PATH"] = os.pathsep.join([folder] + entries)
     return folder
 
 

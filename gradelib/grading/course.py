@@ -22,7 +22,7 @@ from .sandbox.box import Sandbox, Unavailable, require
 # what the hook has checked in this process (nbgrader calls it once per student): the machine and the
 # gradebook once, the grader once per assignment
 _checked = False
-_proved = set()
+_proved: set[str] = set()
 
 
 def configure(c):

@@ -207,7 +207,7 @@ class Entry:
         return self.claimed is not None and self.written is not None and self.claimed > self.written + CLOCK_SLACK
 
     @property
-    def timestamp(self) -> datetime.datetime:
+    def timestamp(self) -> datetime.datetime | None:
         """The time it is ordered by: the time claimed, unless that is in its future; then when it was written."""
         return self.written if self.future else self.claimed
 

@@ -137,14 +137,15 @@ def names(source):
     for node in tree.body if tree else []:
         if isinstance(node, (ast.ImportFrom,)) and any(a.name == "*" for a in node.names):
             bound.add("*")
-        targets = []
+        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
         elif isinstance(node, ast.Delete):
             targets = node.targets
-        for t in targets:
+        for target in targets:
+            t: ast.expr = target
             while isinstance(t, (ast.Attribute, ast.Subscript)):  # params["w1"] = ... changes params
                 t = t.value
             if isinstance(t, ast.Name):
@@ -192,7 +193,7 @@ def slice_given(student_sources, given, probe_functions):
                 chosen.add(key)
                 needed |= used
                 changed = True
-    out = {}
+    out: dict[int, str] = {}
     for i, j in sorted(chosen):
         out[i] = out[i] + "\n" + pieces[(i, j)][0] if i in out else pieces[(i, j)][0]
     return out

@@ -59,7 +59,7 @@ def read_grades(db_url: str, wanted: Sequence[str] = ()) -> Grades:
         columns = [AssignmentColumn(n, float(known[n].max_score or 0)) for n in names]
         rows = []
         for student in sorted(gb.students, key=lambda s: s.id):
-            scores = {}
+            scores: dict[str, float | None] = {}
             for name in names:
                 try:
                     scores[name] = float(gb.find_submission(name, student.id).score)

@@ -118,5 +118,5 @@ class RobustExecute(Execute):
             fail_cell(cell, error_output("KernelStopped", why[0].upper() + why[1:] + "."))
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception as err:  # already dead is fine; anything else is only logged
+        except Exception as err:  # noqa: BLE001  already dead is fine; anything else is only logged
             self.log.debug("Shutting down the stopped kernel: %s", err)

@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..gradebook import read_only
 
@@ -203,8 +204,9 @@ def load(path, assignment=None):
         ) from None
     finally:
         db.close()
-    records, skipped = {}, []
-    for a, s, name, body in rows:
+    records: dict[Any, Any] = {}
+    skipped: list[Any] = []
+    for a, s, _name, body in rows:
         try:
             nb = NotebookRecord.from_json(json.loads(body))
         except (TypeError, ValueError) as err:  # a body that is not JSON, or not a record

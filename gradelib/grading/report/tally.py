@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 from ..collect_record import KIND_TEXT, REFUSED, Finding
 from ..judge.labels import title
@@ -155,12 +156,17 @@ def _labels(v):
 
 def _exercises(records):
     """The Exercises, in the order they come in their notebooks, and {student: {(a, exercise, label)}}."""
-    order, functions, graded, passed = [], {}, {}, {}
-    labels, sentences, parameters = {}, {}, {}
-    made = {}
+    order: list[Any] = []
+    functions: dict[Any, Any] = {}
+    graded: dict[Any, Any] = {}
+    passed: dict[Any, Any] = {}
+    labels: dict[Any, Any] = {}
+    sentences: dict[Any, Any] = {}
+    parameters: dict[Any, Any] = {}
+    made: dict[Any, Any] = {}
     for r in records:
         for nb in r.notebooks:
-            by_exercise = {}
+            by_exercise: dict[Any, Any] = {}
             for v in _counted_verdicts(nb):
                 key = (r.assignment, v.exercise)
                 if key not in functions:
@@ -234,7 +240,8 @@ def _together(made):
 
     Unanswered and unjudged functions are left out: two of them together say nothing about a misconception.
     """
-    pairs, single = {}, Counter()
+    pairs: dict[Any, Any] = {}
+    single: Counter[Any] = Counter()
     for student, keys in made.items():
         keys = sorted(k for k in keys if k[2] not in GAPS)
         single.update(keys)
@@ -275,8 +282,9 @@ def _reasons(r):
 def _attention(records, submitted, collect_findings=()):
     """Refused at collect, not graded, not judged, flagged, handed in without any verdict kept, re-dated at
     collect: one entry per submission, submissions with the same reasons together, sorted."""
-    groups, who = {}, {}
-    seen = {}
+    groups: dict[Any, Any] = {}
+    who: dict[Any, Any] = {}
+    seen: dict[Any, Any] = {}
     for r in records:
         seen.setdefault(r.assignment, set()).add(r.student)
         found = _reasons(r)
@@ -305,7 +313,7 @@ def _attention(records, submitted, collect_findings=()):
 def _uncounted(records, assignment, students):
     """The submissions of assignment that no exercise counts, grouped by why."""
     records = {r.student: r for r in records if r.assignment == assignment}
-    groups = {}
+    groups: dict[Any, Any] = {}
     for s in students:
         r = records.get(s)
         if r is None:

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 
 from traitlets import Bool, Integer, Unicode
 from traitlets.config import Configurable
@@ -187,7 +188,7 @@ class Box:
 
 def command(inner, box):
     """The argv that runs ``inner`` (an argv) in a new box (a Box)."""
-    made = set()  # the folders of the box made so far
+    made: set[str] = set()  # the folders of the box made so far
     # env -i: bwrap itself stays in the box as its init (pid 1); run by a normal user, the code inside is the
     # same uid and could read that process's /proc/1/environ, the grader's whole environment.
     args = [
@@ -300,7 +301,7 @@ def _inside(box, seed):
     return args + ["/bin/sh", "-c", f'mkdir -p {WORK} && {copy}cd {WORK} && exec "$@"', "sandbox"]
 
 
-_SEEDS = {}
+_SEEDS: dict[Any, Any] = {}
 
 
 def home_seed(bwrap, user="nobody"):
@@ -375,15 +376,15 @@ def problem(bwrap, user="nobody"):
         argv = command(["/bin/true"], Box(Limits(), bwrap, user, seeded=False))
     except Unavailable as why:
         return str(why)
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as stderr:
         try:
             code = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=60
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, timeout=60
             ).returncode
         except (OSError, subprocess.TimeoutExpired) as why:
             return f"bwrap could not be started: {why}"
-        err.seek(0)
-        said = err.read().decode("utf-8", "replace").strip()
+        stderr.seek(0)
+        said = stderr.read().decode("utf-8", "replace").strip()
     if code == 0:
         return None
     if "namespace" in said or "Operation not permitted" in said or "Permission denied" in said:

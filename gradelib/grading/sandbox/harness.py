@@ -36,10 +36,10 @@ import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ fro
 sys.path.remove(_GRADELIB_HOME)  # nothing else of that folder is importable
 import numpy as np  # noqa: E402
 
-from gradelib import oracle
-from gradelib.borrowing import watched
-from gradelib.contract import CONTRACTS
-from gradelib.student import Problem, Unusual, call, read_answers, read_dict, read_vector
+from gradelib import oracle  # noqa: E402  (these follow the sys.path set above: the grader's own gradelib)
+from gradelib.borrowing import watched  # noqa: E402
+from gradelib.contract import CONTRACTS  # noqa: E402
+from gradelib.student import Problem, Unusual, call, read_answers, read_dict, read_vector  # noqa: E402
 
 # Where gradelib.byhand.my_id() finds the id of the student being graded, so that cells which work out the
 # personal numbers from it see the grader's student (the grader's marking never reads it back).

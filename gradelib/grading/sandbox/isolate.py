@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...student import MAX_ANSWERS, Unusual
 from . import box as sandbox
@@ -206,7 +207,7 @@ def _copy_support_files(src, dst):
 def parse(data):
     """A Run from the harness's output lines; anything malformed is left out, never trusted."""
     result = Run()
-    seen = {}
+    seen: dict[Any, Any] = {}
     for line in data.decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
