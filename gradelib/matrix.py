@@ -20,8 +20,10 @@ names the matrix slips: a transposed result, an outer product in the wrong
 order, the mapping read the other way round.  A self-check only: no points.
 """
 
+from __future__ import annotations
+
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,7 +58,7 @@ def _bias(dst):
     return next(p for p, e in NET.edges.items() if e == (None, dst))
 
 
-def names():
+def names() -> dict[str, Any]:
     """{"W1": [["W13", "W14"], ["W23", "W24"]], "b1": ["b3", "b4"], ...}: the notes' name of every entry."""
     out = {}
     for layer in LAYERS:
@@ -65,7 +67,7 @@ def names():
     return out
 
 
-def pack(params):
+def pack(params: dict[str, float]) -> dict[str, Any]:
     """The notes' dict (W13, ..., b7) as the arrays {"W1", "b1", "W2", "b2"}: row = from, column = into."""
     return {
         k: np.array([[float(params[p]) for p in row] for row in v])
@@ -75,7 +77,7 @@ def pack(params):
     }
 
 
-def unpack(arrays):
+def unpack(arrays: dict[str, Any]) -> dict[str, float]:
     """The arrays {"W1", "b1", "W2", "b2"} back as the notes' dict of 15 floats."""
     out = {}
     for k, v in names().items():
@@ -114,7 +116,7 @@ def _read(value, name):
     return out
 
 
-def expected(X, P, T):
+def expected(X: Any, P: Any, T: Any) -> dict[str, Any]:
     """The right arrays at the points, from the scalar oracle: {key: array (n, *shape)}."""
     G = oracle.loss_gradients(NET, X, P, T)
     return _stack([{p: G[p][i] for p in NET.params} for i in range(len(T))])
@@ -133,7 +135,7 @@ def _swapped(P):
     return Q
 
 
-def slips(pts):
+def slips(pts: Any) -> list[tuple[str, dict[str, Any], str]]:
     """[(mistake, arrays it gives, sentence)]: the matrix slips, each as the numbers it would return."""
     E = expected(pts.X, pts.P, pts.T)
     swapped = _stack(
@@ -187,7 +189,7 @@ def _shape_problem(k, arrays, E):
     return ("wrong_shape", f"Your d{k} has shape {shape}; it should have the shape of {k}, {SHAPES[k]}.")
 
 
-def check_matrix(fn, *, seed=0, reveal=True):
+def check_matrix(fn: Any, *, seed: int = 0, reveal: bool = True) -> Any:
     """Check fn(X, W1, b1, W2, b2, target) -> {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}; return a Result."""
     exercise = "softmax_223_matrix"
     if oracle.withdrawn():

@@ -13,7 +13,10 @@ the id of the student it grades and replaces this cell's output, so neither a
 classmate's answers nor a changed id can score.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from .. import oracle
 from ..student import Problem
@@ -27,7 +30,7 @@ ID_VARIABLES = ("GRADELIB_STUDENT_ID", "JUPYTERHUB_USER")
 POINT_DECIMALS = 2  # a partial score as nbgrader stores and shows it
 
 
-def my_id(default):
+def my_id(default: str) -> str:
     """The id whose numbers are yours: the graded student's, your hub login, else default (self-study)."""
     for name in ID_VARIABLES:
         value = os.environ.get(name, "").strip()
@@ -36,17 +39,17 @@ def my_id(default):
     return default
 
 
-def score(marking, points):
+def score(marking: Any, points: float) -> float:
     """points · right/total steps, rounded as nbgrader shows a score."""
     return round(points * marking.right / marking.total, POINT_DECIMALS) if marking.total else 0.0
 
 
-def headline(marking, points):
+def headline(marking: Any, points: float) -> str:
     """The score in one sentence: the points, and the share of steps right that gives them."""
     return f"Score: {score(marking, points):g} of {points:g} points ({marking.right} of {marking.total} steps right)."
 
 
-def unmarked(sentence, points, student_id):
+def unmarked(sentence: str, points: float, student_id: str) -> str:
     """The text of a by-hand cell whose values could not be read at all: no step is right."""
     return (
         f"By hand, on the numbers made for {student_id!r}: no step could be marked, "
@@ -61,7 +64,7 @@ class Score(float):
         return f"{float(self):g}"
 
 
-def grade_by_hand(network, student_id, fn, *, points, steps=None):
+def grade_by_hand(network: str, student_id: str, fn: Any, *, points: float, steps: Any = None) -> Score:
     """Print the step-by-step marking of fn()'s values and return the score (see the module docstring).
 
     steps: which steps are graded, the instructor's choice: a list of step keys, "all", or None for the

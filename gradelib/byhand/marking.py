@@ -51,6 +51,8 @@ the tests' choice); a student's self-check shows which step is wrong and why,
 never the number it should be.
 """
 
+from __future__ import annotations
+
 import difflib
 import html
 import math
@@ -116,11 +118,11 @@ class Marking:
         self.first_wrong = next((s.key for s in self.steps if s.status != "right"), None)
 
     @property
-    def fraction(self):
+    def fraction(self) -> float:
         return self.right / self.total if self.total else 0.0
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.available and self.total > 0 and self.right == self.total
 
     def __bool__(self):
@@ -517,7 +519,7 @@ def _messages(marks, notes, foreign_note):
     return out + list(notes)
 
 
-def mark(p, answers, *, reveal=False, steps=None):
+def mark(p: Any, answers: Any, *, reveal: bool = False, steps: Any = None) -> Marking:
     """Mark the student's answers ({step key: value}) to problem p, step by step with error carried forward.
 
     Never raises for any answers (see reading.read_value), except that inside
@@ -590,7 +592,7 @@ def _no_evidence(m):
     )
 
 
-def check_by_hand(network, student_id, answers, *, steps=None):
+def check_by_hand(network: str, student_id: str, answers: Any, *, steps: Any = None) -> Marking:
     """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
 
     answers: the learner's function returning {step: value} (called as the

@@ -16,9 +16,13 @@ The drawing shows the edges' weights and the inputs, but no forward value:
 the sheet hands out the problem, never a step's answer.
 """
 
+from __future__ import annotations
+
 import html
 import io
+import os
 from pathlib import Path
+from typing import Any
 
 from .personal import givens_html, problem, symbol_html
 from .steps import graded_steps, steps
@@ -52,7 +56,7 @@ code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on w
 """
 
 
-def drawing_svg(p):
+def drawing_svg(p: Any) -> str:
     """The network with this problem's inputs and weights (no forward values), as deterministic inline SVG."""
     import matplotlib  # here, not at the top: importing gradelib (the grader's harness does) needs no drawing
 
@@ -84,7 +88,7 @@ class Sheet:
     def __repr__(self):  # the text a notebook stores beside the HTML: no address, so nbval can compare it
         return f"byhand.sheet({self.problem.network!r}, {self.problem.student_id!r})"
 
-    def steps(self):
+    def steps(self) -> list[Any]:
         """The graded steps, in order: the boxes of this sheet."""
         return [s for s in steps(self.problem.network, self.problem.target) if s.key in self.graded]
 
@@ -98,7 +102,7 @@ class Sheet:
             "gradients and updates) follow the same rules and are not graded."
         )
 
-    def fragment(self):
+    def fragment(self) -> str:
         """The sheet's content, without the page around it."""
         p = self.problem
         rows = "".join(
@@ -128,7 +132,7 @@ class Sheet:
     def _repr_html_(self):
         return f"<style>{STYLE}</style>{self.fragment()}"
 
-    def html(self):
+    def html(self) -> str:
         """The standalone page."""
         p = self.problem
         title = html.escape(f"Backprop by hand: {p.network}, {p.student_id}")
@@ -137,14 +141,14 @@ class Sheet:
             f"<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
         )
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> Any:
         """Write the standalone page to path (UTF-8); returns the path."""
         path = Path(path)
         path.write_bytes(self.html().encode("utf-8"))
         return path
 
 
-def sheet(network, student_id, steps=None):
+def sheet(network: str, student_id: str, steps: Any = None) -> Sheet:
     """The printable Sheet of this student's problem for network; ValueError with a sentence for a bad id.
 
     steps: the graded steps, as grade_by_hand takes them (None: the network's default).

@@ -3,10 +3,13 @@
 The class run (classgrade.py) calls it in each worker; the proof (proof.py) calls it on the instructor's solution.
 """
 
+from __future__ import annotations
+
 import glob
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Outcome:
     seconds: float | None = None  # the worker's time for this student
 
 
-def grade_one(config, assignment, student, log=None):
+def grade_one(config: Any, assignment: str, student: str, log: Any = None) -> Outcome:
     """nbgrader's Autograde for one student, then what it wrote, as plain data (log: where nbgrader logs)."""
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.converters import Autograde

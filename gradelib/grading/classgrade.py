@@ -24,6 +24,8 @@ verdicts, and hand them back in the verifier's Report; this process alone
 writes the course's store (report/store.py), replacing each student's records.
 """
 
+from __future__ import annotations
+
 import argparse
 import fcntl
 import glob
@@ -36,8 +38,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 from . import collect_record
 from .autograde import Outcome, grade_one
@@ -70,7 +73,7 @@ class ClassRun:
     """What every worker of one class run needs to know."""
 
     root: str  # the course folder
-    config: object  # nbgrader's configuration of the course
+    config: Any  # nbgrader's configuration of the course
     main_db: str  # the course's gradebook file (only the main process writes it)
     db_url: str
     assignment: str
@@ -78,7 +81,7 @@ class ClassRun:
 
 
 # ---------------------------------------------------------------- the workers
-def load_config(root):
+def load_config(root: str) -> Any:
     """The course's nbgrader configuration, read the way the nbgrader commands read it."""
     from nbgrader.apps.baseapp import NbGrader
 
@@ -92,7 +95,7 @@ def load_config(root):
         os.chdir(cwd)
 
 
-def worker(number, run, tasks, results):
+def worker(number: int, run: ClassRun, tasks: Any, results: Any) -> None:
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
     log_path = os.path.join(run.logdir, f"worker{number}.log")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -121,7 +124,7 @@ def worker(number, run, tasks, results):
 
 
 # ---------------------------------------------------------------- the course's gradebook
-def merge(gb, assignment, student, outcome):
+def merge(gb: Any, assignment: str, student: str, outcome: Outcome) -> None:
     """Write one student's outcome into the course's gradebook, in one transaction."""
     from datetime import datetime
 
@@ -167,7 +170,7 @@ def merge(gb, assignment, student, outcome):
         raise
 
 
-def assignment_notebooks(gb, assignment):
+def assignment_notebooks(gb: Any, assignment: str) -> list[str]:
     return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
 
 
@@ -180,7 +183,7 @@ class Progress:
         self.start = time.monotonic()
         self.tty = stream.isatty()
 
-    def step(self, student, note):
+    def step(self, student: str, note: str) -> None:
         self.done += 1
         elapsed = time.monotonic() - self.start
         if self.tty:
@@ -198,7 +201,7 @@ class Progress:
         self.stream.flush()
 
 
-def summary_rows(gb, assignment, students, outcomes):
+def summary_rows(gb: Any, assignment: str, students: Sequence[str], outcomes: dict[str, Outcome]) -> list[Row]:
     from nbgrader.api import MissingEntry
 
     rows = []
@@ -228,7 +231,9 @@ def summary_rows(gb, assignment, students, outcomes):
     return rows
 
 
-def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=True):
+def print_summary(
+    rows: Sequence[Row], assignment: str, seconds: float, jobs: int, stream: TextIO = sys.stdout, sandboxed: bool = True
+) -> None:
     width = max([len("student")] + [len(r.student) for r in rows])
     stream.write(f"\n{assignment}: {len(rows)} submissions graded in {seconds:.1f} s with {jobs} worker(s)\n")
     stream.write(f"{'student':<{width}}  {'score':>6}  {'max':>5}  notes\n")
@@ -249,7 +254,7 @@ def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=
 
 
 # ---------------------------------------------------------------- the command
-def find_students(root, coursedir, assignment):
+def find_students(root: str, coursedir: Any, assignment: str) -> list[str]:
     pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
     found = []
     for path in glob.glob(pattern):
@@ -259,7 +264,15 @@ def find_students(root, coursedir, assignment):
     return sorted(set(found))
 
 
-def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdout, timings=None, sandboxed=None):
+def grade_class(
+    assignment: str,
+    root: str = ".",
+    jobs: int | None = None,
+    students: Sequence[str] | None = None,
+    stream: TextIO = sys.stdout,
+    timings: dict[str, float] | None = None,
+    sandboxed: bool | None = None,
+) -> list[Row]:
     """Grade every submission of assignment; return the summary rows (student, score, max, notes).
 
     timings, a dict, receives the seconds each student's grading took in its worker.
@@ -335,7 +348,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     return rows
 
 
-def print_collect_findings(db_url: str, root: str, assignment: str, stream=sys.stdout) -> None:
+def print_collect_findings(db_url: str, root: str, assignment: str, stream: TextIO = sys.stdout) -> None:
     """Under the summary: the entries collect refused (submitted in another's name, unsafe) or re-dated, kept
     beside the gradebook by the course's exchange (exchange.py, collect_record.py); nothing if there are none."""
     if stream is None:
@@ -406,7 +419,7 @@ def _record(gb, assignment, student, outcome, outcomes, progress, store=None):
     progress.step(student, note)
 
 
-def submission_records(outcome):
+def submission_records(outcome: Outcome) -> list[NotebookRecord]:
     """The store's records of one student's outcome: a record of the failure if any, and each graded notebook."""
     from .preprocess.record import notebook_record
 
@@ -419,7 +432,7 @@ def submission_records(outcome):
     return records
 
 
-def keep_verdicts(store, assignment, student, outcome, stream=None):
+def keep_verdicts(store: str, assignment: str, student: str, outcome: Outcome, stream: TextIO | None = None) -> None:
     """Replace the student's records in the course's store; a store that cannot be written stops no one."""
     try:
         replace(store, assignment, student, submission_records(outcome), whole=True)
@@ -428,7 +441,7 @@ def keep_verdicts(store, assignment, student, outcome, stream=None):
             stream.write(f"{student}: verdicts not kept for the report: {err}\n")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gradelib.grading.classgrade", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment")
     parser.add_argument("--jobs", "-j", type=int, default=None, help="workers (default: one per core)")

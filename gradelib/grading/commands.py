@@ -23,12 +23,15 @@ nbgrader then needs three things it does not arrange for itself:
   every new submission (``quiet_nbgrader_warnings``).
 """
 
+from __future__ import annotations
+
 import logging
 import os
 import sqlite3
 import sys
 import warnings
 from collections.abc import MutableMapping
+from typing import Any
 
 from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 
@@ -36,7 +39,7 @@ from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 AUTOFLUSH_WARNING = r"Object of type <Submitted\w+> not in session"
 
 
-def prepare(c) -> None:
+def prepare(c: Any) -> None:
     """For nbgrader's commands in this process: its tools on PATH, its warnings quiet, its gradebook stamped."""
     tools_on_path()
     quiet_nbgrader_warnings()
@@ -68,7 +71,7 @@ def quiet_nbgrader_warnings() -> None:
     warnings.filterwarnings("ignore", message=AUTOFLUSH_WARNING, category=SAWarning, module=r"nbgrader\.")
 
 
-def nbgrader_scripts():
+def nbgrader_scripts() -> Any:
     """nbgrader's alembic migration scripts (alembic's ScriptDirectory), found as nbgrader's alembic.ini finds them.
 
     Their head is what ``alembic heads`` gives nbgrader.get_alembic_version, without a subprocess.

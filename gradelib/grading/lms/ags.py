@@ -29,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -114,7 +115,7 @@ def client_assertion(tool: Tool, now: float | None = None) -> str:
     return jwt.encode(claims, tool.private_key, algorithm="RS256", headers={"kid": tool.kid})
 
 
-def call(method: str, url: str, **kwargs) -> requests.Response:
+def call(method: str, url: str, **kwargs: Any) -> requests.Response:
     """One request to the LMS; Unreachable when it does not answer."""
     try:
         return requests.request(method, url, timeout=TIMEOUT, **kwargs)

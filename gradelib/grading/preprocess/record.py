@@ -10,13 +10,17 @@ student wrote.  A store that cannot be written is logged and grading goes on:
 it costs the report a student, never a score.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from ..report.store import NotebookRecord, StoreError, replace, store_path
 
 
-def notebook_record(name, report):
+def notebook_record(name: str, report: Any) -> NotebookRecord:
     """The store's record of one notebook from the verifier's Report."""
     return NotebookRecord(
         notebook=name,
@@ -32,7 +36,7 @@ class RecordVerdicts(NbGraderPreprocessor):
         "", help="The store of verdicts to write; by default gradelib-verdicts.db beside the gradebook."
     ).tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: Any, resources: Any) -> Any:
         info = resources["nbgrader"]
         report = resources.get("gradelib", {}).get("report")
         where = f"{info['student']}/{info['assignment']}/{info['notebook']}"

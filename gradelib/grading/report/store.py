@@ -16,9 +16,12 @@ The records come from the verifier's Report (verify.py), which judges every
 graded function outside the kernel, in the grader's process, on plain numbers.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -113,18 +116,18 @@ class SubmissionRecord:
     notebooks: list[NotebookRecord] = field(default_factory=list)
 
     @property
-    def status(self):
+    def status(self) -> str:
         """ "graded", or the status of a submission that could not be graded."""
         whole = [nb for nb in self.notebooks if nb.notebook == WHOLE]
         return whole[0].status if whole else "graded"
 
     @property
-    def reason(self):
+    def reason(self) -> str:
         whole = [nb for nb in self.notebooks if nb.notebook == WHOLE]
         return whole[0].reason if whole else ""
 
 
-def store_path(db_url):
+def store_path(db_url: str) -> str | None:
     """The store beside the gradebook of an SQLite db_url; None for another database."""
     if not db_url.startswith("sqlite:///"):
         return None
@@ -142,7 +145,7 @@ def _connect(path):
         ) from None
 
 
-def replace(path, assignment, student, notebooks, whole=True):
+def replace(path: str, assignment: str, student: str, notebooks: Sequence[NotebookRecord], whole: bool = True) -> None:
     """Write a student's records of an assignment in one transaction.
 
     whole=True replaces every record of the student for the assignment (a
@@ -179,7 +182,7 @@ class Loaded:
     skipped: list[str]
 
 
-def load(path, assignment=None):
+def load(path: str, assignment: str | None = None) -> Any:
     """The records of one assignment (or all), sorted by assignment and student; StoreError if unreadable."""
     if not os.path.exists(path):
         raise StoreError(

@@ -14,6 +14,8 @@ the verifier stopped (its process died), is listed, not counted as a mistake.
 Everything is sorted, so the same store gives the same page.
 """
 
+from __future__ import annotations
+
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 
 from ..collect_record import KIND_TEXT, REFUSED, Finding
 from ..judge.labels import title
+from .store import SubmissionRecord
 
 # labels that say the function was not attempted: shown apart from the mistakes, and two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})
@@ -64,7 +67,7 @@ class Exercise:
     unjudged: list[str] = field(default_factory=list)  # the rest: failed, with no mistake named
 
     @property
-    def key(self):
+    def key(self) -> tuple[str, str]:
         return (self.assignment, self.exercise)
 
 
@@ -120,7 +123,12 @@ class Tally:
     uncounted: dict[str, list[Uncounted]] = field(default_factory=dict)  # assignment -> the others, by why
 
 
-def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Finding] = ()):
+def tally(
+    records: Sequence[SubmissionRecord],
+    submitted: dict[str, Any] | None = None,
+    skipped: Sequence[Any] = (),
+    collect_findings: Sequence[Finding] = (),
+) -> Tally:
     """The figures of the report from SubmissionRecords; submitted: {assignment: [students who handed in]};
     collect_findings: what the course's collect refused or re-dated (collect_record.py), to look at too."""
     submitted = submitted or {}
@@ -253,7 +261,7 @@ def _together(made):
     return found
 
 
-def stopped_reason(nb) -> str:
+def stopped_reason(nb: Any) -> str:
     """What the instructor is told of a notebook whose re-run stopped: what happened, and what it cost."""
     left = [v for v in nb.verdicts if not v.judged]
     cost = (
@@ -328,6 +336,6 @@ def _uncounted(records, assignment, students):
     return [Uncounted(why, sorted(s)) for why, s in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))]
 
 
-def find(t: Tally, assignment, exercise) -> Exercise | None:
+def find(t: Tally, assignment: str, exercise: str) -> Exercise | None:
     """The Exercise of that name, or None."""
     return next((e for e in t.exercises if e.key == (assignment, exercise)), None)

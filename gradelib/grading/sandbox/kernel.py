@@ -15,10 +15,13 @@ RobustExecute chooses this manager when ``c.Sandbox.enabled`` is on, and gives
 it the kernel's memory limit.
 """
 
+from __future__ import annotations
+
 import asyncio
 import os
 import shutil
 import tempfile
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
@@ -54,12 +57,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["cwd"] = self.box  # bwrap's own working directory on this side
         return await super()._async_pre_start_kernel(**kw)
 
-    def write_connection_file(self, **kwargs):
+    def write_connection_file(self, **kwargs: Any) -> Any:
         super().write_connection_file(**kwargs)
         if os.geteuid() == 0:  # the kernel runs as an unprivileged user, who must read it
             os.chown(self.connection_file, *sandbox.unprivileged_ids(self.settings.user))
 
-    def format_kernel_cmd(self, extra_arguments=None):
+    def format_kernel_cmd(self, extra_arguments: Any = None) -> list[str]:
         inner = super().format_kernel_cmd(extra_arguments)
         limits = self.settings.limits(self.memory_bytes)
         return sandbox.command(
