@@ -14,10 +14,13 @@ other axes is described from what is on it (its title and labels, and for each l
 it ends and its lowest point).  The same figure always gives the same words.
 """
 
+from __future__ import annotations
+
 import base64
 import html
 import io
 import re
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -25,13 +28,13 @@ from matplotlib.figure import Figure
 ALT_ATTRIBUTE = "_gradelib_alt"  # where set_alt keeps an axes' words (an attribute matplotlib does not use)
 
 
-def set_alt(ax, text):
+def set_alt(ax: Any, text: str) -> Any:
     """Say in words what the axes ax shows; returns ax."""
     setattr(ax, ALT_ATTRIBUTE, text)
     return ax
 
 
-def plain(label):
+def plain(label: str) -> str:
     """A matplotlib label as words, in the notes' symbols: "$W_{35}$" -> "W35", "$O_{b2}$" -> "O_b2",
     "$\\frac{1}{2}(O_b - Y)^2$" -> "½(O_b - Y)^2"."""
     for a, b in (("\\frac{1}{2}", "½"), ("\\mathrm", ""), ("\\", ""), ("$", ""), ("{", ""), ("}", "")):
@@ -57,7 +60,7 @@ def _line_words(line, name, along):
     )
 
 
-def describe_axes(ax):
+def describe_axes(ax: Any) -> str:
     """Words for axes no drawing described: its axes' labels and scales, its lines and point sets."""
     xlabel, ylabel = plain(ax.get_xlabel()) or "x", plain(ax.get_ylabel()) or "y"
     scale = " (log scale)" if ax.get_yscale() == "log" and "log" not in ylabel else ""
@@ -74,7 +77,7 @@ def describe_axes(ax):
     return ". ".join(parts)
 
 
-def axes_alt(ax):
+def axes_alt(ax: Any) -> str:
     """One axes in words: its title as it is now (a caller may change it after drawing), then set_alt's words,
     else describe_axes'."""
     title = plain(ax.get_title())
@@ -82,12 +85,12 @@ def axes_alt(ax):
     return f"{title}. {words}." if title else f"{words}."
 
 
-def figure_alt(fig):
+def figure_alt(fig: Any) -> str:
     """The figure's text alternative: each visible axes' words, in order."""
     return " ".join(axes_alt(ax) for ax in fig.axes if ax.get_visible()) or "An empty figure."
 
 
-def png_base64(fig):
+def png_base64(fig: Any) -> str:
     """The PNG IPython's inline backend shows for fig (its own formatter, so the bytes are the same), base64."""
     try:
         from IPython import get_ipython

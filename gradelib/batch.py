@@ -9,8 +9,10 @@ one set of parameters and mix examples where the neuron is on with examples wher
 that "the mean over the examples where the neuron is on" and "the sum" both show as wrong.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,19 +33,19 @@ class Batch(NamedTuple):
     params: dict  # w1, w2, b
     targets: list  # n targets O_b
 
-    def arrays(self):
+    def arrays(self) -> tuple[Any, ...]:
         """(X as a tuple of arrays (n,), params, targets as an array (n,)) for a vectorised forward pass."""
         return tuple(np.array(v) for v in zip(*self.X)), self.params, np.array(self.targets)
 
-    def on(self):
+    def on(self) -> Any:
         X, params, T = self.arrays()
         return SINGLE_NEURON.forward(X, params, T)["z"] > 0
 
-    def describe(self):
+    def describe(self) -> str:
         n, on = len(self.X), int(self.on().sum())
         return f"a batch of {n} example{'s' if n > 1 else ''}, the neuron on at {on} and off at {n - on}"
 
-    def example(self):
+    def example(self) -> str:
         """The batch with every number a learner needs to redo it on paper: the parameters, then each example."""
         params = ", ".join(f"{k} = {v:g}" for k, v in self.params.items())
         rows = ", ".join(f"({x1:g}, {x2:g}, {t:g})" for (x1, x2), t in zip(self.X, self.targets))
@@ -72,13 +74,13 @@ def _batch(rng, on, off):
                 return Batch([examples[i][0] for i in order], params, [examples[i][1] for i in order])
 
 
-def batches(seed):
+def batches(seed: int) -> list[Any]:
     """The test batches for a seed: one per shape in SHAPES."""
     rng = np.random.default_rng([seed, SALT])
     return [_batch(rng, on, off) for on, off in SHAPES]
 
 
-def mean_loss_gradients(batch):
+def mean_loss_gradients(batch: Any) -> dict[str, float]:
     """dLoss_batch/dp by central differences of the mean loss itself (h as gradelib.oracle's); guarded like it."""
     net = SINGLE_NEURON
     if oracle.withdrawn():
@@ -93,7 +95,7 @@ def mean_loss_gradients(batch):
     return grads
 
 
-def example_gradients(batch):
+def example_gradients(batch: Any) -> dict[str, Any]:
     """Each example's own gradient, by gradelib's oracle: {p: array (n,)}."""
     X, params, T = batch.arrays()
     P = {k: np.full(len(T), params[k]) for k in SINGLE_NEURON.params}

@@ -10,7 +10,11 @@ that notes any call of them as asking gradelib (the oracle's own flag), so
 that check() gives the same verdict as for a borrowed numerical gradient.
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from . import networks, oracle
 
@@ -21,7 +25,7 @@ def _answer_codes():
     return {getattr(networks, name).__code__ for name in ANSWERS}
 
 
-def watched(fn):
+def watched(fn: Callable[..., Any]) -> Callable[..., Any]:
     """fn, run so that a call of gradelib's softmax, log_softmax or a forward pass inside it counts as asking."""
     codes = _answer_codes()
 

@@ -27,8 +27,12 @@ candidate explains is described, grouped, by the forward-pass state.
 Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -43,12 +47,12 @@ RTOL = 1e-5
 ATOL = 1e-7
 
 
-def agree(s, g):
+def agree(s: Any, g: Any) -> Any:
     """Element-wise |s − g| ≤ ATOL + RTOL·|g|."""
     return np.abs(np.asarray(s) - np.asarray(g)) <= ATOL + RTOL * np.abs(np.asarray(g))
 
 
-def close(s, g):
+def close(s: Any, g: Any) -> bool:
     return bool(np.all(agree(s, g)))
 
 
@@ -71,11 +75,11 @@ class Case:
 
     # -- the network's shape, in the notes' names (looked up once per diagnosis)
     @cached_property
-    def hidden_nodes(self):
+    def hidden_nodes(self) -> list[str]:
         return list(self.net.hidden_nodes)
 
     @cached_property
-    def hidden_params(self):
+    def hidden_params(self) -> list[str]:
         return list(self.net.hidden_params)
 
     @cached_property
@@ -83,49 +87,49 @@ class Case:
         nodes = set(self.net.inputs) | {dst for _, dst in self.net.edges.values()}
         return {n: self.net.out_edges(n) for n in nodes}
 
-    def out_edges(self, node):
+    def out_edges(self, node: str) -> list[str]:
         return self._out_edges.get(node, [])
 
     @cached_property
-    def outputs(self):
+    def outputs(self) -> list[str]:
         """The nodes that feed no other node: where the loss reads the network."""
         nodes = list(dict.fromkeys(dst for _, dst in self.net.edges.values()))
         return [n for n in nodes if not self.out_edges(n)]
 
-    def bias(self, node):
+    def bias(self, node: str) -> str | None:
         return next(p for p, (src, dst) in self.net.edges.items() if src is None and dst == node)
 
-    def weights(self):
+    def weights(self) -> list[str]:
         return [p for p, (src, _) in self.net.edges.items() if src is not None]
 
     @cached_property
-    def output_params(self):
+    def output_params(self) -> list[str]:
         return [p for p in self.params if p not in self.hidden_params]
 
-    def value(self, node):
+    def value(self, node: str) -> Any:
         """The node's value (an input X_i or a node's output Y_j) at every test point."""
         if node in self.net.inputs:
             return self.pts.X[self.net.inputs.index(node)]
         return self.pts.state[node]
 
-    def z(self, node):
+    def z(self, node: str) -> Any:
         return self.pts.state[self.net.relus[node].pre]
 
-    def on(self, node):
+    def on(self, node: str) -> Any:
         return self.pts.on(node)
 
-    def delta(self, node):
+    def delta(self, node: str) -> Any:
         """dLoss/dz at node, from the oracle: a bias enters its node's sum with factor 1."""
         return self.G[self.bias(node)]
 
     # -- differentiating changed networks with the oracle, all in one call
-    def col(self, k):
+    def col(self, k: str) -> Any:
         return column(self.pts.P[k])
 
-    def zb(self, node):
+    def zb(self, node: str) -> Any:
         return column(self.z(node))
 
-    def gradients(self, slopes=None, back=None, P=None, T=None):
+    def gradients(self, slopes: Any = None, back: Any = None, P: Any = None, T: Any = None) -> Any:
         """The gradient of the network with these local derivatives (and these P, T): computed when first read."""
         job = Pending(
             self,
@@ -137,7 +141,7 @@ class Case:
         self.pending.append(job)
         return job
 
-    def flush(self):
+    def flush(self) -> None:
         """Differentiate every network asked for so far, in one oracle call."""
         jobs, self.pending = self.pending, []
         if not jobs:
@@ -147,7 +151,7 @@ class Case:
         for i, job in enumerate(jobs):
             job.values = {k: V[k][i * n : (i + 1) * n] for k in self.params}
 
-    def with_output_errors(self, new):
+    def with_output_errors(self, new: dict[str, Any]) -> Any:
         """The gradient of a student who used new[node] (n,) as dLoss/dY at each output node."""
         ratio = {k: new[k] / self.output_error(k) for k in self.outputs}
         if len(self.outputs) == 1:  # every gradient is (error at the output) × (how the output moves)
@@ -161,7 +165,7 @@ class Case:
             V[p] = self.G[p] * ratio[self.net.edges[p].dst]
         return V
 
-    def both(self, V, W):
+    def both(self, V: Any, W: Any) -> Any:
         """The network with the changes of V and of W at once (two Pending, or Only of them), or None when they
         change the same local derivative or another point."""
         keys = None
@@ -182,7 +186,7 @@ class Case:
         job.set = {**V.set, **W.set}
         return job if keys is None else Only(job, keys)
 
-    def output_errors(self, new):
+    def output_errors(self, new: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         """(scope, gradients) of a student who used new[node] as dLoss/dY at the outputs: everywhere, only in
         the error sent back to the hidden layer (the output layer's own gradients right), or only in some of the
         output layer's gradients."""
@@ -193,37 +197,37 @@ class Case:
             # and in some output-layer gradients only (a b_k written apart, say): a slip parameter by parameter
             yield "output layer", Only(V, self.output_params, per_param=True)
 
-    def output_error(self, node):
+    def output_error(self, node: str) -> Any:
         """dLoss/dY at an output node: the oracle's bias gradient at a linear output, Y − target at a ReLU one."""
         if node in self.net.relus:
             return -self.pts.state["Err2" if "Err2" in self.pts.state else "Err"]
         return self.delta(node)
 
-    def is_target(self, node):
+    def is_target(self, node: str) -> Any:
         return (self.pts.T == int(node[1:])).astype(float)
 
     # -- words
-    def name(self, k):
+    def name(self, k: str) -> str:
         return k if self.update else f"dLoss/d{k}"
 
-    def names(self, ks):
+    def names(self, ks: Sequence[str]) -> str:
         """'dLoss/dW13 and dLoss/db3 are', or a layer's name when ks is a whole layer."""
         ks = [k for k in self.params if k in ks]
         if len(ks) > 2 and set(ks) == set(self.params):
             return "Every new parameter is" if self.update else "Every gradient is"
         return f"{join_and([self.name(k) for k in ks])} {_is(ks)}"
 
-    def grads(self, ks):
+    def grads(self, ks: Sequence[str]) -> str:
         """The subject of a sentence about the gradients behind ks."""
         ks = [k for k in self.params if k in ks]
         if self.update:
             return f"Your update of {join_and(ks)} uses gradients that are"
         return self.names(ks)
 
-    def node_label(self, node):
+    def node_label(self, node: str) -> str:
         return self.net.relus[node].label if node in self.net.relus else f"node {node[1:]}"
 
-    def back_sum(self, h):
+    def back_sum(self, h: str) -> str:
         """dLoss/dh as a sum over h's parents, with ReLU' where a parent is a ReLU node."""
         terms = []
         for e in self.out_edges(h):
@@ -232,11 +236,11 @@ class Case:
             terms.append(f"dLoss/d{dst}{relu}·{e}")
         return " + ".join(terms)
 
-    def hidden_of(self, ks):
+    def hidden_of(self, ks: Sequence[str]) -> list[str]:
         """The hidden nodes whose incoming parameters are among ks."""
         return [h for h in self.hidden_nodes if any(self.net.edges[k].dst == h for k in ks)]
 
-    def squared_loss(self):
+    def squared_loss(self) -> Any:
         out = self.outputs[0]
         t = self.net.target_symbol
         return out, t
@@ -262,7 +266,7 @@ class Pending:
     def __setitem__(self, k, v):
         self.set[k] = v
 
-    def only(self, keys):
+    def only(self, keys: Any) -> Any:
         return Only(self, keys)
 
 
@@ -358,7 +362,7 @@ def _loss_hint(c):
 
 def _factor(c):
     """S = f·G with one f for a group of parameters (f read off the student's numbers, never ±1 or 0)."""
-    seen = []
+    seen: list[Any] = []
     for k in c.wrong:
         g, s = c.G[k], c.S[k]
         gg = float(np.dot(g, g))
@@ -723,7 +727,8 @@ def _missing_relu_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     primes = join_and([_prime(e) for e in exprs])
     return "missing_relu_derivative", (
-        f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off ({', '.join(e + ' < 0' for e in exprs)}, "
+        f"{c.grads(ks)} nonzero at test points where {labels} {_is(nodes)} off "
+        f"({', '.join(e + ' < 0' for e in exprs)}, "
         f"so ReLU' = 0 there and nothing flows back): multiply by {primes}."
     )
 
@@ -748,7 +753,8 @@ def _z_for_derivative(c):
 def _z_for_derivative_words(c, nodes, ks):
     labels, exprs = _relus_words(c, nodes)
     return "z_instead_of_derivative", (
-        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, the sum going into {labels}, where "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by {join_and(exprs)} itself, "
+        f"the sum going into {labels}, where "
         f"{join_and([_prime(e) for e in exprs])} belongs (1 when on, 0 when off)."
     )
 
@@ -765,7 +771,8 @@ def _other_relu_derivative_words(c, detail, ks):
     ru, rv = c.net.relus[u], c.net.relus[v]
     label_u, expr_u, label_v, expr_v = ru.label, ru.formula, rv.label, rv.formula
     return "wrong_relu_derivative", (
-        f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), the slope of {label_v}, where the slope of "
+        f"In {join_and([c.name(k) for k in ks])} you multiplied by ReLU'({expr_v}), "
+        f"the slope of {label_v}, where the slope of "
         f"{label_u}, ReLU'({expr_u}), belongs."
     )
 
@@ -807,7 +814,7 @@ def _keep_back(c, keep):
 
 def _one_parent_only(c):
     for k in _parents(c):
-        yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst == k)))
+        yield k, _keep_back(c, lambda dst, k=k: np.full(len(c.pts), float(dst == k)))
 
 
 def _one_parent_only_words(c, k, ks):
@@ -843,7 +850,7 @@ def _parent_left_out(c):
     parents = _parents(c)
     if len(parents) > 2:
         for k in parents:
-            yield k, _keep_back(c, lambda dst: np.full(len(c.pts), float(dst != k)))
+            yield k, _keep_back(c, lambda dst, k=k: np.full(len(c.pts), float(dst != k)))
 
 
 def _parent_left_out_words(c, k, ks):
@@ -1018,7 +1025,7 @@ def _output_for_input_words(c, _, ks):
 def _other_value_for_input(c):
     nodes = list(c.net.inputs) + list(c.hidden_nodes)
     for v in nodes:
-        yield v, _edge_values(c, lambda w, src, dst: c.value(v) if src != v and dst != v else None)
+        yield v, _edge_values(c, lambda w, src, dst, v=v: c.value(v) if src != v and dst != v else None)
 
 
 def _other_value_for_input_words(c, v, ks):
@@ -1035,7 +1042,7 @@ def _other_value_for_input_words(c, v, ks):
 def _bias_times_input(c):
     for b, (src, dst) in c.net.edges.items():
         if src is None:
-            for w, (s, d) in c.net.edges.items():
+            for _w, (s, d) in c.net.edges.items():
                 if s is not None and d == dst:
                     yield (b, s), {b: c.G[b] * c.value(s)}
 
@@ -1176,7 +1183,7 @@ def _cover(found, wrong):
     return chosen
 
 
-def causes(c):
+def causes(c: Any) -> list[Any]:
     """[(candidate, detail, values, params)]: one entry per cause, together explaining as many wrong parameters as
     they can.  What one slip alone leaves unexplained is tried as a second slip made on top of a first one; the
     first one's bullet then names those parameters too, since they carry both slips."""
@@ -1192,7 +1199,7 @@ def causes(c):
         return chosen
     seconds = [(i, s) for i, first in enumerate(chosen) for s in list(_second_slips(c, first, asked))]
     while left:
-        best, gain = None, []
+        best, gain = None, list[Any]()
         for i, (cand, detail, W) in seconds:
             ks = _explains_on_top(c, chosen[i][2], W, left)
             if len(ks) > len(gain):
@@ -1271,7 +1278,7 @@ def _factor_of(c, cand, detail, V):
     return V.f if isinstance(V, Scaled) else None
 
 
-def diagnose(ex, pts, S, G):
+def diagnose(ex: Any, pts: Any, S: Any, G: Any) -> list[Any]:
     """[(mistake, [params], sentence, example point index)] for every parameter that is wrong."""
     c = Case(ex, pts, S, G)
     findings = []
@@ -1291,9 +1298,9 @@ def _first_bad(s, g):
 # ------------------------------------------------------------------ the last resort: where it is wrong
 
 
-def unexplained(c, ks):
+def unexplained(c: Any, ks: Sequence[str]) -> list[Any]:
     """Findings for parameters no candidate explains, one per kind of description, naming all it fits."""
-    groups = {}
+    groups: dict[Any, list[str]] = {}
     for k in ks:
         key = _where_wrong(c, k)
         groups.setdefault(key, []).append(k)

@@ -12,9 +12,11 @@ backward drawing's derivatives from numerical differentiation with respect to
 each node (gradelib.pieces), never from a learner's function.
 """
 
+from __future__ import annotations
+
 import re
 import textwrap
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -95,7 +97,7 @@ LAYOUTS = {
 }
 
 
-def new_figure(figsize):
+def new_figure(figsize: tuple[float, float]) -> Any:
     """A Figure made through pyplot and closed at once.
 
     pyplot loads JupyterLab's inline backend, which teaches IPython to show a
@@ -108,7 +110,7 @@ def new_figure(figsize):
     return fig
 
 
-def tex(name):
+def tex(name: str) -> str:
     """'W35' -> '$W_{35}$', 'x1' -> '$x_{1}$', 'Y' -> '$Y$', 'O_b2' -> '$O_{b2}$': the notes' symbol in mathtext."""
     m = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
     if m:
@@ -166,7 +168,8 @@ class Drawing(NamedTuple):
 
 
 def _canvas(ax, lay, title, bottom, height):
-    """The axes a drawing goes on: the given ones, or a new figure's (this much of it from bottom up), set to the layout."""
+    """The axes a drawing goes on: the given ones, or a new figure's (this much of it from bottom up), set to the
+    layout."""
     if ax is None:
         ax = new_figure(lay["size"]).add_axes((0, bottom, 1, height))
     ax.set_xlim(*lay["xlim"])
@@ -273,7 +276,9 @@ def _drawing_alt(d, what):
     return ". ".join(parts + [" ".join(n.split()).rstrip(".") for n in note])
 
 
-def draw_network(network, x=None, params=None, target=None, *, ax=None, title=None):
+def draw_network(
+    network: str, x: Any = None, params: Any = None, target: Any = None, *, ax: Any = None, title: str | None = None
+) -> Any:
     """Draw network ("single_neuron", "relu_chain" or "softmax_223") with the notes' names.
 
     With params, each edge shows its weight ("W35 = 0.40") and each bias its value;
@@ -376,7 +381,7 @@ class Backward(NamedTuple):
     shares: dict  # hidden node -> [(weight, upstream × weight)], one share per edge out of it
 
 
-def backward(net, x, params, target):
+def backward(net: Any, x: Any, params: Any, target: Any) -> Any:
     """The Backward record of net at a point; every derivative of the loss from gradelib.pieces' oracle."""
     x = tuple(float(v) for v in x)
     params = {k: float(params[k]) for k in net.params}
@@ -507,13 +512,13 @@ def _draw_backward_edges(d, b, params):
     ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], gid="line:target", **LINE_STYLE)
 
 
-def draw_backward(network, x, params, target, *, ax=None, title=None):
+def draw_backward(network: str, x: Any, params: Any, target: Any, *, ax: Any = None, title: str | None = None) -> Any:
     """Draw network after a backward pass at (x, params, target): upstream × local gradient on every edge.
 
     Each edge shows, written along it, dLoss/dp = upstream × local (the derivative at
     the sum it enters times the value it carries) on one side and, out of a hidden
-    node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of those shares,
-    dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
+    node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of
+    those shares, dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
     derivatives come from gradelib's numerical differentiation with respect to each
     node, so the drawing checks the chain rule rather than assuming it.  Returns the Figure.
     """

@@ -7,9 +7,11 @@ output node, its target's symbol, whether a point is valid) instead of
 guessing them from a network's name or from the keys of a forward pass.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import networks
 
@@ -42,22 +44,22 @@ class Network:
     target_symbol: str = ""  # the notes' symbol of a regression target: O_b, O_b2
 
     @property
-    def target_name(self):
+    def target_name(self) -> str:
         """How feedback names the target: "target O_b", or plain "target" for a classifier's node."""
         return f"target {self.target_symbol}" if self.target_symbol else "target"
 
     @property
-    def output_nodes(self):
+    def output_nodes(self) -> tuple[str, ...]:
         """The nodes the loss reads: the regression output, or one output node per class (Y5, Y6, Y7)."""
         return tuple(f"Y{k}" for k in self.classes) if self.classes else (self.output,)
 
     @property
-    def probability_keys(self):
+    def probability_keys(self) -> tuple[str, ...]:
         """The forward pass's keys of the class probabilities (P5, P6, P7); () for regression."""
         return tuple(f"P{k}" for k in self.classes)
 
     @property
-    def probability_of(self):
+    def probability_of(self) -> dict[str, str]:
         """Each output node's probability key: {"Y5": "P5", ...}; {} for regression."""
         return dict(zip(self.output_nodes, self.probability_keys)) if self.classes else {}
 
@@ -65,7 +67,7 @@ class Network:
         # written as plain (src, dst) pairs in the network definitions below; read by name everywhere
         object.__setattr__(self, "edges", {p: Edge(*e) for p, e in self.edges.items()})
 
-    def validate(self, x=None, params=None, target=None):
+    def validate(self, x: Any = None, params: Any = None, target: Any = None) -> None:
         """Raise a ValueError naming what is wrong with whichever of x, params and target is given."""
         if params is not None:
             missing = [k for k in self.params if k not in params]
@@ -76,19 +78,19 @@ class Network:
         if target is not None and self.classes and target not in self.classes:
             raise ValueError(f"the target of {self.name} is one of the nodes {self.classes}; got {target!r}.")
 
-    def out_edges(self, node):
+    def out_edges(self, node: str) -> list[str]:
         return [p for p, (src, _) in self.edges.items() if src == node]
 
     @property
-    def hidden_nodes(self):
+    def hidden_nodes(self) -> list[str]:
         """ReLU nodes that feed another node: δ has to flow back through them."""
         return [u for u in self.relus if self.out_edges(u)]
 
     @property
-    def hidden_params(self):
+    def hidden_params(self) -> list[str]:
         return [p for p, (_, dst) in self.edges.items() if dst in self.hidden_nodes]
 
-    def downstream(self, node):
+    def downstream(self, node: str) -> list[str]:
         """Every node that node feeds, directly or through others."""
         found, todo = [], [node]
         while todo:
@@ -99,7 +101,7 @@ class Network:
                     todo.append(dst)
         return found
 
-    def units_on_path(self, param):
+    def units_on_path(self, param: str) -> list[str]:
         """ReLU nodes whose on/off state decides whether dLoss/d(param) can be nonzero."""
         src, dst = self.edges[param]
         nodes = [src, dst] + self.downstream(dst)
@@ -157,7 +159,7 @@ SOFTMAX_223 = Network(
 NETWORKS = {net.name: net for net in (SINGLE_NEURON, RELU_CHAIN, SOFTMAX_223)}
 
 
-def find_network(name, who):
+def find_network(name: str, who: str) -> Network:
     """The Network called name, or a ValueError in which who (the asking function) lists the networks it knows."""
     if isinstance(name, str) and name in NETWORKS:
         return NETWORKS[name]
@@ -188,7 +190,7 @@ class Exercise:
     piece: Piece = None  # for kind "piece": what its dict holds
 
     @property
-    def answer_keys(self):
+    def answer_keys(self) -> tuple[str, ...]:
         """The keys of the dict the student's function returns: a piece's keys, else the network's parameters."""
         return self.piece.keys if self.piece else self.network.params
 
@@ -252,7 +254,7 @@ EXERCISES = {
 }
 
 
-def lookup(name):
+def lookup(name: str) -> Exercise:
     """The Exercise called name, or a ValueError whose message lists the right names."""
     if isinstance(name, str) and name in EXERCISES:
         return EXERCISES[name]

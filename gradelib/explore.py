@@ -11,12 +11,14 @@ computes everything once on creation, so a headless run (nbval, nbgrader)
 executes all of it.
 """
 
+from __future__ import annotations
+
 import base64
 import html
 import io
 import math
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
@@ -188,7 +190,7 @@ class Explorer:
         )
 
     # the current point, read from the sliders
-    def point(self):
+    def point(self) -> Any:
         s = self.sliders
         x = tuple(float(s[n].value) for n in self.net.inputs)
         params = {k: float(s[k].value) for k in self.net.params}
@@ -198,17 +200,17 @@ class Explorer:
     def _changed(self, change):
         self.refresh()
 
-    def refresh(self):
+    def refresh(self) -> None:
         """Recompute everything; whatever goes wrong becomes a sentence in the widget."""
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")  # nothing may reach stderr in a headless run
                 self._refresh()
             self.error_html.value = ""
-        except Exception as exc:  # the widget must survive anything; say what happened instead
+        except Exception as exc:  # noqa: BLE001  the widget must survive anything; say what happened instead
             self.error_html.value = _sentence(f"The explorer could not update: {type(exc).__name__}: {exc}")
 
-    def loss(self, x, params, target):
+    def loss(self, x: Any, params: Any, target: Any) -> float:
         return float(self.net.forward(x, params, target)["Loss"])
 
     def _refresh(self):
@@ -288,7 +290,16 @@ class ExplorerBox(widgets.VBox):
         return f"explorer for {self.explorer.net.name} (it shows as a widget in JupyterLab)"
 
 
-def explorer(network, gradients=None, update=None, *, x=None, params=None, target=None, eta=0.1):
+def explorer(
+    network: str,
+    gradients: Any = None,
+    update: Any = None,
+    *,
+    x: Any = None,
+    params: Any = None,
+    target: Any = None,
+    eta: float = 0.1,
+) -> Any:
     """A widget to explore network ("single_neuron", "relu_chain" or "softmax_223") at one point.
 
     gradients: the student's fn(x, params, target) -> dict of dLoss/dp (else numerical ones are shown);

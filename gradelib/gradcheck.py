@@ -23,9 +23,11 @@ wrong.  Which one is not stored anywhere: the judge finds it with the oracle at 
 as the learner does with their own checker.
 """
 
+from __future__ import annotations
+
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -48,7 +50,7 @@ CUBICS = 6
 # ---------------------------------------------------------------- the learner's f: a polynomial
 
 
-def polynomial(coefficients):
+def polynomial(coefficients: Sequence[float]) -> Callable[[Any], Any]:
     """f(t) = c0 + c1·t + c2·t² + ... (Horner), for plain floats or NumPy arrays alike."""
     cs = [float(c) for c in coefficients]
 
@@ -61,12 +63,12 @@ def polynomial(coefficients):
     return f
 
 
-def derivative(coefficients, x):
+def derivative(coefficients: Sequence[float], x: float) -> float:
     """f'(x) of the polynomial with these coefficients, exactly (up to one rounding per term)."""
     return sum(k * c * x ** (k - 1) for k, c in enumerate(coefficients) if k)
 
 
-def show_polynomial(coefficients):
+def show_polynomial(coefficients: Sequence[float]) -> str:
     """The polynomial as the feedback writes it: "t³", "0.5 + t² − 0.3t"."""
     terms = []
     for k, c in enumerate(coefficients):
@@ -79,7 +81,7 @@ def show_polynomial(coefficients):
     return text if not text.startswith("−") else "−" + text[2:]
 
 
-def difference_cases(seed):
+def difference_cases(seed: int) -> list[tuple[Any, float]]:
     """[(coefficients, x)]: DECODING, then CUBICS random cubics (an offset up to 10 makes round-off show)."""
     rng = np.random.default_rng([seed, SALT])
     cases = [(list(c), x) for c, x in DECODING]
@@ -102,12 +104,12 @@ class Scheme(NamedTuple):
     cube: float  # for f(t) = t³: h²·slope
 
     @property
-    def step(self):
+    def step(self) -> float:
         """The step h the answers imply: √(cube/slope)."""
         return math.sqrt(abs(self.cube / self.slope)) if self.slope else math.nan
 
     @property
-    def one_sided(self):
+    def one_sided(self) -> int:
         """+1 forward, −1 backward, 0 symmetric: bend = ±h·slope, against 0 (exactly, in float64) for central."""
         h = self.step
         if not (math.isfinite(h) and h > 0):
@@ -261,7 +263,7 @@ RELATIVE_CASES = [
 EXTRA_PAIRS = 3
 
 
-def relative_cases(seed):
+def relative_cases(seed: int) -> list[tuple[float, float]]:
     """RELATIVE_CASES, then EXTRA_PAIRS pairs drawn from the seed (one a small relative difference)."""
     rng = np.random.default_rng([seed, SALT, 2])
     extra = []
@@ -271,7 +273,7 @@ def relative_cases(seed):
     return RELATIVE_CASES + extra
 
 
-def reference_relative_error(a, b):
+def reference_relative_error(a: float, b: float) -> float:
     """|a − b| / max(|a|, |b|), and 0 when both are 0."""
     m = max(abs(a), abs(b))
     return abs(a - b) / m if m else 0.0
@@ -388,7 +390,7 @@ def judge_relative_error(
 # ---------------------------------------------------------------- the planted bug
 
 
-def classmate_gradients(x, params, target):
+def classmate_gradients(x: Any, params: Any, target: Any) -> dict[str, float]:
     """A classmate's exercise 1: dLoss/dp for p in w1, w2, b. One formula is wrong: which?"""
     x1, x2 = x
     z = params["w1"] * x1 + params["w2"] * x2 + params["b"]
@@ -399,7 +401,7 @@ def classmate_gradients(x, params, target):
     return {"w1": -delta * x1, "w2": -Err * x2, "b": -delta}
 
 
-def planted_wrong(seed=0):
+def planted_wrong(seed: int = 0) -> list[str]:
     """The parameters whose gradient classmate_gradients gets wrong at the test points of this seed, by the oracle."""
     net = SINGLE_NEURON
     pts = points.choose(net, seed)
@@ -408,7 +410,7 @@ def planted_wrong(seed=0):
     return [k for k in net.params if not np.allclose([s[k] for s in S], G[k], rtol=1e-5, atol=1e-7)]
 
 
-def read_name(value, function):
+def read_name(value: Any, function: str) -> str:
     """A parameter's name from a learner's answer: "w2", "dLoss/dw2" and " W2 " all read as "w2"; else a Problem."""
     if value is None:
         raise Problem("none", f'{function} returned None: return the name of the parameter, e.g. "b".')

@@ -8,12 +8,16 @@ such elements per notebook); nbgrader's feedback template colours code with Pygm
 of whose colours are just below it on a code cell's grey.  AccessibleHTMLExporter is nbconvert's HTMLExporter
 with those colours darkened, each the same hue, to 4.6:1 or more, an html lang, links underlined, and every
 rendered Markdown cell and text output focusable, as nbconvert makes inputs and outputs, so a wide one scrolls
-from the keyboard.  The feedback files' exporter (gradelib.grading.feedback) builds on it.
+from the keyboard.  The feedback files' exporter (gradelib.grading.report.feedback) builds on it.
 """
+
+from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nbconvert.exporters import HTMLExporter
 
@@ -48,7 +52,7 @@ PAGE_CSS = "a { color: #23527c; text-decoration: underline; } div.nbgrader_cell 
 _MARKDOWN = re.compile(r'<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown')
 
 
-def contrast(a, b):
+def contrast(a: str, b: str) -> float:
     """WCAG 2's contrast ratio of two #rrggbb colours."""
 
     def luminance(colour):
@@ -60,7 +64,7 @@ def contrast(a, b):
     return (hi + 0.05) / (lo + 0.05)
 
 
-def darkened(colour, background=CODE_BACKGROUND):
+def darkened(colour: str, background: str = CODE_BACKGROUND) -> str:
     """colour, or the same hue darkened step by step until it reaches AA on background."""
     rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     scale = 1.0
@@ -70,7 +74,7 @@ def darkened(colour, background=CODE_BACKGROUND):
     return colour
 
 
-def pygments_css(style="default"):
+def pygments_css(style: str = "default") -> str:
     """CSS for the .highlight classes of a Pygments style (nbgrader's feedback colours code with "default")
     whose colour falls below AA on a code cell's grey, each darkened."""
     from pygments.styles import get_style_by_name
@@ -84,14 +88,14 @@ def pygments_css(style="default"):
     return " ".join(rules)
 
 
-def style_block():
+def style_block() -> str:
     """The <style> every exported page gets: theme variables on body (so that they win over the theme's own,
     set on :root, whatever the order of the style sheets), the Pygments colours, the links."""
     variables = " ".join(f"--jp-{k}: {v};" for k, v in {**THEME_COLOURS, **THEME_OPACITY}.items())
     return f"<style>body {{ {variables} }} {pygments_css()} {PAGE_CSS}</style>\n"
 
 
-def accessible(html):
+def accessible(html: str) -> str:
     """An nbconvert HTML page with AA colours, a language, and focusable Markdown cells and text outputs (a wide
     one scrolls from the keyboard)."""
     html = _MARKDOWN.sub('<div tabindex="0" class="jp-RenderedHTMLCommon jp-RenderedMarkdown', html)
@@ -105,12 +109,12 @@ def accessible(html):
 class AccessibleHTMLExporter(HTMLExporter):
     """nbconvert's HTMLExporter, its page made accessible (see the module docstring)."""
 
-    def from_notebook_node(self, nb, resources=None, **kw):
+    def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
         output, resources = super().from_notebook_node(nb, resources, **kw)
         return accessible(output), resources
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Export each notebook given to an .html file beside it."""
     parser = argparse.ArgumentParser(prog="python -m gradelib.html_export", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)

@@ -10,8 +10,8 @@ An exercise's ``kind`` (gradelib.exercises) is a key of KINDS.  Its Kind record 
     judge      the verdict on the plain answers
 
 and everything else is shared by every kind: ``ask`` calls the function at the cases (in the kernel for
-gradelib.check, in a fresh process for the grader's harness, gradelib/grading/harness.py) and ``conclude``
-turns the plain outcomes into a Result in the same words in both places (gradelib.grading.verdict).
+gradelib.check, in a fresh process for the grader's harness, gradelib/grading/sandbox/harness.py) and ``conclude``
+turns the plain outcomes into a Result in the same words in both places (gradelib.grading.judge.verdict).
 
     "gradient"        fn(x, params, target) -> {param: dLoss/dparam}
     "update"          fn(x, params, target, eta) -> {param: new value}
@@ -21,7 +21,7 @@ turns the plain outcomes into a Result in the same words in both places (gradeli
     "relative_error"  relative_error(a, b) -> float
     "answer"          which_gradient_is_wrong() -> "w1", "w2" or "b"
     "batch"           single_neuron_batch_gradients(X, params, targets) -> {"w1": ..., "w2": ..., "b": ...}
-    "by_hand"         the by-hand values, {step: value}: only asked here, marked by gradelib.grading.marking
+    "by_hand"         the by-hand values, {step: value}: only asked here, marked by gradelib.grading.judge.hand
 """
 
 from __future__ import annotations
@@ -608,7 +608,7 @@ KINDS: dict[str, Kind] = {
         judge=_judge_batch,
         width=lambda ex, case: len(SINGLE_NEURON.params),
     ),
-    "by_hand": Kind(  # only the harness asks: grading/verify.py sends the probe, grading/marking.py marks it
+    "by_hand": Kind(  # only the harness asks: grading/preprocess/verify.py probes, grading/judge/hand.py marks
         cases=lambda ex, seed: [[]],
         arguments=lambda case: (),
         read=_read_hand,

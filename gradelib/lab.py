@@ -24,6 +24,8 @@ Launcher.
 The folder is temporary and removed when the server stops.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
@@ -31,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,7 +45,7 @@ FIRST_NOTEBOOK = Path("notebooks") / "01_single_neuron.ipynb"
 OWN_LANDING = ("root_dir", "root-dir", "notebook_dir", "notebook-dir", "default_url", "default-url")
 
 
-def write_learner_config(folder):
+def write_learner_config(folder: str | Path) -> tuple[Path, Path]:
     """Write the learner's configuration into folder; return (config dir, app settings dir)."""
     config = Path(folder) / "config"
     (config / "labconfig").mkdir(parents=True)
@@ -108,13 +111,13 @@ def landing(notebook: str | None, args: list[str]) -> list[str]:
     return [f"--LabApp.default_url=/lab/tree/{quote(Path(notebook).name)}"]
 
 
-def environment(config):
+def environment(config: str | Path) -> dict[str, str]:
     """os.environ with the learner's config folder first on Jupyter's config path."""
     before = os.environ.get("JUPYTER_CONFIG_PATH")
     return dict(os.environ, JUPYTER_CONFIG_PATH=os.pathsep.join([str(config)] + ([before] if before else [])))
 
 
-def main(args=None):
+def main(args: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if args is None else args)
     with tempfile.TemporaryDirectory(prefix="backprop-learner-") as folder:
         config, settings = write_learner_config(folder)

@@ -20,9 +20,11 @@ names the matrix slips: a transposed result, an outer product in the wrong
 order, the mapping read the other way round.  A self-check only: no points.
 """
 
+from __future__ import annotations
+
 import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,7 +59,7 @@ def _bias(dst):
     return next(p for p, e in NET.edges.items() if e == (None, dst))
 
 
-def names():
+def names() -> dict[str, Any]:
     """{"W1": [["W13", "W14"], ["W23", "W24"]], "b1": ["b3", "b4"], ...}: the notes' name of every entry."""
     out = {}
     for layer in LAYERS:
@@ -66,7 +68,7 @@ def names():
     return out
 
 
-def pack(params):
+def pack(params: dict[str, float]) -> dict[str, Any]:
     """The notes' dict (W13, ..., b7) as the arrays {"W1", "b1", "W2", "b2"}: row = from, column = into."""
     return {
         k: np.array([[float(params[p]) for p in row] for row in v])
@@ -76,7 +78,7 @@ def pack(params):
     }
 
 
-def unpack(arrays):
+def unpack(arrays: dict[str, Any]) -> dict[str, float]:
     """The arrays {"W1", "b1", "W2", "b2"} back as the notes' dict of 15 floats."""
     out = {}
     for k, v in names().items():
@@ -115,7 +117,7 @@ def _read(value, name):
     return out
 
 
-def expected(X, P, T):
+def expected(X: Any, P: Any, T: Any) -> dict[str, Any]:
     """The right arrays at the points, from the scalar oracle: {key: array (n, *shape)}."""
     G = oracle.loss_gradients(NET, X, P, T)
     return _stack([{p: G[p][i] for p in NET.params} for i in range(len(T))])
@@ -134,7 +136,7 @@ def _swapped(P):
     return Q
 
 
-def slips(pts):
+def slips(pts: Any) -> list[tuple[str, dict[str, Any], str]]:
     """[(mistake, arrays it gives, sentence)]: the matrix slips, each as the numbers it would return."""
     E = expected(pts.X, pts.P, pts.T)
     swapped = _stack(

@@ -11,23 +11,27 @@ diagnosis swap a local derivative (see ``gradelib.surgery``) without a second
 copy of each network.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 
 class Plain:
     """The ordinary arithmetic: ReLU(z) = max(z, 0) and an edge carries w·y."""
 
-    def relu(self, node, z):
+    def relu(self, node: str, z: Any) -> Any:
         return np.maximum(z, 0.0)
 
-    def edge(self, weight, w, y):
+    def edge(self, weight: str, w: Any, y: Any) -> Any:
         return w * y
 
 
 PLAIN = Plain()
 
 
-def single_neuron(x, params, target, ops=PLAIN):
+def single_neuron(x: Any, params: Any, target: Any, ops: Any = PLAIN) -> dict[str, Any]:
     """Y = ReLU(w1·x1 + w2·x2 + b),  Err = O_b − Y,  Loss = ½·Err²."""
     x1, x2 = x
     z = ops.edge("w1", params["w1"], x1) + ops.edge("w2", params["w2"], x2) + params["b"]
@@ -36,7 +40,7 @@ def single_neuron(x, params, target, ops=PLAIN):
     return {"z": z, "Y": Y, "Err": Err, "Loss": 0.5 * Err**2}
 
 
-def relu_chain(x, params, target, ops=PLAIN):
+def relu_chain(x: Any, params: Any, target: Any, ops: Any = PLAIN) -> dict[str, Any]:
     """Y1 = ReLU(w11·x1 + b1),  Y2 = ReLU(w12·Y1 + b2),  Loss = ½·(O_b2 − Y2)²."""
     (x1,) = x
     z1 = ops.edge("w11", params["w11"], x1) + params["b1"]
@@ -47,7 +51,7 @@ def relu_chain(x, params, target, ops=PLAIN):
     return {"z1": z1, "Y1": Y1, "z2": z2, "Y2": Y2, "Err2": Err2, "Loss": 0.5 * Err2**2}
 
 
-def log_softmax(logits):
+def log_softmax(logits: Any) -> Any:
     """log P_k = Y_k − m − log Σ_j exp(Y_j − m), with m = max_j Y_j.
 
     Subtracting the maximum keeps every exp() in [0, 1], so logits such as
@@ -60,12 +64,12 @@ def log_softmax(logits):
     return [Y - m - np.log(total) for Y in logits]
 
 
-def softmax(logits):
+def softmax(logits: Any) -> Any:
     """P_k = exp(Y_k) / Σ_j exp(Y_j), computed through the stable log_softmax."""
     return [np.exp(logP) for logP in log_softmax(logits)]
 
 
-def softmax_223(x, params, target, ops=PLAIN):
+def softmax_223(x: Any, params: Any, target: Any, ops: Any = PLAIN) -> dict[str, Any]:
     """The 2-2-3 network of notes 002 with Loss = −log P_target, target ∈ {5, 6, 7}.
 
     Y3 = ReLU(W13·X1 + W23·X2 + b3),  Y4 = ReLU(W14·X1 + W24·X2 + b4),

@@ -18,8 +18,12 @@ decided here, in the functions themselves, so a ``from gradelib.oracle import
 loss_gradients`` anywhere cannot escape them.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +49,7 @@ GUARD = _Guard()
 
 
 @contextlib.contextmanager
-def refused():
+def refused() -> Iterator[None]:
     """The block runs a student's function: the oracle (and check()) refuse to answer inside it."""
     GUARD.depth += 1
     try:
@@ -55,7 +59,7 @@ def refused():
 
 
 @contextlib.contextmanager
-def watch():
+def watch() -> Iterator[None]:
     """A check of one student function: whether it asked the oracle (see asked()) is forgotten on entry and exit."""
     GUARD.asked = False
     try:
@@ -64,12 +68,12 @@ def watch():
         GUARD.asked = False
 
 
-def asked():
+def asked() -> bool:
     """Whether a student's function has asked the oracle since watch() began."""
     return GUARD.asked
 
 
-def refuse_inside_student_code():
+def refuse_inside_student_code() -> None:
     """Raise OracleRefused, noting that the oracle was asked, if a student's function is running."""
     if GUARD.depth:
         GUARD.asked = True
@@ -79,7 +83,7 @@ def refuse_inside_student_code():
         )
 
 
-def withdraw():
+def withdraw() -> None:
     """From now on, in this process, the oracle answers NaN and check() says it is not available.
 
     For the grader's harness, where a notebook's cells run outside the kernel:
@@ -89,11 +93,11 @@ def withdraw():
     GUARD.withdrawn = True
 
 
-def withdrawn():
+def withdrawn() -> bool:
     return GUARD.withdrawn
 
 
-def perturbed(net, P):
+def perturbed(net: Any, P: dict[str, Any]) -> Any:
     """Each parameter array (n,) becomes (n, 2m + 1): columns 2j, 2j+1 move parameter j by ±h, the last is the base."""
     m = len(net.params)
     h = {k: H * np.maximum(1.0, np.abs(P[k])) for k in net.params}
@@ -106,7 +110,7 @@ def perturbed(net, P):
     return out, h
 
 
-def loss_gradients(net, X, P, T, ops=PLAIN):
+def loss_gradients(net: Any, X: Any, P: Any, T: Any, ops: Any = PLAIN) -> dict[str, Any]:
     """dLoss/dp for every parameter at n points at once.
 
     X: tuple of arrays (n,); P: dict of arrays (n,); T: array (n,).
@@ -124,7 +128,7 @@ def loss_gradients(net, X, P, T, ops=PLAIN):
     return {k: quotient(L, on, j, h[k]) for j, k in enumerate(net.params)}
 
 
-def quotient(L, on, j, h):
+def quotient(L: Any, on: Any, j: Any, h: Any) -> Any:
     """The difference quotient of the loss along columns 2j (+h) and 2j+1 (−h), the last column the base.
 
     L: losses (n, 2m + 1); on: for each ReLU, whether it is on (n, 2m + 1).  Central,
@@ -139,7 +143,7 @@ def quotient(L, on, j, h):
     return np.where(moved_minus & ~moved_plus, (plus - base) / h, g)
 
 
-def numerical_gradient(exercise, x, params, target):
+def numerical_gradient(exercise: Any, x: Any, params: Any, target: Any) -> dict[str, float]:
     """dLoss/dp for every p in params, by central differences (see the module docstring).
 
     exercise: "single_neuron", "relu_chain" or "softmax_223" (an exercise name

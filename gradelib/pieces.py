@@ -18,9 +18,11 @@ slip would give, built from the same node derivatives and a local factor
 (a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.
 """
 
+from __future__ import annotations
+
 import types
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -41,7 +43,7 @@ class Nudged(Plain):
     def __init__(self, pre=None, post=None):
         self.pre, self.post = pre or {}, post or {}
 
-    def relu(self, node, z):
+    def relu(self, node: str, z: Any) -> Any:
         return np.maximum(z + self.pre.get(node, 0.0), 0.0) + self.post.get(node, 0.0)
 
 
@@ -58,7 +60,7 @@ def _handle(net, node):
     raise ValueError(f"gradelib cannot differentiate {net.name} with respect to {node!r}.")
 
 
-def node_gradients(net, X, P, T, nodes):
+def node_gradients(net: Any, X: Any, P: Any, T: Any, nodes: Sequence[str]) -> dict[str, Any]:
     """dLoss/d(node) for every node at n points at once, by central differences in the node's value.
 
     X: tuple of arrays (n,); P: dict of arrays (n,); T: array (n,); nodes: keys of
@@ -90,7 +92,7 @@ def node_gradients(net, X, P, T, nodes):
     return {node: oracle.quotient(L, on, j, H) for j, node in enumerate(nodes)}
 
 
-def all_nodes(net):
+def all_nodes(net: Any) -> list[str]:
     """Every node a piece may ask about: each ReLU's z and Y, and the output nodes."""
     found = []
     for u, relu in net.relus.items():
@@ -98,7 +100,7 @@ def all_nodes(net):
     return found + [o for o in net.output_nodes if o not in found]
 
 
-def at_point(net, x, params, target):
+def at_point(net: Any, x: Any, params: Any, target: Any) -> dict[str, float]:
     """dLoss/d(node) for every node of all_nodes(net) at one point, as Python floats (for drawings and tables)."""
     net.validate(x, params, target)
     X = tuple(np.array([float(v)]) for v in x)
@@ -118,11 +120,11 @@ class Truth(NamedTuple):
     P: dict  # the parameters, arrays (n,)
     T: np.ndarray  # the targets
 
-    def gate(self, z):
+    def gate(self, z: str) -> Any:
         """ReLU'(z) at the points: 1.0 where on, 0.0 where off."""
         return (self.state[z] > 0) * 1.0
 
-    def is_target(self, k):
+    def is_target(self, k: str) -> Any:
         """[k is the target] for output node Y_k, as 1.0 or 0.0 at each point."""
         return (self.T == int(k[1:])) * 1.0
 
@@ -276,12 +278,12 @@ SLIPS = {
 # ------------------------------------------------------------------ the verdict
 
 
-def expected(ex, t):
+def expected(ex: Any, t: Any) -> dict[str, Any]:
     """What the piece's dict should hold at the points: sign·dLoss/d(node) for each key."""
     return {k: ex.piece.sign * t.G[node] for k, node in zip(ex.piece.keys, ex.piece.nodes)}
 
 
-def truth(ex, pts):
+def truth(ex: Any, pts: Any) -> Any:
     """The node derivatives of every node, and the forward pass, at the test points pts."""
     net = ex.network
     return Truth(node_gradients(net, pts.X, pts.P, pts.T, all_nodes(net)), pts.state, pts.P, np.asarray(pts.T))

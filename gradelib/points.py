@@ -10,7 +10,10 @@ defined there and ReLU'(0) never matters.  Values are rounded to two decimals
 so that a student can redo a point on paper.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,17 +45,17 @@ class Points:
     def __len__(self):
         return len(self.T)
 
-    def on(self, unit):
+    def on(self, unit: str) -> Any:
         return self.state[self.net.relus[unit].pre] > 0
 
-    def call_args(self, i, with_eta):
+    def call_args(self, i: int, with_eta: bool) -> tuple[Any, ...]:
         """Fresh Python objects for one call of the student's function."""
         x = tuple(float(v[i]) for v in self.X)
         params = {k: float(self.P[k][i]) for k in self.net.params}
         target = int(self.T[i]) if self.net.classes else float(self.T[i])
         return (x, params, target, float(self.E[i])) if with_eta else (x, params, target)
 
-    def describe(self, i, with_eta=False, with_params=False):
+    def describe(self, i: int, with_eta: bool = False, with_params: bool = False) -> str:
         """Point i in words: inputs, target (and η), with_params its parameters too, then each ReLU on or off.
 
         An example a learner is to redo on paper needs every parameter (with_params); a sentence that only
@@ -68,7 +71,7 @@ class Points:
         states = [f"{relu.label} {'on' if self.on(u)[i] else 'off'}" for u, relu in self.net.relus.items()]
         return f"{text} ({', '.join(states)})"
 
-    def example(self, i, with_eta=False):
+    def example(self, i: int, with_eta: bool = False) -> str:
         """Point i with every number a learner needs to redo it on paper: the inputs, target, parameters (and η)."""
         return self.describe(i, with_eta, with_params=True)
 
@@ -105,7 +108,7 @@ def _sample_one(net, rng, pattern, target, batch=256):
     raise RuntimeError(f"no test point with pattern {pattern} for {net.name}")
 
 
-def choose(net, seed):
+def choose(net: Any, seed: int) -> Any:
     """The test points for net at this seed: one per pattern in PATTERNS, in that order."""
     rng = np.random.default_rng([seed, SALT])
     rows = []

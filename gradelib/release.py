@@ -12,6 +12,8 @@ is dropped as well.  The same source gives the same bytes, so --check can
 compare files exactly.
 """
 
+from __future__ import annotations
+
 import argparse
 import ast
 import os
@@ -19,7 +21,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -32,7 +36,7 @@ class ReleaseError(RuntimeError):
     """Something a maintainer must fix before the student copies can be made; the message says what."""
 
 
-def listed_assignments(root=ROOT):
+def listed_assignments(root: Path = ROOT) -> tuple[str, ...]:
     """The assignment names nbgrader_config.py lists, in order.
 
     Read from the file's ``ASSIGNMENTS = (...)`` literal, not by running it:
@@ -54,7 +58,7 @@ def listed_assignments(root=ROOT):
     )
 
 
-def source_assignments(root=ROOT):
+def source_assignments(root: Path = ROOT) -> list[str]:
     """The listed assignments that exist as source/<name>/<name>.ipynb, in the listed order."""
     listed = listed_assignments(root)
     folders = (root / "source").iterdir() if (root / "source").is_dir() else ()
@@ -73,7 +77,7 @@ def source_assignments(root=ROOT):
     return [name for name in listed if name in present]
 
 
-def student_copies(root=ROOT, names=None):
+def student_copies(root: Path = ROOT, names: Sequence[str] | None = None) -> dict[str, str]:
     """{name: the student notebook's text} made by nbgrader generate_assignment in a temporary course."""
     names = source_assignments(root) if names is None else list(names)
     texts = {}
@@ -94,7 +98,7 @@ def student_copies(root=ROOT, names=None):
     return texts
 
 
-def run_nbgrader(course, *args):
+def run_nbgrader(course: str | Path, *args: str) -> Any:
     """Run the nbgrader command line in the course folder; a ReleaseError with its log if it fails."""
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], check=False, cwd=course, capture_output=True, text=True, env=_env()
@@ -111,7 +115,7 @@ def _env():
     return env
 
 
-def student_text(nb):
+def student_text(nb: Any) -> str:
     """The notebook as a learner should get it: no outputs, no counts, no saved widget state."""
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -122,11 +126,11 @@ def student_text(nb):
     return nbformat.writes(nb) + "\n"
 
 
-def target(root, name):
+def target(root: Path, name: str) -> Path:
     return root / "notebooks" / f"{name}.ipynb"
 
 
-def drift(root=ROOT, texts=None):
+def drift(root: Path = ROOT, texts: dict[str, str] | None = None) -> list[str]:
     """Sentences naming each student copy that differs from what source/ gives, or has no source.
 
     texts: the student copies' texts if already made (as student_copies(root) returns them).
@@ -145,7 +149,7 @@ def drift(root=ROOT, texts=None):
     return problems
 
 
-def write(root=ROOT):
+def write(root: Path = ROOT) -> list[Path]:
     """Regenerate every student copy; return the paths written."""
     (root / "notebooks").mkdir(exist_ok=True)
     written = []
@@ -159,7 +163,7 @@ def write(root=ROOT):
 CELL_SECONDS = 60  # one cell of a source notebook, as nbgrader's Execute.timeout: training cells take a few seconds
 
 
-def execute(path, timeout=CELL_SECONDS):
+def execute(path: str | Path, timeout: int = CELL_SECONDS) -> None:
     """Run a source notebook top to bottom and store its outputs in place (what nbval compares).
 
     Nothing that changes from run to run is kept: no timings, no widget state, and no widget
@@ -185,7 +189,7 @@ def execute(path, timeout=CELL_SECONDS):
     nbformat.write(nb, path)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gradelib.release", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--check",

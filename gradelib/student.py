@@ -7,6 +7,8 @@ plain Python floats or a sentence saying what went wrong; nothing reaches
 stderr.
 """
 
+from __future__ import annotations
+
 import contextlib
 import difflib
 import io
@@ -15,8 +17,9 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +68,7 @@ def _every_line(frame, event, arg):
 
 
 @contextlib.contextmanager
-def interruptible():
+def interruptible() -> Iterator[None]:
     """A block whose endless loops a time limit can stop on every Python we support (see NEEDS_TRACE).
 
     A trace function already set (a debugger, coverage) serves as well, so it is left in place.
@@ -114,7 +117,7 @@ class Call:
     warned: list = field(default_factory=list)
 
 
-def call(fn, args, name, *, refuse_oracle=True):
+def call(fn: Any, args: Sequence[Any], name: str, *, refuse_oracle: bool = True) -> Call:
     """fn(*args) with a time limit, its output and warnings captured, numpy's settings restored after.
 
     refuse_oracle: whether gradelib's oracle refuses to answer inside fn (see oracle.refused); training
@@ -140,7 +143,7 @@ def call(fn, args, name, *, refuse_oracle=True):
                 out.value = _call_in_thread(fn, args)
         except KeyboardInterrupt:
             raise  # the learner pressed stop: respect it
-        except BaseException as exc:  # a student's error is feedback, never a crash of the checker
+        except BaseException as exc:  # noqa: BLE001  a student's error is feedback, never a crash of the checker
             out.problem = _problem(exc, name)
     out.printed = buffer.getvalue()
     out.warned = [f"{w.category.__name__}: {_short(w.message)}" for w in caught]
@@ -170,7 +173,7 @@ def _call_in_thread(fn, args):
         try:
             with interruptible():
                 box["value"] = fn(*args)
-        except BaseException as exc:  # handed back to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001  handed back to the caller's thread below
             box["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
@@ -186,12 +189,12 @@ def _call_in_thread(fn, args):
 def _short(exc, limit=200):
     try:
         text = str(exc)
-    except BaseException:  # an exception whose __str__ raises
+    except BaseException:  # noqa: BLE001  an exception whose __str__ raises
         text = "(its message could not be shown)"
     return clip(text, limit)
 
 
-def describe_type(value):
+def describe_type(value: Any) -> str:
     kind = type(value)
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape}"
@@ -200,7 +203,7 @@ def describe_type(value):
     return f"a {kind.__module__}.{kind.__name__} object"
 
 
-def to_number(value, what):
+def to_number(value: Any, what: str) -> float:
     """A plain float from int, float, a NumPy real scalar or a 0-d real array; else a Problem.
 
     Only these exact types are read: a subclass could override ``__float__``
@@ -239,7 +242,7 @@ def to_number(value, what):
     )
 
 
-def read_dict(value, keys, fn_name, what):
+def read_dict(value: Any, keys: Sequence[str], fn_name: str, what: str) -> dict[str, float]:
     """A dict {key: float} with exactly these keys, read from a student's returned dict."""
     if value is None:
         raise Problem("none", f"{fn_name} returned None: did you forget `return {{...}}`?")
@@ -281,7 +284,7 @@ def read_dict(value, keys, fn_name, what):
     return {k: to_number(v, f"the value for {k!r}") for k, v in items}
 
 
-def read_vector(value, length, fn_name):
+def read_vector(value: Any, length: int, fn_name: str) -> list[float]:
     """A list of `length` floats from a list, tuple or 1-d array a student returned."""
     if value is None:
         raise Problem("none", f"{fn_name} returned None: did you forget `return`?")
@@ -324,7 +327,7 @@ class Unusual(NamedTuple):
     description: str  # e.g. "a list", "a truth value"
 
 
-def read_answers(value, fn_name):
+def read_answers(value: Any, fn_name: str) -> dict[str, Any]:
     """The hand-worked values a student gave, as {step: float | str | None | Unusual}; else a Problem.
 
     Nothing is judged here: numbers become floats (NaN included), text stays

@@ -15,6 +15,11 @@ gradelib.diagnose asks for many such networks at once; ``stack`` puts them
 side by side, so that one call of the oracle differentiates them all.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .networks import Plain
@@ -26,11 +31,11 @@ class Recorder(Plain):
     def __init__(self):
         self.z, self.y = {}, {}
 
-    def relu(self, node, z):
+    def relu(self, node: str, z: Any) -> Any:
         self.z[node] = z
         return super().relu(node, z)
 
-    def edge(self, weight, w, y):
+    def edge(self, weight: str, w: Any, y: Any) -> Any:
         self.y[weight] = y
         return super().edge(weight, w, y)
 
@@ -41,20 +46,20 @@ class Surgery(Plain):
     def __init__(self, base, slope=None, back=None):
         self.base, self.slope, self.back = base, slope or {}, back or {}
 
-    def relu(self, node, z):
+    def relu(self, node: str, z: Any) -> Any:
         if node not in self.slope:
             return super().relu(node, z)
         zb = self.base.z[node]
         return np.maximum(zb, 0.0) + self.slope[node] * (z - zb)
 
-    def edge(self, weight, w, y):
+    def edge(self, weight: str, w: Any, y: Any) -> Any:
         if weight not in self.back:
             return super().edge(weight, w, y)
         yb = self.base.y[weight]
         return w * yb + self.back[weight] * (y - yb)
 
 
-def record(net, X, P, T):
+def record(net: Any, X: Any, P: Any, T: Any) -> Any:
     """The base point's forward pass, as arrays (n, 1) that broadcast over the perturbed copies."""
     rec = Recorder()
     state = net.forward(
@@ -66,7 +71,7 @@ def record(net, X, P, T):
     return rec, state
 
 
-def stack(net, X, blocks):
+def stack(net: Any, X: Any, blocks: Sequence[Any]) -> Any:
     """Many changed networks differentiated in one oracle call: the points repeated once per block.
 
     blocks: [(P, T, slopes, back)], P a dict of arrays (n,), T (n,), slopes and back
@@ -101,6 +106,6 @@ def stack(net, X, blocks):
     return Xs, Ps, Ts, Surgery(base, slope=slope, back=back)
 
 
-def column(values):
+def column(values: Any) -> Any:
     """An array (n,) as (n, 1), to broadcast over the oracle's perturbed copies."""
     return np.asarray(values, float)[:, None]

@@ -26,8 +26,13 @@ student's batch_gradients(X, params, targets), the gradient of the batch's
 mean loss; it stops in the same polite way.
 """
 
+from __future__ import annotations
+
+import collections
 import math
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,11 +56,17 @@ RUN_COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")  # plot_loss_ru
 ALIVE = 0.7  # initial_params keeps every ReLU on for at least this share of the data
 
 
+def _last(steps, default):
+    """The last value steps gives, or default if it gives none: the parameters after an epoch's last step."""
+    tail = collections.deque(steps, maxlen=1)
+    return tail[0] if tail else default
+
+
 def _network(network):
     return find_network(network, "gradelib.train")
 
 
-def regression_data(network, n=40, seed=0):
+def regression_data(network: str, n: int = 40, seed: int = 0) -> list[tuple[Any, float]]:
     """n examples (x, target) for "single_neuron" (x = (x1, x2)) or "relu_chain" (x = (x1,)).
 
     x is uniform in [-1.5, 1.5] (2 decimals); target is the teacher network's output Y (or Y2),
@@ -73,7 +84,7 @@ def regression_data(network, n=40, seed=0):
     return [(tuple(float(v) for v in X[i]), float(np.round(Y[i], 3))) for i in range(n)]
 
 
-def three_class_data(n_per_class=30, seed=0):
+def three_class_data(n_per_class: int = 30, seed: int = 0) -> list[tuple[Any, int]]:
     """3·n_per_class examples (x, target): 2-D points in three blobs, labelled with the output nodes 5, 6, 7."""
     rng = np.random.default_rng([seed, 2])
     data = []
@@ -87,7 +98,7 @@ def _default_data(net):
     return three_class_data() if net.classes else regression_data(net.name)
 
 
-def initial_params(network, seed=0):
+def initial_params(network: str, seed: int = 0) -> dict[str, float]:
     """Small random parameters (2 decimals) for network, with every ReLU on for most of its default data.
 
     Weights are uniform in [-0.8, 0.8]; the biases of ReLU nodes in [0.1, 0.5] and those of the
@@ -112,7 +123,7 @@ def initial_params(network, seed=0):
     raise RuntimeError(f"no initial parameters for {network} keep every ReLU alive")  # never seen
 
 
-def mean_loss(network, params, data):
+def mean_loss(network: str, params: dict[str, float], data: Sequence[Any]) -> float:
     """The mean of gradelib's forward-pass Loss over the data (one vectorised pass)."""
     net = _network(network)
     X = tuple(np.array([x[i] for x, _ in data], float) for i in range(len(net.inputs)))
@@ -160,7 +171,7 @@ def _step(update, args, net, where):
     return new
 
 
-def train(network, update, params, data, eta, epochs, seed=0):
+def train(network: str, update: Any, params: Any, data: Sequence[Any], eta: float, epochs: int, seed: int = 0) -> Any:
     """Stochastic gradient descent with the student's update(x, params, target, eta) -> new params.
 
     Returns (params, losses): the last parameters and the mean loss after each epoch.  If update
@@ -186,8 +197,7 @@ def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
     rng = np.random.default_rng(seed)
     try:
         for epoch in range(1, epochs + 1):
-            for params in epoch_of(params, rng.permutation(len(data)), epoch):
-                pass
+            params = _last(epoch_of(params, rng.permutation(len(data)), epoch), params)
             loss = mean_loss(network, params, data)
             if not math.isfinite(loss):
                 raise _Stop(
@@ -214,7 +224,16 @@ def _gradient_step(batch_gradients, args, net, eta, where):
     return new
 
 
-def train_minibatch(network, batch_gradients, params, data, eta, epochs, batch_size, seed=0):
+def train_minibatch(
+    network: str,
+    batch_gradients: Any,
+    params: Any,
+    data: Sequence[Any],
+    eta: float,
+    epochs: int,
+    batch_size: int,
+    seed: int = 0,
+) -> Any:
     """Mini-batch gradient descent with the student's batch_gradients(X, params, targets) -> {p: dLoss_batch/dp}.
 
     Each epoch shuffles the data with the seed and cuts it into batches of batch_size examples (the
@@ -236,7 +255,7 @@ def train_minibatch(network, batch_gradients, params, data, eta, epochs, batch_s
     return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of, "gradient")
 
 
-def summary(network, start, trained, losses, data):
+def summary(network: str, start: Any, trained: Any, losses: Sequence[float], data: Sequence[Any]) -> str:
     """Two lines for a training result cell: the start and the trained parameters (3 decimals), each with its
     mean loss.  When no epoch finished, the trained line says that training did not run, rather than show
     parameters that may be the start's again as if they had been learned."""
@@ -249,7 +268,7 @@ def summary(network, start, trained, losses, data):
     return line("start:  ", start) + "\n" + line("trained:", trained)
 
 
-def plot_losses(losses, ax=None, title=None):
+def plot_losses(losses: Sequence[float], ax: Any = None, title: str | None = None) -> Any:
     """The mean loss after each epoch against the epoch number; returns the Figure."""
     own = ax is None  # lay out only a figure we made; a caller's figure keeps its own layout
     if own:
@@ -280,7 +299,9 @@ def plot_losses(losses, ax=None, title=None):
     return fig
 
 
-def plot_loss_runs(runs, ax=None, title=None, log=False):
+def plot_loss_runs(
+    runs: dict[str, Sequence[float]], ax: Any = None, title: str | None = None, log: bool = False
+) -> Any:
     """Several training runs' mean loss after each epoch on one axes, overlaid: runs is {label: losses}.
 
     log: a logarithmic loss axis, on which runs that all end near 0 still differ by their factors.
@@ -325,7 +346,7 @@ def plot_loss_runs(runs, ax=None, title=None, log=False):
     return fig
 
 
-def predict(params, X1, X2):
+def predict(params: dict[str, float], X1: Any, X2: Any) -> Any:
     """The predicted class (5, 6 or 7, the largest P) of the 2-2-3 net at each point of the arrays X1, X2."""
     net = NETWORKS["softmax_223"]
     with np.errstate(all="ignore"):
@@ -333,7 +354,9 @@ def predict(params, X1, X2):
     return np.array(net.classes)[np.argmax(np.stack([state[p] for p in net.probability_keys]), axis=0)]
 
 
-def plot_decision_regions(params, data, ax=None, title=None):
+def plot_decision_regions(
+    params: dict[str, float], data: Sequence[Any], ax: Any = None, title: str | None = None
+) -> Any:
     """For softmax_223: the class argmax P over a grid, shaded, and the data points coloured by target."""
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D

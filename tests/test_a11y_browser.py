@@ -179,8 +179,8 @@ def test_byhand_sheet(browser, tmp_path, network):
 
 
 def test_misconception_report(browser, tmp_path):
-    from gradelib.grading.page import html_page
-    from gradelib.grading.tally import tally
+    from gradelib.grading.report.page import html_page
+    from gradelib.grading.report.tally import tally
     out = tmp_path / "report.html"
     out.write_text(html_page(tally(report_fixture.class_records()), f"What the class got wrong: "
                              f"{report_fixture.ASSIGNMENT}"), encoding="utf-8")

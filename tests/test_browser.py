@@ -216,7 +216,7 @@ def test_feedback_file_shows_its_maths_with_no_network(lab, tmp_path):
     Chromium while every request that would leave the machine is refused: the formulas are typeset (MathJax is
     inside the file), none is left as TeX source, and no request was even tried.
     Screenshot: screenshots/feedback-<notebook>.png."""
-    from gradelib.grading.feedback import FeedbackExporter
+    from gradelib.grading.report.feedback import FeedbackExporter
 
     path = SOURCES[-1]
     html, exporter = feedback_html(path, tmp_path)

@@ -349,8 +349,8 @@ def test_error_carried_forward_goes_through_the_steps_that_are_not_graded(networ
 
 def test_the_grader_reads_the_graded_steps_from_the_test_cell():
     pytest.importorskip("nbformat", reason="the grader's modules need nbformat; CI's fast-test venvs hold only gradelib's own needs")
-    from gradelib.grading.cells import hand_calls
-    from gradelib.grading.marking import mark_hand_cell
+    from gradelib.grading.judge.cells import hand_calls
+    from gradelib.grading.judge.hand import mark_hand_cell
     cell = 'gradelib.grade_by_hand("softmax_223", MY_ID, f, points=5, steps=["z3", "z4", "Y3"])'
     (call,) = hand_calls(cell)
     assert call.steps == ["z3", "z4", "Y3"]

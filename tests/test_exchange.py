@@ -458,7 +458,8 @@ def test_plain_nbgrader_collects_the_forgeries_and_hands_out_the_feedback(cls, s
 def test_the_summary_and_the_report_show_the_refusals_with_the_names_only_when_asked(cls, collected, tmp_path):
     import io
 
-    from gradelib.grading import classgrade, report, verdicts
+    from gradelib.grading import classgrade
+    from gradelib.grading.report import cli as report, store as verdicts
     course = cls.course()
     summary = io.StringIO()
     classgrade.print_collect_findings(f"sqlite:///{course / 'gradebook.db'}", str(course), A, summary)

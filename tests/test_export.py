@@ -1,4 +1,4 @@
-"""The grades for the LMS as CSV (gradelib/grading/export.py), column by column, on a gradebook made here.
+"""The grades for the LMS as CSV (gradelib/grading/lms/export.py), column by column, on a gradebook made here.
 
 The formats are those the LMSs document for their gradebook import:
 - Canvas: Student, ID, SIS User ID, SIS Login ID, Section, then the assignments, and a "Points Possible" row
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from lms_gradebook import CELLS, STUDENTS, make_gradebook, total
 
-from gradelib.grading import export
+from gradelib.grading.lms import export
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_missing_zero_only_when_asked(db_url, capsys):
 
 def test_command_line_writes_the_file(db_url, tmp_path):
     out = tmp_path / "grades.csv"
-    proc = subprocess.run([sys.executable, "-m", "gradelib.grading.export", "moodle", "01_first", "--db", db_url,
+    proc = subprocess.run([sys.executable, "-m", "gradelib.grading.lms.export", "moodle", "01_first", "--db", db_url,
                            "-o", str(out)], check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     text = out.read_bytes().decode("utf-8")

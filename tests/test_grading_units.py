@@ -15,9 +15,10 @@ from fixture_class import ATTACKS, SM_NAIVE, SM_OK, SN_OK, SN_SIGN, SN_ZERO  # n
 
 from gradelib import points  # noqa: E402
 from gradelib.exercises import EXERCISES  # noqa: E402
-from gradelib.grading import cells, isolate, tamper, verdict  # noqa: E402
-from gradelib.grading.cells import grade_calls, names, slice_given, to_python  # noqa: E402
-from gradelib.grading.verify import Report, _checksum  # noqa: E402
+from gradelib.grading.judge import cells, tamper, verdict  # noqa: E402
+from gradelib.grading.sandbox import isolate  # noqa: E402
+from gradelib.grading.judge.cells import grade_calls, names, slice_given, to_python  # noqa: E402
+from gradelib.grading.preprocess.verify import Report, _checksum  # noqa: E402
 
 
 def test_tamper_scan_finds_the_attacks_and_nothing_in_honest_answers():

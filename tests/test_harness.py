@@ -1,4 +1,4 @@
-"""gradelib/grading/harness.py on its own: the job it reads, the records it writes, the oracle it withdraws.
+"""gradelib/grading/sandbox/harness.py on its own: the job it reads, the records it writes, the oracle it withdraws.
 
 Each test runs the harness as the grader does, ``python -I harness.py`` with a JSON job on stdin, but without the
 sandbox or isolate's bookkeeping, so that a failure names the harness.
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gradelib.grading import harness, verdict
+from gradelib.grading.sandbox import harness
+from gradelib.grading.judge import verdict
 
 HARNESS = Path(harness.__file__)
 

@@ -3,8 +3,8 @@ import json
 
 import gradelib
 from gradelib.exercises import EXERCISES
-from gradelib.grading import verdict
-from gradelib.grading.verify import _sentences
+from gradelib.grading.judge import verdict
+from gradelib.grading.preprocess.verify import _sentences
 from gradelib.kinds import KINDS, grader_cases
 from gradelib.result import Mistake, Result
 

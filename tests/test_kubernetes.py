@@ -380,7 +380,7 @@ def test_grading_on_the_cluster_loosens_the_instructors_pod_only(tmp_path, kube_
     assert "procMount" not in container(student)["securityContext"] and "hostUsers" not in student["spec"]
 
 
-BOX_PROBE = "from gradelib.grading import sandbox; print(sandbox.problem(sandbox.find_bwrap()))"
+BOX_PROBE = "from gradelib.grading.sandbox import box; print(box.problem(box.find_bwrap()))"
 
 
 def test_what_bwrap_needs_in_a_pod(tmp_path):
@@ -388,7 +388,7 @@ def test_what_bwrap_needs_in_a_pod(tmp_path):
     the pod: it is made where user namespaces are allowed and /proc is whole; without user namespaces (the
     runtime's seccomp profile), or with /proc masked as container runtimes mask it, sandbox.problem() says why, and
     classgrade stops before grading anyone (its require(), tests/test_sandbox.py)."""
-    from gradelib.grading import sandbox
+    from gradelib.grading.sandbox import box as sandbox
     bwrap = sandbox.find_bwrap()
     pod = [bwrap, "--dev-bind", "/", "/", "--unshare-user", "--unshare-pid", "--uid", "1000", "--gid", "1000",
            "--proc", "/proc"]

@@ -1,6 +1,6 @@
 """The course and an LMS over LTI 1.3, against the loopback platform of tests/lti_platform.py.
 
-- AGS (gradelib/grading/ags.py, ``export --send``): the real command sends the gradebook's scores (the gradebook
+- AGS (gradelib/grading/lms/ags.py, ``export --send``): the real command sends the gradebook's scores (the gradebook
   of tests/lms_gradebook.py) with an OAuth 2 token got by a signed JWT assertion; a re-run makes no second line
   item and sends nothing the LMS already holds; a student unknown to the LMS is refused and reported; a network
   failure half-way leaves a record of every score, sent or not; a tool the LMS does not know gets a sentence.
@@ -26,7 +26,7 @@ from hub_util import find_proxy, free_port
 from lms_gradebook import STUDENTS, make_gradebook, total
 from lti_platform import SCOPE, Member, Platform, new_key, pem, public_jwk
 
-from gradelib.grading import ags, export
+from gradelib.grading.lms import ags, export
 
 CLIENT_ID = "bbh-tool"
 TOOL_KID = "tool-key-1"

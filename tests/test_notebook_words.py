@@ -81,7 +81,7 @@ def test_the_template_says_to_delete_the_raise_and_then_it_is_marked(name):
 
 
 def test_the_grader_names_the_line_to_delete_too():
-    from gradelib.grading.marking import mark_hand_cell
+    from gradelib.grading.judge.hand import mark_hand_cell
 
     class Call:
         network, function = "relu_chain", "relu_chain_by_hand"

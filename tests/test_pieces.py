@@ -16,7 +16,8 @@ import pytest
 import gradelib
 from gradelib import oracle, pieces, points
 from gradelib.exercises import EXERCISES, NETWORKS
-from gradelib.grading import harness, verdict
+from gradelib.grading.sandbox import harness
+from gradelib.grading.judge import verdict
 
 SEEDS = (0, 5, 17)
 relu = partial(max, 0.0)

@@ -17,7 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom
 
-from gradelib.grading import proof, sandbox
+from gradelib.grading import proof
+from gradelib.grading.sandbox import box as sandbox
 
 ASSIGNMENT = "fixture"
 HOW = ["nbgrader", "classgrade"]

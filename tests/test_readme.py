@@ -41,7 +41,7 @@ import pytest
 
 import classroom
 
-from gradelib.grading import sandbox
+from gradelib.grading.sandbox import box as sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"

@@ -29,10 +29,10 @@ import class_grading  # noqa: E402
 import classroom  # noqa: E402
 
 import gradelib  # noqa: E402
-from gradelib.grading import report, verdicts  # noqa: E402
-from gradelib.grading.cells import grade_calls  # noqa: E402
-from gradelib.grading.labels import title  # noqa: E402
-from gradelib.grading.tally import GAPS, MIN_TOGETHER, NOT_ATTEMPTED, tally  # noqa: E402
+from gradelib.grading.report import cli as report, store as verdicts  # noqa: E402
+from gradelib.grading.judge.cells import grade_calls  # noqa: E402
+from gradelib.grading.judge.labels import title  # noqa: E402
+from gradelib.grading.report.tally import GAPS, MIN_TOGETHER, NOT_ATTEMPTED, tally  # noqa: E402
 
 ASSIGNMENT = "01_single_neuron"
 CLASS = ["correct", "forgot_relu", "ascent", "forgot_relu", "factor_2", "wrong", "broken",
@@ -104,8 +104,8 @@ def _submitted_source(course, kind):
 def _by_hand(source, student):
     """(labels, sentences) of a by-hand page as the grader marks it: on the numbers of the student graded."""
     from gradelib import byhand
-    from gradelib.byhand.graded import answers_of
-    from gradelib.grading.marking import first_wrong_why
+    from gradelib.byhand.reading import answers_of
+    from gradelib.grading.judge.hand import first_wrong_why
     from gradelib.student import Problem
     problem = byhand.problem("single_neuron", student)
     ns = {"gradelib": gradelib, "byhand": byhand, "my_problem": problem}
@@ -341,8 +341,8 @@ def test_replacing_a_students_records_never_counts_twice(tmp_path):
 
 
 def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_cannot():
-    from gradelib.grading import isolate
-    from gradelib.grading.verify import KERNEL_ONLY, Planned, Probe, _verdicts
+    from gradelib.grading.sandbox import isolate
+    from gradelib.grading.preprocess.verify import KERNEL_ONLY, Planned, Probe, _verdicts
     (call,) = grade_calls('gradelib.grade("single_neuron", single_neuron_gradients)')
     planned = Planned(3, "test_sn", [Probe("test_sn#0", call, 0, False)], kernel_passed=False)
     unwritten = {"calls": [{"problem": ["not_implemented", "single_neuron_gradients() is not written yet"]}],
@@ -351,7 +351,7 @@ def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_ca
     assert (v.passed, v.judged, v.mistakes) == (False, True, ["not_implemented"])
     (v,) = _verdicts(planned, isolate.Run(finished=False, reason="it did not finish within 20 seconds"))
     assert (v.passed, v.judged, v.reason) == (False, False, "it did not finish within 20 seconds")
-    from gradelib.grading import verdict
+    from gradelib.grading.judge import verdict
     right = classroom.source_solutions(classroom.REPO, ASSIGNMENT)["single_neuron_gradients"]
     ns = {}
     exec(right, ns)
@@ -363,7 +363,7 @@ def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_ca
 
 
 def test_unanswered_and_unjudged_functions_never_travel_together():
-    from gradelib.grading.tally import NOT_JUDGED
+    from gradelib.grading.report.tally import NOT_JUDGED
     records = []
     for s in ("s1", "s2", "s3"):
         found = [verdicts.Verdict("t1", "single_neuron", "f", False, False, mistakes=["not_implemented"],
@@ -381,7 +381,7 @@ def test_unanswered_and_unjudged_functions_never_travel_together():
 
 def test_a_stopped_rerun_is_one_entry_for_the_teacher_and_no_bar():
     """On records alone (the course test plants a real crash): one dead process, two exercises, two notes."""
-    from gradelib.grading.isolate import _exit_reason
+    from gradelib.grading.sandbox.isolate import _exit_reason
     died = _exit_reason(0)
     assert "died" in died
     dead = [verdicts.Verdict(f"t{i}", ex, "f", False, False, judged=False, reason=died)
@@ -403,7 +403,7 @@ def test_a_stopped_rerun_is_one_entry_for_the_teacher_and_no_bar():
 
 def test_mistakes_and_parameters_in_words_a_teacher_reads():
     from gradelib.exercises import lookup
-    from gradelib.grading.page import parameter_summary
+    from gradelib.grading.report.page import parameter_summary
     assert title("missing_relu_derivative") == "Missing ReLU derivative"
     assert title("delta2_no_relu_prime") == "δ2 without ReLU′" and title("eta_twice") == "η twice"
     assert title("factor_2") == "Twice the right value"   # diagnose's own word for the factor
@@ -421,8 +421,9 @@ def test_mistakes_and_parameters_in_words_a_teacher_reads():
 
 def test_a_fault_in_naming_a_failed_cells_mistake_stops_nothing(monkeypatch):
     import logging
-    from gradelib.grading import isolate, verdict
-    from gradelib.grading.verify import Planned, Probe, Report, VerifyGradelib
+    from gradelib.grading.sandbox import isolate
+    from gradelib.grading.judge import verdict
+    from gradelib.grading.preprocess.verify import Planned, Probe, Report, VerifyGradelib
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a case the diagnosis does not handle")

@@ -21,10 +21,10 @@ import classroom  # noqa: E402
 from browser_util import Browser, chromium_missing  # noqa: E402
 
 import gradelib  # noqa: E402
-from gradelib.grading.isolate import _exit_reason  # noqa: E402
-from gradelib.grading.page import html_page  # noqa: E402
-from gradelib.grading.tally import tally  # noqa: E402
-from gradelib.grading.verdicts import WHOLE, NotebookRecord, SubmissionRecord, Verdict  # noqa: E402
+from gradelib.grading.sandbox.isolate import _exit_reason  # noqa: E402
+from gradelib.grading.report.page import html_page  # noqa: E402
+from gradelib.grading.report.tally import tally  # noqa: E402
+from gradelib.grading.report.store import WHOLE, NotebookRecord, SubmissionRecord, Verdict  # noqa: E402
 
 ROOT = HERE.parent
 ASSIGNMENT = "01_single_neuron"

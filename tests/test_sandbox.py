@@ -39,7 +39,8 @@ import classroom  # noqa: E402
 from attacks import USE_STOLEN, attack_source  # noqa: E402
 
 import gradelib  # noqa: E402
-from gradelib.grading import gradebook, sandbox  # noqa: E402
+from gradelib.grading import gradebook  # noqa: E402
+from gradelib.grading.sandbox import box as sandbox  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_single_neuron"

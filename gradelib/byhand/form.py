@@ -9,11 +9,13 @@ A box holds text, as typed: marking reads it (gradelib.byhand.reading), so
 answers() (a step not yet answered, not an unreadable one).
 """
 
-import html
+from __future__ import annotations
 
-from .marking import check_by_hand, symbol_html
-from .personal import problem
-from .sheet import _givens_html
+import html
+from typing import Any
+
+from .marking import check_by_hand
+from .personal import givens_html, problem, symbol_html
 from .steps import graded_steps, steps
 
 LABEL_WIDTH = "9em"
@@ -45,17 +47,17 @@ class Form:
         self.button = widgets.Button(description="Check", button_style="primary")
         self.output = widgets.Output()
         self.button.on_click(lambda _: self.check())
-        head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{_givens_html(p)}")
+        head = widgets.HTML(f"<b>The numbers of student {html.escape(p.student_id)}</b>{givens_html(p)}")
         self.widget = widgets.VBox([head, *rows, self.button, self.output])
 
     def __repr__(self):  # no address, so a stored notebook output stays the same
         return f"byhand.form({self.problem.network!r}, {self.problem.student_id!r})"
 
-    def answers(self):
+    def answers(self) -> dict[str, str]:
         """The filled-in boxes as {step key: text}, in the steps' order."""
         return {key: box.value for key, box in self.boxes.items() if box.value.strip()}
 
-    def check(self):
+    def check(self) -> Any:
         """Mark the boxes and show the Marking under the button; returns it."""
         from IPython.display import display
 
@@ -71,7 +73,7 @@ class Form:
         display(self.widget)
 
 
-def form(network, student_id, steps=None):
+def form(network: str, student_id: str, steps: Any = None) -> Form:
     """The Form for this student's problem for network; ValueError with a sentence for a bad id.
 
     steps: the graded steps, as grade_by_hand takes them (None: the network's default).

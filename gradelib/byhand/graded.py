@@ -8,23 +8,29 @@ The student's function returns their values from paper, ``{"z": 0.93, ...}``.
 The test cell prints the marking and ends with the score, points · right/all
 steps, as the cell's value: nbgrader reads a test cell's number as its partial
 credit.  In the kernel the numbers come from the id the notebook names; when
-the grader marks the cell (gradelib.grading.marking) it regenerates them from
+the grader marks the cell (gradelib.grading.judge.hand) it regenerates them from
 the id of the student it grades and replaces this cell's output, so neither a
 classmate's answers nor a changed id can score.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
 
 from .. import oracle
-from ..student import Problem, call, read_answers
+from ..student import Problem
+from .marking import mark
+from .personal import problem
+from .reading import answers_of
 
-# Set by the grader's harness to the student it grades (gradelib.grading.harness.STUDENT_VARIABLE); on a
+# Set by the grader's harness to the student it grades (gradelib.grading.sandbox.harness.STUDENT_VARIABLE); on a
 # JupyterHub a student's login is their nbgrader id, so my_id() finds it there too.
 ID_VARIABLES = ("GRADELIB_STUDENT_ID", "JUPYTERHUB_USER")
 POINT_DECIMALS = 2  # a partial score as nbgrader stores and shows it
 
 
-def my_id(default):
+def my_id(default: str) -> str:
     """The id whose numbers are yours: the graded student's, your hub login, else default (self-study)."""
     for name in ID_VARIABLES:
         value = os.environ.get(name, "").strip()
@@ -33,46 +39,22 @@ def my_id(default):
     return default
 
 
-def score(marking, points):
+def score(marking: Any, points: float) -> float:
     """points · right/total steps, rounded as nbgrader shows a score."""
     return round(points * marking.right / marking.total, POINT_DECIMALS) if marking.total else 0.0
 
 
-def headline(marking, points):
+def headline(marking: Any, points: float) -> str:
     """The score in one sentence: the points, and the share of steps right that gives them."""
     return f"Score: {score(marking, points):g} of {points:g} points ({marking.right} of {marking.total} steps right)."
 
 
-def unmarked(sentence, points, student_id):
+def unmarked(sentence: str, points: float, student_id: str) -> str:
     """The text of a by-hand cell whose values could not be read at all: no step is right."""
     return (
         f"By hand, on the numbers made for {student_id!r}: no step could be marked, "
         f"0 of {points:g} points.\n- {sentence}"
     )
-
-
-def not_written_sentence(mistake, sentence, shown):
-    """The sentence for a by-hand function's problem: its template sits below raise NotImplementedError(), so
-    "not written yet" would puzzle a student who filled in every value; say which line to delete."""
-    if mistake != "not_implemented":
-        return sentence
-    return (
-        f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
-        "While that line is there, the values you wrote below it are never read."
-    )
-
-
-def answers_of(fn, name):
-    """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
-    if not callable(fn):
-        raise Problem(
-            "not_callable", f"grade_by_hand needs your function itself, e.g. {name}; it got {type(fn).__name__}."
-        )
-    shown = f"{getattr(fn, '__name__', name)}()"
-    c = call(fn, (), shown)
-    if c.problem:
-        raise Problem(c.problem.mistake, not_written_sentence(c.problem.mistake, c.problem.sentence, shown))
-    return read_answers(c.value, shown)
 
 
 class Score(float):
@@ -82,7 +64,7 @@ class Score(float):
         return f"{float(self):g}"
 
 
-def grade_by_hand(network, student_id, fn, *, points, steps=None):
+def grade_by_hand(network: str, student_id: str, fn: Any, *, points: float, steps: Any = None) -> Score:
     """Print the step-by-step marking of fn()'s values and return the score (see the module docstring).
 
     steps: which steps are graded, the instructor's choice: a list of step keys, "all", or None for the
@@ -90,8 +72,6 @@ def grade_by_hand(network, student_id, fn, *, points, steps=None):
     others).  The score is points · right / graded steps.  The grader reads this keyword from the test cell as
     written (a literal), so the sheet, the form and check_by_hand must be given the same choice.
     """
-    from . import mark, problem  # the package's own marker, imported late: it imports this module
-
     if oracle.withdrawn():  # in the grader's harness the grader marks, not the cell
         return Score(0.0)
     try:

@@ -51,12 +51,13 @@ the tests' choice); a student's self-check shows which step is wrong and why,
 never the number it should be.
 """
 
+from __future__ import annotations
+
 import difflib
 import html
 import math
-import re
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -67,8 +68,8 @@ from ..student import Problem, describe_type, read_answers
 from ..text import clip, full_stop, join_and, join_or
 from . import personal
 from . import steps as steps_module
-from .graded import answers_of
-from .reading import SLACK, Reading, agrees, read_value, tolerance
+from .personal import symbol_html
+from .reading import SLACK, Reading, agrees, answers_of, read_value, tolerance
 
 LISTED = 12  # keys listed when a key is unknown; the 2-2-3 net has 46
 EXPLAINED = 3  # later wrong steps explained in the messages; the rest are named (every StepMark says why)
@@ -117,11 +118,11 @@ class Marking:
         self.first_wrong = next((s.key for s in self.steps if s.status != "right"), None)
 
     @property
-    def fraction(self):
+    def fraction(self) -> float:
         return self.right / self.total if self.total else 0.0
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.available and self.total > 0 and self.right == self.total
 
     def __bool__(self):
@@ -166,14 +167,6 @@ def _shown(value):
     return "0" if value == 0 else f"{value:.6g}"
 
 
-def symbol_html(name):
-    """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
-    if "_" in name:  # a target symbol: everything after the underscore is one subscript
-        head, _, sub = name.partition("_")
-        return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
-    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
-
-
 def _normal(key):
     """A key as compared: no case, spaces, underscores or braces; δ spelt delta, ∂ spelt d, dL/d spelt dLoss/d."""
     text = "".join(c for c in key.lower() if not c.isspace() and c not in "_{}")
@@ -183,7 +176,7 @@ def _normal(key):
 
 def _aliases(steps):
     """Every spelling accepted for each step's key (see _normal), plus the plain "Err" of the chain's Err2."""
-    table = {}
+    table: dict[str, Any] = {}
     for step in steps:
         names = {step.key, step.name}
         if step.key.startswith("new "):
@@ -213,7 +206,10 @@ def _read_page(steps, answers, network):
         )
     aliases = _aliases(steps)
     keys = [s.key for s in steps]
-    readings, by, notes, unknown = {}, {}, [], []
+    readings: dict[str, Any] = {}
+    by: dict[str, Any] = {}
+    notes: list[Any] = []
+    unknown: list[Any] = []
     for key, value in list(dict.items(answers)):  # dict's own items: a subclass's overrides are not asked
         if type(key) is not str:
             notes.append(
@@ -261,7 +257,7 @@ def _unknown_keys(unknown, keys, aliases, network):
 def _short_repr(value):
     try:
         return repr(value)[:40] if type(value) in (int, float, bool, type(None), tuple) else type(value).__name__
-    except Exception:  # an int too long to print, or a tuple holding an object whose repr raises
+    except Exception:  # noqa: BLE001  an int too long to print, or a tuple holding an object whose repr raises
         return type(value).__name__
 
 
@@ -346,7 +342,7 @@ def _judge(p, steps, page, right, carry, reveal, graded):
     v = p.givens()
     v.step_names = {}
     marks, reads = [], []
-    zeroed = set()  # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
+    zeroed: set[str] = set()  # steps whose value on the page is 0 where the right value is not: see _carries_a_zero
     for step in steps:
         r = right[step.key]
         v.read = []
@@ -523,7 +519,7 @@ def _messages(marks, notes, foreign_note):
     return out + list(notes)
 
 
-def mark(p, answers, *, reveal=False, steps=None):
+def mark(p: Any, answers: Any, *, reveal: bool = False, steps: Any = None) -> Marking:
     """Mark the student's answers ({step key: value}) to problem p, step by step with error carried forward.
 
     Never raises for any answers (see reading.read_value), except that inside
@@ -596,7 +592,7 @@ def _no_evidence(m):
     )
 
 
-def check_by_hand(network, student_id, answers, *, steps=None):
+def check_by_hand(network: str, student_id: str, answers: Any, *, steps: Any = None) -> Marking:
     """The learner's self-check: mark answers to this student's problem for network; returns the Marking.
 
     answers: the learner's function returning {step: value} (called as the

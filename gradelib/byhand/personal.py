@@ -28,13 +28,20 @@ What makes a problem fit for paper (candidates are drawn until all hold):
     taken for rounding and rounding never for a slip.
 """
 
+from __future__ import annotations
+
 import hashlib
+import html
 import math
+import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .. import oracle
 from ..exercises import find_network
+from ..text import fixed
 from . import steps as steps_module
 from .reading import tolerance
 
@@ -64,24 +71,22 @@ class PersonalProblem:
         return hash((self.network, self.student_id))
 
     @property
-    def off(self):
+    def off(self) -> tuple[str, ...]:
         """The ReLU nodes that are off at this problem, by the notes' labels ("node 3"); () if all are on."""
         net = find_network(self.network, "PersonalProblem")
         state = self.forward()
         return tuple(relu.label for relu in net.relus.values() if state[relu.pre] < 0)
 
-    def forward(self):
+    def forward(self) -> dict[str, float]:
         """gradelib's own forward pass at this problem: every intermediate value, as floats."""
         net = find_network(self.network, "PersonalProblem")
         return {k: float(v) for k, v in net.forward(self.x, self.params, self.target).items()}
 
     def _repr_html_(self):
         """The problem's numbers in the notes' symbols (the sheet shows them with the drawing and the boxes)."""
-        from .sheet import _givens_html  # the sheet imports this module: imported when first shown
+        return givens_html(self)
 
-        return _givens_html(self)
-
-    def givens(self):
+    def givens(self) -> Any:
         """The problem's own numbers under the notes' names, as the steps' rules read them."""
         return steps_module.givens(self.network, self.x, self.params, self.target, self.eta)
 
@@ -98,18 +103,18 @@ class Draws:
         digest = hashlib.sha256(f"{self.key}\0{self.counter}".encode()).digest()
         return int.from_bytes(digest[:8], "big")
 
-    def tenths(self, lo, hi, least=0.0):
+    def tenths(self, lo: float, hi: float, least: float = 0.0) -> float:
         """A number with one decimal in [lo, hi] whose size is at least least."""
         while True:
             value = (round(lo * 10) + self._next() % (round((hi - lo) * 10) + 1)) / 10
             if abs(value) >= least:
                 return value
 
-    def choice(self, options):
+    def choice(self, options: Sequence[Any]) -> Any:
         return options[self._next() % len(options)]
 
 
-def check_id(student_id):
+def check_id(student_id: Any) -> str:
     """The id in Unicode's composed form (NFC) without spaces at either end, or a ValueError saying what is wrong."""
     if not isinstance(student_id, str):
         shown = (
@@ -129,7 +134,7 @@ def check_id(student_id):
     return text
 
 
-def problem(network, student_id):
+def problem(network: str, student_id: str) -> PersonalProblem:
     """The PersonalProblem of this student for this network; ValueError with a sentence for a bad id or network.
 
     student_id: your nbgrader student id when the course grades you (on its JupyterHub, your login), any name
@@ -183,7 +188,7 @@ def _softmax_223(d, shape):
     return x, params, shape["target"], d.choice(ETAS)
 
 
-def right_values(p):
+def right_values(p: PersonalProblem) -> dict[str, float]:
     """Every step's right value at problem p (see _values), guarded as gradelib's oracle is.
 
     For marking, never for a student: inside a function under check it refuses
@@ -211,7 +216,7 @@ def _values(p):
     return out
 
 
-def fit_for_paper(p, shape=None):
+def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
     """Whether problem p keeps every promise of the module docstring."""
     net = find_network(p.network, "byhand")
     state = p.forward()
@@ -243,3 +248,35 @@ def fit_for_paper(p, shape=None):
             return False
         v[step.key] = r
     return True
+
+
+def symbol_html(name: str) -> str:
+    """'dLoss/dW35' -> 'dLoss/dW<sub>35</sub>', 'O_b2' -> 'O<sub>b2</sub>', 'δ1' -> 'δ<sub>1</sub>'."""
+    if "_" in name:  # a target symbol: everything after the underscore is one subscript
+        head, _, sub = name.partition("_")
+        return f"{html.escape(head)}<sub>{html.escape(sub)}</sub>"
+    return re.sub(r"([A-Za-zδη])(\d+)", r"\1<sub>\2</sub>", html.escape(name))
+
+
+def _number(value):
+    """A given number as on the sheet: one decimal ("0.7", "-1.2"), or two if it has them."""
+    text = fixed(value, 2)
+    return text[:-1] if text.endswith("0") else text
+
+
+def givens_html(p: Any) -> str:
+    """The problem's given numbers in the notes' symbols, as the HTML table the sheet and the form show."""
+    net = find_network(p.network, "byhand.personal")
+    rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
+    if net.name == "softmax_223":
+        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
+        output = [k for k in net.params if k not in hidden]
+        rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
+        rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
+        rows.append(("target", f"node {int(p.target)} (Loss = −log P<sub>{int(p.target)}</sub>)"))
+    else:
+        rows.append(("parameters", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in net.params)))
+        rows.append(("target", f"{symbol_html(net.target_symbol)} = {_number(p.target)}"))
+    rows.append(("learning rate", f"η = {_number(p.eta)}"))
+    body = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{b}</td></tr>" for a, b in rows)
+    return f'<table class="givens">{body}</table>'

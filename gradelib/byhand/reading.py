@@ -15,11 +15,13 @@ write 0.25) and "25%" (write 0.25).  A calculation ("0.5*2") is refused too:
 the box wants the number the step comes to.
 """
 
+from __future__ import annotations
+
 import math
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from ..student import Problem, describe_type, to_number
+from ..student import Problem, call, describe_type, read_answers, to_number
 from ..text import clip
 
 SHOWN = 30  # a typed text is quoted back up to this many characters
@@ -48,7 +50,7 @@ def _decimal(number):
     return f"{number:.6g}"
 
 
-def read_string(text):
+def read_string(text: str) -> Reading:
     """The Reading of a typed string (see the module docstring for what is accepted and why)."""
     plain = text.strip().replace("\u2212", "-")
     if plain == "":
@@ -97,7 +99,7 @@ def read_string(text):
     )
 
 
-def read_value(value):
+def read_value(value: Any) -> Reading:
     """The Reading of whatever a student gave for one step: never raises.
 
     float, int and NumPy real scalars are read as they are (through
@@ -120,7 +122,7 @@ def read_value(value):
         sentence = problem.sentence.replace("return the number itself, not text", "write the number itself")
         sentence = sentence.replace("return a plain number", "write a plain number")
         return Reading(None, "unreadable", sentence.rstrip("."))
-    except Exception:  # an exotic object whose conversion fails in its own way: say what it is, never crash
+    except Exception:  # noqa: BLE001  an exotic object whose conversion fails in its own way: say what it is, never crash
         return Reading(None, "unreadable", f"the value is {describe_type(value)}, not a number")
     if not math.isfinite(number):
         return Reading(None, "unreadable", f"the value is {number}: every step here is a finite number")
@@ -137,11 +139,35 @@ RELATIVE = 0.01
 SLACK = 1e-9
 
 
-def tolerance(expected):
+def tolerance(expected: float) -> float:
     """How far a written value may be from expected and still count as it: max(0.005, 1% of |expected|)."""
     return max(ABSOLUTE, RELATIVE * abs(expected)) if math.isfinite(expected) else ABSOLUTE
 
 
-def agrees(given, expected):
+def agrees(given: float, expected: Any) -> bool:
     """Whether the written value given counts as expected (see tolerance); never for a non-finite expected."""
     return math.isfinite(expected) and math.isfinite(given) and abs(given - expected) <= tolerance(expected) + SLACK
+
+
+def not_written_sentence(mistake: str, sentence: str, shown: str) -> str:
+    """The sentence for a by-hand function's problem: its template sits below raise NotImplementedError(), so
+    "not written yet" would puzzle a student who filled in every value; say which line to delete."""
+    if mistake != "not_implemented":
+        return sentence
+    return (
+        f"{shown} still raises NotImplementedError: delete the line raise NotImplementedError() at its top. "
+        "While that line is there, the values you wrote below it are never read."
+    )
+
+
+def answers_of(fn: Any, name: str) -> dict[str, Any]:
+    """The student's values, read as plain data (gradelib.student.read_answers); a Problem if there are none."""
+    if not callable(fn):
+        raise Problem(
+            "not_callable", f"grade_by_hand needs your function itself, e.g. {name}; it got {type(fn).__name__}."
+        )
+    shown = f"{getattr(fn, '__name__', name)}()"
+    c = call(fn, (), shown)
+    if c.problem:
+        raise Problem(c.problem.mistake, not_written_sentence(c.problem.mistake, c.problem.sentence, shown))
+    return read_answers(c.value, shown)

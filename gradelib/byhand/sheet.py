@@ -16,14 +16,15 @@ The drawing shows the edges' weights and the inputs, but no forward value:
 the sheet hands out the problem, never a step's answer.
 """
 
+from __future__ import annotations
+
 import html
 import io
+import os
 from pathlib import Path
+from typing import Any
 
-from ..exercises import find_network
-from ..text import fixed
-from .marking import symbol_html
-from .personal import problem
+from .personal import givens_html, problem, symbol_html
 from .steps import graded_steps, steps
 
 HASHSALT = "gradelib-byhand-sheet"  # any fixed text: it only has to be the same every time
@@ -55,30 +56,7 @@ code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on w
 """
 
 
-def _number(value):
-    """A given number as on the sheet: one decimal ("0.7", "-1.2"), or two if it has them."""
-    text = fixed(value, 2)
-    return text[:-1] if text.endswith("0") else text
-
-
-def _givens_html(p):
-    net = find_network(p.network, "byhand.sheet")
-    rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
-    if net.name == "softmax_223":
-        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
-        output = [k for k in net.params if k not in hidden]
-        rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
-        rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
-        rows.append(("target", f"node {int(p.target)} (Loss = −log P<sub>{int(p.target)}</sub>)"))
-    else:
-        rows.append(("parameters", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in net.params)))
-        rows.append(("target", f"{symbol_html(net.target_symbol)} = {_number(p.target)}"))
-    rows.append(("learning rate", f"η = {_number(p.eta)}"))
-    body = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{b}</td></tr>" for a, b in rows)
-    return f'<table class="givens">{body}</table>'
-
-
-def drawing_svg(p):
+def drawing_svg(p: Any) -> str:
     """The network with this problem's inputs and weights (no forward values), as deterministic inline SVG."""
     import matplotlib  # here, not at the top: importing gradelib (the grader's harness does) needs no drawing
 
@@ -110,7 +88,7 @@ class Sheet:
     def __repr__(self):  # the text a notebook stores beside the HTML: no address, so nbval can compare it
         return f"byhand.sheet({self.problem.network!r}, {self.problem.student_id!r})"
 
-    def steps(self):
+    def steps(self) -> list[Any]:
         """The graded steps, in order: the boxes of this sheet."""
         return [s for s in steps(self.problem.network, self.problem.target) if s.key in self.graded]
 
@@ -124,7 +102,7 @@ class Sheet:
             "gradients and updates) follow the same rules and are not graded."
         )
 
-    def fragment(self):
+    def fragment(self) -> str:
         """The sheet's content, without the page around it."""
         p = self.problem
         rows = "".join(
@@ -137,7 +115,7 @@ class Sheet:
             f'<div class="gradelib-byhand-sheet">'
             f"<h1>Backpropagation by hand: {html.escape(TITLES[p.network])}</h1>"
             f'<p class="who">The numbers of student <b>{html.escape(p.student_id)}</b></p>'
-            f"{_givens_html(p)}"
+            f"{givens_html(p)}"
             f'<div class="drawing">{drawing_svg(p)}</div>'
             f'<p class="how">Work out each step in this order, on paper, from your own earlier results; '
             f"write each value with at least two decimals (a rounded value counts as right: within 0.005, "
@@ -146,14 +124,15 @@ class Sheet:
             f"{self._left_out()} "
             f"Then check it with "
             f"<code>byhand.check_by_hand({p.network!r}, {html.escape(repr(p.student_id))}, answers)</code>.</p>"
-            f'<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th><th>your value</th></tr>'
+            '<table class="steps"><tr><th>#</th><th>step (its key in answers)</th><th>what it is</th>'
+            "<th>your value</th></tr>"
             f"{rows}</table></div>"
         )
 
     def _repr_html_(self):
         return f"<style>{STYLE}</style>{self.fragment()}"
 
-    def html(self):
+    def html(self) -> str:
         """The standalone page."""
         p = self.problem
         title = html.escape(f"Backprop by hand: {p.network}, {p.student_id}")
@@ -162,14 +141,14 @@ class Sheet:
             f"<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
         )
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> Any:
         """Write the standalone page to path (UTF-8); returns the path."""
         path = Path(path)
         path.write_bytes(self.html().encode("utf-8"))
         return path
 
 
-def sheet(network, student_id, steps=None):
+def sheet(network: str, student_id: str, steps: Any = None) -> Sheet:
     """The printable Sheet of this student's problem for network; ValueError with a sentence for a bad id.
 
     steps: the graded steps, as grade_by_hand takes them (None: the network's default).

@@ -26,10 +26,12 @@ The notes' conventions, kept here on purpose:
     from 0, and a student's own z of exactly 0 counts as off, as in the notebooks.
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..exercises import find_network
 
@@ -57,12 +59,12 @@ class Values(dict):
             raise AttributeError(key) from None
 
 
-def gate(z):
+def gate(z: float) -> float:
     """ReLU'(z): 1 when the neuron is on (z > 0), 0 when it is off."""
     return 1.0 if z > 0 else 0.0
 
 
-def relu(z):
+def relu(z: float) -> float:
     return z if z > 0 else 0.0
 
 
@@ -76,7 +78,7 @@ class Slip(NamedTuple):
     # off"), when the slip's value alone does not imply it; None if it does
 
 
-def node_off(z):
+def node_off(z: str) -> Any:
     """A Slip.holds for a sentence that says the node whose sum is z is off."""
     return lambda v: v[z] <= 0
 
@@ -659,12 +661,14 @@ def _softmax_223(target):
                     Slip(
                         "softmax_not_divided",
                         lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)),
-                        f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, so that the three add up to 1",
+                        f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, "
+                        "so that the three add up to 1",
                     ),
                     Slip(
                         "softmax_no_exp",
                         lambda v, k=k: v[f"Y{k}"] / (v.Y5 + v.Y6 + v.Y7 or math.nan),
-                        f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7",
+                        f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: "
+                        f"softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7",
                     ),
                     Slip(
                         "softmax_negated",
@@ -941,7 +945,7 @@ _CHAIN = _relu_chain()
 _SOFTMAX = {t: _softmax_223(t) for t in OUTPUTS}
 
 
-def steps(network, target=None):
+def steps(network: str, target: Any = None) -> tuple[Step, ...]:
     """The steps of network's hand calculation in the notes' order, a tuple of Step records.
 
     For "softmax_223" the output errors depend on the target node (P_k − 1 at
@@ -995,7 +999,7 @@ DEFAULT_GRADED = {
 ALL = "all"  # steps=ALL grades every step
 
 
-def graded_steps(network, chosen=None):
+def graded_steps(network: str, chosen: Any = None) -> tuple[str, ...]:
     """The keys of the graded steps, in the steps' order: chosen (a list of keys, or "all"), else the default.
 
     ValueError with a sentence for a choice that names no step: an instructor's typo must not grade nothing.
@@ -1017,7 +1021,7 @@ def graded_steps(network, chosen=None):
     return tuple(k for k in keys if k in set(chosen))
 
 
-def givens(network, x, params, target, eta):
+def givens(network: str, x: Any, params: Any, target: Any, eta: float) -> Any:
     """The problem's own numbers as the Values every rule starts from, under the notes' names."""
     net = find_network(network, "byhand.givens")
     v = Values()

@@ -18,11 +18,13 @@ progress bar runs while grading and a summary table is printed at the end
 (``--json FILE`` writes it for a program too).  Running it again gives the
 same gradebook.
 
-The verdicts of every graded function (for the misconception report, report.py)
+The verdicts of every graded function (for the misconception report, the report package)
 go the same way: workers keep theirs in private copies of the store of
 verdicts, and hand them back in the verifier's Report; this process alone
-writes the course's store (verdicts.py), replacing each student's records.
+writes the course's store (report/store.py), replacing each student's records.
 """
+
+from __future__ import annotations
 
 import argparse
 import fcntl
@@ -36,35 +38,25 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TextIO
 
 from . import collect_record
+from .autograde import Outcome, grade_one
 from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
+from .preprocess.verify import Report
 from .proof import GraderBroken
-from .sandbox import Sandbox, Unavailable, home_seed
-from .verdicts import WHOLE, NotebookRecord, StoreError, replace, store_path
-from .verify import Report
+from .report.store import WHOLE, NotebookRecord, StoreError, replace, store_path
+from .sandbox.box import Sandbox, Unavailable, home_seed
 
 WORKER_LOST = "the grading worker stopped while grading this submission (its process died)"
 UNSANDBOXED = (
     "WARNING: graded WITHOUT the sandbox (c.Sandbox.enabled = False): the students' code ran with your "
     "rights, and could read the solutions and change the gradebook."
 )
-
-
-@dataclass
-class Outcome:
-    """One student's grading, as a worker sends it to the main process (which alone writes the gradebook)."""
-
-    status: str  # "graded", "failed" (nbgrader could not grade it) or "missing"
-    reason: str = ""  # why not graded, for the instructor
-    notebooks: dict = field(default_factory=dict)  # notebook name -> what nbgrader wrote (see grade_one)
-    timestamp: str | None = None  # the submission's time, ISO 8601
-    files: list[str] = field(default_factory=list)  # the notebooks that were submitted
-    seconds: float | None = None  # the worker's time for this student
 
 
 class Row(NamedTuple):
@@ -81,7 +73,7 @@ class ClassRun:
     """What every worker of one class run needs to know."""
 
     root: str  # the course folder
-    config: object  # nbgrader's configuration of the course
+    config: Any  # nbgrader's configuration of the course
     main_db: str  # the course's gradebook file (only the main process writes it)
     db_url: str
     assignment: str
@@ -89,7 +81,7 @@ class ClassRun:
 
 
 # ---------------------------------------------------------------- the workers
-def load_config(root):
+def load_config(root: str) -> Any:
     """The course's nbgrader configuration, read the way the nbgrader commands read it."""
     from nbgrader.apps.baseapp import NbGrader
 
@@ -103,7 +95,7 @@ def load_config(root):
         os.chdir(cwd)
 
 
-def worker(number, run, tasks, results):
+def worker(number: int, run: ClassRun, tasks: Any, results: Any) -> None:
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
     log_path = os.path.join(run.logdir, f"worker{number}.log")
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -125,95 +117,14 @@ def worker(number, run, tasks, results):
         start = time.monotonic()
         try:
             outcome = grade_one(config, assignment, student)
-        except BaseException as err:  # never lose the worker over one submission
+        except BaseException as err:  # noqa: BLE001  never lose the worker over one submission
             outcome = Outcome("failed", f"grading raised {type(err).__name__}: {err}")
         outcome.seconds = round(time.monotonic() - start, 3)
         results.put(("done", number, student, outcome))
 
 
-def grade_one(config, assignment, student, log=None):
-    """nbgrader's Autograde for one student, then what it wrote, as plain data (log: where nbgrader logs)."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.converters import Autograde
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.utils import capture_log
-
-    coursedir = CourseDirectory(config=config)
-    submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-    if not glob.glob(os.path.join(submitted, "*.ipynb")):
-        return Outcome("missing", "no notebook was submitted")
-    coursedir.assignment_id, coursedir.student_id = assignment, student
-    app = Autograde(coursedir=coursedir, config=config, **({"log": log} if log is not None else {}))
-    app.force = True
-    app.create_student = True
-    result = capture_log(app)
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            return Outcome("failed", _reason(result))
-        data = Outcome(
-            "graded",
-            timestamp=sub.timestamp.isoformat() if sub.timestamp else None,
-            files=sorted(os.path.basename(p) for p in glob.glob(os.path.join(submitted, "*.ipynb"))),
-        )
-        autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
-        complete = True
-        for nb in sub.notebooks:
-            path = os.path.join(autograded, nb.name + ".ipynb")
-            graded = result.get("success", False) and os.path.exists(path)
-            sent = os.path.exists(os.path.join(submitted, nb.name + ".ipynb"))
-            complete = complete and (graded or not sent)
-            data.notebooks[nb.name] = {
-                "graded": graded,
-                "sent": sent,
-                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
-                "comments": {c.name: c.auto_comment for c in nb.comments},
-                "flagged": bool(nb.flagged),
-                "late_penalty": nb.late_submission_penalty,
-                "report": _report(path) if graded else None,
-            }
-    if not any(nb["sent"] for nb in data.notebooks.values()):
-        names = ", ".join(f"{name}.ipynb" for name in data.notebooks)
-        data.status = "missing"
-        data.reason = f"no notebook named {names} was submitted (the folder has {', '.join(data.files)})"
-    elif not complete:
-        data.status, data.reason = "failed", _reason(result)
-    return data
-
-
-def _report(path):
-    try:
-        with open(path) as f:
-            return json.load(f).get("metadata", {}).get("gradelib")
-    except (OSError, ValueError):
-        return None
-
-
-KNOWN = [
-    ("NotJSONError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-    ("JSONDecodeError", "the submitted notebook is not valid JSON (damaged, or not a notebook)"),
-    ("ValidationError", "the notebook's nbgrader cell metadata is damaged, so its cells cannot be matched"),
-    ("DeadKernelError", "the Python kernel died while running the notebook"),
-    ("CellTimeoutError", "a cell ran too long and the kernel could not be stopped"),
-    ("No notebooks found", "no notebook with the assignment's name was submitted"),
-]
-
-
-def _reason(result):
-    """A sentence for the instructor from nbgrader's log and traceback."""
-    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
-    for key, sentence in KNOWN:
-        if key in text:
-            return sentence
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if "ERROR" in line or "Error" in line]
-    last = (errors or lines or ["nbgrader could not grade it (no log)"])[-1]
-    return "nbgrader could not grade it: " + last[:300]
-
-
 # ---------------------------------------------------------------- the course's gradebook
-def merge(gb, assignment, student, outcome):
+def merge(gb: Any, assignment: str, student: str, outcome: Outcome) -> None:
     """Write one student's outcome into the course's gradebook, in one transaction."""
     from datetime import datetime
 
@@ -259,7 +170,7 @@ def merge(gb, assignment, student, outcome):
         raise
 
 
-def assignment_notebooks(gb, assignment):
+def assignment_notebooks(gb: Any, assignment: str) -> list[str]:
     return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
 
 
@@ -272,7 +183,7 @@ class Progress:
         self.start = time.monotonic()
         self.tty = stream.isatty()
 
-    def step(self, student, note):
+    def step(self, student: str, note: str) -> None:
         self.done += 1
         elapsed = time.monotonic() - self.start
         if self.tty:
@@ -290,7 +201,7 @@ class Progress:
         self.stream.flush()
 
 
-def summary_rows(gb, assignment, students, outcomes):
+def summary_rows(gb: Any, assignment: str, students: Sequence[str], outcomes: dict[str, Outcome]) -> list[Row]:
     from nbgrader.api import MissingEntry
 
     rows = []
@@ -306,7 +217,7 @@ def summary_rows(gb, assignment, students, outcomes):
             notes.append("MISSING: " + outcome.reason)
         elif outcome.status == "failed":
             notes.append("FAILED: " + outcome.reason)
-        for name, nb in sorted(outcome.notebooks.items()):
+        for _name, nb in sorted(outcome.notebooks.items()):
             report = Report.from_json(nb.get("report"))
             notes += [f"{grade_id}: wrong outside the kernel" for grade_id in report.failed]
             notes += [f"{grade_id}: could not be verified" for grade_id in report.unverifiable]
@@ -320,7 +231,9 @@ def summary_rows(gb, assignment, students, outcomes):
     return rows
 
 
-def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=True):
+def print_summary(
+    rows: Sequence[Row], assignment: str, seconds: float, jobs: int, stream: TextIO = sys.stdout, sandboxed: bool = True
+) -> None:
     width = max([len("student")] + [len(r.student) for r in rows])
     stream.write(f"\n{assignment}: {len(rows)} submissions graded in {seconds:.1f} s with {jobs} worker(s)\n")
     stream.write(f"{'student':<{width}}  {'score':>6}  {'max':>5}  notes\n")
@@ -341,7 +254,7 @@ def print_summary(rows, assignment, seconds, jobs, stream=sys.stdout, sandboxed=
 
 
 # ---------------------------------------------------------------- the command
-def find_students(root, coursedir, assignment):
+def find_students(root: str, coursedir: Any, assignment: str) -> list[str]:
     pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
     found = []
     for path in glob.glob(pattern):
@@ -351,7 +264,15 @@ def find_students(root, coursedir, assignment):
     return sorted(set(found))
 
 
-def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdout, timings=None, sandboxed=None):
+def grade_class(
+    assignment: str,
+    root: str = ".",
+    jobs: int | None = None,
+    students: Sequence[str] | None = None,
+    stream: TextIO = sys.stdout,
+    timings: dict[str, float] | None = None,
+    sandboxed: bool | None = None,
+) -> list[Row]:
     """Grade every submission of assignment; return the summary rows (student, score, max, notes).
 
     timings, a dict, receives the seconds each student's grading took in its worker.
@@ -362,7 +283,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     from nbgrader.coursedir import CourseDirectory
     from sqlalchemy.exc import SAWarning
 
-    from . import verify  # noqa: F401  (imported once here, inherited by every worker)
+    from .preprocess import verify  # noqa: F401  (imported once here, inherited by every worker)
 
     # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warning
     warnings.filterwarnings("ignore", category=SAWarning)
@@ -392,7 +313,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
         except MissingEntry:
             raise SystemExit(
                 f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment {assignment}` first"
-            )
+            ) from None
     try:
         prove_grader(config, assignment, log=lambda line: stream.write(line + "\n") if stream is not None else None)
     except GraderBroken as why:
@@ -427,7 +348,7 @@ def grade_class(assignment, root=".", jobs=None, students=None, stream=sys.stdou
     return rows
 
 
-def print_collect_findings(db_url: str, root: str, assignment: str, stream=sys.stdout) -> None:
+def print_collect_findings(db_url: str, root: str, assignment: str, stream: TextIO = sys.stdout) -> None:
     """Under the summary: the entries collect refused (submitted in another's name, unsafe) or re-dated, kept
     beside the gradebook by the course's exchange (exchange.py, collect_record.py); nothing if there are none."""
     if stream is None:
@@ -458,7 +379,9 @@ def _run_workers(run, students, jobs, stream):
 
     procs = {n: spawn(n) for n in range(jobs)}
     next_id = jobs
-    busy, outcomes, progress = {}, {}, Progress(len(students), stream)
+    busy: dict[int, Any] = {}
+    outcomes: dict[str, Any] = {}
+    progress = Progress(len(students), stream)
     assignment = run.assignment
     store = store_path(run.db_url)
     with Gradebook(run.db_url) as gb:
@@ -496,9 +419,9 @@ def _record(gb, assignment, student, outcome, outcomes, progress, store=None):
     progress.step(student, note)
 
 
-def submission_records(outcome):
+def submission_records(outcome: Outcome) -> list[NotebookRecord]:
     """The store's records of one student's outcome: a record of the failure if any, and each graded notebook."""
-    from .record import notebook_record
+    from .preprocess.record import notebook_record
 
     records = []
     if outcome.status != "graded":
@@ -509,7 +432,7 @@ def submission_records(outcome):
     return records
 
 
-def keep_verdicts(store, assignment, student, outcome, stream=None):
+def keep_verdicts(store: str, assignment: str, student: str, outcome: Outcome, stream: TextIO | None = None) -> None:
     """Replace the student's records in the course's store; a store that cannot be written stops no one."""
     try:
         replace(store, assignment, student, submission_records(outcome), whole=True)
@@ -518,7 +441,7 @@ def keep_verdicts(store, assignment, student, outcome, stream=None):
             stream.write(f"{student}: verdicts not kept for the report: {err}\n")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gradelib.grading.classgrade", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment")
     parser.add_argument("--jobs", "-j", type=int, default=None, help="workers (default: one per core)")
@@ -532,7 +455,7 @@ def main(argv=None):
         "your rights; the summary and the feedback say so)",
     )
     args = parser.parse_args(argv)
-    timings = {}
+    timings: dict[str, float] = {}
     rows = grade_class(
         args.assignment,
         root=args.course,

@@ -5,7 +5,7 @@
 another student's name, or unsafe to copy) or collected with a corrected
 timestamp (one from the future).  They go into ``gradelib-exchange.json``
 beside the gradebook, so that the class summary (classgrade.py) and the
-misconception report's "Submissions to look at" (report.py) can show them
+misconception report's "Submissions to look at" (the report package) can show them
 after the collect's own output has scrolled away.
 
 Only the collecting process writes the file (the instructor's); a Finding is

@@ -23,11 +23,15 @@ nbgrader then needs three things it does not arrange for itself:
   every new submission (``quiet_nbgrader_warnings``).
 """
 
+from __future__ import annotations
+
 import logging
 import os
 import sqlite3
 import sys
 import warnings
+from collections.abc import MutableMapping
+from typing import Any
 
 from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 
@@ -35,28 +39,28 @@ from .gradebook import NBGRADER_TABLES, read_only, sqlite_path
 AUTOFLUSH_WARNING = r"Object of type <Submitted\w+> not in session"
 
 
-def prepare(c) -> None:
+def prepare(c: Any) -> None:
     """For nbgrader's commands in this process: its tools on PATH, its warnings quiet, its gradebook stamped."""
     tools_on_path()
     quiet_nbgrader_warnings()
     stamp_unstamped(_db_url(c), log=_log())
 
 
-def tools_on_path(environ: dict[str, str] | None = None, executable: str | None = None) -> str | None:
+def tools_on_path(environ: MutableMapping[str, str] | None = None, executable: str | None = None) -> str | None:
     """Put the running interpreter's bin folder first on PATH; return it (None when there is no interpreter path).
 
     The folder is taken as sys.executable names it, not resolved: a venv's
     ``bin/python`` is a symlink to the base interpreter, whose folder has no
     alembic.
     """
-    environ = os.environ if environ is None else environ
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
     executable = sys.executable if executable is None else executable
     if not executable:  # an embedded interpreter may not know its own path
         return None
     folder = os.path.dirname(os.path.abspath(executable))
-    entries = environ.get("PATH", os.defpath).split(os.pathsep)
+    entries = env.get("PATH", os.defpath).split(os.pathsep)
     if entries[0] != folder:
-        environ["PATH"] = os.pathsep.join([folder] + entries)
+        env["PATH"] = os.pathsep.join([folder] + entries)
     return folder
 
 
@@ -67,7 +71,7 @@ def quiet_nbgrader_warnings() -> None:
     warnings.filterwarnings("ignore", message=AUTOFLUSH_WARNING, category=SAWarning, module=r"nbgrader\.")
 
 
-def nbgrader_scripts():
+def nbgrader_scripts() -> Any:
     """nbgrader's alembic migration scripts (alembic's ScriptDirectory), found as nbgrader's alembic.ini finds them.
 
     Their head is what ``alembic heads`` gives nbgrader.get_alembic_version, without a subprocess.

@@ -13,19 +13,23 @@ It sets what plain nbgrader autograde needs to grade safely:
   the run unless it scores full marks (proof.py).
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .gradebook import Damaged, before_grading
-from .proof import GraderBroken, ProveGrader, require_proof
-from .sandbox import Sandbox, Unavailable, require
+from .proof import GraderBroken, Proof, ProveGrader, require_proof
+from .sandbox.box import Sandbox, Unavailable, require
 
 # what the hook has checked in this process (nbgrader calls it once per student): the machine and the
 # gradebook once, the grader once per assignment
 _checked = False
-_proved = set()
+_proved: set[str] = set()
 
 
-def configure(c):
+def configure(c: Any) -> None:
     """Set the course's grading pipeline on nbgrader's config object c."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
@@ -38,8 +42,13 @@ def configure(c):
         SaveAutoGrades,
     )
 
-    from . import FlagForReview, OverwriteReleasedCells, RecordVerdicts, RepairCells, RobustExecute, VerifyGradelib
     from .commands import prepare
+    from .preprocess.execute import RobustExecute
+    from .preprocess.flag import FlagForReview
+    from .preprocess.overwrite import OverwriteReleasedCells
+    from .preprocess.record import RecordVerdicts
+    from .preprocess.sanitize import RepairCells
+    from .preprocess.verify import VerifyGradelib
 
     prepare(c)  # the README's commands, venv not activated: nbgrader's tools on PATH, its gradebook stamped
 
@@ -63,7 +72,7 @@ def configure(c):
         RecordVerdicts,
     ]
     c.Autograde.pre_convert_hook = before_first_student
-    from .feedback import FeedbackExporter
+    from .report.feedback import FeedbackExporter
 
     c.GenerateFeedback.exporter_class = FeedbackExporter  # feedback shows its maths offline (MathJax inline)
     from .exchange import configure_exchange
@@ -71,7 +80,7 @@ def configure(c):
     configure_exchange(c)  # collect only a student's own submission; feedback only to its owner (exchange.py)
 
 
-def before_first_student(assignment="", notebooks=(), **_):
+def before_first_student(assignment: str = "", notebooks: Sequence[str] = (), **_: Any) -> None:
     """nbgrader's pre_convert_hook for autograde: the checks of ``check_before_grading``, once per run.
 
     nbgrader catches an Exception from a hook and goes on; SystemExit is not
@@ -99,7 +108,7 @@ def before_first_student(assignment="", notebooks=(), **_):
         raise SystemExit(f"\n{why}\n") from None
 
 
-def check_before_grading(db_url, settings, log=None):
+def check_before_grading(db_url: str, settings: Sandbox, log: Callable[[str], Any] | None = None) -> str | None:
     """Before anyone is graded: a sandbox can be made (if enabled), the gradebook is whole; then back it up."""
     require(settings)
     copy = before_grading(db_url)
@@ -108,7 +117,7 @@ def check_before_grading(db_url, settings, log=None):
     return copy
 
 
-def prove_grader(config, assignment, log=None):
+def prove_grader(config: Any, assignment: str, log: Callable[[str], Any] | None = None) -> Proof | None:
     """Before the first student of assignment: the instructor's solution scores full marks (unless switched off)."""
     if not ProveGrader(config=config).enabled:
         return None

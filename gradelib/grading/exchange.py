@@ -43,6 +43,7 @@ import re
 import shutil
 import stat
 from dataclasses import dataclass, field
+from typing import Any
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
@@ -60,7 +61,7 @@ TIMESTAMP_FILE = "timestamp.txt"
 SECRET_FILE = "submission_secret.txt"
 
 
-def configure_exchange(c) -> None:
+def configure_exchange(c: Any) -> None:
     """Use the course's collect and release_feedback in nbgrader's config object c (the plugins' import paths,
     which nbgrader resolves when it runs them)."""
     c.ExchangeFactory.collect = "gradelib.grading.exchange.CourseCollect"
@@ -207,7 +208,7 @@ class Entry:
         return self.claimed is not None and self.written is not None and self.claimed > self.written + CLOCK_SLACK
 
     @property
-    def timestamp(self) -> datetime.datetime:
+    def timestamp(self) -> datetime.datetime | None:
         """The time it is ordered by: the time claimed, unless that is in its future; then when it was written."""
         return self.written if self.future else self.claimed
 
@@ -406,7 +407,7 @@ class CourseCollect(ExchangeCollect):
                     rec["username"],
                 )
 
-    def do_copy(self, src: str, dest: str, log=None) -> None:
+    def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         """nbgrader's copy of one entry, then a second look: an entry that changed while it was copied (a file
         swapped for a link) is refused and its copy removed; a corrected time is written into the copy."""
         entry = self.entries.get(src)

@@ -8,6 +8,8 @@ gradebook stops the run with a sentence saying how to restore a copy, instead
 of grading into it.
 """
 
+from __future__ import annotations
+
 import os
 import sqlite3
 from datetime import datetime
@@ -23,17 +25,17 @@ class Damaged(Exception):
     """The gradebook cannot be trusted; the message says why and how to restore it."""
 
 
-def sqlite_path(db_url):
+def sqlite_path(db_url: str) -> str | None:
     """The file of an ``sqlite:///`` URL, or None for another database (which this module leaves alone)."""
     return db_url[len("sqlite:///") :] if db_url.startswith("sqlite:///") else None
 
 
-def read_only(path, timeout=5.0):
+def read_only(path: str, timeout: float = 5.0) -> sqlite3.Connection:
     """An SQLite connection that cannot change the file (Path.as_uri() quotes any '?', '#' or '%' in it)."""
     return sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True, timeout=timeout)
 
 
-def copy(src, dst):
+def copy(src: str, dst: str) -> None:
     """A consistent copy of the SQLite file src at dst (SQLite's backup API), even while others read src."""
     a, b = read_only(src), sqlite3.connect(dst)
     try:
@@ -43,7 +45,7 @@ def copy(src, dst):
         b.close()
 
 
-def problem(path):
+def problem(path: str) -> str | None:
     """None if the gradebook at path is a whole nbgrader gradebook; otherwise what is wrong with it."""
     try:
         with open(path, "rb") as f:
@@ -65,7 +67,7 @@ def problem(path):
     return None
 
 
-def backup(path, keep=KEEP):
+def backup(path: str, keep: int = KEEP) -> str:
     """A consistent copy of the gradebook in gradebook-backups/ beside it; the oldest beyond keep removed."""
     folder = os.path.join(os.path.dirname(os.path.abspath(path)), BACKUPS)
     os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -77,7 +79,7 @@ def backup(path, keep=KEEP):
     return name
 
 
-def before_grading(db_url, keep=KEEP):
+def before_grading(db_url: str, keep: int = KEEP) -> str | None:
     """Check the gradebook and back it up; raise Damaged if it is not whole. Returns the copy's path."""
     path = sqlite_path(db_url)
     if path is None or not os.path.exists(path):

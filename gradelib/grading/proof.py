@@ -16,6 +16,8 @@ cells lost points and why.  It costs one notebook per run.
 ``c.ProveGrader.enabled = False`` turns it off.
 """
 
+from __future__ import annotations
+
 import copy
 import glob
 import json
@@ -28,11 +30,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from traitlets import Bool
 from traitlets.config import Configurable
 
-from . import gradebook, sandbox
+from . import gradebook
+from .sandbox import box as sandbox
 
 STUDENT = "gradelib-solution-check"  # the id the solution is graded under, in the copy only
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -81,7 +85,7 @@ class Proof:
 
 
 # ---------------------------------------------------------------- the solution as a student hands it in
-def solution_notebook(path: str):
+def solution_notebook(path: str) -> Any:
     """The source notebook at path as a perfect student submits it: hidden tests and solution markers removed."""
     import nbformat
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput
@@ -104,11 +108,11 @@ def _submit_solution(source: str, submitted: str) -> None:
 
 
 # ---------------------------------------------------------------- grading it in a copy of the course
-def prove(config, assignment: str) -> Proof:
+def prove(config: Any, assignment: str) -> Proof:
     """Grade the instructor's solution of assignment with config (nbgrader's), in a throw-away copy of the course."""
     from nbgrader.coursedir import CourseDirectory
 
-    from .classgrade import grade_one
+    from .autograde import grade_one
 
     start = time.monotonic()
     proof = Proof(assignment)
@@ -203,7 +207,7 @@ def _cell_errors(path: str) -> dict:
 
 
 # ---------------------------------------------------------------- why, in words
-def gradelib_in_the_box(settings) -> str | None:
+def gradelib_in_the_box(settings: Any) -> str | None:
     """None if a box imports gradelib; otherwise a sentence saying where this environment's gradelib lives."""
     if not settings.enabled:
         return None
@@ -239,7 +243,7 @@ def _installed_from() -> str:
     return "nowhere (it is not installed)"
 
 
-def sentence(proof: Proof, settings=None) -> str:
+def sentence(proof: Proof, settings: Any = None) -> str:
     """Why the run stopped, for the instructor."""
     head = (
         f"Grading stopped before anyone was graded: your own solution of {proof.assignment} "
@@ -260,7 +264,7 @@ def sentence(proof: Proof, settings=None) -> str:
     return head + body + tail
 
 
-def require_proof(config, assignment: str, settings, log: Callable[[str], None] | None = None) -> Proof:
+def require_proof(config: Any, assignment: str, settings: Any, log: Callable[[str], Any] | None = None) -> Proof:
     """Grade the solution; raise GraderBroken (with the sentence) unless it scores full marks."""
     proof = prove(config, assignment)
     if not proof.passed:

@@ -4,12 +4,16 @@ The score is not changed; the formgrader lists the cell as needing manual
 grading and the submission as flagged, and the reasons are in the grading log.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 
 class FlagForReview(NbGraderPreprocessor):
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: Any, resources: Any) -> Any:
         review = resources.get("gradelib", {}).get("review") or {}
         if not review:
             return nb, resources

@@ -5,12 +5,15 @@ All of it is static (ast, symtable, IPython's own transformation of magics):
 nothing here runs a cell.
 """
 
+from __future__ import annotations
+
 import ast
 import symtable
 import tokenize
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from ..exercises import EXERCISES, NETWORKS
+from ...exercises import EXERCISES, NETWORKS
 
 
 class GradeCall(NamedTuple):
@@ -22,7 +25,7 @@ class GradeCall(NamedTuple):
     reveal: bool  # whether the feedback may show expected values
 
 
-def grade_calls(source):
+def grade_calls(source: str) -> list[GradeCall]:
     """The gradelib.grade calls in an instructor's test cell; [] if it has none we can read."""
     tree = parse(to_python(source))
     if tree is None:
@@ -64,7 +67,7 @@ class HandCall(NamedTuple):
     steps: object = None  # the graded steps as the cell's steps= gives them: a list of keys, "all", or None
 
 
-def hand_calls(source):
+def hand_calls(source: str) -> list[HandCall]:
     """The gradelib.grade_by_hand calls in an instructor's test cell; [] if it has none we can read.
 
     A steps= keyword is read only as a literal ("all", a list of keys): a call whose steps= is anything else is
@@ -85,7 +88,7 @@ def hand_calls(source):
     return found
 
 
-def parse(source):
+def parse(source: str) -> ast.Module | None:
     """The cell's syntax tree, or None where it is not Python (a student's broken cell)."""
     try:
         return ast.parse(source)
@@ -96,7 +99,7 @@ def parse(source):
 _TRANSFORMER = None
 
 
-def to_python(source):
+def to_python(source: str) -> str:
     """A cell's source as plain Python: IPython's own transformation of magics and shell escapes."""
     global _TRANSFORMER
     if "%" not in source and "!" not in source and "?" not in source:
@@ -112,7 +115,7 @@ def to_python(source):
 
 
 # ---------------------------------------------------------------- which cells the verifier runs
-def names(source):
+def names(source: str) -> tuple[set[str], set[str]]:
     """(names the cell reads from the notebook's globals, names it binds or changes there)."""
     try:
         top = symtable.symtable(source, "<cell>", "exec")
@@ -137,22 +140,22 @@ def names(source):
     for node in tree.body if tree else []:
         if isinstance(node, (ast.ImportFrom,)) and any(a.name == "*" for a in node.names):
             bound.add("*")
-        targets = []
+        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
         elif isinstance(node, ast.Delete):
             targets = node.targets
-        for t in targets:
-            while isinstance(t, (ast.Attribute, ast.Subscript)):  # params["w1"] = ... changes params
-                t = t.value
-            if isinstance(t, ast.Name):
-                bound.add(t.id)
+        for target in targets:
+            while isinstance(target, (ast.Attribute, ast.Subscript)):  # params["w1"] = ... changes params
+                target = target.value
+            if isinstance(target, ast.Name):
+                bound.add(target.id)
     return used, bound
 
 
-def units(source):
+def units(source: str) -> list[Any]:
     """A cell's top-level statements as [(source, used, bound)], an import split name by name.
 
     The unit of slicing: from ``from gradelib.draw import draw_network, new_figure``
@@ -172,7 +175,7 @@ def units(source):
     return found
 
 
-def slice_given(student_sources, given, probe_functions):
+def slice_given(student_sources: Sequence[str], given: Any, probe_functions: Any) -> dict[int, str]:
     """{index: source}: the statements of the given (instructor) cells that the student's code needs.
 
     given: [(index, source)].  A statement is needed when it binds (or changes)
@@ -192,7 +195,7 @@ def slice_given(student_sources, given, probe_functions):
                 chosen.add(key)
                 needed |= used
                 changed = True
-    out = {}
+    out: dict[int, str] = {}
     for i, j in sorted(chosen):
         out[i] = out[i] + "\n" + pieces[(i, j)][0] if i in out else pieces[(i, j)][0]
     return out

@@ -1,7 +1,7 @@
 """RecordVerdicts (preprocessor): the verifier's verdicts of one notebook into the course's store of verdicts.
 
 Under plain ``nbgrader autograde`` the preprocessors run in the grader's own
-process, so this one, last in the pipeline, writes the store (verdicts.py)
+process, so this one, last in the pipeline, writes the store (report/store.py)
 beside the gradebook.  ``classgrade``'s workers point it at a private copy
 (``RecordVerdicts.store``); their main process writes the course's store from
 the Report each worker hands back.  The verdicts come from VerifyGradelib's
@@ -10,13 +10,17 @@ student wrote.  A store that cannot be written is logged and grading goes on:
 it costs the report a student, never a score.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from .verdicts import NotebookRecord, StoreError, replace, store_path
+from ..report.store import NotebookRecord, StoreError, replace, store_path
 
 
-def notebook_record(name, report):
+def notebook_record(name: str, report: Any) -> NotebookRecord:
     """The store's record of one notebook from the verifier's Report."""
     return NotebookRecord(
         notebook=name,
@@ -32,7 +36,7 @@ class RecordVerdicts(NbGraderPreprocessor):
         "", help="The store of verdicts to write; by default gradelib-verdicts.db beside the gradebook."
     ).tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: Any, resources: Any) -> Any:
         info = resources["nbgrader"]
         report = resources.get("gradelib", {}).get("report")
         where = f"{info['student']}/{info['assignment']}/{info['notebook']}"

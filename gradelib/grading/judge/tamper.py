@@ -16,7 +16,10 @@ What is looked for (an honest derivation of backprop needs none of it):
   __array_ufunc__, ...) or derive from float, int, dict or ndarray.
 """
 
+from __future__ import annotations
+
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .cells import parse
@@ -177,7 +180,7 @@ class Finding:
         return f"cell {self.cell}, line {self.line}: {self.what}"
 
 
-def module_aliases(sources):
+def module_aliases(sources: Iterable[str]) -> dict[str, str]:
     """{local name: dotted module path} from every import in the notebook (instructor's cells too)."""
     aliases = {"__builtins__": "builtins", "get_ipython": "IPython.get_ipython"}
     for source in sources:
@@ -199,7 +202,7 @@ def module_aliases(sources):
     return aliases
 
 
-def scan(cells, aliases):
+def scan(cells: Iterable[tuple[int, str]], aliases: dict[str, str]) -> list[Finding]:
     """[Finding] for cells = [(index, python source)]; aliases from module_aliases()."""
     findings = []
     for index, source in cells:

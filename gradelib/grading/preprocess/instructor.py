@@ -4,7 +4,10 @@ What a submission's cells are (test, given code, the student's answer) and what
 they must contain is read from here, never from the submitted copy.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any
 
 from nbgrader.api import Gradebook
 
@@ -22,7 +25,7 @@ class InstructorCell:
     points: float | None = None
     task: bool = False
 
-    def metadata(self):
+    def metadata(self) -> dict[str, Any]:
         """The nbgrader metadata this cell has in a valid submission (schema 3)."""
         meta = {
             "schema_version": 3,
@@ -39,17 +42,17 @@ class InstructorCell:
         return meta
 
     @property
-    def is_test(self):
+    def is_test(self) -> bool:
         """An autograded test: a locked code cell with points that is not an answer."""
         return self.grade and not self.solution and self.cell_type == "code"
 
     @property
-    def is_given(self):
+    def is_given(self) -> bool:
         """Code the instructor gave, which the student cannot change."""
         return self.locked and not self.solution
 
 
-def instructor_cells(db_url, notebook_id, assignment_id):
+def instructor_cells(db_url: str, notebook_id: str, assignment_id: str) -> dict[str, InstructorCell]:
     """{grade_id: InstructorCell} for one notebook of one assignment; MissingEntry if it is not there."""
     with Gradebook(db_url) as gb:
         nb = gb.find_notebook(notebook_id, assignment_id)

@@ -7,12 +7,15 @@ and can be shown in a lecture.  Student names appear only when the caller asks
 clock.
 """
 
+from __future__ import annotations
+
 import csv
 import html
 import io
+from typing import Any
 
-from ..exercises import lookup
-from .tally import MIN_TOGETHER, NOT_ATTEMPTED, NOT_GRADED, NOT_JUDGED_KIND
+from ...exercises import lookup
+from .tally import MIN_TOGETHER, NOT_ATTEMPTED, NOT_GRADED, NOT_JUDGED_KIND, Tally
 
 BAR_WIDTH = 400  # pixels of a bar at 100 %
 ROW = 40  # pixels per mistake: its label above, its bar below
@@ -57,7 +60,7 @@ def _submissions(n):
     return f"{n} submission{'s' if n != 1 else ''}"
 
 
-def html_page(t, title, names=False):
+def html_page(t: Tally, title: str, names: bool = False) -> str:
     """The report as one HTML document (str)."""
     parts = [
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>',
@@ -187,7 +190,7 @@ def _gaps(ex, names):
     )
 
 
-def parameter_summary(exercise, counts):
+def parameter_summary(exercise: str, counts: Any) -> str:
     """The parameters a mistake concerned, with the students it concerned in each, in few words: a whole
     network or layer is named as such ("all 15 (5 students each)"), not parameter by parameter."""
     try:
@@ -285,7 +288,7 @@ CSV_FIELDS = [
 GAP_SECTION = {True: "not answered", False: "not judged"}  # CSV sections of an exercise's gaps, by NOT_ATTEMPTED
 
 
-def csv_text(t, names=False):
+def csv_text(t: Tally, names: bool = False) -> str:
     """The report's figures as CSV, one row per count of submissions, passed count, mistake, gap, pair and
     submission to look at."""
     out = io.StringIO()
@@ -353,12 +356,12 @@ def csv_text(t, names=False):
             with_label=g.second[2],
             who=g.students,
         )
-    for a in t.attention:
+    for item in t.attention:
         row(
-            section=a.kind,
-            assignment=a.assignment,
-            students=len(a.who or a.students),
-            sentence=a.reason,
-            who=a.who or a.students,
+            section=item.kind,
+            assignment=item.assignment,
+            students=len(item.who or item.students),
+            sentence=item.reason,
+            who=item.who or item.students,
         )
     return out.getvalue()

@@ -1,6 +1,6 @@
 """Counting the class's mistakes from the store of verdicts: the figures of the misconception report.
 
-``tally(records, submitted)`` turns the SubmissionRecords of verdicts.py into
+``tally(records, submitted)`` turns the SubmissionRecords of report/store.py into
 typed figures that page.py draws: per exercise, how many passed and each
 mistake label with its sentence and share, and apart from them, how many did
 not answer or were not judged; the mistakes that travel together (the same
@@ -14,13 +14,17 @@ the verifier stopped (its process died), is listed, not counted as a mistake.
 Everything is sorted, so the same store gives the same page.
 """
 
+from __future__ import annotations
+
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
-from .collect_record import KIND_TEXT, REFUSED, Finding
-from .labels import title
+from ..collect_record import KIND_TEXT, REFUSED, Finding
+from ..judge.labels import title
+from .store import SubmissionRecord
 
 # labels that say the function was not attempted: shown apart from the mistakes, and two of them together teach nothing
 NOT_ATTEMPTED = frozenset({"not_implemented", "not_defined"})
@@ -63,7 +67,7 @@ class Exercise:
     unjudged: list[str] = field(default_factory=list)  # the rest: failed, with no mistake named
 
     @property
-    def key(self):
+    def key(self) -> tuple[str, str]:
         return (self.assignment, self.exercise)
 
 
@@ -119,7 +123,12 @@ class Tally:
     uncounted: dict[str, list[Uncounted]] = field(default_factory=dict)  # assignment -> the others, by why
 
 
-def tally(records, submitted=None, skipped=(), collect_findings: Sequence[Finding] = ()):
+def tally(
+    records: Sequence[SubmissionRecord],
+    submitted: dict[str, Any] | None = None,
+    skipped: Sequence[Any] = (),
+    collect_findings: Sequence[Finding] = (),
+) -> Tally:
     """The figures of the report from SubmissionRecords; submitted: {assignment: [students who handed in]};
     collect_findings: what the course's collect refused or re-dated (collect_record.py), to look at too."""
     submitted = submitted or {}
@@ -155,12 +164,17 @@ def _labels(v):
 
 def _exercises(records):
     """The Exercises, in the order they come in their notebooks, and {student: {(a, exercise, label)}}."""
-    order, functions, graded, passed = [], {}, {}, {}
-    labels, sentences, parameters = {}, {}, {}
-    made = {}
+    order: list[Any] = []
+    functions: dict[Any, Any] = {}
+    graded: dict[Any, Any] = {}
+    passed: dict[Any, Any] = {}
+    labels: dict[Any, Any] = {}
+    sentences: dict[Any, Any] = {}
+    parameters: dict[Any, Any] = {}
+    made: dict[Any, Any] = {}
     for r in records:
         for nb in r.notebooks:
-            by_exercise = {}
+            by_exercise: dict[Any, Any] = {}
             for v in _counted_verdicts(nb):
                 key = (r.assignment, v.exercise)
                 if key not in functions:
@@ -234,7 +248,8 @@ def _together(made):
 
     Unanswered and unjudged functions are left out: two of them together say nothing about a misconception.
     """
-    pairs, single = {}, Counter()
+    pairs: dict[Any, Any] = {}
+    single: Counter[Any] = Counter()
     for student, keys in made.items():
         keys = sorted(k for k in keys if k[2] not in GAPS)
         single.update(keys)
@@ -246,7 +261,7 @@ def _together(made):
     return found
 
 
-def stopped_reason(nb) -> str:
+def stopped_reason(nb: Any) -> str:
     """What the instructor is told of a notebook whose re-run stopped: what happened, and what it cost."""
     left = [v for v in nb.verdicts if not v.judged]
     cost = (
@@ -275,8 +290,9 @@ def _reasons(r):
 def _attention(records, submitted, collect_findings=()):
     """Refused at collect, not graded, not judged, flagged, handed in without any verdict kept, re-dated at
     collect: one entry per submission, submissions with the same reasons together, sorted."""
-    groups, who = {}, {}
-    seen = {}
+    groups: dict[Any, Any] = {}
+    who: dict[Any, Any] = {}
+    seen: dict[Any, Any] = {}
     for r in records:
         seen.setdefault(r.assignment, set()).add(r.student)
         found = _reasons(r)
@@ -305,7 +321,7 @@ def _attention(records, submitted, collect_findings=()):
 def _uncounted(records, assignment, students):
     """The submissions of assignment that no exercise counts, grouped by why."""
     records = {r.student: r for r in records if r.assignment == assignment}
-    groups = {}
+    groups: dict[Any, Any] = {}
     for s in students:
         r = records.get(s)
         if r is None:
@@ -320,6 +336,6 @@ def _uncounted(records, assignment, students):
     return [Uncounted(why, sorted(s)) for why, s in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))]
 
 
-def find(t: Tally, assignment, exercise) -> Exercise | None:
+def find(t: Tally, assignment: str, exercise: str) -> Exercise | None:
     """The Exercise of that name, or None."""
     return next((e for e in t.exercises if e.key == (assignment, exercise)), None)

@@ -1,7 +1,7 @@
 """The course's store of verdicts: what gradelib found in each graded function, student by student.
 
 Grading keeps scores in nbgrader's gradebook; this store keeps, beside it, what
-the misconception report (report.py) needs: for every student and graded
+the misconception report (the report package) needs: for every student and graded
 function, passed or not, the mistake labels gradelib named, their sentences,
 the parameters concerned, and the flags and faults of the submission.
 
@@ -16,12 +16,16 @@ The records come from the verifier's Report (verify.py), which judges every
 graded function outside the kernel, in the grader's process, on plain numbers.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from .gradebook import read_only
+from ..gradebook import read_only
 
 STORE_NAME = "gradelib-verdicts.db"
 WHOLE = ""  # the notebook name of a record about the whole submission (it could not be graded)
@@ -112,18 +116,18 @@ class SubmissionRecord:
     notebooks: list[NotebookRecord] = field(default_factory=list)
 
     @property
-    def status(self):
+    def status(self) -> str:
         """ "graded", or the status of a submission that could not be graded."""
         whole = [nb for nb in self.notebooks if nb.notebook == WHOLE]
         return whole[0].status if whole else "graded"
 
     @property
-    def reason(self):
+    def reason(self) -> str:
         whole = [nb for nb in self.notebooks if nb.notebook == WHOLE]
         return whole[0].reason if whole else ""
 
 
-def store_path(db_url):
+def store_path(db_url: str) -> str | None:
     """The store beside the gradebook of an SQLite db_url; None for another database."""
     if not db_url.startswith("sqlite:///"):
         return None
@@ -141,7 +145,7 @@ def _connect(path):
         ) from None
 
 
-def replace(path, assignment, student, notebooks, whole=True):
+def replace(path: str, assignment: str, student: str, notebooks: Sequence[NotebookRecord], whole: bool = True) -> None:
     """Write a student's records of an assignment in one transaction.
 
     whole=True replaces every record of the student for the assignment (a
@@ -178,7 +182,7 @@ class Loaded:
     skipped: list[str]
 
 
-def load(path, assignment=None):
+def load(path: str, assignment: str | None = None) -> Any:
     """The records of one assignment (or all), sorted by assignment and student; StoreError if unreadable."""
     if not os.path.exists(path):
         raise StoreError(
@@ -203,8 +207,9 @@ def load(path, assignment=None):
         ) from None
     finally:
         db.close()
-    records, skipped = {}, []
-    for a, s, name, body in rows:
+    records: dict[Any, Any] = {}
+    skipped: list[Any] = []
+    for a, s, _name, body in rows:
         try:
             nb = NotebookRecord.from_json(json.loads(body))
         except (TypeError, ValueError) as err:  # a body that is not JSON, or not a record

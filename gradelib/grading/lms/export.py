@@ -1,8 +1,8 @@
 """The course's grades for the LMS: a CSV its gradebook imports, or (``--send``) LTI AGS scores.
 
-    python -m gradelib.grading.export canvas [ASSIGNMENT ...] [-o grades.csv] [--missing zero]
-    python -m gradelib.grading.export moodle [ASSIGNMENT ...]
-    python -m gradelib.grading.export canvas --send --lti lti-tool.json [ASSIGNMENT ...]   (ags.py)
+    python -m gradelib.grading.lms.export canvas [ASSIGNMENT ...] [-o grades.csv] [--missing zero]
+    python -m gradelib.grading.lms.export moodle [ASSIGNMENT ...]
+    python -m gradelib.grading.lms.export canvas --send --lti lti-tool.json [ASSIGNMENT ...]   (ags.py)
 
 Run in the course folder (or give ``--course DIR``; ``--db URL`` names a gradebook directly).  Every student of
 nbgrader's gradebook gets a row, and every assignment a column (all of them unless some are named); a student
@@ -33,85 +33,12 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from .grades import CannotExport, Grades, number, read_grades, said
 
 FORMATS = ("canvas", "moodle")
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_FIXED = ["First name", "Last name", "Email address", "Username", "User ID"]
-
-
-class CannotExport(Exception):
-    """The grades cannot be exported as asked; the message is one sentence saying why and what to do."""
-
-
-@dataclass(frozen=True)
-class AssignmentColumn:
-    """One assignment of the gradebook, as a column."""
-
-    name: str
-    points: float  # its maximum score, from nbgrader's gradebook
-
-
-@dataclass(frozen=True)
-class StudentRow:
-    """One student of the gradebook and their score per assignment (None: nothing handed in)."""
-
-    id: str  # nbgrader's student id: the hub's (Unix) user name
-    first_name: str
-    last_name: str
-    email: str
-    lms_user_id: str  # the LMS's id for them, where the gradebook has it ("" otherwise)
-    scores: dict[str, float | None]
-
-
-@dataclass(frozen=True)
-class Grades:
-    """What the gradebook holds for the export: the columns, and every student's row."""
-
-    assignments: list[AssignmentColumn]
-    students: list[StudentRow]
-
-
-def read_grades(db_url: str, wanted: Sequence[str] = ()) -> Grades:
-    """Every student's score in the assignments wanted (all when none), read with nbgrader's Gradebook API."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gb:
-        known = {a.name: a for a in gb.assignments}
-        unknown = [name for name in wanted if name not in known]
-        if unknown:
-            raise CannotExport(
-                f"the gradebook has no assignment {', '.join(unknown)}; it has "
-                f"{', '.join(sorted(known)) or 'none yet (generate and grade one first)'}"
-            )
-        names = list(wanted) or sorted(known, key=lambda n: (known[n].duedate is None, known[n].duedate, n))
-        columns = [AssignmentColumn(n, float(known[n].max_score or 0)) for n in names]
-        rows = []
-        for student in sorted(gb.students, key=lambda s: s.id):
-            scores = {}
-            for name in names:
-                try:
-                    scores[name] = float(gb.find_submission(name, student.id).score)
-                except MissingEntry:  # nothing handed in: no score, not a zero
-                    scores[name] = None
-            rows.append(
-                StudentRow(
-                    student.id,
-                    student.first_name or "",
-                    student.last_name or "",
-                    student.email or "",
-                    student.lms_user_id or "",
-                    scores,
-                )
-            )
-    return Grades(columns, rows)
-
-
-def number(value: float | None, missing: str) -> str:
-    """A score as the LMS reads it (at most two decimals, no trailing zeros); missing for no score."""
-    if value is None:
-        return missing
-    return format(round(value, 2), "f").rstrip("0").rstrip(".") or "0"
 
 
 def canvas_rows(grades: Grades, missing: str) -> list[list[str]]:
@@ -158,7 +85,7 @@ def course_db_url(course: str) -> str:
         )
     from nbgrader.coursedir import CourseDirectory
 
-    from .classgrade import load_config
+    from ..classgrade import load_config
 
     config = load_config(course)
     config.CourseDirectory.root = os.path.abspath(course)
@@ -177,7 +104,7 @@ def gradebook_url(options: argparse.Namespace) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gradelib.grading.export", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m gradelib.grading.lms.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("lms", choices=FORMATS, help="whose import format the CSV follows")
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="the columns (default: every one)")
     parser.add_argument("--course", default=".", help="the course folder (default: here)")
@@ -202,15 +129,6 @@ def write(text: str, output: str | None) -> None:
         return
     with open(output, "w", encoding="utf-8", newline="") as f:
         f.write(text)
-
-
-def said(command: str, action: Callable[[], int]) -> int:
-    """action's exit status; for CannotExport, its sentence on standard error and status 2."""
-    try:
-        return action()
-    except CannotExport as why:
-        print(f"{command}: {why}", file=sys.stderr)
-        return 2
 
 
 def export(options: argparse.Namespace) -> int:

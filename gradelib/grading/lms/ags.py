@@ -29,11 +29,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .export import CannotExport, Grades, number, said
+from .grades import CannotExport, Grades, number, said
 
 SCOPES = (
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
@@ -114,7 +115,7 @@ def client_assertion(tool: Tool, now: float | None = None) -> str:
     return jwt.encode(claims, tool.private_key, algorithm="RS256", headers={"kid": tool.kid})
 
 
-def call(method: str, url: str, **kwargs) -> requests.Response:
+def call(method: str, url: str, **kwargs: Any) -> requests.Response:
     """One request to the LMS; Unreachable when it does not answer."""
     try:
         return requests.request(method, url, timeout=TIMEOUT, **kwargs)
@@ -305,12 +306,12 @@ def public_key(tool: Tool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gradelib.grading.ags jwk lti-tool.json``: the public JWK to paste into the LMS."""
+    """``python -m gradelib.grading.lms.ags jwk lti-tool.json``: the public JWK to paste into the LMS."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] != "jwk":
         print(
-            "usage: python -m gradelib.grading.ags jwk LTI_SETTINGS.json (scores are sent by "
-            "python -m gradelib.grading.export canvas --send --lti LTI_SETTINGS.json)",
+            "usage: python -m gradelib.grading.lms.ags jwk LTI_SETTINGS.json (scores are sent by "
+            "python -m gradelib.grading.lms.export canvas --send --lti LTI_SETTINGS.json)",
             file=sys.stderr,
         )
         return 2

@@ -9,10 +9,10 @@ the answers are compared here, in the grader's process, with the oracle
 computed here.
 """
 
-from ..exercises import lookup
-from ..kinds import Asked, Malformed, Outcome, conclude, grader_cases
-from ..kinds import questions as kind_questions
-from ..result import Result
+from ...exercises import lookup
+from ...kinds import Asked, Malformed, Outcome, conclude, grader_cases
+from ...kinds import questions as kind_questions
+from ...result import Result
 
 
 class Unverifiable(Exception):

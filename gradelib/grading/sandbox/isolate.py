@@ -1,6 +1,6 @@
 """Run a student's cells in a fresh, isolated process and read back plain numbers.
 
-The process is ``python -I gradelib/grading/harness.py``: isolated mode (no
+The process is ``python -I gradelib/grading/sandbox/harness.py``: isolated mode (no
 user site, no PYTHON* variables, no script directory on the path), a clean
 environment, a temporary working directory that is deleted afterwards, its own
 session (so that whatever it starts is killed with it), and limits on memory,
@@ -15,6 +15,8 @@ directory, and nothing else of the machine.  The job and the answers stay
 outside the folder it sees: they pass through its stdin and stdout only.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import math
@@ -25,10 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..student import MAX_ANSWERS, Unusual
-from . import sandbox
+from ...student import MAX_ANSWERS, Unusual
+from . import box as sandbox
 
 HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
 MAX_OUTPUT = 4 * 1024 * 1024  # bytes of answers read back; honest answers take a few kB
@@ -54,7 +58,7 @@ class Run:
     stderr_tail: str = ""  # for the grading log only: how the process itself failed
 
 
-def clean_env(home):
+def clean_env(home: str) -> dict[str, str]:
     """The few variables a Python process needs; nothing of the grader's environment."""
     env = {
         "PATH": "/usr/bin:/bin",
@@ -71,7 +75,9 @@ def clean_env(home):
     return env
 
 
-def run(steps, limits=None, files_from=None, box=None, student=""):
+def run(
+    steps: Sequence[Any], limits: Any = None, files_from: str | None = None, box: Any = None, student: str = ""
+) -> Run:
     """Run the steps (cells and probes, see harness.py) in a fresh process; return a Run.
 
     box: sandbox.Sandbox settings; the process runs in the sandbox when they are enabled.
@@ -203,10 +209,10 @@ def _copy_support_files(src, dst):
             shutil.copy(os.path.join(root, name), os.path.join(dst, rel))
 
 
-def parse(data):
+def parse(data: bytes) -> Run:
     """A Run from the harness's output lines; anything malformed is left out, never trusted."""
     result = Run()
-    seen = {}
+    seen: dict[Any, Any] = {}
     for line in data.decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)

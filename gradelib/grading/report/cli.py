@@ -16,15 +16,19 @@ its reasons.  No student names unless --names.  Bad input (no course, no gradebo
 graded yet, a damaged store) gets a sentence and exit status 1.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from . import collect_record
+from .. import collect_record
 from .page import csv_text, html_page
+from .store import StoreError, load, store_path
 from .tally import tally
-from .verdicts import StoreError, load, store_path
 
 
 class CannotReport(Exception):
@@ -42,12 +46,12 @@ class Written:
 class Inputs:
     """Where the report's figures come from, in the course at root."""
 
-    store: str  # the store of verdicts (verdicts.py)
+    store: str  # the store of verdicts (report/store.py)
     submitted: dict[str, list[str]]  # assignment -> the students who handed it in
     collect_record: str  # what the course's collect refused or re-dated (collect_record.py)
 
 
-def course_inputs(root) -> Inputs:
+def course_inputs(root: str) -> Inputs:
     """The store, the submissions and the collect record of the course at root; CannotReport if it is none."""
     if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
         raise CannotReport(
@@ -56,7 +60,7 @@ def course_inputs(root) -> Inputs:
         )
     from nbgrader.coursedir import CourseDirectory
 
-    from .classgrade import find_students, load_config
+    from ..classgrade import find_students, load_config
 
     config = load_config(root)
     config.CourseDirectory.root = root
@@ -87,7 +91,7 @@ def course_inputs(root) -> Inputs:
     return Inputs(path, submitted, collect_record.record_path(db_url, root))
 
 
-def make(root=".", assignment=None, names=False, out=None):
+def make(root: str = ".", assignment: str | None = None, names: bool = False, out: str | None = None) -> Any:
     """Write the page and the CSV; return what was written.  CannotReport says why not."""
     root = os.path.abspath(root)
     inputs = course_inputs(root)
@@ -133,7 +137,7 @@ def make(root=".", assignment=None, names=False, out=None):
     return Written(html_path, csv_path, figures.assignments)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gradelib.grading.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", nargs="?", help="one assignment (default: every graded assignment)")
     parser.add_argument("--names", action="store_true", help="show student names (not for a lecture)")

@@ -14,6 +14,10 @@ student wrote); then it removes duplicates as DeduplicateIds does (the last
 copy keeps its role), leaving the earlier copies as plain cells.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import DeduplicateIds
 
@@ -21,7 +25,7 @@ from .instructor import instructor_cells
 
 
 class RepairCells(DeduplicateIds):
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: Any, resources: Any) -> Any:
         info = resources["nbgrader"]
         try:
             known = instructor_cells(info["db_url"], info["notebook"], info["assignment"])

@@ -2,7 +2,7 @@
 
 This file is run as a script, ``python -I harness.py``, in a fresh process with
 a clean environment and a temporary working directory (see
-gradelib.grading.isolate).  It reads one JSON job from stdin:
+gradelib.grading.sandbox.isolate).  It reads one JSON job from stdin:
 
     {"limits": {...}, "steps": [{"cell": i, "source": "..."},
                                 {"probe": "id", "function": "name", "kind": "gradient",
@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 # This script runs as `python -I harness.py`: its own folder is not on sys.path.  It imports the gradelib it is
 # part of (the grader's, the folder the box binds), not whichever one the environment installed: a venv made
 # for another copy of the course would point elsewhere, or at a folder the box does not show.
-_GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_GRADELIB_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, _GRADELIB_HOME)
 import gradelib  # noqa: E402,F401  (its submodules follow gradelib.__path__ from here on)
 
 sys.path.remove(_GRADELIB_HOME)  # nothing else of that folder is importable
-from gradelib import oracle  # noqa: E402
+from gradelib import oracle  # noqa: E402  (these follow the sys.path set above: the grader's own gradelib)
 from gradelib.kinds import KINDS, Shape, ask  # noqa: E402
 
 # Where gradelib.byhand.my_id() finds the id of the student being graded, so that cells which work out the

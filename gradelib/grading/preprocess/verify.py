@@ -44,15 +44,16 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from ..result import Result
-from . import isolate, tamper, verdict
-from .cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
+from ...result import Result
+from ..judge import tamper, verdict
+from ..judge.cells import GradeCall, HandCall, grade_calls, hand_calls, slice_given, to_python
+from ..judge.hand import mark_hand_cell
+from ..judge.labels import title
+from ..judge.outputs import error_output, fail_cell
+from ..report.store import Verdict
+from ..sandbox import isolate
+from ..sandbox.box import Sandbox
 from .instructor import instructor_cells
-from .labels import title
-from .marking import mark_hand_cell
-from .outputs import error_output, fail_cell
-from .sandbox import Sandbox
-from .verdicts import Verdict
 
 SECRET_SEED_BASE = 1_000_000  # grader-drawn seeds are far from the small seeds that notebooks use
 # what reading a notebook file can raise: it is missing or unreadable, not JSON, or not a valid notebook

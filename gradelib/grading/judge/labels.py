@@ -11,10 +11,10 @@ symbol and what it is).
 
 import re
 
-from .. import byhand
-from ..diagnose import FACTORS
-from ..exercises import lookup
-from .marking import BY_HAND
+from ... import byhand
+from ...diagnose import FACTORS
+from ...exercises import lookup
+from .hand import BY_HAND
 
 # the notes' symbols and words spelled out in labels; any other part of a label is kept as it is
 SYMBOLS = {

@@ -7,13 +7,17 @@ is replaced by the marking and its score, which SaveAutoGrades then reads as
 the cell's partial credit, whatever the kernel had shown.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any
 
 import nbformat
 
-from .. import byhand
-from ..byhand.graded import headline, not_written_sentence, score, unmarked
-from .verdicts import Verdict
+from ... import byhand
+from ...byhand.graded import headline, score, unmarked
+from ...byhand.reading import not_written_sentence
+from ..report.store import Verdict
 
 BY_HAND = "by_hand"  # the mistake label of a by-hand step, "by_hand:<step>", in the store of verdicts
 
@@ -32,7 +36,7 @@ class HandOutcome:
     why: str = ""  # what is wrong with the first wrong step, in words (no names: the report shows it)
     problem: str = ""  # the page gave no values at all: the Problem's label ("not_implemented", ...)
 
-    def verdict(self, grade_id):
+    def verdict(self, grade_id: str) -> Verdict:
         """The store of verdicts' record: passed when every step is right; the first wrong step as the mistake,
         or, for a page that gave no values (blank, or raising), the Problem's own label: a blank page is
         unanswered, not a slip at the first step."""
@@ -50,7 +54,7 @@ class HandOutcome:
         )
 
 
-def cell_outputs(text, value):
+def cell_outputs(text: str, value: float) -> list[Any]:
     """A test cell's outputs: the text as printed, then the score as the cell's value."""
     return [
         nbformat.v4.new_output("stream", name="stdout", text=text + "\n"),
@@ -58,7 +62,7 @@ def cell_outputs(text, value):
     ]
 
 
-def mark_hand_cell(call, student, record, run_reason, points):
+def mark_hand_cell(call: Any, student: str, record: Any, run_reason: str | None, points: float) -> HandOutcome:
     """A HandOutcome for the by-hand cell whose values are in record (isolate's clean form, or None)."""
     personal = byhand.problem(call.network, student)
     shown = f"{call.function}()"
@@ -109,7 +113,7 @@ def mark_hand_cell(call, student, record, run_reason, points):
     )
 
 
-def first_wrong_why(marking):
+def first_wrong_why(marking: Any) -> str:
     """The first wrong step's own sentence ("δ1: your δ1 uses ReLU'(z2) ..."), or "" when every step is right."""
     first = next((m for m in marking.steps if m.key == marking.first_wrong), None)
     return f"{first.name}: {first.sentence}" if first else ""

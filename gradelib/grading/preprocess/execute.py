@@ -18,8 +18,11 @@ Every honest notebook runs exactly as under Execute: only failures take the
 new paths.
 """
 
+from __future__ import annotations
+
 import resource
 import time
+from typing import Any
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -27,9 +30,9 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from .kernel import SandboxedKernelManager
-from .outputs import error_output, fail_cell
-from .sandbox import Sandbox
+from ..judge.outputs import error_output, fail_cell
+from ..sandbox.box import Sandbox
+from ..sandbox.kernel import SandboxedKernelManager
 
 UNSANDBOXED_NOTE = (
     "**Graded without the grading sandbox.** The course graded this notebook with "
@@ -52,7 +55,7 @@ class RobustExecute(Execute):
         if self.sandboxed:
             self.kernel_manager_class = SandboxedKernelManager
 
-    def create_kernel_manager(self):
+    def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
         if isinstance(km, SandboxedKernelManager):
             km.student = getattr(self, "_student", "")
@@ -60,15 +63,15 @@ class RobustExecute(Execute):
                 km.memory_bytes = self.memory_limit
         return km
 
-    def preprocess(self, nb, resources=None, km=None):
+    def preprocess(self, nb: Any, resources: Any = None, km: Any = None) -> Any:
         if not self.sandboxed:
             nb.cells.insert(0, NotebookNode(cell_type="markdown", metadata={}, source=UNSANDBOXED_NOTE))
         self._student = (resources or {}).get("nbgrader", {}).get("student", "")  # the kernel's my_id()
-        self._stopped = None  # why the remaining cells are not run, once that happens
+        self._stopped: str | None = None  # why the remaining cells are not run, once that happens
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout else None
         return super().preprocess(nb, resources, km)
 
-    async def async_start_new_kernel(self, **kwargs):
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
         await super().async_start_new_kernel(**kwargs)
         self._limit_kernel_memory()
 
@@ -85,7 +88,7 @@ class RobustExecute(Execute):
         except (OSError, ValueError) as err:
             self.log.warning("Could not limit the kernel's memory: %s", err)
 
-    def preprocess_cell(self, cell, resources, index):
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> Any:
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, self.resources
         if self._stopped is None and self._deadline is not None and time.monotonic() > self._deadline:
@@ -118,5 +121,5 @@ class RobustExecute(Execute):
             fail_cell(cell, error_output("KernelStopped", why[0].upper() + why[1:] + "."))
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception as err:  # already dead is fine; anything else is only logged
+        except Exception as err:  # noqa: BLE001  already dead is fine; anything else is only logged
             self.log.debug("Shutting down the stopped kernel: %s", err)

@@ -1,4 +1,4 @@
-"""A Jupyter kernel that runs inside the grading sandbox (sandbox.py).
+"""A Jupyter kernel that runs inside the grading sandbox (sandbox/box.py).
 
 The box has no network, so the kernel cannot use Jupyter's usual TCP ports on
 127.0.0.1: it talks to the grader over ZeroMQ's ``ipc`` transport instead.  Its
@@ -15,14 +15,17 @@ RobustExecute chooses this manager when ``c.Sandbox.enabled`` is on, and gives
 it the kernel's memory limit.
 """
 
+from __future__ import annotations
+
 import asyncio
 import os
 import shutil
 import tempfile
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from . import sandbox
+from . import box as sandbox
 from .harness import STUDENT_VARIABLE
 
 SOCKETS = "/run/kernel"  # the kernel's sockets, inside the box
@@ -54,12 +57,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["cwd"] = self.box  # bwrap's own working directory on this side
         return await super()._async_pre_start_kernel(**kw)
 
-    def write_connection_file(self, **kwargs):
+    def write_connection_file(self, **kwargs: Any) -> Any:
         super().write_connection_file(**kwargs)
         if os.geteuid() == 0:  # the kernel runs as an unprivileged user, who must read it
             os.chown(self.connection_file, *sandbox.unprivileged_ids(self.settings.user))
 
-    def format_kernel_cmd(self, extra_arguments=None):
+    def format_kernel_cmd(self, extra_arguments: Any = None) -> list[str]:
         inner = super().format_kernel_cmd(extra_arguments)
         limits = self.settings.limits(self.memory_bytes)
         return sandbox.command(

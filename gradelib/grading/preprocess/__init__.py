@@ -1,0 +1,12 @@
+"""The course's nbgrader preprocessors, in the order autograde runs them (course.configure puts them there).
+
+  sanitize    RepairCells: DeduplicateIds that survives edited or duplicated cells
+  overwrite   OverwriteReleasedCells: OverwriteCells, silent about the hidden tests it puts back
+  execute     RobustExecute: Execute that survives a dying or stuck kernel, in the sandbox
+  verify      VerifyGradelib: re-checking the gradelib tests outside the kernel, in a fresh process in the sandbox
+  flag        FlagForReview: a manual look where VerifyGradelib found a reason
+  record      RecordVerdicts: the verifier's verdicts into the store beside the gradebook (report.store)
+  instructor  the instructor's cells, as the gradebook keeps them (sanitize and verify read them)
+
+Nothing is imported here: each of these modules imports nbgrader, and importing this package must not.
+"""
