@@ -66,12 +66,12 @@ def _is(ks):
 class Case:
     """One diagnosis: the exercise, the test points, the right gradient G and the student's S (as gradients)."""
 
-    def __init__(self, ex, pts, S, G):
+    def __init__(self, ex, pts, S, G, update: bool):
         self.ex, self.net, self.pts, self.S, self.G = ex, ex.network, pts, S, G
-        self.update = ex.kind == "update"
+        self.update = update  # S was read from new parameters (gradelib.kinds.Kind.new_params)
         self.params = list(self.net.params)
         self.wrong = [k for k in self.params if not close(S[k], G[k])]
-        self.pending = []
+        self.pending: list[Pending] = []  # gradients asked for and not computed yet (flush)
 
     # -- the network's shape, in the notes' names (looked up once per diagnosis)
     @cached_property
@@ -1278,9 +1278,12 @@ def _factor_of(c, cand, detail, V):
     return V.f if isinstance(V, Scaled) else None
 
 
-def diagnose(ex: Any, pts: Any, S: Any, G: Any) -> list[Any]:
-    """[(mistake, [params], sentence, example point index)] for every parameter that is wrong."""
-    c = Case(ex, pts, S, G)
+def diagnose(ex: Any, pts: Any, S: Any, G: Any, *, update: bool) -> list[Any]:
+    """[(mistake, [params], sentence, example point index)] for every parameter that is wrong.
+
+    update: the answers were new parameters (the kind's Kind.new_params), S the gradients they imply.
+    """
+    c = Case(ex, pts, S, G, update)
     findings = []
     for cand, detail, _, ks in causes(c):
         ks = [k for k in c.params if k in ks]
