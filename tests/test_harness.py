@@ -82,6 +82,14 @@ while True:
     assert records[-1] == {"done": True} and "calls" in records[0]
 
 
+def test_a_failing_cell_is_named_in_the_next_probes_record_and_the_probes_still_run():
+    records = run_harness([{"cell": 0, "source": "1 / 0"}, {"cell": 1, "source": SN_RIGHT},
+                           probe("single_neuron", "single_neuron_gradients", name="p"),
+                           probe("single_neuron", "single_neuron_gradients", name="q")])
+    assert records[0]["probe"] == "p" and records[0]["cells_failed"] == [[0, "ZeroDivisionError"]]
+    assert "calls" in records[0] and "cells_failed" not in records[1] and records[-1] == {"done": True}
+
+
 @pytest.mark.parametrize("step", [
     {"probe": "p", "function": "f", "kind": "softmax", "calls": [[[0.0, 0.0, 0.0]]], "tolerate": [0]},
     {"probe": "p", "function": "f", "kind": "network", "calls": [], "keys": ["w1"], "what": "gradients",

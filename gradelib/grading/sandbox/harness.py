@@ -11,8 +11,9 @@ gradelib.grading.sandbox.isolate).  It reads one JSON job from stdin:
 runs the cells in order in one namespace, as a kernel would, and at each probe
 calls the named function at the given arguments.  For every probe it writes
 one JSON line to its original stdout: the answers as plain floats, or the
-sentence saying what was wrong with them.  Everything the student's code
-prints goes to /dev/null.
+sentence saying what was wrong with them (and, as "cells_failed", the cells
+before it that raised or ran out of time, by the name of what stopped them).
+Everything the student's code prints goes to /dev/null.
 
 Nothing here is trusted by the grader: the student's code shares this process
 and may change anything in it.  The grader reads only numbers from these lines
@@ -178,8 +179,11 @@ def _namespace():
     return ns
 
 
-def run_cell(cell, ns, seconds):
-    """Run one cell in ns within seconds; a failing cell is as in a kernel: the next one runs all the same."""
+def run_cell(cell: Cell, ns: dict, seconds: float) -> str | None:
+    """Run one cell in ns within seconds; a failing cell is as in a kernel: the next one runs all the same.
+
+    Returns the name of what stopped the cell (its exception's type, or CellTimeout), None when it ran through.
+    """
 
     def ring(signum, frame):
         signal.setitimer(signal.ITIMER_REAL, RING_AGAIN_SECONDS)
@@ -193,8 +197,11 @@ def run_cell(cell, ns, seconds):
             exec(code, ns)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-    except BaseException:  # noqa: BLE001  (the cell's own error or its time limit: the grader judges only the probes' answers)
-        pass
+    except BaseException as error:  # noqa: BLE001  (the cell's own error or its time limit, as in a kernel)
+        # the grader judges only the probes' answers: the cells after it and the probes run all the same, and
+        # main() names it in the next probe's record
+        return type(error).__name__
+    return None
 
 
 def main():
@@ -212,11 +219,17 @@ def main():
     oracle.withdraw()
     out = _answer_channel()
     ns = _namespace()
+    failed: list[list] = []  # [cell index, what stopped it] of the cells that failed since the last probe
     for step in job.steps:
         if isinstance(step, Cell):
-            run_cell(step, ns, job.cell_seconds)
+            stopped = run_cell(step, ns, job.cell_seconds)
+            if stopped is not None:
+                failed.append([step.index, stopped])
         else:
-            out.write(json.dumps(probe(step, ns)) + "\n")
+            record = probe(step, ns)
+            if failed:  # for whoever reads the harness's lines; the grader keeps only the answers (isolate.parse)
+                record["cells_failed"], failed = failed, []
+            out.write(json.dumps(record) + "\n")
             out.flush()
     out.write(json.dumps({"done": True}) + "\n")
     out.flush()
