@@ -29,7 +29,7 @@ Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -251,7 +251,8 @@ class Pending:
 
     def __init__(self, case, P, T, slopes, back):
         self.case, self.P, self.T, self.slopes, self.back = case, P, T, slopes, back
-        self.values, self.set = None, {}
+        self.values: dict[str, Any] | None = None  # the oracle's gradients, once flush() has run
+        self.set: dict[str, Any] = {}
 
     def __contains__(self, k):
         return k in self.case.params
@@ -261,6 +262,7 @@ class Pending:
             return self.set[k]
         if self.values is None:
             self.case.flush()
+        assert self.values is not None  # flush() computes every pending job, this one too
         return self.values[k]
 
     def __setitem__(self, k, v):
@@ -291,9 +293,9 @@ class Candidate:
     """A slip: values(case) yields (detail, {param: values}); words(case, detail, ks) gives (mistake, sentence)."""
 
     key: str
-    values: object
-    words: object
-    applies: object = lambda case: True
+    values: Callable[[Case], Iterable[tuple[Any, Any]]]  # case -> (detail, {param: values}) for each way it fits
+    words: Callable[[Case, Any, list[str]], tuple[str, str]]  # (case, detail, params) -> (mistake, sentence)
+    applies: Callable[[Case], bool] = lambda case: True
     per_param: bool = False  # True: a slip made parameter by parameter; False: one change to the whole network,
     #                           refuted when it would change a parameter the student has right
 

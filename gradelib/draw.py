@@ -36,7 +36,7 @@ EDGE_LABEL_STYLE = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=
 # captions_below nodes, so that a caption never sits on an edge), and the figure size; by hand, so the
 # drawing never moves between runs.  For each edge, how far along it (from its source)
 # its label sits: near the source, so that crossing edges keep their labels apart.
-LAYOUTS = {
+LAYOUTS: dict[str, dict[str, Any]] = {
     "single_neuron": dict(
         size=(8.0, 3.6),
         xlim=(-0.6, 4.0),

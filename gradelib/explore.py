@@ -31,7 +31,7 @@ from .student import Problem, call, read_dict
 from .text import fixed, full_stop
 
 # Where the explorer starts when no point is given: every ReLU on, round numbers a student can redo on paper.
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "single_neuron": dict(x=(0.5, -1.0), params=dict(w1=0.8, w2=-0.4, b=0.1), target=1.5),
     "relu_chain": dict(x=(1.0,), params=dict(w11=0.5, b1=0.1, w12=0.9, b2=0.1), target=1.0),
     "softmax_223": dict(

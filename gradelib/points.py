@@ -26,7 +26,7 @@ APART = 0.1  # smallest difference between values a swapped formula would confus
 # seed (the verifier's, say); the value itself means nothing, but changing it changes every test point.
 SALT = 7412
 
-PATTERNS = {
+PATTERNS: dict[str, list[tuple[int, ...]]] = {
     "single_neuron": [(1,), (1,), (1,), (0,), (0,)],
     "relu_chain": [(1, 1), (1, 1), (1, 1), (1, 0), (0, 1), (0, 0)],
     "softmax_223": [(1, 1), (1, 1), (1, 1), (1, 0), (0, 1), (0, 0), (1, 1), (1, 0), (0, 1)],

@@ -112,7 +112,7 @@ class Call:
     """The outcome of one call: .value, or .problem; plus what the function printed and warned."""
 
     value: object = None
-    problem: Problem = None
+    problem: Problem | None = None
     printed: str = ""
     warned: list = field(default_factory=list)
 

@@ -464,7 +464,7 @@ def _carried_count(marks, first):
     """How many steps after the first wrong value were judged on the student's own numbers, and how many are right."""
     slip = next((m for m in marks if m.status == "wrong"), None)
     later = [m for m in marks[marks.index(slip) + 1 :] if m.carried] if slip else []
-    if not later:
+    if not later or slip is None:  # (later steps there are only after a slip)
         return ""
     good = sum(m.status == "right" for m in later)
     count = f"{len(later)} later step{'s were' if len(later) != 1 else ' was'}"

@@ -777,7 +777,6 @@ def _softmax_223(target):
     output_params = [(f"W{j}{k}", k, f"Y{j}") for k in OUTPUTS for j in HIDDEN] + [(f"b{k}", k, None) for k in OUTPUTS]
     for p, k, y in output_params:
         times = f"·{y}" if y else ""
-        j = int(y[1]) if y else None
         slips = [
             Slip(
                 "grad_sign",
@@ -794,6 +793,7 @@ def _softmax_223(target):
                 )
             )
         if y:
+            j = int(y[1])
             o = other_h[j]
             slips += [
                 Slip(

@@ -277,6 +277,7 @@ class CourseCollect(ExchangeCollect):
     entries: dict[str, Entry]  # inbound path -> what init_src found there
     findings: list[Finding]  # what this collect refused or re-dated, for the record
     found_at: str  # when this collect looked (ISO 8601, UTC)
+    check_owner: bool  # nbgrader's trait (CollectApp.check_owner), a traitlets Bool mypy cannot read
 
     def init_src(self) -> None:
         # nbgrader's own init_src parses every entry's name and stops the whole collect at the first it cannot
@@ -434,8 +435,10 @@ class CourseCollect(ExchangeCollect):
             return
         if entry.future or entry.needs_stamp:
             # autograde reads the submission's time from the copy's timestamp.txt: the time it was ordered by
+            stamp = entry.timestamp
+            assert stamp is not None  # init_src chose it: an entry that claims no time is refused (inspect)
             with open(os.path.join(dest, TIMESTAMP_FILE), "w", encoding="utf-8") as f:
-                f.write(entry.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+                f.write(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
     def _keep_findings(self) -> None:
         if not self.findings:

@@ -10,7 +10,7 @@ the cell's partial credit, whatever the kernel had shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 
@@ -78,7 +78,8 @@ def mark_hand_cell(call: Any, student: str, record: Any, run_reason: str | None,
         )
     answers = record["calls"][0]
     if "problem" in answers:
-        sentence = not_written_sentence(*answers["problem"], shown)
+        # isolate.parse keeps a problem only as [mistake, sentence]
+        sentence = not_written_sentence(*cast("tuple[str, str]", answers["problem"]), shown)
         return HandOutcome(
             cell_outputs(unmarked(sentence, points, student), 0.0),
             marked=True,

@@ -239,7 +239,7 @@ def send(grades: Grades, tool: Tool, record: Record, missing_zero: bool = False)
             score = 0.0 if score is None and missing_zero else score
             shown = number(score, "")
             why = skip_reason(s.lms_user_id, score, held.get(s.lms_user_id))
-            if why:
+            if why or score is None:  # (a missing score always has its reason)
                 record.add(Outcome(s.id, column.name, shown, "skipped", why))
                 continue
             status, reason = post_score(item, headers, s.lms_user_id, score, column.points)
@@ -298,7 +298,8 @@ def public_key(tool: Tool) -> dict:
     except ValueError as err:
         raise CannotExport(f"the tool's private_key is not an unencrypted PEM RSA key ({err})") from None
     return {
-        **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),
+        # the key may be any PEM private key here; to_jwk raises for one that is not RSA (jwt's stub says RSA only)
+        **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),  # type: ignore[arg-type]
         "kid": tool.kid,
         "alg": "RS256",
         "use": "sig",
