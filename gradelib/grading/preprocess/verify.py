@@ -101,14 +101,15 @@ class Probe(NamedTuple):
     reveal: bool  # whether the feedback may show expected values
 
 
-class Planned(NamedTuple):
+@dataclass(frozen=True)
+class Planned:
     """A test cell to verify (the kernel passed it) or only to judge (the kernel failed it)."""
 
     index: int  # its position in the notebook
     grade_id: str
     probes: list[Probe]
     kernel_passed: bool
-    hand: HandCall = None  # for a by-hand task: its call; the grader marks it whatever the kernel said
+    hand: HandCall | None = None  # for a by-hand task: its call; the grader marks it whatever the kernel said
 
     @property
     def hand_probe(self):
@@ -328,7 +329,9 @@ class VerifyGradelib(NbGraderPreprocessor):
                         Verdict(grade_id, exercise, function, False, False, judged=False, reason=NOT_JUDGED)
                     )
                 continue
-            probes, seen = [], set()
+            probes: list[Probe] = []
+            seen: set[tuple[str, str, int]] = set()
+            seeds: tuple[tuple[int, bool], ...]
             for call in calls:
                 if passed:
                     seeds = ((call.seed, call.reveal), (self._secret_seed(key, info, grade_id, call), False))
@@ -397,7 +400,7 @@ class VerifyGradelib(NbGraderPreprocessor):
         return steps
 
     def _limits(self):
-        cell = self.cell_timeout
+        cell: float | None = self.cell_timeout
         if cell is None:
             cell = getattr(self.config, "Execute", {}).get("timeout") or isolate.Limits.cell_seconds
         return isolate.Limits(
@@ -468,8 +471,8 @@ class VerifyGradelib(NbGraderPreprocessor):
         if failure is None:
             self.report.verified.append(grade_id)
             return
-        kind, call, detail = failure
-        if kind == "wrong":
+        _, call, detail = failure
+        if isinstance(detail, Result):  # "wrong": the verdict; "unverifiable": why not, in words
             self.report.failed.append(grade_id)
             self.report.review.setdefault(grade_id, []).append(
                 "passed in the kernel but not when re-checked outside it: "

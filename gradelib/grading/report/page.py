@@ -203,6 +203,7 @@ def parameter_summary(exercise: str, counts: Any) -> str:
     elif set(counts) == set(params):
         parts, left = [f"all {len(params)}"], []
     else:
+        assert net is not None  # params came from it
         hidden = list(net.hidden_params)
         layers = [(hidden, "hidden"), ([p for p in params if p not in hidden], "output")]
         full = [

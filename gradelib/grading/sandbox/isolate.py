@@ -263,7 +263,7 @@ def _clean_probe(record):
     try:
         if "missing" in record:
             return {"missing": _text(record["missing"])}
-        calls = []
+        calls: list[dict[str, Any]] = []
         for c in record["calls"]:
             if set(c) == {"values"}:
                 calls.append({"values": [_number(v) for v in c["values"]]})

@@ -21,9 +21,10 @@ import asyncio
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import Any, cast
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 
 from . import box as sandbox
 from .harness import STUDENT_VARIABLE
@@ -44,6 +45,7 @@ class BoxNotStarted(RuntimeError):
 class SandboxedKernelManager(AsyncKernelManager):
     memory_bytes = sandbox.Limits.memory_bytes  # RobustExecute sets it from its memory_limit
     student = ""  # the nbgrader student id being graded, for gradelib.byhand.my_id() (RobustExecute sets it)
+    box: str | None  # the kernel's temporary folder (the connection file), None once it is removed
 
     async def _async_pre_start_kernel(self, **kw):
         self.settings = sandbox.Sandbox(parent=self)
@@ -51,7 +53,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = SOCKETS + "/kernel"  # as the kernel sees it; the grader's path is set once the box exists
         self.connection_file = os.path.join(self.box, "kernel.json")
-        self.kernel_spec.interrupt_mode = "message"
+        spec = self.kernel_spec
+        assert spec is not None  # nbgrader's Execute starts a kernel by its name, whose spec jupyter_client found
+        spec.interrupt_mode = "message"
         cwd = kw.get("cwd")
         self.submission = os.path.abspath(cwd) if cwd else None  # bwrap starts elsewhere (below)
         kw["cwd"] = self.box  # bwrap's own working directory on this side
@@ -92,7 +96,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         bwrap makes the box (mounts, pivot_root) in its child before that child
         starts the kernel, so a grandchild exists only in the finished box.
         """
-        outer = self.provisioner.pid
+        # called once the kernel is launched, by the kernel spec's default provisioner (jupyter_client's local one)
+        provisioner = cast(LocalProvisioner, self.provisioner)
+        outer = provisioner.pid
         loop = asyncio.get_running_loop()
         deadline = loop.time() + START_SECONDS
         while loop.time() < deadline:
@@ -100,7 +106,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 grandchildren = _children(child)
                 if grandchildren:
                     return grandchildren[0]
-            if await self.provisioner.poll() is not None:
+            if await provisioner.poll() is not None:
                 raise BoxNotStarted("bwrap stopped before the kernel started in the sandbox")
             await asyncio.sleep(0.005)
         raise BoxNotStarted(f"the sandbox did not start the kernel within {START_SECONDS} s")
