@@ -45,6 +45,7 @@ STUDENT_VARIABLE = "GRADELIB_STUDENT_ID"
 CELL_SECONDS = 60.0
 # After a cell's limit rings, it rings again this often, so that a loop which catches the first still ends.
 RING_AGAIN_SECONDS = 1.0
+NAME_CHARACTERS = 80  # of a failing cell's exception type named in "cells_failed": a class name can be any length
 
 
 class CellTimeout(BaseException):
@@ -200,7 +201,7 @@ def run_cell(cell: Cell, ns: dict, seconds: float) -> str | None:
     except BaseException as error:  # noqa: BLE001  (the cell's own error or its time limit, as in a kernel)
         # the grader judges only the probes' answers: the cells after it and the probes run all the same, and
         # main() names it in the next probe's record
-        return type(error).__name__
+        return type(error).__name__[:NAME_CHARACTERS]
     return None
 
 
