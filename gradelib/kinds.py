@@ -459,7 +459,7 @@ def judge_softmax(
     else:
         mistake, text = "wrong_value", f"For logits {logits} your softmax does not give P_k = exp(Y_k) / Σ_j exp(Y_j)."
         if reveal:
-            text += f" It gives {[round(v, 6) for v in r]}, but P = {[round(float(v), 6) for v in e]}."
+            text += f" It gives {[round(float(v), 6) for v in r]}, but P = {[round(float(v), 6) for v in e]}."
     return Result.wrong(ex.name, mistake, text, notes)
 
 

@@ -637,3 +637,11 @@ def test_the_batch_feedbacks_example_gives_every_number_needed_to_redo_it():
     gs = [hw.single_neuron((x1, x2), params, t) for x1, x2, t in rows]
     k = found.group(3)
     assert sum(g[k] for g in gs) / len(gs) == pytest.approx(float(found.group(4)), abs=1e-5)
+
+
+def test_a_wrong_softmax_is_shown_as_plain_numbers():
+    """The values a wrong softmax gave are printed as a learner wrote them, not as NumPy's np.float64(...) reprs."""
+    result = gradelib.check("softmax", lambda logits: np.exp(logits) / np.exp(logits).sum() * 0.9 + 0.01)
+    assert not result.passed
+    text = str(result)
+    assert "It gives [0.168888, 0.039026, 0.722086]" in text and "np.float64" not in text, text
