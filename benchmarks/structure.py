@@ -2,8 +2,11 @@
 
     python3 benchmarks/structure.py .        (or the root of another checkout, to compare)
 """
-import ast, sys, re
+import ast
+import re
+import sys
 from pathlib import Path
+
 root = Path(sys.argv[1]) / "gradelib"
 files = sorted(root.rglob("*.py"))
 lines = 0; funcs = []; classes = []; kind_cmp = []; broad = []; pub = ann = 0
