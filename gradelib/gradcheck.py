@@ -390,7 +390,10 @@ def judge_relative_error(
 # ---------------------------------------------------------------- the planted bug
 
 
-def classmate_gradients(x: Any, params: Any, target: Any) -> dict[str, float]:
+# Notebook 1 prints this function's source for the learner to read (inspect.getsource): it stays as a classmate
+# would write it, one gradient per line and no annotations, whatever the formatter prefers.
+# fmt: off
+def classmate_gradients(x, params, target):
     """A classmate's exercise 1: dLoss/dp for p in w1, w2, b. One formula is wrong: which?"""
     x1, x2 = x
     z = params["w1"] * x1 + params["w2"] * x2 + params["b"]
@@ -398,7 +401,10 @@ def classmate_gradients(x: Any, params: Any, target: Any) -> dict[str, float]:
     Err = target - Y
     relu_slope = 1.0 if z > 0 else 0.0
     delta = Err * relu_slope
-    return {"w1": -delta * x1, "w2": -Err * x2, "b": -delta}
+    return {"w1": -delta * x1,
+            "w2": -Err * x2,
+            "b": -delta}
+# fmt: on
 
 
 def planted_wrong(seed: int = 0) -> list[str]:

@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import classroom
 
+import gradelib
 from gradelib.grading import proof
 from gradelib.grading.sandbox import box as sandbox
 
@@ -112,7 +113,7 @@ def test_a_solution_that_loses_points_stops_the_run_before_anyone_is_graded(temp
 def test_a_box_without_gradelib_stops_the_run_and_says_how_to_fix_it(template, tmp_path, how):
     """The box hides gradelib (as when the venv's gradelib is a folder the box does not show)."""
     real = sandbox.find_bwrap()
-    hidden = os.path.dirname(os.path.abspath(sandbox.__file__)).rsplit(os.sep, 1)[0]   # the gradelib folder
+    hidden = os.path.dirname(os.path.abspath(gradelib.__file__))   # the gradelib folder
     wrapper = tmp_path / "bwrap"
     wrapper.write_text(f"""#!{sys.executable}
 import os, sys
