@@ -68,7 +68,7 @@ class Case:
 
     def __init__(self, ex, pts, S, G, update: bool):
         self.ex, self.net, self.pts, self.S, self.G = ex, ex.network, pts, S, G
-        self.update = update  # S was read from new parameters (gradelib.kinds.Kind.new_params)
+        self.update = update  # S was read from new parameters (the "update" kind, gradelib.kinds._network)
         self.params = list(self.net.params)
         self.wrong = [k for k in self.params if not close(S[k], G[k])]
         self.pending: list[Pending] = []  # gradients asked for and not computed yet (flush)
@@ -1283,7 +1283,7 @@ def _factor_of(c, cand, detail, V):
 def diagnose(ex: Any, pts: Any, S: Any, G: Any, *, update: bool) -> list[Any]:
     """[(mistake, [params], sentence, example point index)] for every parameter that is wrong.
 
-    update: the answers were new parameters (the kind's Kind.new_params), S the gradients they imply.
+    update: the answers were new parameters (the "update" kind), S the gradients they imply.
     """
     c = Case(ex, pts, S, G, update)
     findings = []

@@ -113,7 +113,6 @@ class Kind:
     shape: Callable[[Exercise], Shape] = _no_shape  # a dict answer's keys, sent to the harness with the cases
     watched: bool = False  # gradelib's own softmax or forward pass inside the function counts as asking
     keeps_params: bool = False  # its second argument is a params dict: a note says so when the function changes it
-    new_params: bool = False  # its answers are new parameters (p − η·dLoss/dp), not gradients: "update"
     blames_pieces: bool = False  # check() names a wrong piece the gradient is built on (pieces.blame)
     unit: str = "cases"  # what a case is, for the grader's reasons: "test points", "logit vectors"
     answer_field: str = "values"  # the harness's record key for an answer ("by_hand": "answers")
@@ -289,11 +288,14 @@ def _point_where(update: bool) -> Callable[[Exercise, int, int, Case], str]:
     return lambda ex, seed, i, case: "test point: " + points_at(ex.network, seed).describe(i, update)
 
 
-def _judge_network(a: Answers) -> Result:
-    """A network's answers: gradients, or new parameters where its kind says so (Kind.new_params)."""
-    answers = [dict(zip(a.ex.network.params, v)) for v in a.values]
-    update = KINDS[a.ex.kind].new_params
-    return judge_network(a.ex, points_at(a.ex.network, a.seed), answers, a.reveal, a.notes, update)
+def _network_judge(update: bool) -> Callable[[Answers], Result]:
+    """The judge of a network's answers: gradients, or new parameters (update)."""
+
+    def judge(a: Answers) -> Result:
+        answers = [dict(zip(a.ex.network.params, v)) for v in a.values]
+        return judge_network(a.ex, points_at(a.ex.network, a.seed), answers, a.reveal, a.notes, update)
+
+    return judge
 
 
 def _judge_piece(a: Answers) -> Result:
@@ -309,11 +311,10 @@ def _network(update: bool) -> Kind:
         arguments=_point_arguments,
         read=_read_keys,
         describe=_point_where(update),
-        judge=_judge_network,
+        judge=_network_judge(update),
         width=lambda ex, case: len(ex.network.params),
         shape=lambda ex: Shape(tuple(ex.network.params), what),
         keeps_params=True,
-        new_params=update,
         blames_pieces=not update,  # a wrong gradient may inherit the mistake of a piece it is built on
         unit="test points",
     )
