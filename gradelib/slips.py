@@ -48,8 +48,13 @@ class Slip(Generic[Known]):
 def by_priority(slips: Iterable[Slip[Known]]) -> list[Slip[Known]]:
     """The slips in the order they name a mistake; a catalogue with two slips of one name or one priority is a bug."""
     ordered = sorted(slips, key=lambda s: s.priority)
-    for kind, values in (("name", [s.name for s in ordered]), ("priority", [s.priority for s in ordered])):
-        twice = sorted({v for v in values if values.count(v) > 1}, key=str)
+    names = [s.name for s in ordered]
+    priorities = [s.priority for s in ordered]
+    for field, twice in (("name", _twice(names)), ("priority", _twice(priorities))):
         if twice:
-            raise ValueError(f"two slips share the {kind} {twice[0]!r}")
+            raise ValueError(f"two slips share the {field} {twice[0]!r}")
     return ordered
+
+
+def _twice(values: list[Any]) -> list[Any]:
+    return sorted({v for v in values if values.count(v) > 1}, key=str)
