@@ -26,10 +26,11 @@ def _function_name(fn: Callable, exercise: Exercise) -> str:
     return f"your {exercise.notebook_function}()"
 
 
-def check(exercise: str, fn: Callable, *, seed: int = 0, reveal: bool = True) -> Result:
+def check(exercise: str | Exercise, fn: Callable, *, seed: int = 0, reveal: bool = True) -> Result:
     """Check a student's function for one exercise of the contract; return a Result.
 
-    exercise: a name in gradelib.EXERCISES; fn: the student's function;
+    exercise: a name in gradelib.EXERCISES, or an Exercise record (a new kind's test questions its
+    kind through an exercise made on the spot); fn: the student's function;
     seed: which test points (the same seed, the same points); reveal: whether
     the feedback may show the expected value at a failing point (hidden tests
     pass reveal=False).
@@ -38,7 +39,7 @@ def check(exercise: str, fn: Callable, *, seed: int = 0, reveal: bool = True) ->
         return Result(str(exercise), False, remarks=[NOT_AVAILABLE])
     oracle.refuse_inside_student_code()
     try:
-        ex = lookup(exercise)
+        ex = exercise if isinstance(exercise, Exercise) else lookup(exercise)
     except ValueError as err:
         return Result.wrong(str(exercise), "unknown_exercise", str(err))
     if not callable(fn):
