@@ -167,9 +167,9 @@ BATCH = [
     ("mb ReLU' missing in b", batch(skip_gate=("b",)), "batch_no_relu_prime"),
     ("mb sign", batch(sign=-1.0), "batch_sign"),
     ("mb divides by on", batch(reduce="on"), "batch_mean_over_on"),
-    ("mb divides by len(params)", batch(reduce="params"), "batch_wrong_count"),
-    ("mb divides twice", batch(reduce="twice"), "batch_wrong_count"),
-    ("mb divides by n-1", batch(reduce="n-1"), "batch_wrong_count"),
+    ("mb divides by len(params)", batch(reduce="params"), "batch_divided_by_param_count"),
+    ("mb divides twice", batch(reduce="twice"), "batch_divided_twice"),
+    ("mb ReLU' missing in w1 and b", batch(skip_gate=("w1", "b")), "batch_no_relu_prime"),
     ("mb linear neuron, no gate", batch(rule="linear", skip_gate=("w1", "w2", "b")), "batch_no_relu"),
     ("mb inputs swapped", batch(rule="swapped_x"), "batch_swapped_inputs"),
     ("mb sum without ReLU'", batch(reduce="sum", skip_gate=("w1", "w2", "b")), None),
@@ -439,3 +439,6 @@ if __name__ == "__main__":
         for exercise, label, fn, expected in WRONG:
             got = [verdict(exercise, fn, s).mistakes for s in SEEDS]
             print(f"{label:45} expected {expected}, got {got}")
+    if "-r" in sys.argv:
+        for exercise, label, fn in RIGHT:
+            print(f"{label:45} {[str(verdict(exercise, fn, s)) if not verdict(exercise, fn, s).passed else 'ok' for s in SEEDS]}")
