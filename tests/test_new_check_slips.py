@@ -291,8 +291,8 @@ PIECES = [
      "hidden_error_swapped_weights"),
     ("softmax_223_hidden_errors", "he no weights", hid_errors(weights="none"), "hidden_error_no_weights"),
     ("softmax_223_hidden_errors", "he through ReLU'", hid_errors(gate=True), "hidden_error_through_relu"),
-    ("softmax_223_hidden_errors", "he only parent 5", hid_errors(parents=(5,)), "hidden_error_one_parent"),
-    ("softmax_223_hidden_errors", "he only parent 7", hid_errors(parents=(7,)), "hidden_error_one_parent"),
+    ("softmax_223_hidden_errors", "he only parent 5", hid_errors(parents=(5,)), "hidden_error_only_Y5"),
+    ("softmax_223_hidden_errors", "he only parent 7", hid_errors(parents=(7,)), "hidden_error_only_Y7"),
     ("softmax_223_hidden_errors", "he first-layer weights", hid_errors(weights="first_layer"), None),
     ("softmax_223_hidden_deltas", "hd no ReLU'", hid_deltas(local="none"), "hidden_delta_no_relu_prime"),
     ("softmax_223_hidden_deltas", "hd other gate", hid_deltas(local="other"), "hidden_delta_swapped_gate"),
@@ -302,7 +302,7 @@ PIECES = [
     ("softmax_223_hidden_deltas", "hd no -1", hid_deltas(minus_one="none"), "hidden_delta_no_minus_one"),
     ("softmax_223_hidden_deltas", "hd other node's weights", hid_deltas(weights="other"),
      "hidden_delta_swapped_weights"),
-    ("softmax_223_hidden_deltas", "hd only parent 6", hid_deltas(parents=(6,)), "hidden_delta_one_parent"),
+    ("softmax_223_hidden_deltas", "hd only parent 6", hid_deltas(parents=(6,)), "hidden_delta_only_Y6"),
 ]
 PIECES_RIGHT = [
     ("relu_chain_deltas", "ch Err from z2 (gated anyway)", lambda x, p, t: {
