@@ -186,17 +186,17 @@ BATCH_SLIPS: list[Slip[Examples]] = by_priority(
         Slip(
             "batch_sign",
             lambda k: {p: -float(v.mean()) for p, v in k.g.items()},
-            "Your batch gradient has the wrong sign: dLoss/dw1 = −δ·x1 for each example, and the batch's is their "
-            "mean.",
+            "Your batch gradient has the wrong sign (in each gradient that is wrong): dLoss/dw1 = −δ·x1 for each "
+            "example, and the batch's is their mean.",
             priority=60,
             each_alone=True,
         ),
         Slip(
             "batch_no_relu_prime",
             _ungated,
-            "Your batch gradient leaves out ReLU'(z): each example's δ = Err·ReLU'(z) = (O_b − Y)·ReLU'(z), which "
-            "is 0 where the neuron is off, so such an example adds nothing to the sum (the planted bug of "
-            "classmate_gradients, in a batch).",
+            "Your batch gradient leaves out ReLU'(z) (in each gradient that is wrong): each example's "
+            "δ = Err·ReLU'(z) = (O_b − Y)·ReLU'(z), which is 0 where the neuron is off, so such an example adds "
+            "nothing to the sum (the planted bug of classmate_gradients, in a batch).",
             priority=70,
             each_alone=True,
         ),
