@@ -11,7 +11,9 @@ polynomials, whose difference quotients are known exactly.  At x = 0 a quotient 
     f(t) = t² :  0 for a central difference ((h² − h²)/2h); +h forward (h²/h); −h backward
     f(t) = t³ :  h² for central (2h³/2h) and one-sided (h³/h) alike, times the first number's factor
 
-so these three numbers (the Scheme record) reveal the scheme, its normalisation and its step h, and
+so these three numbers (the Scheme record) reveal the scheme, its normalisation and its step h.  A slip
+(DIFFERENCE_SLIPS) is a wrong quotient a learner may write, evaluated with the step its answers at these
+polynomials imply (read_step): it is the learner's when it gives their numbers at every case.  And
 the step is judged against the two errors it trades: truncation ≈ h²·|f'''|/6, which grows with h,
 and round-off ≈ eps·|f|/h, which grows as h shrinks.  At H_MAX = 1e-3 the first is about 1.7e-7
 (f''' ~ 1), at H_MIN = 1e-8 the second about 2e-8 (|f| ~ 1); outside these a gradient check loses the

@@ -15,7 +15,9 @@ like gradelib.oracle, no gradient formula is written down here.
 
 A piece's mistakes are named by comparing the student's numbers with what a
 slip would give, built from the same node derivatives and a local factor
-(a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.
+(a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.  The
+slips are gradelib.slips.Slip records, tried by priority; a hidden piece also
+names the slips it inherits from the output errors (the logits for P, no −1).
 """
 
 from __future__ import annotations
@@ -160,134 +162,132 @@ LOGITS = "P_k = softmax(Y)_k, not the logit Y_k itself: e^{Y_k} / (e^{Y5} + e^{Y
 UNNORMALISED = "P_k = e^{Y_k} divided by e^{Y5} + e^{Y6} + e^{Y7}: without the division they do not sum to 1"
 
 
-def _relu_chain_slips() -> list[Slip[Truth]]:
-    return [
-        Slip(
-            "delta_sign",
-            lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
-            "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
-            "with Err2 = O_b2 − Y2 (not Y2 − O_b2).",
-            priority=10,
-        ),
-        Slip(
-            "delta2_no_relu_prime",
-            lambda t: {"delta2": -t.G["Y2"], "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-            "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
-            priority=20,
-            carries=("delta1",),
-        ),
-        Slip(
-            "delta2_times_Y2",
-            lambda t: {
-                "delta2": -t.G["Y2"] * t.state["Y2"],
-                "delta1": -t.G["Y2"] * t.state["Y2"] * t.P["w12"] * t.gate("z1"),
-            },
-            "Your δ2 multiplies by Y2 = ReLU(z2) where the gate ReLU'(z2) belongs: δ2 = Err2·ReLU'(z2), and "
-            "ReLU'(z2) is 1 or 0.",
-            priority=22,
-            carries=("delta1",),
-        ),
-        Slip(
-            "delta2_wrong_gate",
-            lambda t: {"delta2": -t.G["Y2"] * t.gate("z1"), "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-            "Your δ2 uses ReLU'(z1), neuron 1's gate: δ2 = Err2·ReLU'(z2), with neuron 2's own z2 = w12·Y1 + b2.",
-            priority=25,
-            carries=("delta1",),
-        ),
-        Slip(
-            "delta1_err_not_delta2",
-            lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-            "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
-            "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1.",
-            priority=30,
-        ),
-        Slip(
-            "delta1_no_w12",
-            lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
-            "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, so δ1 = δ2·w12·ReLU'(z1).",
-            priority=40,
-        ),
-        Slip(
-            "delta1_wrong_weight",
-            lambda t: {"delta1": -t.G["z2"] * t.P["w11"] * t.gate("z1")},
-            "Your δ1 goes back through w11, the edge into neuron 1; the error reaches neuron 1 through the edge "
-            "it leaves by, w12 (neuron 1 to neuron 2): δ1 = δ2·w12·ReLU'(z1).",
-            priority=45,
-        ),
-        Slip(
-            "delta1_times_x1",
-            lambda t: {"delta1": -t.G["z2"] * t.X[0] * t.gate("z1")},
-            "Your δ1 multiplies by the input x1 where the weight w12 belongs: δ1 = δ2·w12·ReLU'(z1). x1 comes in "
-            "later, in dLoss/dw11 = −δ1·x1.",
-            priority=47,
-        ),
-        Slip(
-            "delta1_wrong_gate",
-            lambda t: {"delta1": -t.G["Y1"]},
-            "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
-            "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0.",
-            priority=50,
-        ),
-        Slip(
-            "delta1_times_Y1",
-            lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
-            "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
-            "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0.",
-            priority=60,
-        ),
-        Slip(
-            "deltas_swapped",
-            lambda t: {"delta2": -t.G["z1"], "delta1": -t.G["z2"]},
-            "Your δ2 and δ1 are each other's: the key 'delta2' is neuron 2's δ, Err2·ReLU'(z2), and 'delta1' "
-            "neuron 1's, δ2·w12·ReLU'(z1).",
-            priority=70,
-        ),
-    ]
+RELU_CHAIN_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "delta_sign",
+        lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
+        "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
+        "with Err2 = O_b2 − Y2 (not Y2 − O_b2).",
+        priority=10,
+    ),
+    Slip(
+        "delta2_no_relu_prime",
+        lambda t: {"delta2": -t.G["Y2"], "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
+        priority=20,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta2_times_Y2",
+        lambda t: {
+            "delta2": -t.G["Y2"] * t.state["Y2"],
+            "delta1": -t.G["Y2"] * t.state["Y2"] * t.P["w12"] * t.gate("z1"),
+        },
+        "Your δ2 multiplies by Y2 = ReLU(z2) where the gate ReLU'(z2) belongs: δ2 = Err2·ReLU'(z2), and "
+        "ReLU'(z2) is 1 or 0.",
+        priority=22,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta2_wrong_gate",
+        lambda t: {"delta2": -t.G["Y2"] * t.gate("z1"), "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ2 uses ReLU'(z1), neuron 1's gate: δ2 = Err2·ReLU'(z2), with neuron 2's own z2 = w12·Y1 + b2.",
+        priority=25,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta1_err_not_delta2",
+        lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
+        "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1.",
+        priority=30,
+    ),
+    Slip(
+        "delta1_no_w12",
+        lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
+        "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, so δ1 = δ2·w12·ReLU'(z1).",
+        priority=40,
+    ),
+    Slip(
+        "delta1_wrong_weight",
+        lambda t: {"delta1": -t.G["z2"] * t.P["w11"] * t.gate("z1")},
+        "Your δ1 goes back through w11, the edge into neuron 1; the error reaches neuron 1 through the edge "
+        "it leaves by, w12 (neuron 1 to neuron 2): δ1 = δ2·w12·ReLU'(z1).",
+        priority=45,
+    ),
+    Slip(
+        "delta1_times_x1",
+        lambda t: {"delta1": -t.G["z2"] * t.X[0] * t.gate("z1")},
+        "Your δ1 multiplies by the input x1 where the weight w12 belongs: δ1 = δ2·w12·ReLU'(z1). x1 comes in "
+        "later, in dLoss/dw11 = −δ1·x1.",
+        priority=47,
+    ),
+    Slip(
+        "delta1_wrong_gate",
+        lambda t: {"delta1": -t.G["Y1"]},
+        "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
+        "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0.",
+        priority=50,
+    ),
+    Slip(
+        "delta1_times_Y1",
+        lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
+        "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
+        "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0.",
+        priority=60,
+    ),
+    Slip(
+        "deltas_swapped",
+        lambda t: {"delta2": -t.G["z1"], "delta1": -t.G["z2"]},
+        "Your δ2 and δ1 are each other's: the key 'delta2' is neuron 2's δ, Err2·ReLU'(z2), and 'delta1' "
+        "neuron 1's, δ2·w12·ReLU'(z1).",
+        priority=70,
+    ),
+]
 
 
-def _output_error_slips() -> list[Slip[Truth]]:
-    return [
-        Slip(
-            "output_error_sign",
-            lambda t: {k: -t.G[k] for k in OUTPUTS},
-            "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], prediction minus truth.",
-            priority=10,
-        ),
-        Slip(
-            "output_error_no_minus_one",
-            ERRORS["no_minus_one"],
-            "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
-            "P_k − 1 at the target node and P_k at the others.",
-            priority=20,
-        ),
-        Slip(
-            "output_error_target_only",
-            ERRORS["target_only"],
-            "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
-            "its denominator with every output, so dLoss/dY_k = P_k at the other nodes.",
-            priority=30,
-        ),
-        Slip(
-            "output_error_minus_one_everywhere",
-            ERRORS["minus_one_everywhere"],
-            "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
-            "dLoss/dY_k = P_k − [k is the target].",
-            priority=40,
-        ),
-        Slip(
-            "output_error_logits",
-            ERRORS["logits"],
-            f"Your output errors take the logits Y_k for the probabilities: dLoss/dY_k = P_k − [k is the target], "
-            f"with {LOGITS}.",
-            priority=50,
-        ),
-        Slip(
-            "output_error_unnormalised",
-            ERRORS["unnormalised"],
-            f"Your output errors use e^(Y_k) for P_k: dLoss/dY_k = P_k − [k is the target], with {UNNORMALISED}.",
-            priority=60,
-        ),
-    ]
+OUTPUT_ERROR_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "output_error_sign",
+        lambda t: {k: -t.G[k] for k in OUTPUTS},
+        "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], prediction minus truth.",
+        priority=10,
+    ),
+    Slip(
+        "output_error_no_minus_one",
+        ERRORS["no_minus_one"],
+        "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
+        "P_k − 1 at the target node and P_k at the others.",
+        priority=20,
+    ),
+    Slip(
+        "output_error_target_only",
+        ERRORS["target_only"],
+        "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
+        "its denominator with every output, so dLoss/dY_k = P_k at the other nodes.",
+        priority=30,
+    ),
+    Slip(
+        "output_error_minus_one_everywhere",
+        ERRORS["minus_one_everywhere"],
+        "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
+        "dLoss/dY_k = P_k − [k is the target].",
+        priority=40,
+    ),
+    Slip(
+        "output_error_logits",
+        ERRORS["logits"],
+        f"Your output errors take the logits Y_k for the probabilities: dLoss/dY_k = P_k − [k is the target], "
+        f"with {LOGITS}.",
+        priority=50,
+    ),
+    Slip(
+        "output_error_unnormalised",
+        ERRORS["unnormalised"],
+        f"Your output errors use e^(Y_k) for P_k: dLoss/dY_k = P_k − [k is the target], with {UNNORMALISED}.",
+        priority=60,
+    ),
+]
 
 
 def _one_parent(piece: str, k: str, priority: int, through: Callable[[Truth, dict], dict]) -> Slip[Truth]:
@@ -327,108 +327,107 @@ def _inherited(piece: str, through: Callable[[Truth, dict], dict], first: int) -
     ] + [_one_parent(piece, k, first + 3 + i, through) for i, k in enumerate(OUTPUTS)]
 
 
-def _hidden_error_slips() -> list[Slip[Truth]]:
-    def plain(t, d):
-        return d
-
-    return [
-        Slip(
-            "hidden_error_sign",
-            lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
-            "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
-            "built from the output errors P_k − [k is the target].",
-            priority=10,
-        ),
-        Slip(
-            "hidden_error_target_only",
-            lambda t: back(t, ERRORS["target_only"](t)),
-            "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
-            "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
-            "node 4 with W45, W46, W47.",
-            priority=20,
-        ),
-        Slip(
-            "hidden_error_no_minus_one",
-            lambda t: back(t, ERRORS["no_minus_one"](t)),
-            "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
-            "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
-            priority=30,
-        ),
-        Slip(
-            "hidden_error_swapped_weights",
-            lambda t: back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"]),
-            "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
-            "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
-            priority=40,
-        ),
-        Slip(
-            "hidden_error_through_relu",
-            lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
-            "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
-            "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off.",
-            priority=50,
-        ),
-    ] + _inherited("hidden_error", plain, 60)
+def _plain(t: Truth, d: dict) -> dict:
+    return d
 
 
-def _hidden_delta_slips() -> list[Slip[Truth]]:
-    return [
-        Slip(
-            "hidden_delta_sign",
-            lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
-            "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
-            "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract.",
-            priority=10,
-        ),
-        Slip(
-            "hidden_delta_no_relu_prime",
-            lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
-            "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 where node 3 is off.",
-            priority=20,
-        ),
-        Slip(
-            "hidden_delta_swapped_gate",
-            lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
-            "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
-            "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z.",
-            priority=30,
-        ),
-        Slip(
-            "hidden_delta_times_Y",
-            lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
-            "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
-            "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0.",
-            priority=40,
-        ),
-        Slip(
-            "hidden_delta_target_only",
-            lambda t: gated(t, back(t, ERRORS["target_only"](t))),
-            "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
-            "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
-            priority=50,
-        ),
-        Slip(
-            "hidden_delta_no_minus_one",
-            lambda t: gated(t, back(t, ERRORS["no_minus_one"](t))),
-            "Your hidden deltas are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
-            f"target], then {PARENTS}, then dLoss/dz3 = dLoss/dY3·ReLU'(z3).",
-            priority=55,
-        ),
-        Slip(
-            "hidden_delta_swapped_weights",
-            lambda t: gated(t, back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"])),
-            "Your hidden deltas use the other node's weights: W_ij goes from node i to node j, so node 3 "
-            "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
-            priority=57,
-        ),
-    ] + _inherited("hidden_delta", gated, 60)
+HIDDEN_ERROR_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "hidden_error_sign",
+        lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
+        "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
+        "built from the output errors P_k − [k is the target].",
+        priority=10,
+    ),
+    Slip(
+        "hidden_error_target_only",
+        lambda t: back(t, ERRORS["target_only"](t)),
+        "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
+        "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
+        "node 4 with W45, W46, W47.",
+        priority=20,
+    ),
+    Slip(
+        "hidden_error_no_minus_one",
+        lambda t: back(t, ERRORS["no_minus_one"](t)),
+        "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
+        "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
+        priority=30,
+    ),
+    Slip(
+        "hidden_error_swapped_weights",
+        lambda t: back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"]),
+        "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
+        "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
+        priority=40,
+    ),
+    Slip(
+        "hidden_error_through_relu",
+        lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
+        "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
+        "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off.",
+        priority=50,
+    ),
+] + _inherited("hidden_error", _plain, 60)
+
+
+HIDDEN_DELTA_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "hidden_delta_sign",
+        lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
+        "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
+        "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract.",
+        priority=10,
+    ),
+    Slip(
+        "hidden_delta_no_relu_prime",
+        lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
+        "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 where node 3 is off.",
+        priority=20,
+    ),
+    Slip(
+        "hidden_delta_swapped_gate",
+        lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
+        "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
+        "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z.",
+        priority=30,
+    ),
+    Slip(
+        "hidden_delta_times_Y",
+        lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
+        "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
+        "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0.",
+        priority=40,
+    ),
+    Slip(
+        "hidden_delta_target_only",
+        lambda t: gated(t, back(t, ERRORS["target_only"](t))),
+        "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
+        "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
+        priority=50,
+    ),
+    Slip(
+        "hidden_delta_no_minus_one",
+        lambda t: gated(t, back(t, ERRORS["no_minus_one"](t))),
+        "Your hidden deltas are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
+        f"target], then {PARENTS}, then dLoss/dz3 = dLoss/dY3·ReLU'(z3).",
+        priority=55,
+    ),
+    Slip(
+        "hidden_delta_swapped_weights",
+        lambda t: gated(t, back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"])),
+        "Your hidden deltas use the other node's weights: W_ij goes from node i to node j, so node 3 "
+        "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
+        priority=57,
+    ),
+] + _inherited("hidden_delta", gated, 60)
 
 
 SLIPS: dict[str, list[Slip[Truth]]] = {
-    "relu_chain_deltas": by_priority(_relu_chain_slips()),
-    "softmax_223_output_errors": by_priority(_output_error_slips()),
-    "softmax_223_hidden_errors": by_priority(_hidden_error_slips()),
-    "softmax_223_hidden_deltas": by_priority(_hidden_delta_slips()),
+    "relu_chain_deltas": by_priority(RELU_CHAIN_SLIPS),
+    "softmax_223_output_errors": by_priority(OUTPUT_ERROR_SLIPS),
+    "softmax_223_hidden_errors": by_priority(HIDDEN_ERROR_SLIPS),
+    "softmax_223_hidden_deltas": by_priority(HIDDEN_DELTA_SLIPS),
 }
 
 
