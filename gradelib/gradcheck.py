@@ -211,19 +211,27 @@ def _said(function, known):
     return f"For f(t) = t, whose derivative is 1 everywhere, {function} returns {known.scheme.slope:.6g} at x = 0"
 
 
-def _swapped(known):
-    """The right-way-round rule the answers are minus of: central, or one-sided when f(t) = t² shows a bend."""
+def _flipped(known):
+    """The side (0 central, ±1 one-sided) and the divisor, in h, of the quotient the answers are minus of."""
     side = Scheme(-known.scheme.slope, -known.scheme.bend, -known.scheme.cube).one_sided
+    return side, (1 if side else 2) / abs(known.scheme.slope) if known.scheme.slope else math.nan
+
+
+def _swapped(known):
+    """Minus the right-way-round rule: central or one-sided (as f(t) = t² shows), over the width f(t) = t shows."""
+    side, width = _flipped(known)
     rule = central if not side else forward if side > 0 else backward
-    return lambda f, x, h: -rule(f, x, h)
+    scale = (2 if not side else 1) / width
+    return (lambda f, x, h: -scale * rule(f, x, h)) if math.isfinite(scale) else None
 
 
 def _swapped_words(function, known):
-    side = Scheme(-known.scheme.slope, -known.scheme.bend, -known.scheme.cube).one_sided
+    side, width = _flipped(known)
     what = "f(x) − f(x + h)" if side > 0 else "f(x − h) − f(x)" if side < 0 else "f(x − h) − f(x + h)"
     also = ", and one-sided" if side else ""
+    over = f", over {width:.3g}·h" if abs(width - 2) > 1e-6 else ""
     return (
-        _said(function, known) + f": that is −f'(x). It takes {what}, the earlier point minus the later{also}; "
+        _said(function, known) + f": that is −f'(x). It takes {what}, the earlier point minus the later{also}{over}; "
         "the central difference is (f(x + h) − f(x − h)) / (2·h), the later point first."
     )
 
@@ -279,7 +287,13 @@ DIFFERENCE_SLIPS: list[Slip[Differences]] = by_priority(
             ),
             priority=45,
         ),
-        Slip("swapped_points", quotients(_swapped), _swapped_words, priority=50),
+        Slip(
+            "swapped_points",
+            quotients(_swapped),
+            _swapped_words,
+            priority=50,
+            when=lambda known: known.scheme.slope < 0,  # minus a quotient: the sentence says −f'(x)
+        ),
         Slip(
             "wrong_divisor",
             quotients(_divisor),

@@ -162,13 +162,23 @@ LOGITS = "P_k = softmax(Y)_k, not the logit Y_k itself: e^{Y_k} / (e^{Y5} + e^{Y
 UNNORMALISED = "P_k = e^{Y_k} divided by e^{Y5} + e^{Y6} + e^{Y7}: without the division they do not sum to 1"
 
 
+def _sign_words(wrong: list[str]) -> str:
+    """The sentence for δ's of the wrong sign, both of them or one alone (wrong: their symbols)."""
+    if wrong == ["δ1"]:
+        return "Your δ1 has the wrong sign. δ is minus the gradient: δ1 = δ2·w12·ReLU'(z1) = −dLoss/dz1."
+    return (
+        ("Your δ's have" if len(wrong) > 1 else f"Your {wrong[0]} has") + " the wrong sign. δ is minus the gradient: "
+        "δ2 = Err2·ReLU'(z2) = −dLoss/dz2, with Err2 = O_b2 − Y2 (not Y2 − O_b2)."
+    )
+
+
 RELU_CHAIN_SLIPS: list[Slip[Truth]] = [
     Slip(
         "delta_sign",
         lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
-        "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
-        "with Err2 = O_b2 − Y2 (not Y2 − O_b2).",
+        _sign_words,
         priority=10,
+        each_alone=True,  # δ1 = −dLoss/dz1 may be flipped on its own
     ),
     Slip(
         "delta2_no_relu_prime",
@@ -318,13 +328,20 @@ def _inherited(piece: str, through: Callable[[Truth, dict], dict], first: int) -
             priority=first + 1,
         ),
         Slip(
+            f"{piece}_minus_one_everywhere",
+            lambda t: through(t, back(t, ERRORS["minus_one_everywhere"](t))),
+            f"{what} are built from output errors that subtract 1 at every node: the 1 belongs to the target only, "
+            f"dLoss/dY_k = P_k − [k is the target]; then {PARENTS}.",
+            priority=first + 2,
+        ),
+        Slip(
             f"{piece}_no_weights",
             lambda t: through(t, back(t, t.G, weight=lambda h, k: 1.0)),
             f"{what} add up the output errors without their weights: each path to a parent k carries the "
             f"weight W_hk of its edge, {PARENTS}.",
-            priority=first + 2,
+            priority=first + 3,
         ),
-    ] + [_one_parent(piece, k, first + 3 + i, through) for i, k in enumerate(OUTPUTS)]
+    ] + [_one_parent(piece, k, first + 4 + i, through) for i, k in enumerate(OUTPUTS)]
 
 
 def _plain(t: Truth, d: dict) -> dict:
@@ -467,7 +484,7 @@ def _explains(slip: Slip[Truth], value: dict, S: dict, E: dict, left: list) -> l
     it carries is its number (then explained too) or the right one; [] when the slip is not the learner's."""
     own = [k for k in value if k not in slip.carries]
     matches = (
-        all(close(S[k], value[k]) for k in own)
+        all(close(S[k], value[k]) or (slip.each_alone and close(S[k], E[k])) for k in own)
         and any(k in left for k in own)
         and all(close(S[k], value[k]) or close(S[k], E[k]) for k in slip.carries)
     )
@@ -508,7 +525,11 @@ def judge_piece(
         return Result.praise(ex.name, _praise(ex, pts), notes)
     slips, unexplained = _slips_found(ex, t, S, E, wrong)
     found = [
-        Mistake(slip.name, _with_example(slip.sentence(), keys[0], S, E, pts, symbol, reveal), tuple(keys))
+        Mistake(
+            slip.name,
+            _with_example(slip.sentence([symbol[k] for k in keys]), keys[0], S, E, pts, symbol, reveal),
+            tuple(keys),
+        )
         for slip, keys in slips
     ]
     if unexplained:

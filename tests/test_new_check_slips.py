@@ -66,6 +66,9 @@ CENTRAL = [
     ("cd sum not difference", cd(lambda f, x, h: (f(x + h) + f(x - h)) / (2 * h)), "sum_of_values"),
     ("cd forgets to call f", cd(lambda f, x, h: ((x + h) - (x - h)) / (2 * h)), "no_call"),
     ("cd swapped forward", cd(lambda f, x, h: (f(x) - f(x + h)) / h), "swapped_points"),
+    ("cd swapped over h", cd(lambda f, x, h: (f(x - h) - f(x + h)) / h), "swapped_points"),
+    ("cd backward over 2h", cd(lambda f, x, h: (f(x) - f(x - h)) / (2 * h)), "one_sided"),
+    ("cd divide by h, h=1e-1", cd(lambda f, x, h: (f(x + h) - f(x - h)) / h, 1e-1), "missing_factor_2"),
 ]
 CENTRAL_RIGHT = [
     ("cd h=1e-4", cd(lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h), 1e-4)),
@@ -74,6 +77,8 @@ CENTRAL_RIGHT = [
     ("cd float32 step", cd_float32),
     ("cd loop over the two points", cd_loop),
     ("cd sqrt(eps) step", cd(lambda f, x, h: (f(x + h) - f(x - h)) / (h + h), 2e-8)),
+    ("cd tiny step grown with |x|", lambda f, x: (f(x + 1e-7 * (abs(x) + 1)) - f(x - 1e-7 * (abs(x) + 1)))
+     / (2e-7 * (abs(x) + 1))),
 ]
 
 
@@ -116,6 +121,7 @@ RELATIVE_RIGHT = [
     ("re numpy", lambda a, b: float(np.abs(a - b) / max(np.abs(a), np.abs(b), 1e-300))),
     ("re guard 1e-12", lambda a, b: abs(a - b) / (max(abs(a), abs(b)) + 1e-12) if (a or b) else 0.0),
     ("re float32-free max", lambda a, b: 0.0 if a == b else abs(b - a) / max(abs(b), abs(a))),
+    ("re guard 1e-8", lambda a, b: abs(a - b) / (max(abs(a), abs(b)) + 1e-8)),
     ("re np.maximum", lambda a, b: 0.0 if max(abs(a), abs(b)) == 0 else float(abs(a - b) / np.maximum(abs(a), abs(b)))),
 ]
 
@@ -173,6 +179,7 @@ BATCH = [
     ("mb ReLU' missing in w1 and b", batch(skip_gate=("w1", "b")), "batch_no_relu_prime"),
     ("mb linear neuron, no gate", batch(rule="linear", skip_gate=("w1", "w2", "b")), "batch_no_relu"),
     ("mb inputs swapped", batch(rule="swapped_x"), "batch_swapped_inputs"),
+    ("mb sign in w1 only", lambda X, p, T: dict(batch()(X, p, T), w1=-batch()(X, p, T)["w1"]), "batch_sign"),
     ("mb sum without ReLU'", batch(reduce="sum", skip_gate=("w1", "w2", "b")), None),
 ]
 BATCH_RIGHT = [
@@ -274,6 +281,8 @@ PIECES = [
     ("relu_chain_deltas", "ch delta1 no ReLU'", chain(delta1_rule="no_gate"), "delta1_wrong_gate"),
     ("relu_chain_deltas", "ch delta1 times Y1", chain(delta1_rule="times_Y"), "delta1_times_Y1"),
     ("relu_chain_deltas", "ch delta1 from Err2", chain(delta1_rule="err"), "delta1_err_not_delta2"),
+    ("relu_chain_deltas", "ch sign of delta1 only",
+     lambda x, p, t: dict(chain()(x, p, t), delta1=-chain()(x, p, t)["delta1"]), "delta_sign"),
     ("relu_chain_deltas", "ch swapped keys", lambda x, p, t: dict(zip(("delta1", "delta2"), chain()(x, p, t).values())),
      "deltas_swapped"),
     ("softmax_223_output_errors", "oe logits for P", out_errors(logits=True), "output_error_logits"),
@@ -294,6 +303,7 @@ PIECES = [
     ("softmax_223_hidden_errors", "he through ReLU'", hid_errors(gate=True), "hidden_error_through_relu"),
     ("softmax_223_hidden_errors", "he only parent 5", hid_errors(parents=(5,)), "hidden_error_only_Y5"),
     ("softmax_223_hidden_errors", "he only parent 7", hid_errors(parents=(7,)), "hidden_error_only_Y7"),
+    ("softmax_223_hidden_errors", "he -1 everywhere", hid_errors(minus_one="all"), "hidden_error_minus_one_everywhere"),
     ("softmax_223_hidden_errors", "he first-layer weights", hid_errors(weights="first_layer"), None),
     ("softmax_223_hidden_deltas", "hd no ReLU'", hid_deltas(local="none"), "hidden_delta_no_relu_prime"),
     ("softmax_223_hidden_deltas", "hd other gate", hid_deltas(local="other"), "hidden_delta_swapped_gate"),
@@ -303,6 +313,8 @@ PIECES = [
     ("softmax_223_hidden_deltas", "hd no -1", hid_deltas(minus_one="none"), "hidden_delta_no_minus_one"),
     ("softmax_223_hidden_deltas", "hd other node's weights", hid_deltas(weights="other"),
      "hidden_delta_swapped_weights"),
+    ("softmax_223_hidden_deltas", "hd exp without sum", hid_deltas(unnormalised=True), "hidden_delta_unnormalised"),
+    ("softmax_223_hidden_deltas", "hd no weights", hid_deltas(weights="none"), "hidden_delta_no_weights"),
     ("softmax_223_hidden_deltas", "hd only parent 6", hid_deltas(parents=(6,)), "hidden_delta_only_Y6"),
 ]
 PIECES_RIGHT = [
