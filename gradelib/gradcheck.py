@@ -540,6 +540,13 @@ RELATIVE_SLIPS: list[Slip[Relatives]] = by_priority(
             priority=30,
         ),
         Slip(
+            "abs_of_max",
+            formula(lambda a, b: _ratio(abs(a - b), abs(max(a, b)))),
+            "Your relative_error divides by |max(a, b)|, the size of the larger signed number: for a = −2, b = −1 "
+            "that is 1, while the larger size is 2. Divide by max(|a|, |b|).",
+            priority=35,
+        ),
+        Slip(
             "one_sided_relative",
             lambda known: [_ratio(abs(a - b), abs(a if _by_a(known) else b)) for a, b in known.cases],
             lambda known: (

@@ -108,6 +108,7 @@ RELATIVE = [
     ("re over |a|+|b|", rel(lambda a, b: abs(a - b) / (abs(a) + abs(b))), "sum_relative"),
     ("re over the mean", rel(lambda a, b: abs(a - b) / ((abs(a) + abs(b)) / 2)), "mean_relative"),
     ("re over max(a, b)", rel(lambda a, b: abs(a - b) / max(a, b) if max(a, b) else math.inf), "max_without_abs"),
+    ("re over |max(a, b)|", rel(lambda a, b: abs(a - b) / abs(max(a, b)) if max(a, b) else math.inf), "abs_of_max"),
     ("re over min", rel(lambda a, b: abs(a - b) / min(abs(a), abs(b)) if min(abs(a), abs(b)) else math.inf),
      "min_relative"),
     ("re 0/0 nan", rel_nan, "both_zero"),
