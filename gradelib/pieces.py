@@ -315,6 +315,20 @@ def _inherited(piece: str, through: Callable[[Truth, dict], dict], first: int) -
     what = f"Your {piece.replace('_', ' ')}s"
     return [
         Slip(
+            f"{piece}_no_minus_one",
+            lambda t: through(t, back(t, ERRORS["no_minus_one"](t))),
+            f"{what} are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
+            "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
+            priority=first - 2,
+        ),
+        Slip(
+            f"{piece}_swapped_weights",
+            lambda t: through(t, back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"])),
+            f"{what} use the other node's weights: W_ij goes from node i to node j, so node 3 "
+            "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
+            priority=first - 1,
+        ),
+        Slip(
             f"{piece}_logits",
             lambda t: through(t, back(t, ERRORS["logits"](t))),
             f"{what} are built from output errors that take the logits Y_k for the probabilities: dLoss/dY_k = "
@@ -365,20 +379,6 @@ HIDDEN_ERROR_SLIPS: list[Slip[Truth]] = [
         priority=20,
     ),
     Slip(
-        "hidden_error_no_minus_one",
-        lambda t: back(t, ERRORS["no_minus_one"](t)),
-        "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
-        "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
-        priority=30,
-    ),
-    Slip(
-        "hidden_error_swapped_weights",
-        lambda t: back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"]),
-        "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
-        "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
-        priority=40,
-    ),
-    Slip(
         "hidden_error_through_relu",
         lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
         "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
@@ -422,20 +422,6 @@ HIDDEN_DELTA_SLIPS: list[Slip[Truth]] = [
         "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
         "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
         priority=50,
-    ),
-    Slip(
-        "hidden_delta_no_minus_one",
-        lambda t: gated(t, back(t, ERRORS["no_minus_one"](t))),
-        "Your hidden deltas are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
-        f"target], then {PARENTS}, then dLoss/dz3 = dLoss/dY3·ReLU'(z3).",
-        priority=55,
-    ),
-    Slip(
-        "hidden_delta_swapped_weights",
-        lambda t: gated(t, back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"])),
-        "Your hidden deltas use the other node's weights: W_ij goes from node i to node j, so node 3 "
-        "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
-        priority=57,
     ),
 ] + _inherited("hidden_delta", gated, 60)
 
