@@ -11,7 +11,9 @@ polynomials, whose difference quotients are known exactly.  At x = 0 a quotient 
     f(t) = t² :  0 for a central difference ((h² − h²)/2h); +h forward (h²/h); −h backward
     f(t) = t³ :  h² for central (2h³/2h) and one-sided (h³/h) alike, times the first number's factor
 
-so these three numbers (the Scheme record) reveal the scheme, its normalisation and its step h, and
+so these three numbers (the Scheme record) reveal the scheme, its normalisation and its step h.  A slip
+(DIFFERENCE_SLIPS) is a wrong quotient a learner may write, evaluated with the step its answers at these
+polynomials imply (read_step): it is the learner's when it gives their numbers at every case.  And
 the step is judged against the two errors it trades: truncation ≈ h²·|f'''|/6, which grows with h,
 and round-off ≈ eps·|f|/h, which grows as h shrinks.  At H_MAX = 1e-3 the first is about 1.7e-7
 (f''' ~ 1), at H_MIN = 1e-8 the second about 2e-8 (|f| ~ 1); outside these a gradient check loses the
@@ -34,6 +36,7 @@ import numpy as np
 from . import oracle, points
 from .exercises import SINGLE_NEURON, Exercise
 from .result import Mistake, Result
+from .slips import Slip, by_priority
 from .student import Problem
 from .text import clip, full_stop, join_or
 
@@ -118,6 +121,281 @@ class Scheme(NamedTuple):
         return 1 if ratio > 0.5 else -1 if ratio < -0.5 else 0
 
 
+class Differences(NamedTuple):
+    """What the difference slips are computed from: the cases of difference_cases and the learner's answers."""
+
+    cases: list  # [(coefficients, x)]: DECODING first, then the random cubics
+    answers: list  # the learner's answer at each case (nan where the call raised)
+
+    @property
+    def scheme(self) -> Scheme:
+        """The answers at the three DECODING polynomials."""
+        return Scheme(*self.answers[: len(DECODING)])
+
+
+Rule = Callable[[Callable[[Any], Any], float, float], float]  # (f, x, h) -> a quotient, as a learner writes one
+
+
+def forward(f: Callable[[Any], Any], x: float, h: float) -> float:
+    """(f(x + h) − f(x)) / h."""
+    return (f(x + h) - f(x)) / h
+
+
+def backward(f: Callable[[Any], Any], x: float, h: float) -> float:
+    """(f(x) − f(x − h)) / h."""
+    return (f(x) - f(x - h)) / h
+
+
+def central(f: Callable[[Any], Any], x: float, h: float) -> float:
+    """(f(x + h) − f(x − h)) / 2h."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def read_step(rule: Rule, known: Differences) -> float:
+    """The step h for which rule gives the learner's answers at DECODING: rule is c·h^k there, k read at two h."""
+    for (cs, x), answer in zip(DECODING, known.answers):
+        f = polynomial(cs)
+        low, high = rule(f, x, 1e-3), rule(f, x, 1e-2)
+        if low == 0 or abs(high - low) <= 1e-9 * abs(low):
+            continue  # this polynomial does not show the step under this rule
+        if high / low <= 0 or answer / low <= 0:
+            return math.nan
+        return 1e-3 * (answer / low) ** (1 / math.log10(high / low))
+    return 1e-5  # the rule's answers do not depend on h: any step
+
+
+def quotients(rule_of: Callable[[Differences], Rule | None]) -> Callable[[Differences], list[float]]:
+    """A slip's gives: the rule the learner's answers point to, at every case, with the step they imply."""
+
+    def gives(known: Differences) -> list[float]:
+        rule = rule_of(known)
+        h = read_step(rule, known) if rule else math.nan
+        if rule is None or not (math.isfinite(h) and h > 0):
+            return [math.nan] * len(known.cases)
+        with np.errstate(all="ignore"):
+            return [float(rule(polynomial(cs), x, h)) for cs, x in known.cases]
+
+    return gives
+
+
+def _halved(known):
+    return abs(known.scheme.slope - 0.5) <= 1e-6
+
+
+def _one_sided(known):
+    """The one-sided rule the answers show (forward or backward, over h or 2h); None when they are symmetric."""
+    side = known.scheme.one_sided if known.scheme.slope > 0 else 0
+    rule = forward if side > 0 else backward
+    if not side:
+        return None
+    return (lambda f, x, h: rule(f, x, h) / 2) if _halved(known) else rule
+
+
+def _one_sided_words(function, known):
+    s = known.scheme
+    which = "forward, (f(x + h) − f(x))/h" if s.one_sided > 0 else "backward, (f(x) − f(x − h))/h"
+    if _halved(known):
+        top = "f(x + h) − f(x)" if s.one_sided > 0 else "f(x) − f(x − h)"
+        return (
+            _said(function, known) + f": it divides a one-sided difference {top} by 2h. Use the central "
+            "difference (f(x + h) − f(x − h)) / (2·h)."
+        )
+    return (
+        f"{function} is a one-sided difference ({which}): for f(t) = t² at x = 0 it returns "
+        f"{s.bend:.3g} instead of 0, an error of h·f''/2. The central difference "
+        "(f(x + h) − f(x − h))/2h cancels that term, leaving an error of only h²·f'''/6."
+    )
+
+
+def _said(function, known):
+    return f"For f(t) = t, whose derivative is 1 everywhere, {function} returns {known.scheme.slope:.6g} at x = 0"
+
+
+def _flipped(known):
+    """The side (0 central, ±1 one-sided) and the divisor, in h, of the quotient the answers are minus of."""
+    side = Scheme(-known.scheme.slope, -known.scheme.bend, -known.scheme.cube).one_sided
+    return side, (1 if side else 2) / abs(known.scheme.slope) if known.scheme.slope else math.nan
+
+
+def _swapped(known):
+    """Minus the right-way-round rule: central or one-sided (as f(t) = t² shows), over the width f(t) = t shows."""
+    side, width = _flipped(known)
+    rule = central if not side else forward if side > 0 else backward
+    scale = (2 if not side else 1) / width
+    return (lambda f, x, h: -scale * rule(f, x, h)) if math.isfinite(scale) else None
+
+
+def _swapped_words(function, known):
+    side, width = _flipped(known)
+    what = "f(x) − f(x + h)" if side > 0 else "f(x − h) − f(x)" if side < 0 else "f(x − h) − f(x + h)"
+    also = ", and one-sided" if side else ""
+    over = f", over {width:.3g}·h" if abs(width - 2) > 1e-6 else ""
+    return (
+        _said(function, known) + f": that is −f'(x). It takes {what}, the earlier point minus the later{also}{over}; "
+        "the central difference is (f(x + h) − f(x − h)) / (2·h), the later point first."
+    )
+
+
+def _divisor(known):
+    """A central difference over c·h, c read from f(t) = t (None when that reads as no positive c)."""
+    c = 2 / known.scheme.slope if known.scheme.slope > 0 else math.nan
+    return (lambda f, x, h: (f(x + h) - f(x - h)) / (c * h)) if math.isfinite(c) else None
+
+
+def _fixed(rule: Rule) -> Callable[[Differences], list[float]]:
+    return quotients(lambda known: rule)
+
+
+DIFFERENCE_SLIPS: list[Slip[Differences]] = by_priority(
+    [
+        Slip("one_sided", quotients(_one_sided), _one_sided_words, priority=10),
+        Slip(
+            "missing_factor_2",
+            _fixed(lambda f, x, h: (f(x + h) - f(x - h)) / h),
+            lambda function, known: (
+                _said(function, known)
+                + ": it divides f(x + h) − f(x − h) by h, but the two points are 2h apart, so divide by 2·h."
+            ),
+            priority=20,
+        ),
+        Slip(
+            "precedence",
+            _fixed(lambda f, x, h: (f(x + h) - f(x - h)) / 2 * h),
+            lambda function, known: (
+                _said(function, known)
+                + f" (that is h² with h = {math.sqrt(known.scheme.slope):.2g}): `... / 2*h` divides by 2 and "
+                "then multiplies by h. Write `/ (2*h)`."
+            ),
+            priority=30,
+        ),
+        Slip(
+            "no_division",
+            _fixed(lambda f, x, h: f(x + h) - f(x - h)),
+            lambda function, known: (
+                _said(function, known)
+                + ": the difference f(x + h) − f(x − h) is not divided by the distance 2h between the two points."
+            ),
+            priority=40,
+        ),
+        Slip(
+            "no_h_division",
+            _fixed(lambda f, x, h: (f(x + h) - f(x - h)) / 2),
+            lambda function, known: (
+                _said(function, known)
+                + ": it divides f(x + h) − f(x − h) by 2 but not by h. Divide by the distance between the two "
+                "points, 2·h."
+            ),
+            priority=45,
+        ),
+        Slip(
+            "swapped_points",
+            quotients(_swapped),
+            _swapped_words,
+            priority=50,
+            when=lambda known: known.scheme.slope < 0,  # minus a quotient: the sentence says −f'(x)
+        ),
+        Slip(
+            "wrong_divisor",
+            quotients(_divisor),
+            lambda function, known: (
+                _said(function, known) + f": it divides f(x + h) − f(x − h) by "
+                f"{2 / known.scheme.slope:.3g}·h, but the two points are 2h apart, so divide by 2·h."
+            ),
+            priority=60,
+            when=lambda known: abs(known.scheme.slope - 1) > 1e-6,  # 2h itself is the right divisor
+        ),
+        Slip(
+            "sum_of_values",
+            _fixed(lambda f, x, h: (f(x + h) + f(x - h)) / (2 * h)),
+            lambda function, known: (
+                f"{function} adds f(x + h) and f(x − h): for f(t) = t, whose derivative is 1, "
+                "it returns 0 at x = 0. The slope is their difference, (f(x + h) − f(x − h)) / (2·h)."
+            ),
+            priority=70,
+        ),
+        Slip(
+            "returns_f",
+            _fixed(lambda f, x, h: f(x)),
+            lambda function, known: (
+                f"{function} returns f(x) itself, not its slope: for f(t) = t at x = 0 it "
+                "returns 0, while f'(0) = 1. Return (f(x + h) − f(x − h)) / (2·h)."
+            ),
+            priority=80,
+        ),
+        Slip(
+            "no_call",
+            _fixed(lambda f, x, h: ((x + h) - (x - h)) / (2 * h)),
+            lambda function, known: (
+                f"{function} returns 1 whatever f is: it subtracts the points x + h and "
+                "x − h themselves. Call f at them: (f(x + h) − f(x − h)) / (2·h)."
+            ),
+            priority=90,
+        ),
+    ]
+)
+
+
+def _agrees(answers, gives, decoding):
+    """The slip's numbers: exactly at the DECODING polynomials, to within TOLERANCE (its round-off) at the cubics."""
+    a, g = np.array(answers, float), np.array(gives, float)
+    with np.errstate(all="ignore"):
+        tight = np.isclose(a[:decoding], g[:decoding], rtol=1e-6, atol=0.0)
+        loose = np.abs(a[decoding:] - g[decoding:]) <= TOLERANCE * np.maximum(1.0, np.abs(g[decoding:]))
+    return bool(np.all(np.isfinite(a)) and np.all(tight) and np.all(loose))
+
+
+def _difference_slip(known: Differences) -> Slip[Differences] | None:
+    """The first slip by priority whose numbers are the learner's."""
+    return next(
+        (s for s in DIFFERENCE_SLIPS if s.applies(known) and _agrees(known.answers, s.gives(known), len(DECODING))),
+        None,
+    )
+
+
+def _step_findings(scheme: Scheme, wrong: bool) -> list[tuple[str, str]]:
+    """The finding on a step outside [H_MIN, H_MAX], for a quotient divided by its width (slope 1)."""
+    h = scheme.step
+    if h > H_MAX:
+        return [
+            (
+                "step_too_large",
+                f"Your step h is about {h:.2g}: too large. The truncation error of the central "
+                f"difference is h²·f'''/6 (for f(t) = t³ at 0 you return {scheme.cube:.3g}, which is "
+                f"h², instead of 0); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
+            )
+        ]
+    if (scheme.cube == 0 and not wrong) or not h < H_MIN:
+        return []  # a symmetric scheme exact for cubics (a five-point stencil, say) is at least as good
+    return [
+        (
+            "step_too_small",
+            f"Your step h is about {h:.2g}: too small. f(x + h) and f(x − h) then agree in "
+            f"almost all their digits, and the round-off error of the quotient grows like "
+            f"eps·|f|/h (eps = {EPS:.2g}); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
+        )
+    ]
+
+
+def _difference_findings(known: Differences, wrong: bool, function: str) -> list[tuple[str, str]]:
+    """(mistake, sentence) for what the answers show: a slip, a bad step, or no number at x = 0."""
+    if not all(math.isfinite(v) for v in known.answers[: len(DECODING)]):
+        if wrong:
+            return []
+        return [
+            (
+                "step_zero",
+                f"At x = 0 {function} gives no number (a division by zero?), although it works "
+                "elsewhere: a step proportional to x, like h = 1e-5·x, is 0 there. Use a step that "
+                "never vanishes, e.g. h = 1e-5·max(1, |x|).",
+            )
+        ]
+    slip = _difference_slip(known)
+    found = [(slip.name, slip.sentence(function, known))] if slip else []
+    if abs(known.scheme.slope - 1) <= 1e-6 and (slip is None or slip.name == "one_sided"):
+        return found + _step_findings(known.scheme, wrong)  # the quotient is divided by its width: h is its step
+    return found
+
+
 def judge_difference(
     ex: Exercise,
     cases: Sequence[tuple[list[float], float]],
@@ -132,76 +410,21 @@ def judge_difference(
     grader's verifier.
     """
     problems = problems or [None] * len(answers)
-    notes = list(notes)
-    findings = []
-    decoded = answers[: len(DECODING)]
-    scheme = Scheme(*decoded)
+    known = Differences(list(cases), list(answers))
     random = list(zip(cases[len(DECODING) :], answers[len(DECODING) :], problems[len(DECODING) :]))
     wrong = [
         (cs, x, a, p)
         for (cs, x), a, p in random
         if not (math.isfinite(a) and abs(a - derivative(cs, x)) <= TOLERANCE * max(1.0, abs(derivative(cs, x))))
     ]
-    if not all(math.isfinite(v) for v in decoded):
-        if not wrong:
-            findings.append(
-                (
-                    "step_zero",
-                    f"At x = 0 {function} gives no number (a division by zero?), although it works "
-                    "elsewhere: a step proportional to x, like h = 1e-5·x, is 0 there. Use a step that "
-                    "never vanishes, e.g. h = 1e-5·max(1, |x|).",
-                )
-            )
-    elif abs(scheme.slope - 1) > 1e-6:
-        findings.append(_scale_finding(scheme, function))
-    else:
-        side, h = scheme.one_sided, scheme.step
-        if side:
-            which = "forward, (f(x + h) − f(x))/h" if side > 0 else "backward, (f(x) − f(x − h))/h"
-            findings.append(
-                (
-                    "one_sided",
-                    f"{function} is a one-sided difference ({which}): for f(t) = t² at x = 0 it returns "
-                    f"{scheme.bend:.3g} instead of 0, an error of h·f''/2. The central difference "
-                    "(f(x + h) − f(x − h))/2h cancels that term, leaving an error of only h²·f'''/6.",
-                )
-            )
-        if h > H_MAX:
-            findings.append(
-                (
-                    "step_too_large",
-                    f"Your step h is about {h:.2g}: too large. The truncation error of the central "
-                    f"difference is h²·f'''/6 (for f(t) = t³ at 0 you return {scheme.cube:.3g}, which is "
-                    f"h², instead of 0); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
-                )
-            )
-        elif scheme.cube == 0 and not wrong:
-            pass  # a symmetric scheme exact for cubics (a five-point stencil, say): at least as good
-        elif h < H_MIN:
-            findings.append(
-                (
-                    "step_too_small",
-                    f"Your step h is about {h:.2g}: too small. f(x + h) and f(x − h) then agree in "
-                    f"almost all their digits, and the round-off error of the quotient grows like "
-                    f"eps·|f|/h (eps = {EPS:.2g}); take h between {H_MIN:g} and {H_MAX:g}, e.g. 1e-5.",
-                )
-            )
+    findings = _difference_findings(known, bool(wrong), function)
     if wrong and not findings:
-        cs, x, a, problem = wrong[0]
-        said = f"{function} returns {a:.6g}" if problem is None else problem
-        findings.append(
-            (
-                "wrong_value",
-                f"For f(t) = {show_polynomial(cs)} at x = {x:g} {said}, but f'(x) = "
-                f"{derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), calling f at the two "
-                "points around x.",
-            )
-        )
+        findings.append(_wrong_value(wrong[0], function))
     if findings:
         return Result(ex.name, False, [Mistake(m, s) for m, s in findings], notes)
     how = (
-        f"has step h ≈ {scheme.step:.2g}"
-        if scheme.cube
+        f"has step h ≈ {known.scheme.step:.2g}"
+        if known.scheme.cube
         else "is symmetric and exact for cubics (a higher-order scheme)"
     )
     return Result.praise(
@@ -212,36 +435,15 @@ def judge_difference(
     )
 
 
-def _scale_finding(scheme, function):
-    """The finding for a quotient that does not give 1 for f(t) = t: which division went wrong."""
-    s = scheme.slope
-    said = f"For f(t) = t, whose derivative is 1 everywhere, {function} returns {s:.6g} at x = 0"
-    if abs(s - 2) <= 1e-6:
-        return (
-            "missing_factor_2",
-            said + ": it divides f(x + h) − f(x − h) by h, but the two points are 2h apart, so divide by 2·h.",
-        )
-    if abs(s - 0.5) <= 1e-6 and scheme.bend:
-        return (
-            "one_sided",
-            said + ": it divides a one-sided difference f(x + h) − f(x) by 2h. Use the central "
-            "difference (f(x + h) − f(x − h)) / (2·h).",
-        )
-    if 0 < s < 1e-3 and scheme.cube > 0 and abs(scheme.cube - s * s) <= 1e-6 * s * s:
-        return (
-            "precedence",
-            said + f" (that is h² with h = {math.sqrt(s):.2g}): `... / 2*h` divides by 2 and "
-            "then multiplies by h. Write `/ (2*h)`.",
-        )
-    if 0 < s < 1e-2 and scheme.cube > 0:
-        return (
-            "no_division",
-            said + ": the difference f(x + h) − f(x − h) is not divided by the distance 2h between the two points.",
-        )
+def _wrong_value(first, function):
+    """The finding for a quotient no slip explains: the first cubic it gets wrong, and the right rule."""
+    cs, x, a, problem = first
+    said = f"{function} returns {a:.6g}" if problem is None else problem
     return (
-        "wrong_scale",
-        said + ": divide the difference f(x + h) − f(x − h) by the distance 2h between the "
-        "two points where f is evaluated.",
+        "wrong_value",
+        f"For f(t) = {show_polynomial(cs)} at x = {x:g} {said}, but f'(x) = "
+        f"{derivative(cs, x):.6g}: return (f(x + h) − f(x − h)) / (2·h), calling f at the two "
+        "points around x.",
     )
 
 
@@ -284,50 +486,137 @@ def _ratio(top, bottom):
         return float(np.float64(top) / np.float64(bottom))
 
 
-# A wrong relative error as a formula of (a, b), with its words; tried in this order.
-RELATIVE_SLIPS = [
-    (
-        "absolute_error",
-        lambda a, b: abs(a - b),
-        "Your relative_error returns the absolute error |a − b|. For a = 1000, b = 1001 that is 1, which looks like "
-        "a bug, while the two agree to 3 digits; for a = 1e-4, b = 2e-4 it is 1e-4, which looks fine, while one is "
-        "twice the other. Divide by max(|a|, |b|), so the error is measured against the size of the numbers.",
-    ),
-    (
-        "missing_abs",
-        lambda a, b: _ratio(a - b, max(abs(a), abs(b))),
-        "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|).",
-    ),
-    (
-        "missing_abs",
-        lambda a, b: _ratio(b - a, max(abs(a), abs(b))),
-        "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|).",
-    ),
-    (
-        "max_without_abs",
-        lambda a, b: _ratio(abs(a - b), max(a, b)),
-        "Your relative_error divides by max(a, b); for negative numbers that is not their size. Divide by "
-        "max(|a|, |b|).",
-    ),
-    (
-        "one_sided_relative",
-        lambda a, b: _ratio(abs(a - b), abs(a)),
-        "Your relative_error divides by |a| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
-        "when a = 0 while b is not. Divide by the larger of the two, max(|a|, |b|).",
-    ),
-    (
-        "one_sided_relative",
-        lambda a, b: _ratio(abs(a - b), abs(b)),
-        "Your relative_error divides by |b| only, so relative_error(a, b) ≠ relative_error(b, a), and it breaks "
-        "when b = 0 while a is not. Divide by the larger of the two, max(|a|, |b|).",
-    ),
-    (
-        "sum_relative",
-        lambda a, b: _ratio(abs(a - b), abs(a) + abs(b)),
-        "Your relative_error divides by |a| + |b| (the convention of some courses); here it is max(|a|, |b|), "
-        "which can be up to twice as large a result.",
-    ),
-]
+class Relatives(NamedTuple):
+    """What the relative-error slips are computed from: the (a, b) cases and the learner's answers."""
+
+    cases: list  # [(a, b)]: RELATIVE_CASES first, then the drawn pairs
+    answers: list  # the learner's answer at each case (nan where the call raised)
+
+    def at(self, a: float, b: float) -> float:
+        """The learner's answer at the case (a, b) of RELATIVE_CASES."""
+        return self.answers[self.cases.index((a, b))]
+
+
+def formula(rule: Callable[[float, float], float]) -> Callable[[Relatives], list[float]]:
+    """A slip's gives: a wrong formula of (a, b) at every case (inf or nan where it divides by 0)."""
+    return lambda known: [rule(a, b) for a, b in known.cases]
+
+
+def _by_a(known):
+    """Whether the answers divide by |a| (0.5 at a = 2, b = 1) rather than by |b| (1 there)."""
+    return abs(known.at(2.0, 1.0) - 0.5) <= 1e-6
+
+
+def _guard(known):
+    """ε in |a − b| / (max(|a|, |b|) + ε), read at a = 1e-4, b = 2e-4."""
+    answer = known.at(1e-4, 2e-4)
+    return 1e-4 / answer - 2e-4 if answer > 0 else math.nan
+
+
+RELATIVE_SLIPS: list[Slip[Relatives]] = by_priority(
+    [
+        Slip(
+            "absolute_error",
+            formula(lambda a, b: abs(a - b)),
+            "Your relative_error returns the absolute error |a − b|. For a = 1000, b = 1001 that is 1, which looks "
+            "like a bug, while the two agree to 3 digits; for a = 1e-4, b = 2e-4 it is 1e-4, which looks fine, "
+            "while one is twice the other. Divide by max(|a|, |b|), so the error is measured against the size of "
+            "the numbers.",
+            priority=10,
+        ),
+        Slip(
+            "missing_abs",
+            lambda known: [
+                math.copysign(1.0, known.at(2.0, 1.0)) * _ratio(a - b, max(abs(a), abs(b))) for a, b in known.cases
+            ],
+            "Your relative_error can be negative: take the absolute value, |a − b| / max(|a|, |b|).",
+            priority=20,
+        ),
+        Slip(
+            "max_without_abs",
+            formula(lambda a, b: _ratio(abs(a - b), max(a, b))),
+            "Your relative_error divides by max(a, b); for negative numbers that is not their size. Divide by "
+            "max(|a|, |b|).",
+            priority=30,
+        ),
+        Slip(
+            "abs_of_max",
+            formula(lambda a, b: _ratio(abs(a - b), abs(max(a, b)))),
+            "Your relative_error divides by |max(a, b)|, the size of the larger signed number: for a = −2, b = −1 "
+            "that is 1, while the larger size is 2. Divide by max(|a|, |b|).",
+            priority=35,
+        ),
+        Slip(
+            "one_sided_relative",
+            lambda known: [_ratio(abs(a - b), abs(a if _by_a(known) else b)) for a, b in known.cases],
+            lambda known: (
+                "Your relative_error divides by |{0}| only, so relative_error(a, b) ≠ relative_error(b, a), "
+                "and it breaks when {0} = 0 while {1} is not. Divide by the larger of the two, max(|a|, |b|).".format(
+                    *("ab" if _by_a(known) else "ba")
+                )
+            ),
+            priority=40,
+        ),
+        Slip(
+            "sum_relative",
+            formula(lambda a, b: _ratio(abs(a - b), abs(a) + abs(b))),
+            "Your relative_error divides by |a| + |b| (the convention of some courses); here it is max(|a|, |b|), "
+            "which can be up to twice as large a result.",
+            priority=50,
+        ),
+        Slip(
+            "mean_relative",
+            formula(lambda a, b: _ratio(abs(a - b), (abs(a) + abs(b)) / 2)),
+            "Your relative_error divides by the mean size (|a| + |b|)/2; here it is the larger one, max(|a|, |b|), "
+            "so that the result is never above 1.",
+            priority=60,
+        ),
+        Slip(
+            "min_relative",
+            formula(lambda a, b: _ratio(abs(a - b), min(abs(a), abs(b)))),
+            "Your relative_error divides by the smaller size, min(|a|, |b|): it blows up when one of the two is 0 "
+            "or tiny. Divide by the larger, max(|a|, |b|).",
+            priority=70,
+        ),
+        Slip(
+            "floored_relative",
+            formula(lambda a, b: _ratio(abs(a - b), max(abs(a), abs(b), 1.0))),
+            "Your relative_error divides by max(|a|, |b|, 1): below 1 it is the absolute error |a − b|, so for "
+            "a = 1e-4, b = 2e-4 it says 1e-4 while one is twice the other. Divide by max(|a|, |b|) alone and "
+            "return 0 when both are 0.",
+            priority=80,
+        ),
+        Slip(
+            "guard_too_large",
+            lambda known: [_ratio(abs(a - b), max(abs(a), abs(b)) + _guard(known)) for a, b in known.cases],
+            lambda known: (
+                f"Your relative_error adds about {_guard(known):.2g} to max(|a|, |b|) before dividing: "
+                "that changes the result for small numbers (a = 1e-4, b = 2e-4). A guard against 0/0 must be tiny "
+                "(1e-12 at most), or better, return 0 when both are 0."
+            ),
+            priority=90,
+            when=lambda known: _guard(known) > 1e-9,  # a tinier ε changes no digit the check reads: not a slip
+        ),
+        Slip(
+            "sizes_subtracted",
+            formula(lambda a, b: _ratio(abs(abs(a) - abs(b)), max(abs(a), abs(b)))),
+            "Your relative_error subtracts the sizes, ||a| − |b||, instead of taking the size of the difference "
+            "|a − b|: for a = 0.3, b = −0.3 it says 0, while they differ by 0.6. Use |a − b| / max(|a|, |b|).",
+            priority=100,
+        ),
+        Slip(
+            "squared_relative",
+            formula(lambda a, b: _ratio(abs(a - b), max(abs(a), abs(b))) ** 2),
+            "Your relative_error is squared: (|a − b| / max(|a|, |b|))². A 1% difference then reads as 1e-4; "
+            "use |a − b| / max(|a|, |b|) itself.",
+            priority=110,
+        ),
+    ]
+)
+
+
+def _pick(values, indices):
+    return [values[i] for i in indices]
 
 
 def _same(row, expected):
@@ -357,10 +646,17 @@ def judge_relative_error(
     rest = [i for i in range(len(cases)) if i != both_zero]
     findings = []
     if not _same([answers[i] for i in rest], [ref[i] for i in rest]):
-        for mistake, slip, sentence in RELATIVE_SLIPS:
-            if _same([answers[i] for i in rest], [slip(*cases[i]) for i in rest]):
-                findings.append((mistake, sentence))
-                break
+        known = Relatives(list(cases), list(answers))
+        slip = next(
+            (
+                s
+                for s in RELATIVE_SLIPS
+                if s.applies(known) and _same([answers[i] for i in rest], _pick(s.gives(known), rest))
+            ),
+            None,
+        )
+        if slip:
+            findings.append((slip.name, slip.sentence(known)))
         else:
             i = next(i for i in rest if not _same([answers[i]], [ref[i]]))
             a, b = cases[i]

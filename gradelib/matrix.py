@@ -32,6 +32,7 @@ from . import oracle, pieces, points
 from .diagnose import agree, close
 from .exercises import SOFTMAX_223
 from .result import Result
+from .slips import Slip, by_priority
 from .student import Problem, call, describe_type
 from .text import join_and
 
@@ -136,43 +137,108 @@ def _swapped(P):
     return Q
 
 
-def slips(pts: Any) -> list[tuple[str, dict[str, Any], str]]:
-    """[(mistake, arrays it gives, sentence)]: the matrix slips, each as the numbers it would return."""
-    E = expected(pts.X, pts.P, pts.T)
-    swapped = _stack(
-        [
-            {p: v[i] for p, v in oracle.loss_gradients(NET, pts.X, _swapped(pts.P), pts.T).items()}
-            for i in range(len(pts))
-        ]
-    )
+class Arrays(NamedTuple):
+    """What the matrix slips are computed from: the test points and the right arrays there."""
+
+    pts: Any  # gradelib.points.Points of the 2-2-3 net
+    E: dict  # {key: array (n, *shape)}: the right arrays, from the scalar oracle
+
+    def column(self, prefix: str, nodes: tuple) -> Any:
+        """The forward pass's values at nodes as an array (n, len(nodes)): column("z", (3, 4)) is z."""
+        return np.stack([self.pts.state[f"{prefix}{j}"] for j in nodes], axis=1)
+
+    def onehot(self) -> Any:
+        return np.stack([(np.asarray(self.pts.T) == k) * 1.0 for k in NET.classes], axis=1)
+
+    def backward(self, e: Any) -> dict[str, Any]:
+        """The four arrays the notes' four lines give from output errors e (n, 3), the forward pass kept."""
+        W2 = np.array([pack({p: v[i] for p, v in self.pts.P.items()})["W2"] for i in range(len(self.pts))])
+        dz = np.einsum("nij,nj->ni", W2, e) * (self.column("z", (3, 4)) > 0)
+        X = np.stack(self.pts.X, axis=1)
+        Yh = self.column("Y", (3, 4))
+        return {"W1": np.einsum("ni,nj->nij", X, dz), "b1": dz, "W2": np.einsum("ni,nj->nij", Yh, e), "b2": e}
+
+
+def _mapping_swapped(known: Arrays) -> dict[str, Any]:
+    pts = known.pts
+    G = oracle.loss_gradients(NET, pts.X, _swapped(pts.P), pts.T)
+    return _stack([{p: v[i] for p, v in G.items()} for i in range(len(pts))])
+
+
+def _ungated(known: Arrays) -> dict[str, Any]:
+    pts = known.pts
     G = pieces.node_gradients(NET, pts.X, pts.P, pts.T, ["Y3", "Y4"])
     dY = np.stack([G["Y3"], G["Y4"]], axis=1)
-    X = np.stack(pts.X, axis=1)
-    ungated = dict(E, W1=np.einsum("ni,nj->nij", X, dY), b1=dY)
-    return [
-        (
+    return dict(known.E, W1=np.einsum("ni,nj->nij", np.stack(pts.X, axis=1), dY), b1=dY)
+
+
+SLIPS: list[Slip[Arrays]] = by_priority(
+    [
+        Slip(
             "matrix_sign",
-            {k: -v for k, v in E.items()},
+            lambda k: {key: -v for key, v in k.E.items()},
             "Every array has the wrong sign: the output errors are e = P − onehot(target), prediction minus truth.",
+            priority=10,
         ),
-        (
+        Slip(
             "matrix_dW1_transposed",
-            dict(E, W1=np.transpose(E["W1"], (0, 2, 1))),
+            lambda k: dict(k.E, W1=np.transpose(k.E["W1"], (0, 2, 1))),
             "Your dW1 is transposed: np.outer(X, dz), not np.outer(dz, X). Row i of W1 is the edge from input "
             "node i and column j the edge into hidden node j, so W1[0, 1] is W14 and dW1[0, 1] = dz4·X1.",
+            priority=20,
         ),
-        (
+        Slip(
             "matrix_mapping_swapped",
-            swapped,
+            _mapping_swapped,
             "Your forward pass reads W1 the other way round: z = W1 @ X takes W1[i, j] as the edge from node j "
             "to node i. Row i is from input node i, so z = X @ W1 + b1 (z_j = Σ_i X_i·W1[i, j]).",
+            priority=30,
         ),
-        (
+        Slip(
             "matrix_no_relu_prime",
-            ungated,
-            "Your dz leaves out ReLU'(z): dz = dY_hidden * (z > 0), element by element, before dW1 = np.outer(X, dz).",
+            _ungated,
+            "Your gradient leaves out ReLU'(z) where dz belongs: dz = dY_hidden * (z > 0), element by element, and "
+            "both db1 = dz and dW1 = np.outer(X, dz) are built from it.",
+            priority=40,
+            each_alone=True,
+        ),
+        Slip(
+            "matrix_no_minus_one",
+            lambda k: k.backward(k.E["b2"] + k.onehot()),
+            "Your output errors e have no −1 at the target: e = P − onehot(target), where onehot is 1 at the "
+            "column of the target class (np.array([5, 6, 7]) == target), and every array is built from e.",
+            priority=50,
+        ),
+        Slip(
+            "matrix_logits",
+            lambda k: k.backward(k.column("Y", NET.classes) - k.onehot()),
+            "Your output errors take the logits Y_out for the probabilities: e = P − onehot(target) with "
+            "P = softmax(Y_out) = np.exp(Y_out) / np.sum(np.exp(Y_out)).",
+            priority=60,
+        ),
+        Slip(
+            "matrix_dW2_from_z",
+            lambda k: dict(k.E, W2=np.einsum("ni,nj->nij", k.column("z", (3, 4)), k.E["b2"])),
+            "Your dW2 uses z, the hidden nodes before ReLU, where their outputs belong: dW2 = np.outer(Y_hidden, e), "
+            "with Y_hidden = ReLU(z), which is 0 where a node is off.",
+            priority=70,
         ),
     ]
+)
+
+
+def _slip(pts: Any, S: dict, E: dict) -> Slip[Arrays] | None:
+    """The first slip by priority whose arrays are the learner's (each_alone: in some keys, the others right)."""
+    known = Arrays(pts, E)
+    for slip in SLIPS:
+        gives = slip.gives(known)
+        slipped = {k: close(S[k], gives[k]) for k in KEYS}
+        right = {k: close(S[k], E[k]) for k in KEYS}
+        if all(slipped.values()) or (
+            slip.each_alone and all(slipped[k] or right[k] for k in KEYS) and any(slipped.values())
+        ):
+            return slip
+    return None
 
 
 def _shape_problem(k, arrays, E):
@@ -246,9 +312,9 @@ def _judge(exercise, pts, answers, reveal):
             f"numerical oracle at {len(pts)} test points, entry by entry "
             "(W1[i, j] is W from node i+1 to node j+3, W2[i, j] from node i+3 to j+5).",
         )
-    for mistake, value, sentence in slips(pts):
-        if all(close(S[k], value[k]) for k in KEYS):
-            return Result.wrong(exercise, mistake, _example(sentence, wrong[0], S, E, pts, reveal))
+    slip = _slip(pts, S, E)
+    if slip is not None:
+        return Result.wrong(exercise, slip.name, _example(slip.sentence(), wrong[0], S, E, pts, reveal))
     return Result.wrong(
         exercise,
         "wrong_value",

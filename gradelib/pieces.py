@@ -15,7 +15,9 @@ like gradelib.oracle, no gradient formula is written down here.
 
 A piece's mistakes are named by comparing the student's numbers with what a
 slip would give, built from the same node derivatives and a local factor
-(a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.
+(a weight, a ReLU gate): "δ1 without ReLU'(z1)" is −dLoss/dY1 itself.  The
+slips are gradelib.slips.Slip records, tried by priority; a hidden piece also
+names the slips it inherits from the output errors (the logits for P, no −1).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from .exercises import EXERCISES, Exercise
 from .networks import Plain
 from .points import Points
 from .result import Mistake, Result
+from .slips import Slip, by_priority
 from .text import full_stop, join_and
 
 H = oracle.H
@@ -119,6 +122,7 @@ class Truth(NamedTuple):
     state: dict  # the forward pass at the points
     P: dict  # the parameters, arrays (n,)
     T: np.ndarray  # the targets
+    X: tuple = ()  # the inputs, one array (n,) per input node
 
     def gate(self, z: str) -> Any:
         """ReLU'(z) at the points: 1.0 where on, 0.0 where off."""
@@ -129,149 +133,304 @@ class Truth(NamedTuple):
         return (self.T == int(k[1:])) * 1.0
 
 
-class Slip(NamedTuple):
-    """A named mistake of one piece: the numbers it gives for the keys it touches, and its words."""
-
-    mistake: str  # a short label, as in gradelib.diagnose
-    value: Callable[[Truth], dict]  # key -> array (n,): what a student with this slip returns
-    sentence: str  # what is wrong, in the notes' symbols
-    inherited: tuple = ()  # keys computed from the slipped one: wrong the same way, or right if
-    # the student computed them on their own
-
-
 OUTPUTS = ("Y5", "Y6", "Y7")  # the 2-2-3 net's output nodes, the parents of nodes 3 and 4
+HIDDEN = ("Y3", "Y4")
+Errors = Callable[[Truth], dict]  # output node -> what a learner takes as dLoss/dY_k, arrays (n,)
 
 
-SLIPS = {
-    "relu_chain_deltas": [
+def back(t: Truth, e: dict, parents: Sequence[str] = OUTPUTS, weight: Callable | None = None) -> dict:
+    """{Y3, Y4}: each hidden node's sum over its parents of e_k·W_hk (weight(h, k) in place of W_hk if given)."""
+    w = weight or (lambda h, k: t.P[f"W{h[1]}{k[1]}"])
+    return {h: sum(e[k] * w(h, k) for k in parents) for h in HIDDEN}
+
+
+def gated(t: Truth, d: dict) -> dict:
+    """{z3, z4}: the hidden errors through each node's own ReLU'."""
+    return {f"z{h[1]}": d[h] * t.gate(f"z{h[1]}") for h in HIDDEN}
+
+
+# what a learner may take for the output errors: the rule P_k − [k is the target] with one thing changed
+ERRORS: dict[str, Errors] = {
+    "no_minus_one": lambda t: {k: t.G[k] + t.is_target(k) for k in OUTPUTS},
+    "logits": lambda t: {k: t.state[k] - t.is_target(k) for k in OUTPUTS},
+    "unnormalised": lambda t: {k: np.exp(t.state[k]) - t.is_target(k) for k in OUTPUTS},
+    "target_only": lambda t: {k: t.G[k] * t.is_target(k) for k in OUTPUTS},
+    "minus_one_everywhere": lambda t: {k: t.G[k] - 1 + t.is_target(k) for k in OUTPUTS},
+}
+PARENTS = "; ".join(f"dLoss/dY{h} = " + " + ".join(f"dLoss/dY{k}·W{h}{k}" for k in (5, 6, 7)) for h in (3, 4))
+LOGITS = "P_k = softmax(Y)_k, not the logit Y_k itself: e^{Y_k} / (e^{Y5} + e^{Y6} + e^{Y7})"
+UNNORMALISED = "P_k = e^{Y_k} divided by e^{Y5} + e^{Y6} + e^{Y7}: without the division they do not sum to 1"
+
+
+def _sign_words(wrong: list[str]) -> str:
+    """The sentence for δ's of the wrong sign, both of them or one alone (wrong: their symbols)."""
+    if wrong == ["δ1"]:
+        return "Your δ1 has the wrong sign. δ is minus the gradient: δ1 = δ2·w12·ReLU'(z1) = −dLoss/dz1."
+    return (
+        ("Your δ's have" if len(wrong) > 1 else f"Your {wrong[0]} has") + " the wrong sign. δ is minus the gradient: "
+        "δ2 = Err2·ReLU'(z2) = −dLoss/dz2, with Err2 = O_b2 − Y2 (not Y2 − O_b2)."
+    )
+
+
+RELU_CHAIN_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "delta_sign",
+        lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
+        _sign_words,
+        priority=10,
+        each_alone=True,  # δ1 = −dLoss/dz1 may be flipped on its own
+    ),
+    Slip(
+        "delta2_no_relu_prime",
+        lambda t: {"delta2": -t.G["Y2"], "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
+        priority=20,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta2_times_Y2",
+        lambda t: {
+            "delta2": -t.G["Y2"] * t.state["Y2"],
+            "delta1": -t.G["Y2"] * t.state["Y2"] * t.P["w12"] * t.gate("z1"),
+        },
+        "Your δ2 multiplies by Y2 = ReLU(z2) where the gate ReLU'(z2) belongs: δ2 = Err2·ReLU'(z2), and "
+        "ReLU'(z2) is 1 or 0.",
+        priority=22,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta2_wrong_gate",
+        lambda t: {"delta2": -t.G["Y2"] * t.gate("z1"), "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ2 uses ReLU'(z1), neuron 1's gate: δ2 = Err2·ReLU'(z2), with neuron 2's own z2 = w12·Y1 + b2.",
+        priority=25,
+        carries=("delta1",),
+    ),
+    Slip(
+        "delta1_err_not_delta2",
+        lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
+        "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
+        "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1.",
+        priority=30,
+    ),
+    Slip(
+        "delta1_no_w12",
+        lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
+        "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, so δ1 = δ2·w12·ReLU'(z1).",
+        priority=40,
+    ),
+    Slip(
+        "delta1_wrong_weight",
+        lambda t: {"delta1": -t.G["z2"] * t.P["w11"] * t.gate("z1")},
+        "Your δ1 goes back through w11, the edge into neuron 1; the error reaches neuron 1 through the edge "
+        "it leaves by, w12 (neuron 1 to neuron 2): δ1 = δ2·w12·ReLU'(z1).",
+        priority=45,
+    ),
+    Slip(
+        "delta1_times_x1",
+        lambda t: {"delta1": -t.G["z2"] * t.X[0] * t.gate("z1")},
+        "Your δ1 multiplies by the input x1 where the weight w12 belongs: δ1 = δ2·w12·ReLU'(z1). x1 comes in "
+        "later, in dLoss/dw11 = −δ1·x1.",
+        priority=47,
+    ),
+    Slip(
+        "delta1_wrong_gate",
+        lambda t: {"delta1": -t.G["Y1"]},
+        "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
+        "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0.",
+        priority=50,
+    ),
+    Slip(
+        "delta1_times_Y1",
+        lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
+        "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
+        "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0.",
+        priority=60,
+    ),
+    Slip(
+        "deltas_swapped",
+        lambda t: {"delta2": -t.G["z1"], "delta1": -t.G["z2"]},
+        "Your δ2 and δ1 are each other's: the key 'delta2' is neuron 2's δ, Err2·ReLU'(z2), and 'delta1' "
+        "neuron 1's, δ2·w12·ReLU'(z1).",
+        priority=70,
+    ),
+]
+
+
+OUTPUT_ERROR_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "output_error_sign",
+        lambda t: {k: -t.G[k] for k in OUTPUTS},
+        "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], prediction minus truth.",
+        priority=10,
+    ),
+    Slip(
+        "output_error_no_minus_one",
+        ERRORS["no_minus_one"],
+        "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
+        "P_k − 1 at the target node and P_k at the others.",
+        priority=20,
+    ),
+    Slip(
+        "output_error_target_only",
+        ERRORS["target_only"],
+        "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
+        "its denominator with every output, so dLoss/dY_k = P_k at the other nodes.",
+        priority=30,
+    ),
+    Slip(
+        "output_error_minus_one_everywhere",
+        ERRORS["minus_one_everywhere"],
+        "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
+        "dLoss/dY_k = P_k − [k is the target].",
+        priority=40,
+    ),
+    Slip(
+        "output_error_logits",
+        ERRORS["logits"],
+        f"Your output errors take the logits Y_k for the probabilities: dLoss/dY_k = P_k − [k is the target], "
+        f"with {LOGITS}.",
+        priority=50,
+    ),
+    Slip(
+        "output_error_unnormalised",
+        ERRORS["unnormalised"],
+        f"Your output errors use e^(Y_k) for P_k: dLoss/dY_k = P_k − [k is the target], with {UNNORMALISED}.",
+        priority=60,
+    ),
+]
+
+
+def _one_parent(piece: str, k: str, priority: int, through: Callable[[Truth, dict], dict]) -> Slip[Truth]:
+    return Slip(
+        f"{piece}_only_{k}",
+        lambda t: through(t, back(t, t.G, parents=(k,))),
+        f"Your {piece.replace('_', ' ')}s take only the path through node {k[1]}: each hidden node feeds all three "
+        f"outputs, its parents, and every path counts: {PARENTS}.",
+        priority=priority,
+    )
+
+
+def _inherited(piece: str, through: Callable[[Truth, dict], dict], first: int) -> list[Slip[Truth]]:
+    """A hidden piece's slips that come from the output errors or the sum over the parents (shared by both)."""
+    what = f"Your {piece.replace('_', ' ')}s"
+    return [
         Slip(
-            "delta_sign",
-            lambda t: {"delta2": t.G["z2"], "delta1": t.G["z1"]},
-            "Your δ's have the wrong sign. δ is minus the gradient: δ2 = Err2·ReLU'(z2) = −dLoss/dz2, "
-            "with Err2 = O_b2 − Y2 (not Y2 − O_b2).",
-        ),
-        Slip(
-            "delta2_no_relu_prime",
-            lambda t: {"delta2": -t.G["Y2"], "delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-            "Your δ2 leaves out ReLU'(z2): δ2 = Err2·ReLU'(w12·Y1 + b2), which is 0 where neuron 2 is off.",
-            inherited=("delta1",),
-        ),
-        Slip(
-            "delta1_err_not_delta2",
-            lambda t: {"delta1": -t.G["Y2"] * t.P["w12"] * t.gate("z1")},
-            "Your δ1 starts from Err2 instead of δ2: δ1 = δ2·w12·ReLU'(z1), and δ2 = Err2·ReLU'(z2) carries "
-            "neuron 2's gate, so where neuron 2 is off nothing reaches neuron 1.",
-        ),
-        Slip(
-            "delta1_no_w12",
-            lambda t: {"delta1": -t.G["z2"] * t.gate("z1")},
-            "Your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, so δ1 = δ2·w12·ReLU'(z1).",
-        ),
-        Slip(
-            "delta1_wrong_gate",
-            lambda t: {"delta1": -t.G["Y1"]},
-            "Your δ1 has no ReLU'(z1), neuron 1's own gate: δ1 = δ2·w12·ReLU'(w11·x1 + b1). (A ReLU'(z2) "
-            "there changes nothing: that gate is already inside δ2.) Where neuron 1 is off, δ1 is 0.",
-        ),
-        Slip(
-            "delta1_times_Y1",
-            lambda t: {"delta1": -t.G["Y1"] * t.state["Y1"]},
-            "Your δ1 multiplies by Y1 = ReLU(z1) where the gate ReLU'(z1) belongs: "
-            "δ1 = δ2·w12·ReLU'(z1), and ReLU'(z1) is 1 or 0.",
-        ),
-    ],
-    "softmax_223_output_errors": [
-        Slip(
-            "output_error_sign",
-            lambda t: {k: -t.G[k] for k in OUTPUTS},
-            "Your output errors have the wrong sign: dLoss/dY_k = P_k − [k is the target], prediction minus truth.",
-        ),
-        Slip(
-            "output_error_no_minus_one",
-            lambda t: {k: t.G[k] + t.is_target(k) for k in OUTPUTS},
-            "Your output errors have no −1 at the target: dLoss/dY_k = P_k − [k is the target], so it is "
-            "P_k − 1 at the target node and P_k at the others.",
-        ),
-        Slip(
-            "output_error_target_only",
-            lambda t: {k: t.G[k] * t.is_target(k) for k in OUTPUTS},
-            "Your output errors are 0 away from the target. The loss is −log P_target, but P_target shares "
-            "its denominator with every output, so dLoss/dY_k = P_k at the other nodes.",
-        ),
-        Slip(
-            "output_error_minus_one_everywhere",
-            lambda t: {k: t.G[k] - 1 + t.is_target(k) for k in OUTPUTS},
-            "Your output errors subtract 1 at every node: the 1 belongs to the target only, "
-            "dLoss/dY_k = P_k − [k is the target].",
-        ),
-    ],
-    "softmax_223_hidden_errors": [
-        Slip(
-            "hidden_error_sign",
-            lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
-            "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
-            "built from the output errors P_k − [k is the target].",
-        ),
-        Slip(
-            "hidden_error_target_only",
-            lambda t: {h: sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS) for h in ("Y3", "Y4")},
-            "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
-            "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
-            "node 4 with W45, W46, W47.",
-        ),
-        Slip(
-            "hidden_error_no_minus_one",
-            lambda t: {h: t.G[h] + sum(t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS) for h in ("Y3", "Y4")},
-            "Your hidden errors are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
+            f"{piece}_no_minus_one",
+            lambda t: through(t, back(t, ERRORS["no_minus_one"](t))),
+            f"{what} are built from output errors without the −1: dLoss/dY_k = P_k − [k is the "
             "target], then dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37.",
+            priority=first - 2,
         ),
         Slip(
-            "hidden_error_swapped_weights",
-            lambda t: {h: sum(t.G[k] * t.P[f"W{o}{k[1]}"] for k in OUTPUTS) for h, o in (("Y3", "4"), ("Y4", "3"))},
-            "Your hidden errors use the other node's weights: W_ij goes from node i to node j, so node 3 "
+            f"{piece}_swapped_weights",
+            lambda t: through(t, back(t, t.G, weight=lambda h, k: t.P[f"W{7 - int(h[1])}{k[1]}"])),
+            f"{what} use the other node's weights: W_ij goes from node i to node j, so node 3 "
             "reaches the outputs through W35, W36, W37, and node 4 through W45, W46, W47.",
+            priority=first - 1,
         ),
         Slip(
-            "hidden_error_through_relu",
-            lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
-            "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
-            "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off.",
-        ),
-    ],
-    "softmax_223_hidden_deltas": [
-        Slip(
-            "hidden_delta_sign",
-            lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
-            "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
-            "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract.",
+            f"{piece}_logits",
+            lambda t: through(t, back(t, ERRORS["logits"](t))),
+            f"{what} are built from output errors that take the logits Y_k for the probabilities: dLoss/dY_k = "
+            f"P_k − [k is the target], with {LOGITS}; then {PARENTS}.",
+            priority=first,
         ),
         Slip(
-            "hidden_delta_no_relu_prime",
-            lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
-            "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 where node 3 is off.",
+            f"{piece}_unnormalised",
+            lambda t: through(t, back(t, ERRORS["unnormalised"](t))),
+            f"{what} are built from output errors with e^(Y_k) for P_k: {UNNORMALISED}.",
+            priority=first + 1,
         ),
         Slip(
-            "hidden_delta_swapped_gate",
-            lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
-            "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
-            "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z.",
+            f"{piece}_minus_one_everywhere",
+            lambda t: through(t, back(t, ERRORS["minus_one_everywhere"](t))),
+            f"{what} are built from output errors that subtract 1 at every node: the 1 belongs to the target only, "
+            f"dLoss/dY_k = P_k − [k is the target]; then {PARENTS}.",
+            priority=first + 2,
         ),
         Slip(
-            "hidden_delta_times_Y",
-            lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
-            "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
-            "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0.",
+            f"{piece}_no_weights",
+            lambda t: through(t, back(t, t.G, weight=lambda h, k: 1.0)),
+            f"{what} add up the output errors without their weights: each path to a parent k carries the "
+            f"weight W_hk of its edge, {PARENTS}.",
+            priority=first + 3,
         ),
-        Slip(
-            "hidden_delta_target_only",
-            lambda t: {
-                f"z{h[1]}": t.gate(f"z{h[1]}") * sum(t.G[k] * t.is_target(k) * t.P[f"W{h[1]}{k[1]}"] for k in OUTPUTS)
-                for h in ("Y3", "Y4")
-            },
-            "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
-            "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
-        ),
-    ],
+    ] + [_one_parent(piece, k, first + 4 + i, through) for i, k in enumerate(OUTPUTS)]
+
+
+def _plain(t: Truth, d: dict) -> dict:
+    return d
+
+
+HIDDEN_ERROR_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "hidden_error_sign",
+        lambda t: {"Y3": -t.G["Y3"], "Y4": -t.G["Y4"]},
+        "Your hidden errors have the wrong sign: dLoss/dY3 = (P5 − [5 is the target])·W35 + ... , "
+        "built from the output errors P_k − [k is the target].",
+        priority=10,
+    ),
+    Slip(
+        "hidden_error_target_only",
+        lambda t: back(t, ERRORS["target_only"](t)),
+        "Your hidden errors take only the target's path. Node 3 feeds nodes 5, 6 and 7, its parents, and "
+        "each path counts: dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, and the same for "
+        "node 4 with W45, W46, W47.",
+        priority=20,
+    ),
+    Slip(
+        "hidden_error_through_relu",
+        lambda t: {"Y3": t.G["z3"], "Y4": t.G["z4"]},
+        "Your hidden errors are already multiplied by ReLU'(z): that is dLoss/dz3, the next piece. "
+        "dLoss/dY3 is the sum over the parents alone, and it is not 0 where node 3 is off.",
+        priority=50,
+    ),
+] + _inherited("hidden_error", _plain, 60)
+
+
+HIDDEN_DELTA_SLIPS: list[Slip[Truth]] = [
+    Slip(
+        "hidden_delta_sign",
+        lambda t: {"z3": -t.G["z3"], "z4": -t.G["z4"]},
+        "Your hidden deltas have the wrong sign: they are the −dLoss/dz of notes 000's δ. Here the "
+        "piece is dLoss/dz3 = dLoss/dY3·ReLU'(z3) itself, which is what the updates subtract.",
+        priority=10,
+    ),
+    Slip(
+        "hidden_delta_no_relu_prime",
+        lambda t: {"z3": t.G["Y3"], "z4": t.G["Y4"]},
+        "Your hidden deltas leave out ReLU'(z): dLoss/dz3 = dLoss/dY3·ReLU'(z3), which is 0 where node 3 is off.",
+        priority=20,
+    ),
+    Slip(
+        "hidden_delta_swapped_gate",
+        lambda t: {"z3": t.G["Y3"] * t.gate("z4"), "z4": t.G["Y4"] * t.gate("z3")},
+        "Your hidden deltas use the other node's gate: dLoss/dz3 = dLoss/dY3·ReLU'(z3) and "
+        "dLoss/dz4 = dLoss/dY4·ReLU'(z4), each node with its own z.",
+        priority=30,
+    ),
+    Slip(
+        "hidden_delta_times_Y",
+        lambda t: {"z3": t.G["Y3"] * t.state["Y3"], "z4": t.G["Y4"] * t.state["Y4"]},
+        "Your hidden deltas multiply by Y = ReLU(z) where the gate ReLU'(z) belongs: "
+        "dLoss/dz3 = dLoss/dY3·ReLU'(z3), and ReLU'(z3) is 1 or 0.",
+        priority=40,
+    ),
+    Slip(
+        "hidden_delta_target_only",
+        lambda t: gated(t, back(t, ERRORS["target_only"](t))),
+        "Your hidden deltas take only the target's path: dLoss/dY3 sums over all three parents, "
+        "dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37, before the gate ReLU'(z3).",
+        priority=50,
+    ),
+] + _inherited("hidden_delta", gated, 60)
+
+
+SLIPS: dict[str, list[Slip[Truth]]] = {
+    "relu_chain_deltas": by_priority(RELU_CHAIN_SLIPS),
+    "softmax_223_output_errors": by_priority(OUTPUT_ERROR_SLIPS),
+    "softmax_223_hidden_errors": by_priority(HIDDEN_ERROR_SLIPS),
+    "softmax_223_hidden_deltas": by_priority(HIDDEN_DELTA_SLIPS),
 }
 
 
@@ -286,7 +445,49 @@ def expected(ex: Any, t: Any) -> dict[str, Any]:
 def truth(ex: Any, pts: Any) -> Any:
     """The node derivatives of every node, and the forward pass, at the test points pts."""
     net = ex.network
-    return Truth(node_gradients(net, pts.X, pts.P, pts.T, all_nodes(net)), pts.state, pts.P, np.asarray(pts.T))
+    G = node_gradients(net, pts.X, pts.P, pts.T, all_nodes(net))
+    return Truth(G, pts.state, pts.P, np.asarray(pts.T), tuple(np.asarray(x, float) for x in pts.X))
+
+
+def _not_finite(ex: Exercise, pts: Points, S: dict, notes: list) -> Result | None:
+    """The verdict on a key that is not a finite number at some point, or None."""
+    symbol = dict(zip(ex.piece.keys, ex.piece.symbols))
+    for k in ex.piece.keys:
+        bad = ~np.isfinite(S[k])
+        if bad.any():
+            i = int(np.argmax(bad))
+            return Result.wrong(
+                ex.name,
+                "not_finite",
+                f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here.",
+                notes,
+            )
+    return None
+
+
+def _explains(slip: Slip[Truth], value: dict, S: dict, E: dict, left: list) -> list[str]:
+    """The wrong keys left that slip explains: all its own keys are its numbers, one of them wrong, and a key
+    it carries is its number (then explained too) or the right one; [] when the slip is not the learner's."""
+    own = [k for k in value if k not in slip.carries]
+    matches = (
+        all(close(S[k], value[k]) or (slip.each_alone and close(S[k], E[k])) for k in own)
+        and any(k in left for k in own)
+        and all(close(S[k], value[k]) or close(S[k], E[k]) for k in slip.carries)
+    )
+    return [k for k in left if k in value and close(S[k], value[k])] if matches else []
+
+
+def _slips_found(ex, t, S, E, wrong):
+    """(slip, keys it explains) for the wrong keys, by priority; each key explained once."""
+    found, left = [], list(wrong)
+    for slip in SLIPS.get(ex.name, ()):
+        if not left:
+            break
+        explained = _explains(slip, slip.gives(t), S, E, left) if slip.applies(t) else []
+        if explained:
+            found.append((slip, explained))
+            left = [k for k in left if k not in explained]
+    return found, left
 
 
 def judge_piece(
@@ -300,60 +501,39 @@ def judge_piece(
     piece, notes = ex.piece, list(notes)
     symbol = dict(zip(piece.keys, piece.symbols))
     S = {k: np.array([a[k] for a in answers]) for k in piece.keys}
-    for k in piece.keys:
-        bad = ~np.isfinite(S[k])
-        if bad.any():
-            i = int(np.argmax(bad))
-            return Result.wrong(
-                ex.name,
-                "not_finite",
-                f"{symbol[k]} is {S[k][i]} at the test point {pts.describe(i)}; it is always a finite number here.",
-                notes,
-            )
+    bad = _not_finite(ex, pts, S, notes)
+    if bad is not None:
+        return bad
     t = truth(ex, pts)
     E = expected(ex, t)
     wrong = [k for k in piece.keys if not close(S[k], E[k])]
     if not wrong:
         return Result.praise(ex.name, _praise(ex, pts), notes)
-    found: list[Mistake] = []
-    per_key: dict[str, str] = {}  # a wrong key -> the mistake that explains it
-    for slip in SLIPS.get(ex.name, ()):
-        left = [k for k in wrong if k not in per_key]
-        if not left:
-            break
-        value = slip.value(t)
-        own = [k for k in value if k not in slip.inherited]
-        # the slip is yours if all its own keys are its numbers, one of them wrong; an inherited key is its
-        # number (then the slip explains it too) or the right one
-        matches = (
-            all(close(S[k], value[k]) for k in own)
-            and any(k in left for k in own)
-            and all(close(S[k], value[k]) or close(S[k], E[k]) for k in slip.inherited)
+    slips, unexplained = _slips_found(ex, t, S, E, wrong)
+    found = [
+        Mistake(
+            slip.name,
+            _with_example(slip.sentence([symbol[k] for k in keys]), keys[0], S, E, pts, symbol, reveal),
+            tuple(keys),
         )
-        explained = [k for k in left if k in value and close(S[k], value[k])]
-        if matches and explained:
-            found.append(
-                Mistake(
-                    slip.mistake,
-                    _with_example(slip.sentence, explained[0], S, E, pts, symbol, reveal),
-                    tuple(explained),
-                )
-            )
-            for k in explained:
-                per_key[k] = slip.mistake
-    unexplained = [k for k in wrong if k not in per_key]
+        for slip, keys in slips
+    ]
     if unexplained:
-        k = unexplained[0]
-        node = dict(zip(piece.keys, piece.nodes))[k]
-        meaning = f"dLoss/d{node}" if piece.sign > 0 else f"−dLoss/d{node}"
-        definition = meaning if symbol[k] == meaning else f"{symbol[k]} = {meaning}"
-        sentence = (
-            f"Your {join_and(symbol[u] for u in unexplained)} {'is' if len(unexplained) == 1 else 'are'} "
-            f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
-            f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}."
-        )
-        found.append(Mistake("wrong_value", _with_example(sentence, k, S, E, pts, symbol, reveal), tuple(unexplained)))
+        found.append(_unrecognised(piece, unexplained, S, E, pts, symbol, reveal))
     return Result(ex.name, False, found, notes)
+
+
+def _unrecognised(piece, unexplained, S, E, pts, symbol, reveal):
+    k = unexplained[0]
+    node = dict(zip(piece.keys, piece.nodes))[k]
+    meaning = f"dLoss/d{node}" if piece.sign > 0 else f"−dLoss/d{node}"
+    definition = meaning if symbol[k] == meaning else f"{symbol[k]} = {meaning}"
+    sentence = (
+        f"Your {join_and(symbol[u] for u in unexplained)} {'is' if len(unexplained) == 1 else 'are'} "
+        f"not right, and gradelib does not recognise the slip: {definition} is how fast the loss "
+        f"changes as {node} changes{', with the sign flipped' if piece.sign < 0 else ''}."
+    )
+    return Mistake("wrong_value", _with_example(sentence, k, S, E, pts, symbol, reveal), tuple(unexplained))
 
 
 def _with_example(sentence, k, S, E, pts, symbol, reveal):
