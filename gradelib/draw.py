@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import transforms
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.path import Path
 
 from . import pieces
 from .alt import DescribedFigure, plain, set_alt
@@ -182,7 +184,7 @@ def _canvas(ax, lay, title, bottom, height):
 
 def _text(ax, xy, s, gid, size=11, **kw):
     """A centred text over the edges (zorder 3), with the gid the tests look it up by."""
-    return ax.text(*xy, s, ha="center", va="center", fontsize=size, gid=gid, zorder=3, **kw)
+    return ax.text(*xy, s, fontsize=size, gid=gid, **{"ha": "center", "va": "center", "zorder": 3, **kw})
 
 
 def _forward(net, x, params, target):
@@ -260,18 +262,21 @@ def _draw_loss_and_target(d, state, target):
 
 
 def _drawing_alt(d, what):
-    """The drawing in words, from the very texts drawn on it (their gids say which part each is): each node with
-    its caption, each edge's label (and the share it sends back), the loss, the target, the note under it."""
-    ax, net, _, pos = d
+    """The drawing in words, from the very texts drawn on it (their gids say which part each is): what it is, each
+    node with its caption, each edge's label (and the share it sends back), the loss and the target where they are
+    drawn, the note under it."""
+    ax, net, lay, pos = d
     texts = {t.get_gid(): plain(t.get_text().replace("\n", "; ")) for t in ax.texts if t.get_gid()}
-    nodes = [f"{texts[f'caption:{n}']}: {texts[f'node:{n}']}" for n in pos]
-    edges = [texts[f"edge:{p}"] + (f" ({texts[f'share:{p}']})" if f"share:{p}" in texts else "") for p in net.edges]
+    nodes = [f"{texts[f'caption:{n}']}: {texts.get(f'node:{n}') or texts[f'value:{n}']}" for n in pos]
+    shown = lay.get("edges", net.edges)
+    edges = [texts[f"edge:{p}"] + (f" ({texts[f'share:{p}']})" if f"share:{p}" in texts else "") for p in shown]
     parts = [
-        f"{what} of the network {net.name}",
-        "Nodes, inputs first: " + ". ".join(nodes),
+        what,
+        ("Nodes, inputs first: " if set(net.inputs) & set(pos) else "Nodes: ") + ". ".join(nodes),
         "Edges: " + ". ".join(edges),
-        f"{texts['loss']} ({texts['caption:loss']}), with {texts['target']}",
     ]
+    if "loss" in texts:
+        parts.append(f"{texts['loss']} ({texts['caption:loss']}), with {texts['target']}")
     note = [t.get_text() for t in ax.texts if t.get_gid() == "caption:backward"]
     return ". ".join(parts + [" ".join(n.split()).rstrip(".") for n in note])
 
@@ -295,59 +300,94 @@ def draw_network(
     _draw_edges(d, params)
     _draw_nodes(d, x, state, target)
     _draw_loss_and_target(d, state, target)
-    set_alt(ax, _drawing_alt(d, "A drawing" if state is None else "A drawing after the forward pass"))
+    what = "A drawing" if state is None else "A drawing after the forward pass"
+    set_alt(ax, _drawing_alt(d, f"{what} of the network {net.name}"))
     return ax.figure
 
 
 # ---------------------------------------------------------------- the backward pass
 
-# The backward drawing's labels are longer: each network's layout with a larger figure and, for the chain,
-# its nodes further apart, so that the two-line label of w12 fits between them.
-BACKWARD_LAYOUTS = {
-    "single_neuron": dict(LAYOUTS["single_neuron"], size=(10.0, 4.8)),
-    "relu_chain": dict(
-        LAYOUTS["relu_chain"],
-        size=(13.5, 3.8),
-        xlim=(-0.6, 8.3),
-        nodes={"Y1": (2.75, 0.0), "Y2": (5.6, 0.0)},
-        loss=(7.5, 0.0),
-        target=(7.5, -1.1),
-    ),
-    "softmax_223": dict(
-        LAYOUTS["softmax_223"],
-        size=(15.0, 9.0),
-        xlim=(-0.7, 9.2),
-        ylim=(-3.4, 3.4),
-        inputs=[(0.0, 1.6), (0.0, -1.6)],
-        nodes={"Y3": (3.0, 1.6), "Y4": (3.0, -1.6), "Y5": (6.6, 2.6), "Y6": (6.6, 0.0), "Y7": (6.6, -2.6)},
-        loss=(8.5, 0.0),
-        target=(8.5, -1.3),
-        bias_from={"b3": (0.0, 0.95), "b4": (0.0, -0.95), "b5": (0.0, 0.7), "b6": (0.0, -0.75), "b7": (0.0, -0.7)},
-    ),
-}
-# The backward drawing writes each edge's labels along it, its gradient on one side of the line and, out of a hidden
-# node, the share it sends back on the other side, at this fraction of the edge from its source: where no other
-# edge crosses them and no other label lies (tests/test_draw_backward.py renders every drawing and checks).
-LABEL_AT = {
-    "w1": 0.45,
-    "w2": 0.45,
-    "w11": 0.5,
-    "w12": 0.5,
-    "W13": 0.45,
-    "W24": 0.45,
-    "W14": 0.75,
-    "W23": 0.75,
-    "W35": 0.55,
-    "W36": 0.36,
-    "W37": 0.78,
-    "W45": 0.78,
-    "W46": 0.36,
-    "W47": 0.55,
-}
-BACKWARD_LABEL_SIZE = 8
+# The backward drawing's labels are long ("dW35: -0.688 × 0.400 = -0.275"), and a notebook shows a figure at most
+# about 900 px wide: each drawing is BACKWARD_WIDTH inches wide (900 px at matplotlib's 100 dpi, so it is shown
+# unscaled) and written at BACKWARD_LABEL_SIZE points (12.5 px), and a network with two layers is drawn in two panels
+# stacked one under the other, one layer each, in the order the backward pass goes.  In each panel the data
+# coordinates are inches from its lower left corner.
+BACKWARD_WIDTH = 9.0
+BACKWARD_LABEL_SIZE = 9
+PANEL_GAP = 0.25  # inches between two panels
+TITLE_SPACE = 0.45  # inches above the first panel for a title
+NOTE_LINE = 0.18  # inches per line of the note under the drawing, at its font size 9
+NOTE_CHARACTERS_PER_INCH = 13  # where that note wraps
 LABEL_GAP = 2.0  # points between a label beside its edge and the edge
 SIDE_LABEL_STYLE = dict(EDGE_LABEL_STYLE, boxstyle="round,pad=0.05")
-NOTE_CHARACTERS_PER_INCH = 14  # where the note under the drawing wraps, at its font size 9
+LABEL_COLOUR, SHARE_COLOUR, HEADING_COLOUR = "#1f2d4d", "#7a3d00", "#1f2d4d"  # on white: 13:1, 8.6:1, 13:1
+CAPTION_BASE, CAPTION_PER_LINE = 0.15, 0.08  # inches from a node's centre to its caption's: node boxes grow by line
+# Where along its edge a label may sit (the fraction of the way from the edge's source), in the order tried: the
+# first spot where it touches no other edge's line, no node, no caption and no label already placed is taken.
+PLACING_TRIES = 4
+SPOTS = tuple(sorted(np.arange(0.15, 0.86, 0.025), key=lambda t: (abs(t - 0.5), t)))
+
+
+class Panel(NamedTuple):
+    """One panel of a backward drawing: one layer's edges and the nodes they join, placed by hand (in inches from
+    the panel's lower left corner), so that the drawing never moves between runs."""
+
+    name: str  # what its heading calls the layer ("the output layer"); "" in a drawing of one panel
+    into: tuple  # the nodes whose incoming edges (weights and biases) the panel draws
+    height: float  # inches
+    pos: dict  # node -> (x, y): those nodes and the sources of their edges
+    bias_from: dict  # bias -> (dx, dy): where its stub starts, from the node it enters
+    loss: tuple | None = None  # where the loss box sits, in the panel of the output nodes; None in the others
+    target: tuple | None = None  # where the target box sits, under the loss
+    captions_below: tuple = ()  # the nodes whose caption sits below them, away from the edges
+
+
+BACKWARD_PANELS = {
+    "single_neuron": (
+        Panel(
+            "",
+            ("Y",),
+            3.0,
+            {"x1": (0.6, 2.3), "x2": (0.6, 0.55), "Y": (4.7, 1.45)},
+            {"b": (0.0, -0.95)},
+            loss=(7.9, 1.45),
+            target=(7.9, 0.55),
+            captions_below=("x2", "Y"),
+        ),
+    ),
+    "relu_chain": (
+        Panel(
+            "neuron 2",
+            ("Y2",),
+            2.5,
+            {"Y1": (0.7, 1.4), "Y2": (4.9, 1.4)},
+            {"b2": (0.0, -0.95)},
+            loss=(7.9, 1.4),
+            target=(7.9, 0.5),
+        ),
+        Panel("neuron 1", ("Y1",), 2.3, {"x1": (0.7, 1.3), "Y1": (4.9, 1.3)}, {"b1": (0.0, -0.95)}),
+    ),
+    "softmax_223": (
+        Panel(
+            "the output layer",
+            ("Y5", "Y6", "Y7"),
+            6.8,
+            {"Y3": (0.75, 4.85), "Y4": (0.75, 1.95), "Y5": (5.85, 5.9), "Y6": (5.85, 3.4), "Y7": (5.85, 0.9)},
+            {"b5": (0.0, 0.55), "b6": (0.0, -0.7), "b7": (0.0, -0.6)},
+            loss=(8.1, 3.4),
+            target=(8.1, 2.4),
+            captions_below=("Y4", "Y7"),
+        ),
+        Panel(
+            "the hidden layer",
+            ("Y3", "Y4"),
+            3.7,
+            {"X1": (0.6, 2.6), "X2": (0.6, 0.95), "Y3": (7.25, 2.6), "Y4": (7.25, 0.95)},
+            {"b3": (0.0, 0.75), "b4": (0.0, -0.7)},
+            captions_below=("X2", "Y4"),
+        ),
+    ),
+}
 # The note under each drawing says what its labels mean, and only what that network has.
 EDGE_NOTE = (
     "On each edge: d{w} = dLoss/d{w} = upstream × local, the upstream dLoss/dz of the node the edge enters "
@@ -357,16 +397,14 @@ BACKWARD_NOTES = {
     "single_neuron": EDGE_NOTE.format(w="w") + "The neuron's dLoss/dz = dLoss/dY × ReLU'(z): 1 when on, 0 when off.",
     "relu_chain": EDGE_NOTE.format(w="w")
     + (
-        'Next to neuron 1, "to Y1" is the error w12 sends back to it: '
-        "upstream × w12; neuron 1 then multiplies it by ReLU'(z1): 1 when on, "
-        "0 when off."
+        'In panel 1, under w12, "to Y1" is the error w12 sends back to neuron 1: upstream × w12; in panel 2, '
+        "neuron 1 multiplies it by ReLU'(z1): 1 when on, 0 when off."
     ),
     "softmax_223": EDGE_NOTE.format(w="W")
     + (
-        'Next to a hidden node, "to Y3" (or Y4) is the share of the error '
-        "that edge sends back: upstream × W. A hidden node sums the shares its "
-        "three parents send back (the sum over parents), then multiplies by "
-        "ReLU'(z): 1 when on, 0 when off."
+        'In panel 1, beside each edge out of node 3 or 4, "to Y3" (or Y4) is the share of the error that edge '
+        "sends back: upstream × W. In panel 2, a hidden node sums the shares its three parents send back (the sum "
+        "over parents), then multiplies by ReLU'(z): 1 when on, 0 when off."
     ),
 }
 
@@ -462,54 +500,160 @@ def _beside(ax, angle, gap):
     )
 
 
+def _outline(text, renderer):
+    """The text's box on the page (display coordinates), turned as the text is."""
+    patch = text.get_bbox_patch()
+    if patch is None:
+        return Path(text.get_window_extent(renderer).corners()[[0, 1, 3, 2]])
+    text.update_bbox_position_size(renderer)
+    return patch.get_path().transformed(patch.get_transform())
+
+
+def _put(ax, texts, start, end, spot):
+    """Write the edge's labels along it at this spot, (fraction, side): the first on that side of the line (+1: to
+    its left, going from start to end), the second on the other side."""
+    t, side = spot
+    xy, angle = _along(ax, start, end, t)
+    for text, s in zip(texts, (side, -side)):
+        text.set_position(xy)
+        text.set_verticalalignment("bottom" if s > 0 else "top")
+        text.set_transform(_beside(ax, angle, s * LABEL_GAP))
+
+
+def _place_labels(ax, edges):
+    """Move each edge's labels (edges: parameter -> (start, end, texts)) to the first of SPOTS, on either side,
+    where they touch no other edge's line, no node, no caption and no label already placed.  Edges that find no
+    such spot are placed first in the next try (a few tries); if none is clear, each goes where it touches least."""
+    fig = ax.figure
+    renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
+    lines = {line.get_gid(): Path(line.get_transform().transform(line.get_xydata())) for line in ax.get_lines()}
+    moving = {id(t) for _, _, texts in edges.values() for t in texts}
+    fixed_boxes = [_outline(t, renderer) for t in ax.texts if id(t) not in moving]
+    order = list(edges)
+    for _ in range(PLACING_TRIES):
+        placed, crowded = list(fixed_boxes), []
+        for p in order:
+            start, end, texts = edges[p]
+            others = placed + [path for gid, path in lines.items() if gid != f"line:{p}"]
+            touches, boxes = _best_spot(ax, (start, end, texts), others, renderer)
+            placed += boxes
+            crowded += [p] if touches else []
+        if not crowded:
+            return
+        order = crowded + [p for p in order if p not in crowded]
+
+
+def _best_spot(ax, edge, others, renderer):
+    """Put the edge's labels at the first spot where they touch none of others (or where they touch fewest):
+    how many they touch there, and their boxes."""
+    start, end, texts = edge
+    tried = []
+    for spot in [(t, side) for t in SPOTS for side in (1, -1)]:
+        _put(ax, texts, start, end, spot)
+        boxes = [_outline(t, renderer) for t in texts]
+        tried.append((sum(box.intersects_path(o, filled=True) for box in boxes for o in others), spot, boxes))
+        if not tried[-1][0]:
+            break
+    touches, spot, boxes = min(tried, key=lambda s: s[0])  # the first of the fewest
+    _put(ax, texts, start, end, spot)
+    return touches, boxes
+
+
 def _draw_backward_edges(d, b, params):
-    """Every edge as a line with its labels written along it (LABEL_AT): the gradient on one side and, out of a
-    hidden node, the share it sends back on the other; a bias's gradient at its stub's free end."""
+    """Every edge of the panel as a line with its labels: a bias's gradient at its stub's free end; a weight's
+    gradient written along it and, out of a hidden node, on the other side of the line, the share it sends back
+    (placed by _place_labels)."""
     ax, net, lay, pos = d
-    for p, (src, dst) in net.edges.items():
+    along = {}
+    for p in lay["edges"]:
+        src, dst = net.edges[p]
         end = pos[dst]
-        if src is None:
-            dx, dy = lay["bias_from"][p]
-            start = (end[0] + dx, end[1] + dy)
-            ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
-            _text(
-                ax,
-                start,
-                _gradient_text(net, p, b),
-                f"edge:{p}",
-                size=BACKWARD_LABEL_SIZE,
-                bbox=EDGE_LABEL_STYLE,
-                color="#1f2d4d",
-            )
-            continue
-        start = pos[src]
+        start = pos[src] if src is not None else (end[0] + lay["bias_from"][p][0], end[1] + lay["bias_from"][p][1])
         ax.plot([start[0], end[0]], [start[1], end[1]], gid=f"line:{p}", **LINE_STYLE)
-        xy, angle = _along(ax, start, end, LABEL_AT[p])
-        style = dict(size=BACKWARD_LABEL_SIZE, bbox=SIDE_LABEL_STYLE, rotation=angle, rotation_mode="anchor", zorder=3)
-        ax.text(
-            *xy,
-            _gradient_text(net, p, b),
-            ha="center",
-            va="bottom",
-            gid=f"edge:{p}",
-            color="#1f2d4d",
-            transform=_beside(ax, angle, LABEL_GAP),
-            **style,
-        )
+        if src is None:
+            label = _gradient_text(net, p, b)
+            _text(ax, start, label, f"edge:{p}", size=BACKWARD_LABEL_SIZE, bbox=EDGE_LABEL_STYLE, color=LABEL_COLOUR)
+            continue
+        angle = _along(ax, start, end, 0.5)[1]
+        turned = dict(fontsize=BACKWARD_LABEL_SIZE, ha="center", zorder=3, bbox=SIDE_LABEL_STYLE, rotation=angle)
+        turned.update(rotation_mode="anchor")
+        texts = [ax.text(*start, _gradient_text(net, p, b), gid=f"edge:{p}", color=LABEL_COLOUR, **turned)]
         if src in b.shares:
-            ax.text(
-                *xy,
-                _share_text(net, p, b, params),
-                ha="center",
-                va="top",
-                gid=f"share:{p}",
-                color="#7a3d00",
-                transform=_beside(ax, angle, -LABEL_GAP),
-                **style,
+            texts.append(
+                ax.text(*start, _share_text(net, p, b, params), gid=f"share:{p}", color=SHARE_COLOUR, **turned)
             )
-    for out in net.output_nodes:
-        ax.plot([pos[out][0], lay["loss"][0]], [pos[out][1], lay["loss"][1]], gid=f"line:{out}->loss", **LINE_STYLE)
-    ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], gid="line:target", **LINE_STYLE)
+        along[p] = (start, end, texts)
+    if lay["loss"] is not None:
+        for out in net.output_nodes:
+            ax.plot(*zip(pos[out], lay["loss"]), gid=f"line:{out}->loss", **LINE_STYLE)
+        ax.plot([lay["target"][0]] * 2, [lay["target"][1], lay["loss"][1]], gid="line:target", **LINE_STYLE)
+    return along
+
+
+def _draw_backward_nodes(d, x, b, target):
+    """Each node with its caption: an input's value; a node the panel's edges enter, its derivatives; a node they
+    leave, its value, which those edges carry."""
+    ax, net, lay, pos = d
+    captions = dict(zip(net.inputs, lay["input_captions"]), **lay["captions"])
+    for node, xy in pos.items():
+        style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
+        if node in net.inputs:
+            text, gid = f"{tex(node)} = {fixed(x[net.inputs.index(node)], 3)}", f"node:{node}"
+        elif node in lay["into"]:
+            text, gid = _backward_node_text(net, node, b, target), f"node:{node}"
+        else:
+            text, gid = f"{tex(node)} = {fixed(b.state[node], 3)}", f"value:{node}"
+        _text(ax, xy, text, gid, size=BACKWARD_LABEL_SIZE, bbox=style)
+        offset = CAPTION_BASE + CAPTION_PER_LINE * (text.count("\n") + 1)
+        below = node in lay["captions_below"]
+        _text(
+            ax,
+            (xy[0], xy[1] - offset if below else xy[1] + offset),
+            captions[node],
+            f"caption:{node}",
+            size=9,
+            color=CAPTION_COLOUR,
+            bbox=CAPTION_STYLE,
+        )
+
+
+def _backward_axes(ax, panels, title, note):
+    """One axes per panel, stacked from the top, as wide as the figure (or as ax) and as tall as the panel, with
+    room for the title above and the note below; a new figure BACKWARD_WIDTH inches wide, unless ax is given (its
+    place is shared among the panels)."""
+    heights = [panel.height for panel in panels]
+    top = TITLE_SPACE if title else 0.1
+    total = top + sum(heights) + PANEL_GAP * (len(panels) - 1) + NOTE_LINE * (note.count("\n") + 1) + 0.2
+    if ax is None:
+        ax = new_figure((BACKWARD_WIDTH, total)).add_axes((0, 0, 1, 1))
+    x0, y0, width, height = ax.get_position().bounds
+    axes, y = [], total - top
+    for i, h in enumerate(heights):
+        y -= h
+        box = (x0, y0 + height * y / total, width, height * h / total)
+        axes.append(ax if i == 0 else ax.figure.add_axes(box))
+        axes[-1].set_position(box)
+        y -= PANEL_GAP
+    return axes
+
+
+def _panel_layout(net, panel):
+    """The panel as the layout dict the drawing's helpers read (captions, loss caption, ...: the network's)."""
+    edges = [p for p, (_, dst) in net.edges.items() if dst in panel.into]
+    return dict(
+        LAYOUTS[net.name],
+        xlim=(0.0, BACKWARD_WIDTH),
+        ylim=(0.0, panel.height),
+        edges=edges,
+        **{k: getattr(panel, k) for k in ("into", "bias_from", "loss", "target", "captions_below")},
+    )
+
+
+def _heading(ax, panel, number, lay):
+    """A panel's heading, top left: its number, its layer and its parameters; its words, for the alt text."""
+    words = f"Panel {number}, {panel.name}: " + ", ".join(tex(p) for p in lay["edges"])
+    _text(ax, (0.1, panel.height - 0.15), words, "caption:panel", size=10, color=HEADING_COLOUR, ha="left")
+    return plain(words)
 
 
 def draw_backward(network: str, x: Any, params: Any, target: Any, *, ax: Any = None, title: str | None = None) -> Any:
@@ -518,7 +662,8 @@ def draw_backward(network: str, x: Any, params: Any, target: Any, *, ax: Any = N
     Each edge shows, written along it, dLoss/dp = upstream × local (the derivative at
     the sum it enters times the value it carries) on one side and, out of a hidden
     node, the share of the error it sends back, upstream × weight, on the other; each hidden node shows the sum of
-    those shares, dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  The
+    those shares, dLoss/dY (the sum over parents), and dLoss/dz = dLoss/dY × ReLU'(z).  A network of two layers is
+    drawn in two panels, one under the other: the output layer, then the layer before it.  The
     derivatives come from gradelib's numerical differentiation with respect to each
     node, so the drawing checks the chain rule rather than assuming it.  Returns the Figure.
     """
@@ -526,48 +671,24 @@ def draw_backward(network: str, x: Any, params: Any, target: Any, *, ax: Any = N
     if x is None or params is None or target is None:
         raise ValueError("draw_backward needs a point: give x, params and target.")
     net.validate(x, params, target)
-    lay = BACKWARD_LAYOUTS[net.name]
     with np.errstate(all="ignore"):
         b = backward(net, x, params, target)
-    ax = _canvas(ax, lay, title, bottom=0.14, height=0.78 if title else 0.86)
-    d = Drawing(ax, net, lay, dict(zip(net.inputs, lay["inputs"]), **lay["nodes"]))
-    _draw_backward_edges(d, b, params)
-    _draw_backward_nodes(d, x, b, target)
-    _draw_loss_and_target(d, b.state, target)
-    width = int(ax.figure.get_figwidth() * NOTE_CHARACTERS_PER_INCH)
-    ax.text(
-        0.5,
-        -0.02,
-        textwrap.fill(BACKWARD_NOTES[net.name], width),
-        transform=ax.transAxes,
-        ha="center",
-        va="top",
-        fontsize=9,
-        color=CAPTION_COLOUR,
-        gid="caption:backward",
-    )
-    set_alt(ax, _drawing_alt(d, "A drawing after the backward pass, upstream × local on every edge,"))
-    return ax.figure
-
-
-def _draw_backward_nodes(d, x, b, target):
-    ax, net, lay, pos = d
-    captions = dict(zip(net.inputs, lay["input_captions"]), **lay["captions"])
-    for node, xy in pos.items():
-        style = dict(INPUT_STYLE if node in net.inputs else NODE_STYLE)
-        if node in net.inputs:
-            text = f"{tex(node)} = {fixed(x[net.inputs.index(node)], 3)}"
-        else:
-            text = _backward_node_text(net, node, b, target)
-        _text(ax, xy, text, f"node:{node}", size=9, bbox=style)
-        below = xy[1] < 0 and (node in net.inputs or node in lay["captions_below"])
-        offset = (-CAPTION_OFFSET if below else CAPTION_OFFSET) * VALUES_TALLER
-        _text(
-            ax,
-            (xy[0], xy[1] + offset),
-            captions[node],
-            f"caption:{node}",
-            size=9,
-            color=CAPTION_COLOUR,
-            bbox=CAPTION_STYLE,
-        )
+    panels = BACKWARD_PANELS[net.name]
+    note = textwrap.fill(BACKWARD_NOTES[net.name], int(BACKWARD_WIDTH * NOTE_CHARACTERS_PER_INCH))
+    what = f"A drawing after the backward pass, upstream × local on every edge, of the network {net.name}"
+    for i, (axes, panel) in enumerate(zip(_backward_axes(ax, panels, title, note), panels)):
+        lay = _panel_layout(net, panel)
+        _canvas(axes, lay, title if i == 0 else None, bottom=0.0, height=1.0)
+        d = Drawing(axes, net, lay, dict(panel.pos))
+        words = _heading(axes, panel, i + 1, lay) if len(panels) > 1 else ""
+        if i == 0 and len(panels) > 1:
+            words = f"{what}, in {len(panels)} panels, one per layer, in the order the backward pass goes. {words}"
+        along = _draw_backward_edges(d, b, params)
+        _draw_backward_nodes(d, x, b, target)
+        if panel.loss is not None:
+            _draw_loss_and_target(d, b.state, target)
+        if i == len(panels) - 1:
+            _text(axes, (BACKWARD_WIDTH / 2, -0.1), note, "caption:backward", size=9, color=CAPTION_COLOUR, va="top")
+        _place_labels(axes, along)
+        set_alt(axes, _drawing_alt(d, words or what))
+    return axes.figure
