@@ -184,15 +184,29 @@ class Piece(NamedTuple):
 class Exercise:
     name: str
     kind: str  # a key of gradelib.kinds.KINDS: how the exercise is questioned and judged
-    network: Network = None
+    network: Network | None = None  # None for the kinds that question no network: softmax, difference, relative_error
     signature: str = ""
     notebook_function: str = ""
-    piece: Piece = None  # for kind "piece": what its dict holds
+    piece: Piece | None = None  # for kind "piece": what its dict holds; None for every other kind
 
     @property
     def answer_keys(self) -> tuple[str, ...]:
         """The keys of the dict the student's function returns: a piece's keys, else the network's parameters."""
-        return self.piece.keys if self.piece else self.network.params
+        return self.piece.keys if self.piece else self.the_network.params
+
+    @property
+    def the_network(self) -> Network:
+        """The network, for the kinds that question one; a ValueError naming the exercise for the others."""
+        if self.network is None:
+            raise ValueError(f"the exercise {self.name!r} (kind {self.kind!r}) questions no network.")
+        return self.network
+
+    @property
+    def the_piece(self) -> Piece:
+        """What a piece's dict holds, for kind "piece"; a ValueError naming the exercise for the others."""
+        if self.piece is None:
+            raise ValueError(f"the exercise {self.name!r} (kind {self.kind!r}) is not a piece of a backward pass.")
+        return self.piece
 
 
 EXERCISES = {
