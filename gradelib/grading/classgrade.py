@@ -47,7 +47,7 @@ from .autograde import Outcome, grade_one
 from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
-from .preprocess.verify import Report
+from .preprocess.conclude import Report
 from .proof import GraderBroken
 from .report.store import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .sandbox.box import Sandbox, Unavailable, home_seed
