@@ -96,6 +96,18 @@ def load_config(root: str) -> Any:
         os.chdir(cwd)
 
 
+def course_directory(root: str) -> Any:
+    """nbgrader's CourseDirectory of the course folder root, configured as the nbgrader commands read it there;
+    None when root has no nbgrader_config.py (it is not a course folder: the caller says so in its own words)."""
+    if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
+        return None
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(root)
+    config.CourseDirectory.root = os.path.abspath(root)
+    return CourseDirectory(config=config)
+
+
 def worker(number: int, run: ClassRun, tasks: Any, results: Any) -> None:
     """Grade the students from tasks, one at a time, into a private copy of the gradebook."""
     log_path = os.path.join(run.logdir, f"worker{number}.log")

@@ -78,18 +78,15 @@ def to_csv(grades: Grades, lms: str, missing_zero: bool = False) -> str:
 
 def course_db_url(course: str) -> str:
     """The gradebook of the course folder, as the course's nbgrader configuration names it."""
-    if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
+    from ..classgrade import course_directory
+
+    coursedir = course_directory(course)
+    if coursedir is None:
         raise CannotExport(
             f"{course} is not a course folder (it has no nbgrader_config.py); run this in the "
             "course folder, or give --course DIR or --db URL"
         )
-    from nbgrader.coursedir import CourseDirectory
-
-    from ..classgrade import load_config
-
-    config = load_config(course)
-    config.CourseDirectory.root = os.path.abspath(course)
-    return CourseDirectory(config=config).db_url
+    return coursedir.db_url
 
 
 def gradebook_url(options: argparse.Namespace) -> str:
