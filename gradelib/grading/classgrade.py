@@ -96,11 +96,11 @@ def load_config(root: str) -> Any:
         os.chdir(cwd)
 
 
-def course_directory(root: str) -> Any:
-    """nbgrader's CourseDirectory of the course folder root, configured as the nbgrader commands read it there;
-    None when root has no nbgrader_config.py (it is not a course folder: the caller says so in its own words)."""
+def course_directory(root: str, error: type[Exception], instead: str) -> Any:
+    """nbgrader's CourseDirectory of the course folder root, configured as the nbgrader commands read it there.
+    A folder without nbgrader_config.py raises error (the caller's own), saying so and what to do instead."""
     if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
-        return None
+        raise error(f"{root} is not a course folder (it has no nbgrader_config.py); {instead}")
     from nbgrader.coursedir import CourseDirectory
 
     config = load_config(root)

@@ -80,13 +80,8 @@ def course_db_url(course: str) -> str:
     """The gradebook of the course folder, as the course's nbgrader configuration names it."""
     from ..classgrade import course_directory
 
-    coursedir = course_directory(course)
-    if coursedir is None:
-        raise CannotExport(
-            f"{course} is not a course folder (it has no nbgrader_config.py); run this in the "
-            "course folder, or give --course DIR or --db URL"
-        )
-    return coursedir.db_url
+    instead = "run this in the course folder, or give --course DIR or --db URL"
+    return course_directory(course, CannotExport, instead).db_url
 
 
 def gradebook_url(options: argparse.Namespace) -> str:

@@ -55,12 +55,7 @@ def course_inputs(root: str) -> Inputs:
     """The store, the submissions and the collect record of the course at root; CannotReport if it is none."""
     from ..classgrade import course_directory, find_students
 
-    coursedir = course_directory(root)
-    if coursedir is None:
-        raise CannotReport(
-            f"{root} is not a course folder (it has no nbgrader_config.py); "
-            "run this in the course folder or give --course DIR"
-        )
+    coursedir = course_directory(root, CannotReport, "run this in the course folder or give --course DIR")
     db_url = coursedir.db_url
     path = store_path(db_url)
     if path is None:
