@@ -130,28 +130,23 @@ RELU_CHAIN = Network(
     target_symbol="O_b2",
 )
 
+
+def _dense(sources: tuple[str, ...], nodes: tuple[str, ...]) -> dict[str, tuple[str | None, str]]:
+    """A layer in which every source feeds every node, in the notes' names: Wij from node i (Xi or Yi) into Yj,
+    then the bias bj, node by node (W13, W23, b3, W14, ...)."""
+    edges: dict[str, tuple[str | None, str]] = {}
+    for dst in nodes:
+        edges |= {f"W{src[1:]}{dst[1:]}": (src, dst) for src in sources}
+        edges[f"b{dst[1:]}"] = (None, dst)
+    return edges
+
+
 SOFTMAX_223 = Network(
     name="softmax_223",
     forward=networks.softmax_223,
     params=("W13", "W23", "W14", "W24", "b3", "b4", "W35", "W45", "W36", "W46", "W37", "W47", "b5", "b6", "b7"),
     inputs=("X1", "X2"),
-    edges={
-        "W13": ("X1", "Y3"),
-        "W23": ("X2", "Y3"),
-        "b3": (None, "Y3"),
-        "W14": ("X1", "Y4"),
-        "W24": ("X2", "Y4"),
-        "b4": (None, "Y4"),
-        "W35": ("Y3", "Y5"),
-        "W45": ("Y4", "Y5"),
-        "b5": (None, "Y5"),
-        "W36": ("Y3", "Y6"),
-        "W46": ("Y4", "Y6"),
-        "b6": (None, "Y6"),
-        "W37": ("Y3", "Y7"),
-        "W47": ("Y4", "Y7"),
-        "b7": (None, "Y7"),
-    },
+    edges={**_dense(("X1", "X2"), ("Y3", "Y4")), **_dense(("Y3", "Y4"), ("Y5", "Y6", "Y7"))},
     relus={"Y3": ReLU("z3", "node 3", "W13·X1 + W23·X2 + b3"), "Y4": ReLU("z4", "node 4", "W14·X1 + W24·X2 + b4")},
     classes=(5, 6, 7),
 )
@@ -184,15 +179,29 @@ class Piece(NamedTuple):
 class Exercise:
     name: str
     kind: str  # a key of gradelib.kinds.KINDS: how the exercise is questioned and judged
-    network: Network = None
+    network: Network | None = None  # None for the kinds that question no network: softmax, difference, relative_error
     signature: str = ""
     notebook_function: str = ""
-    piece: Piece = None  # for kind "piece": what its dict holds
+    piece: Piece | None = None  # for kind "piece": what its dict holds; None for every other kind
 
     @property
     def answer_keys(self) -> tuple[str, ...]:
         """The keys of the dict the student's function returns: a piece's keys, else the network's parameters."""
-        return self.piece.keys if self.piece else self.network.params
+        return self.piece.keys if self.piece else self.the_network.params
+
+    @property
+    def the_network(self) -> Network:
+        """The network, for the kinds that question one; a ValueError naming the exercise for the others."""
+        if self.network is None:
+            raise ValueError(f"the exercise {self.name!r} (kind {self.kind!r}) questions no network.")
+        return self.network
+
+    @property
+    def the_piece(self) -> Piece:
+        """What a piece's dict holds, for kind "piece"; a ValueError naming the exercise for the others."""
+        if self.piece is None:
+            raise ValueError(f"the exercise {self.name!r} (kind {self.kind!r}) is not a piece of a backward pass.")
+        return self.piece
 
 
 EXERCISES = {

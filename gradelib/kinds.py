@@ -265,7 +265,7 @@ def points_at(net: Network, seed: int) -> points.Points:
 
 def _point_cases(update: bool) -> Callable[[Exercise, int], list[Case]]:
     def cases(ex: Exercise, seed: int) -> list[Case]:
-        pts = points_at(ex.network, seed)
+        pts = points_at(ex.the_network, seed)
         out = []
         for i in range(len(pts)):
             x, params, *rest = pts.call_args(i, update)
@@ -285,22 +285,22 @@ def _read_keys(value: object, shown: str, case: Case, shape: Shape) -> list[floa
 
 
 def _point_where(update: bool) -> Callable[[Exercise, int, int, Case], str]:
-    return lambda ex, seed, i, case: "test point: " + points_at(ex.network, seed).describe(i, update)
+    return lambda ex, seed, i, case: "test point: " + points_at(ex.the_network, seed).describe(i, update)
 
 
 def _network_judge(update: bool) -> Callable[[Answers], Result]:
     """The judge of a network's answers: gradients, or new parameters (update)."""
 
     def judge(a: Answers) -> Result:
-        answers = [dict(zip(a.ex.network.params, v)) for v in a.values]
-        return judge_network(a.ex, points_at(a.ex.network, a.seed), answers, a.reveal, a.notes, update)
+        answers = [dict(zip(a.ex.the_network.params, v)) for v in a.values]
+        return judge_network(a.ex, points_at(a.ex.the_network, a.seed), answers, a.reveal, a.notes, update)
 
     return judge
 
 
 def _judge_piece(a: Answers) -> Result:
-    answers = [dict(zip(a.ex.piece.keys, v)) for v in a.values]
-    return pieces.judge_piece(a.ex, points_at(a.ex.network, a.seed), answers, a.reveal, a.notes)
+    answers = [dict(zip(a.ex.the_piece.keys, v)) for v in a.values]
+    return pieces.judge_piece(a.ex, points_at(a.ex.the_network, a.seed), answers, a.reveal, a.notes)
 
 
 def _network(update: bool) -> Kind:
@@ -312,8 +312,8 @@ def _network(update: bool) -> Kind:
         read=_read_keys,
         describe=_point_where(update),
         judge=_network_judge(update),
-        width=lambda ex, case: len(ex.network.params),
-        shape=lambda ex: Shape(tuple(ex.network.params), what),
+        width=lambda ex, case: len(ex.the_network.params),
+        shape=lambda ex: Shape(tuple(ex.the_network.params), what),
         keeps_params=True,
         blames_pieces=not update,  # a wrong gradient may inherit the mistake of a piece it is built on
         unit="test points",
@@ -324,7 +324,7 @@ def judge_network(
     ex: Exercise, pts: points.Points, answers: list[dict], reveal: bool, notes: Sequence[str] = (), update: bool = False
 ) -> Result:
     """The verdict on plain answers, one {param: float} per test point of pts (update: they are new parameters)."""
-    net = ex.network
+    net = ex.the_network
     notes = list(notes)
     S = {k: np.array([a[k] for a in answers]) for k in net.params}
     for k in net.params:
@@ -361,7 +361,7 @@ def judge_network(
 
 
 def _praise(ex: Exercise, pts: points.Points, update: bool) -> str:
-    net = ex.network
+    net = ex.the_network
     patterns = []
     for u, relu in net.relus.items():
         on = int(pts.on(u).sum())
@@ -379,8 +379,8 @@ PIECE = Kind(  # a staged local gradient (gradelib.pieces): the calls of a gradi
     read=_read_keys,
     describe=_point_where(False),
     judge=_judge_piece,
-    width=lambda ex, case: len(ex.piece.keys),
-    shape=lambda ex: Shape(tuple(ex.piece.keys), ex.piece.what),
+    width=lambda ex, case: len(ex.the_piece.keys),
+    shape=lambda ex: Shape(tuple(ex.the_piece.keys), ex.the_piece.what),
     unit="test points",
 )
 

@@ -498,7 +498,7 @@ def judge_piece(
     Shared by check() and by the grader's verifier outside the kernel, so that
     both reach the same verdict in the same words.
     """
-    piece, notes = ex.piece, list(notes)
+    piece, notes = ex.the_piece, list(notes)
     symbol = dict(zip(piece.keys, piece.symbols))
     S = {k: np.array([a[k] for a in answers]) for k in piece.keys}
     bad = _not_finite(ex, pts, S, notes)
@@ -616,8 +616,8 @@ def blame(ex: Exercise, fn: Callable, result: Result, check_piece: Callable[[str
         if r.passed or "not_implemented" in r.mistakes:
             continue
         name = f"{piece.notebook_function}()"
-        symbol = dict(zip(piece.piece.keys, piece.piece.symbols))
-        keys = [symbol[k] for k in piece.piece.keys if k in r.per_parameter]
+        symbol = dict(zip(piece.the_piece.keys, piece.the_piece.symbols))
+        keys = [symbol[k] for k in piece.the_piece.keys if k in r.per_parameter]
         what = f"gets {join_and(keys)} wrong" if keys else "is not right yet"
         if piece.notebook_function in used:
             sentences.append(

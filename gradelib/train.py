@@ -31,7 +31,8 @@ from __future__ import annotations
 import collections
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -162,11 +163,16 @@ def _step(update, args, net, where):
     """One call of the student's update: its new parameters, or _Stop."""
     name, eta = _fn_name(update), args[-1]
     new = _student_dict(update, args, net, where, "new parameters")
+    return _finite(new, where, eta, "update", lambda k: f"{name} returned {new[k]} for {k}")
+
+
+def _finite(new: dict[str, float], where: str, eta: float, what: str, said: Callable[[str], str]) -> dict[str, float]:
+    """new, if every parameter in it is finite; else _Stop, said(the first one that is not) saying what it became."""
     bad = [k for k, v in new.items() if not math.isfinite(v)]
     if bad:
         raise _Stop(
-            f"Training stopped {where}: {name} returned {new[bad[0]]} for {bad[0]}; "
-            f"the step blew up, so try a smaller η than {eta:g} or check the sign of the update."
+            f"Training stopped {where}: {said(bad[0])}; the step blew up, so try a smaller η than {eta:g} "
+            f"or check the sign of the {what}."
         )
     return new
 
@@ -186,23 +192,36 @@ def train(network: str, update: Any, params: Any, data: Sequence[Any], eta: floa
             params = _step(update, (tuple(x), dict(params), target, eta), net, f"at epoch {epoch}, example {step}")
             yield params
 
-    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of, "update")
+    run = _Run(network, data, eta, epochs, seed, "update")
+    return _descend(run, {k: float(params[k]) for k in net.params}, epoch_of)
 
 
-def _descend(network, params, data, eta, epochs, seed, epoch_of, what):
+@dataclass(frozen=True)
+class _Run:
+    """What both trainers ask of the loop they share: the same for every epoch of one training run."""
+
+    network: str  # the network's name, for the mean loss after each epoch
+    data: Sequence[Any]  # the (x, target) examples, visited in a shuffled order each epoch
+    eta: float  # the step size, named in the sentence when the loss blows up
+    epochs: int  # how many times the data is visited
+    seed: int  # seeds the shuffling, so that a run is the same each time
+    what: str  # what the student's function gives ("update", "gradient"), whose sign the sentence blames
+
+
+def _descend(run: _Run, params: dict[str, float], epoch_of: Callable[..., Iterator[dict[str, float]]]) -> Any:
     """The loop both trainers share: each epoch, epoch_of(params, a shuffled order, epoch) yields the
     parameters after each of its steps; the mean loss is kept after each epoch.  A _Stop (or a mean loss
     that is no longer finite) ends training with its sentence on stdout and the parameters reached so far."""
     losses = []
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(run.seed)
     try:
-        for epoch in range(1, epochs + 1):
-            params = _last(epoch_of(params, rng.permutation(len(data)), epoch), params)
-            loss = mean_loss(network, params, data)
+        for epoch in range(1, run.epochs + 1):
+            params = _last(epoch_of(params, rng.permutation(len(run.data)), epoch), params)
+            loss = mean_loss(run.network, params, run.data)
             if not math.isfinite(loss):
                 raise _Stop(
                     f"Training stopped after epoch {epoch}: the mean loss is {loss}; "
-                    f"try a smaller η than {eta:g} or check the sign of the {what}."
+                    f"try a smaller η than {run.eta:g} or check the sign of the {run.what}."
                 )
             losses.append(loss)
     except _Stop as stop:
@@ -215,13 +234,7 @@ def _gradient_step(batch_gradients, args, net, eta, where):
     grads = _student_dict(batch_gradients, args, net, where, "gradients")  # as train(): training is not checking
     params = args[1]
     new = {k: params[k] - eta * grads[k] for k in net.params}
-    bad = [k for k, v in new.items() if not math.isfinite(v)]
-    if bad:
-        raise _Stop(
-            f"Training stopped {where}: {bad[0]} became {new[bad[0]]}; the step blew up, so try a "
-            f"smaller η than {eta:g} or check the sign of the gradient."
-        )
-    return new
+    return _finite(new, where, eta, "gradient", lambda k: f"{k} became {new[k]}")
 
 
 def train_minibatch(
@@ -229,12 +242,16 @@ def train_minibatch(
     batch_gradients: Any,
     params: Any,
     data: Sequence[Any],
+    *,
     eta: float,
     epochs: int,
     batch_size: int,
     seed: int = 0,
 ) -> Any:
     """Mini-batch gradient descent with the student's batch_gradients(X, params, targets) -> {p: dLoss_batch/dp}.
+
+    The options after data are keyword-only (eta=, epochs=, batch_size=, seed=), as the notebooks write them:
+    four numbers in a row are too easy to swap.
 
     Each epoch shuffles the data with the seed and cuts it into batches of batch_size examples (the
     last may be smaller); each batch moves every parameter by p ← p − η·dLoss_batch/dp, where
@@ -252,7 +269,8 @@ def train_minibatch(
             params = _gradient_step(batch_gradients, args, net, eta, f"at epoch {epoch}, batch {step}")
             yield params
 
-    return _descend(network, {k: float(params[k]) for k in net.params}, data, eta, epochs, seed, epoch_of, "gradient")
+    run = _Run(network, data, eta, epochs, seed, "gradient")
+    return _descend(run, {k: float(params[k]) for k in net.params}, epoch_of)
 
 
 def summary(network: str, start: Any, trained: Any, losses: Sequence[float], data: Sequence[Any]) -> str:
@@ -279,16 +297,7 @@ def plot_losses(losses: Sequence[float], ax: Any = None, title: str | None = Non
         ax.plot(epochs, losses, marker="o" if len(losses) <= 30 else None, markersize=3, color="tab:blue")
         ax.set_xlim(0.5, len(losses) + 0.5)
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "No loss to plot: training stopped before the first epoch ended.",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=10,
-            color="#b3261e",
-        )
+        _no_loss(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss over the data")
     ax.set_ylim(bottom=0)
@@ -297,6 +306,20 @@ def plot_losses(losses: Sequence[float], ax: Any = None, title: str | None = Non
     if own:
         fig.tight_layout()
     return fig
+
+
+def _no_loss(ax: Any) -> None:
+    """The axes' note, in red, that no epoch ended, so there is no loss to plot."""
+    ax.text(
+        0.5,
+        0.5,
+        "No loss to plot: training stopped before the first epoch ended.",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=10,
+        color="#b3261e",
+    )
 
 
 def plot_loss_runs(
@@ -319,16 +342,7 @@ def plot_loss_runs(
         else:
             ax.plot([], [], color=colour, label=f"{label}: stopped before the first epoch ended")
     if not any(len(losses) for losses in runs.values()):
-        ax.text(
-            0.5,
-            0.5,
-            "No loss to plot: training stopped before the first epoch ended.",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-            fontsize=10,
-            color="#b3261e",
-        )
+        _no_loss(ax)
     ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel("epoch")
     # a log axis needs a positive loss to place; with none (no run got through an epoch) it stays linear

@@ -18,7 +18,8 @@ from gradelib.exercises import EXERCISES  # noqa: E402
 from gradelib.grading.judge import cells, tamper, verdict  # noqa: E402
 from gradelib.grading.sandbox import isolate  # noqa: E402
 from gradelib.grading.judge.cells import grade_calls, names, slice_given, to_python  # noqa: E402
-from gradelib.grading.preprocess.verify import Report, _checksum  # noqa: E402
+from gradelib.grading.preprocess.conclude import Report  # noqa: E402
+from gradelib.grading.preprocess.integrity import checksum  # noqa: E402
 
 
 def test_tamper_scan_finds_the_attacks_and_nothing_in_honest_answers():
@@ -137,11 +138,11 @@ def test_a_cell_ipython_cannot_transform_is_read_as_written(monkeypatch):
 def test_a_damaged_cell_has_no_checksum_and_so_counts_as_changed():
     cell = nbformat.v4.new_code_cell("x = 1")
     cell.metadata["nbgrader"] = ["not", "a", "dict"]
-    assert _checksum(cell) is None
+    assert checksum(cell) is None
     good = nbformat.v4.new_code_cell("x = 1")
     good.metadata["nbgrader"] = {"grade": False, "solution": False, "locked": True, "grade_id": "g",
                                  "schema_version": 3}
-    assert isinstance(_checksum(good), str)
+    assert isinstance(checksum(good), str)
 
 
 def test_a_report_is_read_back_only_in_the_shape_it_was_written():

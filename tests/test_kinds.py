@@ -4,7 +4,7 @@ import json
 import gradelib
 from gradelib.exercises import EXERCISES
 from gradelib.grading.judge import verdict
-from gradelib.grading.preprocess.verify import _sentences
+from gradelib.grading.preprocess.conclude import sentences
 from gradelib.kinds import KINDS, grader_cases
 from gradelib.result import Mistake, Result
 
@@ -38,7 +38,7 @@ def test_a_result_reads_its_sentences_names_and_parameters_off_its_mistakes():
 
 def test_the_verifier_keeps_each_mistakes_own_sentences_for_the_report():
     r = Result("x", False, [Mistake("a", "One."), Mistake("b", "Two."), Mistake("a", "Three.")])
-    assert _sentences(r) == ["One. Three.", "Two."]
+    assert sentences(r) == ["One. Three.", "Two."]
 
 
 def test_a_wrong_gradient_carries_its_parameters_from_the_judge():

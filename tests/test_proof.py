@@ -145,3 +145,20 @@ def test_the_switch_grades_without_the_proof(template, tmp_path):
     assert proc.returncode == 0, said[-3000:]
     assert "your solution" not in said
     assert set(classroom.gradebook(course, ASSIGNMENT)) == {"ada", "bo"}
+
+
+def test_a_gradebook_that_is_not_sqlite_stops_the_proof_with_a_sentence_and_no_password(template, tmp_path):
+    """The proof grades in a copy of the gradebook, which only an SQLite file gives: another database is refused
+    in words that say how to grade anyway, and the URL's password is not repeated."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(template)
+    config.CourseDirectory.db_url = "postgresql://grader:s3cret@db.example/course"
+    found = proof.prove(config, ASSIGNMENT)
+    assert not found.passed
+    said = proof.sentence(found)
+    assert "not an SQLite file" in said and "'postgresql:'" in said, said
+    assert "c.ProveGrader.enabled = False" in said
+    assert "s3cret" not in said and "db.example" not in said
+    assert not (template / "submitted" / proof.STUDENT).exists()

@@ -342,14 +342,15 @@ def test_replacing_a_students_records_never_counts_twice(tmp_path):
 
 def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_cannot():
     from gradelib.grading.sandbox import isolate
-    from gradelib.grading.preprocess.verify import KERNEL_ONLY, Planned, Probe, _verdicts
+    from gradelib.grading.preprocess.conclude import KERNEL_ONLY, verdicts_of
+    from gradelib.grading.preprocess.probes import Planned, Probe
     (call,) = grade_calls('gradelib.grade("single_neuron", single_neuron_gradients)')
     planned = Planned(3, "test_sn", [Probe("test_sn#0", call, 0, False)], kernel_passed=False)
     unwritten = {"calls": [{"problem": ["not_implemented", "single_neuron_gradients() is not written yet"]}],
                  "asked": False}
-    (v,) = _verdicts(planned, isolate.Run(probes={"test_sn#0": unwritten}, finished=True))
+    (v,) = verdicts_of(planned, isolate.Run(probes={"test_sn#0": unwritten}, finished=True))
     assert (v.passed, v.judged, v.mistakes) == (False, True, ["not_implemented"])
-    (v,) = _verdicts(planned, isolate.Run(finished=False, reason="it did not finish within 20 seconds"))
+    (v,) = verdicts_of(planned, isolate.Run(finished=False, reason="it did not finish within 20 seconds"))
     assert (v.passed, v.judged, v.reason) == (False, False, "it did not finish within 20 seconds")
     from gradelib.grading.judge import verdict
     right = classroom.source_solutions(classroom.REPO, ASSIGNMENT)["single_neuron_gradients"]
@@ -358,7 +359,7 @@ def test_the_verifier_names_the_mistake_of_a_failed_cell_and_says_why_when_it_ca
     pts = verdict.questions("single_neuron", 0)["calls"]
     answers = [ns["single_neuron_gradients"](tuple(c[0]), dict(c[1]), c[2]) for c in pts]
     record = {"calls": [{"values": [a[k] for k in ("w1", "w2", "b")]} for a in answers], "asked": False}
-    (v,) = _verdicts(planned, isolate.Run(probes={"test_sn#0": record}, finished=True))
+    (v,) = verdicts_of(planned, isolate.Run(probes={"test_sn#0": record}, finished=True))
     assert (v.passed, v.judged, v.mistakes, v.reason) == (False, True, [], KERNEL_ONLY)
 
 
@@ -423,14 +424,14 @@ def test_a_fault_in_naming_a_failed_cells_mistake_stops_nothing(monkeypatch):
     import logging
     from gradelib.grading.sandbox import isolate
     from gradelib.grading.judge import verdict
-    from gradelib.grading.preprocess.verify import Planned, Probe, Report, VerifyGradelib
+    from gradelib.grading.preprocess.conclude import Recorder, Report
+    from gradelib.grading.preprocess.probes import Planned, Probe
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a case the diagnosis does not handle")
     monkeypatch.setattr(verdict, "judge", broken)
     (call,) = grade_calls('gradelib.grade("single_neuron", single_neuron_gradients)')
-    v = VerifyGradelib.__new__(VerifyGradelib)   # only what _conclude needs
-    v.report, v.where, v.log = Report(), "s/a/nb", logging.getLogger("test")
-    v._conclude(None, Planned(3, "t", [Probe("t#0", call, 0, False)], False), isolate.Run(finished=True))
+    v = Recorder(Report(), "s/a/nb", logging.getLogger("test"))   # what the verifier concludes into
+    v.conclude(None, Planned(3, "t", [Probe("t#0", call, 0, False)], False), isolate.Run(finished=True))
     (found,) = v.report.verdicts
     assert not found.judged and "ZeroDivisionError" in found.reason

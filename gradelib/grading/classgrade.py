@@ -27,6 +27,7 @@ writes the course's store (report/store.py), replacing each student's records.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import glob
 import json
@@ -47,7 +48,7 @@ from .autograde import Outcome, grade_one
 from .course import check_before_grading, prove_grader
 from .gradebook import Damaged, sqlite_path
 from .gradebook import copy as copy_db
-from .preprocess.verify import Report
+from .preprocess.conclude import Report
 from .proof import GraderBroken
 from .report.store import WHOLE, NotebookRecord, StoreError, replace, store_path
 from .sandbox.box import Sandbox, Unavailable, home_seed
@@ -93,6 +94,18 @@ def load_config(root: str) -> Any:
         return app.config
     finally:
         os.chdir(cwd)
+
+
+def course_directory(root: str, error: type[Exception], instead: str) -> Any:
+    """nbgrader's CourseDirectory of the course folder root, configured as the nbgrader commands read it there.
+    A folder without nbgrader_config.py raises error (the caller's own), saying so and what to do instead."""
+    if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
+        raise error(f"{root} is not a course folder (it has no nbgrader_config.py); {instead}")
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(root)
+    config.CourseDirectory.root = os.path.abspath(root)
+    return CourseDirectory(config=config)
 
 
 def worker(number: int, run: ClassRun, tasks: Any, results: Any) -> None:
@@ -279,7 +292,6 @@ def grade_class(
     sandboxed: None for the course's setting (c.Sandbox.enabled), False to grade without the sandbox.
     """
     import nbgrader.converters  # noqa: F401  (imported once here, inherited by every worker)
-    from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.coursedir import CourseDirectory
     from sqlalchemy.exc import SAWarning
 
@@ -294,15 +306,44 @@ def grade_class(
         config.Sandbox.enabled = bool(sandboxed)
     settings = Sandbox(config=config)
     coursedir = CourseDirectory(config=config)
+    main_db = _ready_to_grade(config, coursedir, settings, assignment, stream)
+    submitted = find_students(root, coursedir, assignment)
+    unknown = sorted(set(students or ()) - set(submitted))
+    if unknown:
+        raise SystemExit(
+            f"no submission of {assignment} from {', '.join(unknown)} (no folder "
+            f"{coursedir.format_path(coursedir.submitted_directory, unknown[0], assignment)})"
+        )
+    students = sorted(students) if students else submitted
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
+    start = time.monotonic()
+    run = ClassRun(root, config, main_db, coursedir.db_url, assignment, logdir="")
+    rows, outcomes = _grade_locked(run, students, jobs, stream)
+    if timings is not None:
+        timings.update({s: o.seconds for s, o in outcomes.items()})
+    print_summary(rows, assignment, time.monotonic() - start, jobs, stream, sandboxed=settings.enabled)
+    print_collect_findings(coursedir.db_url, root, assignment, stream)
+    return rows
+
+
+def _ready_to_grade(config: Any, coursedir: Any, settings: Sandbox, assignment: str, stream: TextIO) -> str:
+    """The course's gradebook file, once everything a class run needs is checked: an SQLite gradebook with the
+    assignment, whole and backed up, the sandbox usable, and the instructor's solution graded in it at full
+    marks; otherwise SystemExit with the sentence that says what to do."""
+    from nbgrader.api import Gradebook, MissingEntry
+
     main_db = sqlite_path(coursedir.db_url)
     if main_db is None:
         raise SystemExit(f"classgrade needs an SQLite gradebook; db_url is {coursedir.db_url!r}")
     if not os.path.exists(main_db):
         raise SystemExit(f"no gradebook at {main_db}: run `nbgrader generate_assignment {assignment}` first")
+
+    def log(line: str) -> None:
+        if stream is not None:
+            stream.write(line + "\n")
+
     try:
-        check_before_grading(
-            coursedir.db_url, settings, log=lambda line: stream.write(line + "\n") if stream is not None else None
-        )
+        check_before_grading(coursedir.db_url, settings, log=log)
     except (Unavailable, Damaged) as why:
         raise SystemExit(str(why)) from None
     if settings.enabled:
@@ -315,37 +356,29 @@ def grade_class(
                 f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment {assignment}` first"
             ) from None
     try:
-        prove_grader(config, assignment, log=lambda line: stream.write(line + "\n") if stream is not None else None)
+        prove_grader(config, assignment, log=log)
     except GraderBroken as why:
         raise SystemExit(str(why)) from None
-    submitted = find_students(root, coursedir, assignment)
-    unknown = sorted(set(students or ()) - set(submitted))
-    if unknown:
-        raise SystemExit(
-            f"no submission of {assignment} from {', '.join(unknown)} (no folder "
-            f"{coursedir.format_path(coursedir.submitted_directory, unknown[0], assignment)})"
-        )
-    students = sorted(students) if students else submitted
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(students) or 1))
-    start = time.monotonic()
-    lock = open(main_db + ".classgrade.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)  # two class runs on one gradebook would interleave
-    logdir = tempfile.mkdtemp(prefix="classgrade-")
-    outcomes = {}
+    return main_db
+
+
+def _grade_locked(run: ClassRun, students: list[str], jobs: int, stream: TextIO) -> tuple[list[Row], dict]:
+    """The students graded by jobs workers (run's logdir made here, removed after), the summary rows and each
+    student's Outcome; under a lock on the gradebook, since two class runs on one gradebook would interleave."""
+    from nbgrader.api import Gradebook
+
+    lock = open(run.main_db + ".classgrade.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    run = dataclasses.replace(run, logdir=tempfile.mkdtemp(prefix="classgrade-"))
     try:
-        run = ClassRun(root, config, main_db, coursedir.db_url, assignment, logdir)
         outcomes = _run_workers(run, students, jobs, stream)
-        with Gradebook(coursedir.db_url) as gb:
-            rows = summary_rows(gb, assignment, students, outcomes)
-        if timings is not None:
-            timings.update({s: o.seconds for s, o in outcomes.items()})
+        with Gradebook(run.db_url) as gb:
+            rows = summary_rows(gb, run.assignment, students, outcomes)
     finally:
-        shutil.rmtree(logdir, ignore_errors=True)
+        shutil.rmtree(run.logdir, ignore_errors=True)
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()
-    print_summary(rows, assignment, time.monotonic() - start, jobs, stream, sandboxed=settings.enabled)
-    print_collect_findings(coursedir.db_url, root, assignment, stream)
-    return rows
+    return rows, outcomes
 
 
 def print_collect_findings(db_url: str, root: str, assignment: str, stream: TextIO = sys.stdout) -> None:

@@ -110,6 +110,12 @@ def stamp_unstamped(db_url: str, log: logging.Logger | None = None, timeout: flo
             "it was left as it is",
         )
         return None
+    return _stamp_head(db_url, path, log, timeout)
+
+
+def _stamp_head(db_url: str, path: str, log: logging.Logger | None, timeout: float) -> str | None:
+    """Stamp the unstamped gradebook at path with nbgrader's head: the revision, or None (said in a warning)
+    when it cannot be written now or another process stamped it meanwhile."""
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError

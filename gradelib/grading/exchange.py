@@ -282,6 +282,27 @@ class CourseCollect(ExchangeCollect):
     def init_src(self) -> None:
         # nbgrader's own init_src parses every entry's name and stops the whole collect at the first it cannot
         # read, and picks the latest by the claimed name alone: so its checks are repeated here, with ours.
+        self._find_inbound()
+        assignment = self.coursedir.assignment_id
+        student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
+        pattern = os.path.join(self.inbound_path, f"{student_id}+{assignment}+*")
+        self.found_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        self.entries, self.findings = {}, []
+        genuine: dict[str, list[dict]] = {}
+        for path in sorted(glob.glob(pattern)):
+            entry = inspect(path, assignment, os.geteuid(), check_owner=self.check_owner)
+            self.entries[path] = entry
+            if entry.problem:
+                self._refuse(entry, entry.problem, entry.kind, self.found_at)
+                continue
+            if entry.kind == FUTURE:
+                self.findings.append(_redated(entry, assignment, self.found_at, self.log))
+            genuine.setdefault(entry.named, []).append(entry.record())
+        self.duedate = _duedate(self.coursedir, assignment)
+        self.src_records = [self._latest(records) for _, records in sorted(genuine.items())]
+
+    def _find_inbound(self) -> None:
+        """The course's inbound folder (self.inbound_path), or nbgrader's own failure when it cannot be read."""
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
         self.course_path = os.path.join(self.root, self.coursedir.course_id)
@@ -290,52 +311,6 @@ class CourseCollect(ExchangeCollect):
             self.fail(f"Course not found: {self.inbound_path}")
         if not check_mode(self.inbound_path, read=True, execute=True):
             self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
-        assignment = self.coursedir.assignment_id
-        student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
-        pattern = os.path.join(self.inbound_path, f"{student_id}+{assignment}+*")
-        found_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        collector = os.geteuid()
-        self.entries, self.findings = {}, []
-        genuine: dict[str, list[dict]] = {}
-        for path in sorted(glob.glob(pattern)):
-            entry = inspect(path, assignment, collector, check_owner=self.check_owner)
-            self.entries[path] = entry
-            if entry.problem:
-                self._refuse(entry, entry.problem, entry.kind, found_at)
-                continue
-            if entry.kind == FUTURE:
-                self.log.warning(
-                    "%s claims to be from %s, later than its files were written (%s UTC): it is "
-                    "ordered, and collected if it is %s's latest, by the time it was written",
-                    entry.name,
-                    entry.claimed_text,
-                    f"{entry.written:%Y-%m-%d %H:%M:%S}",
-                    entry.named,
-                )
-                self.findings.append(
-                    Finding(
-                        assignment,
-                        entry.name,
-                        entry.named,
-                        entry.owner,
-                        CORRECTED,
-                        FUTURE,
-                        f"{entry.named}'s submission claims to be from {entry.claimed_text}, later than its files were "
-                        f"written ({entry.written:%Y-%m-%d %H:%M:%S} UTC); it was ordered by the time written",
-                        entry.claimed_text,
-                        found_at,
-                    )
-                )
-            genuine.setdefault(entry.named, []).append(entry.record())
-        self.found_at = found_at
-        from nbgrader.api import Gradebook, MissingEntry
-
-        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-            try:
-                self.duedate = gb.find_assignment(assignment).duedate
-            except MissingEntry:
-                self.duedate = None
-        self.src_records = [self._latest(records) for _, records in sorted(genuine.items())]
 
     def _latest(self, records: list[dict]) -> dict:
         """nbgrader's choice among one student's (genuine) entries: the latest, or with before_duedate the
@@ -363,7 +338,7 @@ class CourseCollect(ExchangeCollect):
         )
 
     def copy_files(self) -> None:
-        self._future_copies()
+        _future_copies(self.coursedir, self.src_records, self.update, self.log)
         # nbgrader's copy_files does the copying and the --update logic; its own owner check only warns
         # "cheating attempt?" about entries already refused or accepted above, so it is switched off for it
         check_owner, self.check_owner = self.check_owner, False
@@ -371,42 +346,7 @@ class CourseCollect(ExchangeCollect):
             super().copy_files()
         finally:
             self.check_owner = check_owner
-        self._keep_findings()
-
-    def _future_copies(self) -> None:
-        """A copy collected earlier (before this exchange was in place) that claims a time in the future would
-        keep every genuine submission out (nbgrader updates only with a later one): with --update (formgrader's
-        Collect), it is replaced by the student's latest genuine one; without, the instructor is told."""
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        for rec in self.src_records:
-            dest = self.coursedir.format_path(
-                self.coursedir.submitted_directory, rec["username"], self.coursedir.assignment_id
-            )
-            try:
-                with open(os.path.join(dest, TIMESTAMP_FILE), encoding="utf-8") as f:
-                    existing = parse_time(f.read(200))
-            except (OSError, UnicodeDecodeError):
-                continue
-            if existing is None or existing <= now + CLOCK_SLACK:
-                continue
-            if self.update:
-                self.log.warning(
-                    "%s claims to be from %s, in the future (collected before, from an entry this "
-                    "collect would refuse or re-date): replaced by %s's own latest submission, %s",
-                    dest,
-                    f"{existing:%Y-%m-%d %H:%M:%S}",
-                    rec["username"],
-                    rec["filename"],
-                )
-                shutil.rmtree(dest)  # the entry it was copied from is still in the exchange: nothing is lost
-            else:
-                self.log.warning(
-                    "%s claims to be from %s, in the future, so no genuine submission can replace it: "
-                    "collect with --update to replace it by %s's own latest submission",
-                    dest,
-                    f"{existing:%Y-%m-%d %H:%M:%S}",
-                    rec["username"],
-                )
+        _keep_findings(self.coursedir, self.findings, self.log)
 
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         """nbgrader's copy of one entry, then a second look: an entry that changed while it was copied (a file
@@ -440,25 +380,97 @@ class CourseCollect(ExchangeCollect):
             with open(os.path.join(dest, TIMESTAMP_FILE), "w", encoding="utf-8") as f:
                 f.write(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
-    def _keep_findings(self) -> None:
-        if not self.findings:
-            return
-        path = collect_record.record_path(self.coursedir.db_url, self.coursedir.root)
+
+# The collect's work that needs none of nbgrader's collect object: plain functions of what they read.
+def _redated(entry: Entry, assignment: str, found_at: str, log: Any) -> Finding:
+    """An entry that claims a time later than its files were written: the warning, and its Finding (CORRECTED)."""
+    log.warning(
+        "%s claims to be from %s, later than its files were written (%s UTC): it is "
+        "ordered, and collected if it is %s's latest, by the time it was written",
+        entry.name,
+        entry.claimed_text,
+        f"{entry.written:%Y-%m-%d %H:%M:%S}",
+        entry.named,
+    )
+    return Finding(
+        assignment,
+        entry.name,
+        entry.named,
+        entry.owner,
+        CORRECTED,
+        FUTURE,
+        f"{entry.named}'s submission claims to be from {entry.claimed_text}, later than its files were "
+        f"written ({entry.written:%Y-%m-%d %H:%M:%S} UTC); it was ordered by the time written",
+        entry.claimed_text,
+        found_at,
+    )
+
+
+def _duedate(coursedir: Any, assignment: str) -> datetime.datetime | None:
+    """The assignment's due date in the course's gradebook, None if it has none (or is not in it)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
-            collect_record.add(path, self.findings)
-        except collect_record.RecordError as err:
-            self.log.error("%s", err)
-            return
-        refused = [f for f in self.findings if f.action == REFUSED]
-        if refused:
-            self.log.warning(
-                "refused %d inbound entr%s of %s (%s): kept in %s for the class summary and the report",
-                len(refused),
-                "y" if len(refused) == 1 else "ies",
-                self.coursedir.assignment_id,
-                "; ".join(f.who if f.kind == FORGED else f"{f.owner}'s {f.kind} entry" for f in refused),
-                path,
+            return gb.find_assignment(assignment).duedate
+        except MissingEntry:
+            return None
+
+
+def _future_copies(coursedir: Any, records: list[dict], update: bool, log: Any) -> None:
+    """A copy collected earlier (before this exchange was in place) that claims a time in the future would
+    keep every genuine submission out (nbgrader updates only with a later one): with --update (formgrader's
+    Collect), it is replaced by the student's latest genuine one (of records); without, the instructor is told."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    for rec in records:
+        dest = coursedir.format_path(coursedir.submitted_directory, rec["username"], coursedir.assignment_id)
+        try:
+            with open(os.path.join(dest, TIMESTAMP_FILE), encoding="utf-8") as f:
+                existing = parse_time(f.read(200))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if existing is None or existing <= now + CLOCK_SLACK:
+            continue
+        if update:
+            log.warning(
+                "%s claims to be from %s, in the future (collected before, from an entry this "
+                "collect would refuse or re-date): replaced by %s's own latest submission, %s",
+                dest,
+                f"{existing:%Y-%m-%d %H:%M:%S}",
+                rec["username"],
+                rec["filename"],
             )
+            shutil.rmtree(dest)  # the entry it was copied from is still in the exchange: nothing is lost
+        else:
+            log.warning(
+                "%s claims to be from %s, in the future, so no genuine submission can replace it: "
+                "collect with --update to replace it by %s's own latest submission",
+                dest,
+                f"{existing:%Y-%m-%d %H:%M:%S}",
+                rec["username"],
+            )
+
+
+def _keep_findings(coursedir: Any, findings: list[Finding], log: Any) -> None:
+    """This collect's findings into the record beside the gradebook, and one WARNING line naming the refused."""
+    if not findings:
+        return
+    path = collect_record.record_path(coursedir.db_url, coursedir.root)
+    try:
+        collect_record.add(path, findings)
+    except collect_record.RecordError as err:
+        log.error("%s", err)
+        return
+    refused = [f for f in findings if f.action == REFUSED]
+    if refused:
+        log.warning(
+            "refused %d inbound entr%s of %s (%s): kept in %s for the class summary and the report",
+            len(refused),
+            "y" if len(refused) == 1 else "ies",
+            coursedir.assignment_id,
+            "; ".join(f.who if f.kind == FORGED else f"{f.owner}'s {f.kind} entry" for f in refused),
+            path,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- feedback

@@ -122,6 +122,9 @@ def prove(config: Any, assignment: str) -> Proof:
     if not glob.glob(os.path.join(source, "*.ipynb")):
         proof.failure = f"there is no solution notebook in {source}"
         return proof
+    if db is None:
+        proof.failure = not_sqlite(coursedir.db_url)
+        return proof
     tmp = tempfile.mkdtemp(prefix="gradelib-proof-")
     try:
         course = os.path.join(tmp, "course")
@@ -152,6 +155,17 @@ def prove(config: Any, assignment: str) -> Proof:
         shutil.rmtree(tmp, ignore_errors=True)
     proof.seconds = time.monotonic() - start
     return proof
+
+
+def not_sqlite(db_url: str) -> str:
+    """Why a gradebook that is not an SQLite file stops the proof (only the URL's scheme: the rest may hold a
+    password)."""
+    scheme = db_url.partition(":")[0][:40]
+    return (
+        f"this course's gradebook is not an SQLite file (c.CourseDirectory.db_url starts with {scheme + ':'!r}), "
+        "and the solution is graded in a throw-away copy of the gradebook, which gradelib can make only of an "
+        "SQLite file; to grade without this check, set c.ProveGrader.enabled = False in nbgrader_config.py"
+    )
 
 
 def _quiet_log():

@@ -68,39 +68,15 @@ def mark_hand_cell(call: Any, student: str, record: Any, run_reason: str | None,
     shown = f"{call.function}()"
     sentence = _unreadable(record, shown, run_reason)
     if sentence is not None:
-        return HandOutcome(
-            cell_outputs(unmarked(sentence, points, student), 0.0),
-            marked=False,
-            points=0.0,
-            network=call.network,
-            function=call.function,
-            reason=sentence,
-        )
+        return _zero(call, student, points, sentence)
     answers = record["calls"][0]
     if "problem" in answers:
         # isolate.parse keeps a problem only as [mistake, sentence]
         sentence = not_written_sentence(*cast("tuple[str, str]", answers["problem"]), shown)
-        return HandOutcome(
-            cell_outputs(unmarked(sentence, points, student), 0.0),
-            marked=True,
-            points=0.0,
-            network=call.network,
-            function=call.function,
-            first_wrong=byhand.steps(call.network)[0].key,
-            why=sentence,
-            problem=answers["problem"][0],
-        )
+        return _zero(call, student, points, sentence, problem=answers["problem"][0])
     marking = byhand.mark(personal, answers["answers"], steps=call.steps)
     if not marking.available:  # the cell's steps= names no step: nothing can be marked, and the cell says why
-        sentence = " ".join(marking.messages)
-        return HandOutcome(
-            cell_outputs(unmarked(sentence, points, student), 0.0),
-            marked=False,
-            points=0.0,
-            network=call.network,
-            function=call.function,
-            reason=sentence,
-        )
+        return _zero(call, student, points, " ".join(marking.messages))
     given = score(marking, points)
     text = headline(marking, points) + "\n" + str(marking)
     return HandOutcome(
@@ -112,6 +88,23 @@ def mark_hand_cell(call: Any, student: str, record: Any, run_reason: str | None,
         first_wrong=marking.first_wrong or "",
         why=first_wrong_why(marking),
     )
+
+
+def _zero(call: Any, student: str, points: float, sentence: str, problem: str = "") -> HandOutcome:
+    """A cell scored 0 that says sentence: why its values could not be marked, or, with problem (the Problem's
+    label), why the page gave none, which is marked, wrong from its first step."""
+    outcome = HandOutcome(
+        cell_outputs(unmarked(sentence, points, student), 0.0),
+        marked=bool(problem),
+        points=0.0,
+        network=call.network,
+        function=call.function,
+    )
+    if problem:
+        outcome.first_wrong, outcome.why, outcome.problem = byhand.steps(call.network)[0].key, sentence, problem
+    else:
+        outcome.reason = sentence
+    return outcome
 
 
 def first_wrong_why(marking: Any) -> str:

@@ -67,7 +67,7 @@ def _by_hand_title(key: str, exercise: str) -> str:
     has the same ones (a softmax page's words name the student's own target node)."""
     network = exercise[: -len("_" + BY_HAND)] if exercise.endswith("_" + BY_HAND) else ""
     try:
-        targets = lookup(network).network.classes or (None,)
+        targets = lookup(network).the_network.classes or (None,)
         pages = [{s.key: s for s in byhand.steps(network, t)} for t in targets]
     except ValueError:  # not a network byhand knows: the step's key still says which box
         pages = [{}]

@@ -78,18 +78,10 @@ def to_csv(grades: Grades, lms: str, missing_zero: bool = False) -> str:
 
 def course_db_url(course: str) -> str:
     """The gradebook of the course folder, as the course's nbgrader configuration names it."""
-    if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
-        raise CannotExport(
-            f"{course} is not a course folder (it has no nbgrader_config.py); run this in the "
-            "course folder, or give --course DIR or --db URL"
-        )
-    from nbgrader.coursedir import CourseDirectory
+    from ..classgrade import course_directory
 
-    from ..classgrade import load_config
-
-    config = load_config(course)
-    config.CourseDirectory.root = os.path.abspath(course)
-    return CourseDirectory(config=config).db_url
+    instead = "run this in the course folder, or give --course DIR or --db URL"
+    return course_directory(course, CannotExport, instead).db_url
 
 
 def gradebook_url(options: argparse.Namespace) -> str:

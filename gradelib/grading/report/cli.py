@@ -53,18 +53,9 @@ class Inputs:
 
 def course_inputs(root: str) -> Inputs:
     """The store, the submissions and the collect record of the course at root; CannotReport if it is none."""
-    if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
-        raise CannotReport(
-            f"{root} is not a course folder (it has no nbgrader_config.py); "
-            "run this in the course folder or give --course DIR"
-        )
-    from nbgrader.coursedir import CourseDirectory
+    from ..classgrade import course_directory, find_students
 
-    from ..classgrade import find_students, load_config
-
-    config = load_config(root)
-    config.CourseDirectory.root = root
-    coursedir = CourseDirectory(config=config)
+    coursedir = course_directory(root, CannotReport, "run this in the course folder or give --course DIR")
     db_url = coursedir.db_url
     path = store_path(db_url)
     if path is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Iterator
 from typing import Any
 
 from ...exercises import lookup
@@ -295,46 +296,35 @@ def csv_text(t: Tally, names: bool = False) -> str:
     out = io.StringIO()
     w = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
     w.writeheader()
-
-    def row(**kw):
+    for kw in [*_count_rows(t), *_exercise_rows(t), *_together_rows(t), *_attention_rows(t)]:
         who = kw.pop("who", [])
         kw["names"] = "; ".join(who) if names else ""
         w.writerow(kw)
+    return out.getvalue()
 
+
+def _count_rows(t: Tally) -> Iterator[dict[str, Any]]:
+    """Per assignment: the submissions its exercises count, and those they do not, by why."""
     for a in t.assignments:
-        row(
-            section="counted",
-            assignment=a,
-            students=len(t.counted.get(a, ())),
-            of=t.submissions.get(a, 0),
-            who=t.counted.get(a, ()),
-        )
+        of = t.submissions.get(a, 0)
+        yield dict(section="counted", assignment=a, students=len(t.counted.get(a, ())), of=of, who=t.counted.get(a, ()))
         for u in t.uncounted.get(a, ()):
-            row(
-                section="not counted",
-                assignment=a,
-                students=len(u.students),
-                of=t.submissions.get(a, 0),
-                sentence=u.why,
-                who=u.students,
+            yield dict(
+                section="not counted", assignment=a, students=len(u.students), of=of, sentence=u.why, who=u.students
             )
+
+
+def _exercise_rows(t: Tally) -> Iterator[dict[str, Any]]:
+    """Per exercise: how many passed, then each mistake and each gap."""
     for ex in t.exercises:
         n = len(ex.graded)
-        row(
-            section="passed",
-            assignment=ex.assignment,
-            exercise=ex.exercise,
-            students=len(ex.passed),
-            of=n,
-            share=f"{len(ex.passed) / n:.4f}" if n else "",
-            who=ex.passed,
-        )
+        share = f"{len(ex.passed) / n:.4f}" if n else ""
+        where = dict(assignment=ex.assignment, exercise=ex.exercise)
+        yield dict(section="passed", **where, students=len(ex.passed), of=n, share=share, who=ex.passed)
         for m in ex.mistakes + ex.gaps:
-            section = "mistake" if m in ex.mistakes else GAP_SECTION[m.label in NOT_ATTEMPTED]
-            row(
-                section=section,
-                assignment=ex.assignment,
-                exercise=ex.exercise,
+            yield dict(
+                section="mistake" if m in ex.mistakes else GAP_SECTION[m.label in NOT_ATTEMPTED],
+                **where,
                 label=m.label,
                 title=m.title,
                 students=len(m.students),
@@ -343,8 +333,12 @@ def csv_text(t: Tally, names: bool = False) -> str:
                 sentence=m.sentence,
                 who=m.students,
             )
+
+
+def _together_rows(t: Tally) -> Iterator[dict[str, Any]]:
+    """The mistakes that travel together: the first's students who made the second too."""
     for g in t.together:
-        row(
+        yield dict(
             section="together",
             assignment=g.first[0],
             exercise=g.first[1],
@@ -357,12 +351,10 @@ def csv_text(t: Tally, names: bool = False) -> str:
             with_label=g.second[2],
             who=g.students,
         )
+
+
+def _attention_rows(t: Tally) -> Iterator[dict[str, Any]]:
+    """The submissions to look at, by the weightiest of their reasons."""
     for item in t.attention:
-        row(
-            section=item.kind,
-            assignment=item.assignment,
-            students=len(item.who or item.students),
-            sentence=item.reason,
-            who=item.who or item.students,
-        )
-    return out.getvalue()
+        who = item.who or item.students
+        yield dict(section=item.kind, assignment=item.assignment, students=len(who), sentence=item.reason, who=who)

@@ -12,7 +12,7 @@ under plain ``nbgrader autograde``, the main process of ``classgrade`` (its
 workers write private copies).  Writing a student's records replaces what was
 there, in one transaction, so a re-grade is never counted twice.
 
-The records come from the verifier's Report (verify.py), which judges every
+The records come from the verifier's Report (preprocess/conclude.py), which judges every
 graded function outside the kernel, in the grader's process, on plain numbers.
 """
 

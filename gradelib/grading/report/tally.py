@@ -162,72 +162,86 @@ def _labels(v):
     return list(v.mistakes), list(v.sentences)
 
 
+@dataclass
+class _Counts:
+    """What _exercises counts over the records, each keyed by (assignment, exercise), or by ((a, exercise), label)
+    for a label."""
+
+    order: list[Any] = field(default_factory=list)  # the keys, in the order they come in their notebooks
+    functions: dict[Any, list[str]] = field(default_factory=dict)  # key -> the functions graded, in order
+    graded: dict[Any, set[str]] = field(default_factory=dict)  # key -> students with a verdict
+    passed: dict[Any, set[str]] = field(default_factory=dict)  # key -> students whose every verdict passed
+    labels: dict[Any, set[str]] = field(default_factory=dict)  # (key, label) -> students
+    sentences: dict[Any, Counter] = field(default_factory=dict)  # (key, label) -> how often each sentence was said
+    parameters: dict[Any, dict[str, set[str]]] = field(default_factory=dict)  # (key, label) -> parameter -> students
+    made: dict[str, set[Any]] = field(default_factory=dict)  # student -> {(a, exercise, label)}
+
+
 def _exercises(records):
     """The Exercises, in the order they come in their notebooks, and {student: {(a, exercise, label)}}."""
-    order: list[Any] = []
-    functions: dict[Any, Any] = {}
-    graded: dict[Any, Any] = {}
-    passed: dict[Any, Any] = {}
-    labels: dict[Any, Any] = {}
-    sentences: dict[Any, Any] = {}
-    parameters: dict[Any, Any] = {}
-    made: dict[Any, Any] = {}
+    counts = _Counts()
     for r in records:
         for nb in r.notebooks:
             by_exercise: dict[Any, Any] = {}
             for v in _counted_verdicts(nb):
                 key = (r.assignment, v.exercise)
-                if key not in functions:
-                    order.append(key)
-                    functions[key] = []
-                if v.function not in functions[key]:
-                    functions[key].append(v.function)
+                if key not in counts.functions:
+                    counts.order.append(key)
+                    counts.functions[key] = []
+                if v.function not in counts.functions[key]:
+                    counts.functions[key].append(v.function)
                 by_exercise.setdefault(key, []).append(v)
             for key, verdicts in by_exercise.items():
-                graded.setdefault(key, set()).add(r.student)
+                counts.graded.setdefault(key, set()).add(r.student)
                 if all(v.passed for v in verdicts):
-                    passed.setdefault(key, set()).add(r.student)
-                    continue
-                for v in verdicts:
-                    if v.passed:
-                        continue
-                    found, words = _labels(v)
-                    for i, label in enumerate(found):
-                        labels.setdefault((key, label), set()).add(r.student)
-                        sentence = words[i] if i < len(words) else ""
-                        sentences.setdefault((key, label), Counter())[sentence] += 1
-                        for p, concerned in v.parameters.items():
-                            if label in concerned:
-                                parameters.setdefault((key, label), {}).setdefault(p, set()).add(r.student)
-                        made.setdefault(r.student, set()).add(key + (label,))
-    out = []
-    for key in order:
-        n = len(graded.get(key, ()))
-        found = [
-            Mistake(
-                label,
-                title(label, key[1]),
-                _most_common(sentences[(k, label)]),
-                sorted(students),
-                len(students) / n if n else 0.0,
-                {p: len(s) for p, s in parameters.get((k, label), {}).items()},
-            )
-            for (k, label), students in labels.items()
-            if k == key
-        ]
-        found.sort(key=lambda m: (-len(m.students), m.title, m.label))
-        ex = Exercise(
-            key[0],
-            key[1],
-            functions[key],
-            sorted(graded.get(key, ())),
-            sorted(passed.get(key, ())),
-            [m for m in found if m.label not in GAPS],
-            [m for m in found if m.label in GAPS],
+                    counts.passed.setdefault(key, set()).add(r.student)
+                else:
+                    _count_failed(counts, key, r.student, [v for v in verdicts if not v.passed])
+    return [_exercise(counts, key) for key in counts.order], counts.made
+
+
+def _count_failed(counts: _Counts, key: Any, student: str, failed: list[Any]) -> None:
+    """One student's failed verdicts of one exercise: each label (a mistake or a gap) with its sentence and the
+    parameters it concerned."""
+    for v in failed:
+        found, words = _labels(v)
+        for i, label in enumerate(found):
+            counts.labels.setdefault((key, label), set()).add(student)
+            sentence = words[i] if i < len(words) else ""
+            counts.sentences.setdefault((key, label), Counter())[sentence] += 1
+            for p, concerned in v.parameters.items():
+                if label in concerned:
+                    counts.parameters.setdefault((key, label), {}).setdefault(p, set()).add(student)
+            counts.made.setdefault(student, set()).add(key + (label,))
+
+
+def _exercise(counts: _Counts, key: Any) -> Exercise:
+    """The Exercise of key from the counts: its mistakes largest first, its gaps apart, each student placed."""
+    n = len(counts.graded.get(key, ()))
+    found = [
+        Mistake(
+            label,
+            title(label, key[1]),
+            _most_common(counts.sentences[(k, label)]),
+            sorted(students),
+            len(students) / n if n else 0.0,
+            {p: len(s) for p, s in counts.parameters.get((k, label), {}).items()},
         )
-        _outcomes(ex)
-        out.append(ex)
-    return out, made
+        for (k, label), students in counts.labels.items()
+        if k == key
+    ]
+    found.sort(key=lambda m: (-len(m.students), m.title, m.label))
+    ex = Exercise(
+        key[0],
+        key[1],
+        counts.functions[key],
+        sorted(counts.graded.get(key, ())),
+        sorted(counts.passed.get(key, ())),
+        [m for m in found if m.label not in GAPS],
+        [m for m in found if m.label in GAPS],
+    )
+    _outcomes(ex)
+    return ex
 
 
 def _outcomes(ex):

@@ -92,56 +92,73 @@ def run(
         if files_from:
             _copy_support_files(files_from, work)
         job_path = os.path.join(tmp, "job.json")
-        out_path = os.path.join(tmp, "answers.jsonl")
-        err_path = os.path.join(tmp, "stderr")
-        job = {
-            "steps": steps,
-            "job_file": job_path,
-            "student": student,
-            "limits": {
-                "cell_seconds": limits.cell_seconds,
-                "memory_bytes": limits.memory_bytes,
-                "file_bytes": limits.file_bytes,
-                "cpu_seconds": int(math.ceil(limits.total_seconds)) + 1,
-            },
-        }
         with open(job_path, "w") as f:
-            json.dump(job, f)
-        with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
-            argv, env = [sys.executable, "-I", HARNESS], clean_env(work)
-            if box is not None and box.enabled:
-                argv, env = _in_box(argv, env, work, limits, box)
-            proc = subprocess.Popen(
-                argv,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                cwd=work,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
-            reason = ""
-            try:
-                proc.wait(timeout=limits.total_seconds)
-            except subprocess.TimeoutExpired:
-                reason = f"it did not finish within {limits.total_seconds:g} seconds"
-            finally:
-                _kill_group(proc)
-        result = parse(_read_head(out_path, MAX_OUTPUT))
-        if not result.finished and not reason:
-            code = proc.returncode
-            if box is not None and box.enabled and code is not None and code > 128:
-                code = 128 - code  # bwrap exits with 128 + N when what it ran was killed by signal N
-            reason = _exit_reason(code)
-        result.reason = reason if not result.finished else ""
-        if not result.finished:
-            tail = _read_head(err_path, 64 * 1024).decode("utf-8", "replace").strip().splitlines()
-            result.stderr_tail = tail[-1][:MAX_TEXT] if tail else ""
+            json.dump(_job(steps, job_path, student, limits), f)
+        code, reason = _run_harness(tmp, work, limits, box)
+        result = _read_run(tmp, code, reason, box)
         result.seconds = time.monotonic() - start
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _job(steps: Sequence[Any], job_path: str, student: str, limits: Any) -> dict:
+    """What the harness reads on stdin: the steps, where its job file is, the student, and its limits."""
+    return {
+        "steps": steps,
+        "job_file": job_path,
+        "student": student,
+        "limits": {
+            "cell_seconds": limits.cell_seconds,
+            "memory_bytes": limits.memory_bytes,
+            "file_bytes": limits.file_bytes,
+            "cpu_seconds": int(math.ceil(limits.total_seconds)) + 1,
+        },
+    }
+
+
+def _run_harness(tmp: str, work: str, limits: Any, box: Any) -> tuple[int | None, str]:
+    """The harness run on tmp's job.json (in the box when it is enabled), its answers and stderr kept in tmp;
+    its exit code, and why it was stopped ("" unless it ran out of time).  Nothing of its group outlives it."""
+    job_path = os.path.join(tmp, "job.json")
+    out_path, err_path = os.path.join(tmp, "answers.jsonl"), os.path.join(tmp, "stderr")
+    with open(job_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
+        argv, env = [sys.executable, "-I", HARNESS], clean_env(work)
+        if box is not None and box.enabled:
+            argv, env = _in_box(argv, env, work, limits, box)
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=work,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        reason = ""
+        try:
+            proc.wait(timeout=limits.total_seconds)
+        except subprocess.TimeoutExpired:
+            reason = f"it did not finish within {limits.total_seconds:g} seconds"
+        finally:
+            _kill_group(proc)
+    return proc.returncode, reason
+
+
+def _read_run(tmp: str, code: int | None, reason: str, box: Any) -> Run:
+    """The Run from the harness's answers in tmp; if it did not finish, why (reason, or its exit code in words)
+    and the last line of its stderr for the grading log."""
+    result = parse(_read_head(os.path.join(tmp, "answers.jsonl"), MAX_OUTPUT))
+    if not result.finished and not reason:
+        if box is not None and box.enabled and code is not None and code > 128:
+            code = 128 - code  # bwrap exits with 128 + N when what it ran was killed by signal N
+        reason = _exit_reason(code)
+    result.reason = reason if not result.finished else ""
+    if not result.finished:
+        tail = _read_head(os.path.join(tmp, "stderr"), 64 * 1024).decode("utf-8", "replace").strip().splitlines()
+        result.stderr_tail = tail[-1][:MAX_TEXT] if tail else ""
+    return result
 
 
 def _in_box(argv, env, work, limits, settings):
