@@ -451,8 +451,8 @@ def truth(ex: Any, pts: Any) -> Any:
 
 def _not_finite(ex: Exercise, pts: Points, S: dict, notes: list) -> Result | None:
     """The verdict on a key that is not a finite number at some point, or None."""
-    symbol = dict(zip(ex.piece.keys, ex.piece.symbols))
-    for k in ex.piece.keys:
+    symbol = dict(zip(ex.the_piece.keys, ex.the_piece.symbols))
+    for k in ex.the_piece.keys:
         bad = ~np.isfinite(S[k])
         if bad.any():
             i = int(np.argmax(bad))
