@@ -610,7 +610,7 @@ KINDS: dict[str, Kind] = {
         judge=_judge_batch,
         width=lambda ex, case: len(SINGLE_NEURON.params),
     ),
-    "by_hand": Kind(  # only the harness asks: grading/preprocess/verify.py probes, grading/judge/hand.py marks
+    "by_hand": Kind(  # only the harness asks: grading/preprocess/probes.py probes, grading/judge/hand.py marks
         cases=lambda ex, seed: [[]],
         arguments=lambda case: (),
         read=_read_hand,
