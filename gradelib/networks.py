@@ -182,6 +182,11 @@ class Network:
         """The parameters of the edges into node, in the notes' order (its weights, then its bias)."""
         return [p for p, (_, dst) in self.edges.items() if dst == node]
 
+    def depth(self, node: str) -> int:
+        """How many edges lie between node and the inputs on its longest path: 0 for an input."""
+        sources = [self.edges[p].src for p in self.in_edges(node)]
+        return max((self.depth(src) + 1 if src else 1 for src in sources), default=0)
+
     def pre(self, node: str) -> str:
         """The forward pass's key of node's sum: its pre-activation z for a ReLU, the node itself for a linear one."""
         return self.relus[node].pre if node in self.relus else node
@@ -236,12 +241,10 @@ def network(
 
     target: classes=, or output= and target_symbol=, as the Network record takes them.
     """
-    depth = dict.fromkeys(inputs, 0)
-    for src, dst in edges.values():  # a node's edges come after those of the nodes feeding it
-        depth[dst] = max(depth.get(dst, 1), depth[src] + 1 if src else 1)
-    params = tuple(sorted(edges, key=lambda p: (depth[edges[p][1]], edges[p][0] is None)))  # a stable sort
-    net = Network(name, forward, params, inputs, {p: Edge(*e) for p, e in edges.items()}, {}, **target)
-    return replace(net, relus={u: ReLU(pre, label, net.sum_text(u)) for u, (pre, label) in relus.items()})
+    net = Network(name, forward, (), inputs, {p: Edge(*e) for p, e in edges.items()}, {}, **target)
+    params = sorted(edges, key=lambda p: (net.depth(edges[p][1]), edges[p][0] is None))  # layer by layer, stable
+    relus_made = {u: ReLU(pre, label, net.sum_text(u)) for u, (pre, label) in relus.items()}
+    return replace(net, params=tuple(params), relus=relus_made)
 
 
 SINGLE_NEURON = network(

@@ -165,7 +165,7 @@ def slips_on_the_right_page(p, right):
     for s in byhand.steps(p.network, p.target):
         for slip in s.slips:
             try:
-                value = slip.rule(v)
+                value = slip.gives(v)
             except (ArithmeticError, ValueError):
                 continue
             yield s, slip, value, v
@@ -456,8 +456,8 @@ def test_every_known_slip_is_named_by_its_own_words(network):
             page[s.key] = value
             m = mark_all(p, page)
             assert m.first_wrong == s.key
-            named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
-            assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
+            named = [t for t in s.slips if reading.agrees(value, t.gives(v))]
+            assert any(t.sentence() in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
 
 
 def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
@@ -580,7 +580,7 @@ def test_a_classmates_page_is_not_explained_by_slips(network):
     for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
         p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
         m = mark_all(p, right_page(q))
-        slips = {slip.sentence for st in byhand.steps(network, p.target) for slip in st.slips}
+        slips = {slip.sentence() for st in byhand.steps(network, p.target) for slip in st.slips}
         assert not [s.sentence for s in m.steps if s.sentence.rstrip(".") in slips], str(m)
         assert m.messages[0].startswith("This page looks worked on other numbers")
         assert all(repr(p.student_id) in s.sentence for s in m.steps if s.status == "wrong" and s.given), str(m)

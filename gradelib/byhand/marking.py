@@ -286,10 +286,10 @@ def _why(step, given, expected, v, read):
             f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
             "with the right value only, and it is not that either"
         )
-    for slip in step.slips:
-        value = _safe(slip.rule, v)
-        if agrees(given, value) and not agrees(value, expected) and (slip.holds is None or slip.holds(v)):
-            return slip.sentence
+    for slip in step.slips:  # by priority: the first that gives the student's number names the slip
+        value = _safe(slip.gives, v)
+        if agrees(given, value) and not agrees(value, expected) and slip.applies(v):
+            return slip.sentence()
     if expected != 0 and agrees(given, -expected):
         return f"your {step.name} has the wrong sign: {step.formula}"
     if abs(given) <= tolerance(0.0) < abs(expected):

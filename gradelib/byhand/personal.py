@@ -239,7 +239,7 @@ def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
             return False
         for slip in step.slips:
             try:
-                s = float(slip.rule(v))
+                s = float(slip.gives(v))
             except (ArithmeticError, ValueError):
                 continue
             if math.isfinite(s) and abs(s - r) > 1e-9 and abs(s - r) < SEPARATION * max(tolerance(r), tolerance(s)):
