@@ -145,7 +145,7 @@ def problem(network: str, student_id: str) -> PersonalProblem:
     sid = check_id(student_id)
     draws = Draws(f"gradelib.byhand\0{VERSION}\0{net.name}\0{sid}")
     make = {"single_neuron": _single_neuron, "relu_chain": _relu_chain, "softmax_223": _softmax_223}[net.name]
-    shape = _shape(net.name, draws)
+    shape = _shape(net, draws)
     for _ in range(ATTEMPTS):
         x, params, target, eta = make(draws, shape)
         p = PersonalProblem(net.name, sid, x, params, target, eta)
@@ -154,10 +154,10 @@ def problem(network: str, student_id: str) -> PersonalProblem:
     raise RuntimeError(f"no problem fit for paper was found for {sid!r} in {ATTEMPTS} tries; please report this.")
 
 
-def _shape(network, d):
+def _shape(net, d):
     """What the id decides once, before any candidate: for the 2-2-3 net, the node that is off and the target."""
-    if network == "softmax_223":
-        return {"off": d.choice(("z3", "z4")), "target": d.choice((5, 6, 7))}
+    if net.classes:
+        return {"off": d.choice(tuple(relu.pre for relu in net.relus.values())), "target": d.choice(net.classes)}
     return {}
 
 
@@ -202,18 +202,26 @@ def right_values(p: PersonalProblem) -> dict[str, float]:
     return _values(p)
 
 
-def _values(p):
+def _values(p, state=None):
     """Every step's right value: the forward steps from gradelib.networks, the rest by the steps' rules.
 
+    Computed once per problem: kept on p with the numbers they were computed from, so that fit_for_paper,
+    mark and the marker's evidence of whose page it is share one computation, and a problem whose numbers
+    were changed since (p.params is a dict) is computed again.  state: p.forward(), when the caller has it.
     Unguarded, for fit_for_paper: a problem must be made in the grader's harness too.
     """
-    state = p.forward()
+    numbers = repr((p.network, tuple(p.x), sorted(p.params.items()), p.target, p.eta))
+    kept = p.__dict__.get("_right")
+    if kept is not None and kept[0] == numbers:
+        return dict(kept[1])
+    state = p.forward() if state is None else state
     v = p.givens()
     out = {}
     for step in steps_module.steps(p.network, p.target):
         value = state[step.key] if step.key in state else float(step.rule(v))
         v[step.key] = out[step.key] = value
-    return out
+    object.__setattr__(p, "_right", (numbers, out))  # a frozen record's cache, not one of its fields
+    return dict(out)
 
 
 def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
@@ -224,14 +232,14 @@ def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
     if any(abs(z) < MARGIN for z in zs.values()):
         return False
     wanted_off = (shape or {}).get("off")
-    if net.name == "softmax_223":
+    if net.classes:
         if wanted_off is None or any((z < 0) != (pre == wanted_off) for pre, z in zs.items()):
             return False
-        if any(state[f"P{k}"] < MIN_P or abs(state[f"Y{k}"]) > MAX_LOGIT for k in net.classes):
+        if any(state[P] < MIN_P or abs(state[Y]) > MAX_LOGIT for Y, P in net.probability_of.items()):
             return False
     elif any(z < 0 for z in zs.values()):
         return False
-    right = _values(p)
+    right = _values(p, state)
     v = p.givens()
     for step in steps_module.steps(p.network, p.target):
         r = right[step.key]
@@ -268,8 +276,8 @@ def givens_html(p: Any) -> str:
     """The problem's given numbers in the notes' symbols, as the HTML table the sheet and the form show."""
     net = find_network(p.network, "byhand.personal")
     rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
-    if net.name == "softmax_223":
-        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
+    if net.classes:
+        hidden = net.hidden_params
         output = [k for k in net.params if k not in hidden]
         rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
         rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
