@@ -22,7 +22,7 @@ What makes a problem fit for paper (candidates are drawn until all hold):
   * every probability is at least MIN_P and every logit at most MAX_LOGIT in
     size, so e^Y stays a number a calculator shows plainly;
   * every nonzero step value is at least MIN_STEP in size, and every slip
-    the marker knows (steps.Slip) lands either exactly on the right value
+    the marker knows (a step's slips) lands either exactly on the right value
     (then it is no slip here, e.g. a forgotten ReLU' of a node that is on) or
     at least SEPARATION tolerances away from it, so that a slip is never
     taken for rounding and rounding never for a slip.

@@ -7,10 +7,17 @@ rules never reach back past what the student wrote: Y = ReLU(z) reads the
 student's z, δ = Err·ReLU'(z) the student's Err and z, new w1 = w1 − η·dLoss/dw1
 the student's gradient.
 
-Each step also lists its Slips: a wrong rule a student is known to follow,
-with the words that name it ("your δ1 uses ReLU'(z2) where neuron 1's own
-ReLU'(z1) belongs").  A slip is computed from the same earlier values, so it
-is recognised on the student's own numbers too.
+Each step's formula is written once, as an expression (gradelib.byhand.expr)
+that gives both the formula the sheet and the feedback print and the rule
+marking computes; the steps are built from the network's topology
+(gradelib.networks: which edges go into a node, which nodes feed it).
+
+Each step also lists its slips (gradelib.slips.Slip, the record the whole
+library shares): a wrong rule a student is known to follow, with the words
+that name it ("your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1)
+belongs"), and a priority that says which slip names the mistake when two give
+the same number.  A slip is computed from the same earlier values, so it is
+recognised on the student's own numbers too.
 
 The keys are the names the notebooks use in code (z1, Y1, Err2, delta2,
 dLoss/dw12, new w12); marking also accepts the notes' symbols and small
