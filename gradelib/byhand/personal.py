@@ -277,7 +277,7 @@ def givens_html(p: Any) -> str:
     net = find_network(p.network, "byhand.personal")
     rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
     if net.classes:
-        hidden = net.hidden_params
+        hidden = [k for k in net.params if k in net.hidden_params]  # in the notes' order, weights first
         output = [k for k in net.params if k not in hidden]
         rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
         rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))
