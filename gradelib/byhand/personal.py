@@ -144,10 +144,9 @@ def problem(network: str, student_id: str) -> PersonalProblem:
     net = find_network(network, "byhand.problem")
     sid = check_id(student_id)
     draws = Draws(f"gradelib.byhand\0{VERSION}\0{net.name}\0{sid}")
-    make = {"single_neuron": _single_neuron, "relu_chain": _relu_chain, "softmax_223": _softmax_223}[net.name]
     shape = _shape(net, draws)
     for _ in range(ATTEMPTS):
-        x, params, target, eta = make(draws, shape)
+        x, params, target, eta = _candidate(net, draws, shape)
         p = PersonalProblem(net.name, sid, x, params, target, eta)
         if fit_for_paper(p, shape):
             return p
@@ -161,31 +160,20 @@ def _shape(net, d):
     return {}
 
 
-def _single_neuron(d, shape):
-    """A candidate (x, params, O_b, η): inputs and weights away from 0, so every term of z counts."""
-    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
-    params = {"w1": d.tenths(-1.5, 1.5, 0.2), "w2": d.tenths(-1.5, 1.5, 0.2), "b": d.tenths(-1, 1, 0.1)}
-    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
+# Where each network's given weights and biases are drawn from, as (lo, hi, least size): weights away from 0, so
+# every term of a sum counts; the chain's |w12| ≥ 0.3, so that δ2 visibly changes on its way back to δ1.
+WEIGHTS = {"single_neuron": (-1.5, 1.5, 0.2), "relu_chain": (-2, 2, 0.3), "softmax_223": (-1, 1, 0.1)}
+BIASES = {"single_neuron": (-1, 1, 0.1), "relu_chain": (-1, 1, 0.1), "softmax_223": (-0.5, 0.5, 0.0)}
 
 
-def _relu_chain(d, shape):
-    """A candidate (x, params, O_b2, η); |w12| ≥ 0.3, so that δ2 visibly changes on its way back to δ1."""
-    x = (d.tenths(-2, 2, 0.5),)
-    params = {
-        "w11": d.tenths(-2, 2, 0.3),
-        "b1": d.tenths(-1, 1, 0.1),
-        "w12": d.tenths(-2, 2, 0.3),
-        "b2": d.tenths(-1, 1, 0.1),
-    }
-    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
-
-
-def _softmax_223(d, shape):
-    """A candidate (x, params, target node, η) with the target the id decided."""
-    net = find_network("softmax_223", "byhand")
-    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
-    params = {p: d.tenths(-1, 1, 0.1) if p.startswith("W") else d.tenths(-0.5, 0.5) for p in net.params}
-    return x, params, shape["target"], d.choice(ETAS)
+def _candidate(net, d, shape):
+    """A candidate (x, params, target, η): the inputs, then each parameter in the notes' order, then the regression
+    target (a classifier's target node is the one the id decided), then η."""
+    x = tuple(d.tenths(-2, 2, 0.5) for _ in net.inputs)
+    weights, biases = WEIGHTS[net.name], BIASES[net.name]
+    params = {p: d.tenths(*(weights if net.edges[p].src else biases)) for p in net.params}
+    target = shape["target"] if net.classes else d.tenths(0.5, 3)
+    return x, params, target, d.choice(ETAS)
 
 
 def right_values(p: PersonalProblem) -> dict[str, float]:
