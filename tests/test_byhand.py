@@ -866,3 +866,23 @@ def test_an_expression_prints_brackets_where_the_notes_need_them_and_computes_le
     v.read = []
     (c * expr.gate(a) + b).value(v)
     assert v.read == list((c * expr.gate(a) + b).names()) == ["c", "a", "b"]   # what marking says a step read
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_right_values_are_computed_once_per_problem(network, monkeypatch):
+    """Marking a page computes each step's rule once (the value the student's own earlier numbers give): the right
+    values come from the problem, computed when it was made, and again only once its numbers change."""
+    calls = []
+    rule = steps_module.Step.rule
+    monkeypatch.setattr(steps_module.Step, "rule", lambda s, v: calls.append(s.key) or rule(s, v))
+    p = byhand.problem(network, "ada")
+    right = personal.right_values(p)
+    n = len(byhand.steps(network, p.target))
+    calls.clear()
+    byhand.mark(p, right, steps="all")
+    assert sorted(calls) == sorted(s.key for s in byhand.steps(network, p.target))
+    calls.clear()
+    assert personal.right_values(p) == right and calls == []
+    first = next(iter(p.params))
+    p.params[first] += 0.5   # a problem written over by hand: its values are computed again
+    assert personal.right_values(p) != right and 0 < len(calls) <= n
