@@ -8,8 +8,10 @@ forward costs exactly that one step; bad input gets a sentence and never a
 traceback; sheets and markings are the same bytes every time.
 """
 import html.parser
+import importlib
 import math
 import random
+import re
 import string
 import subprocess
 import sys
@@ -21,10 +23,13 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 import gradelib  # noqa: E402
-from gradelib import byhand, oracle  # noqa: E402
+from gradelib import byhand, networks, oracle  # noqa: E402
+from gradelib.byhand import expr  # noqa: E402
 from gradelib.byhand import personal, reading  # noqa: E402
 from gradelib.check import NOT_AVAILABLE  # noqa: E402
 from gradelib.exercises import NETWORKS  # noqa: E402
+
+steps_module = importlib.import_module("gradelib.byhand.steps")   # byhand.steps is the function
 
 NETS = ("single_neuron", "relu_chain", "softmax_223")
 IDS_PER_NET = {"single_neuron": 30, "relu_chain": 30, "softmax_223": 15}
@@ -165,7 +170,7 @@ def slips_on_the_right_page(p, right):
     for s in byhand.steps(p.network, p.target):
         for slip in s.slips:
             try:
-                value = slip.rule(v)
+                value = slip.gives(v)
             except (ArithmeticError, ValueError):
                 continue
             yield s, slip, value, v
@@ -456,8 +461,8 @@ def test_every_known_slip_is_named_by_its_own_words(network):
             page[s.key] = value
             m = mark_all(p, page)
             assert m.first_wrong == s.key
-            named = [t for t in s.slips if reading.agrees(value, t.rule(v))]
-            assert any(t.sentence in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
+            named = [t for t in s.slips if reading.agrees(value, t.gives(v))]
+            assert any(t.sentence() in m.messages[0] for t in named), (s.key, slip.name, m.messages[0])
 
 
 def test_a_problem_written_by_hand_is_marked_and_a_broken_one_gets_a_sentence():
@@ -580,7 +585,7 @@ def test_a_classmates_page_is_not_explained_by_slips(network):
     for mine, theirs in zip(random_ids(5, 21), random_ids(5, 22)):
         p, q = byhand.problem(network, mine), byhand.problem(network, theirs)
         m = mark_all(p, right_page(q))
-        slips = {slip.sentence for st in byhand.steps(network, p.target) for slip in st.slips}
+        slips = {slip.sentence() for st in byhand.steps(network, p.target) for slip in st.slips}
         assert not [s.sentence for s in m.steps if s.sentence.rstrip(".") in slips], str(m)
         assert m.messages[0].startswith("This page looks worked on other numbers")
         assert all(repr(p.student_id) in s.sentence for s in m.steps if s.status == "wrong" and s.given), str(m)
@@ -756,3 +761,128 @@ def test_a_page_of_zeros_or_of_negated_right_values_earns_nothing(network):
         for page in ({k: 0.0 for k in right}, {k: -v for k, v in right.items()}):
             m = mark_all(p, page)
             assert m.right == 0, (sid, str(m))
+
+
+# --- each step's formula written once (issue 20, item 4): the printed formula and the rule are one expression ----
+
+def formula_as_python(step, names):
+    """The step's printed formula read back as Python: the notes' symbols (names: symbol -> key) become variables."""
+    rhs = step.formula.split(" = ", 1)[1].replace(" (natural log)", "").replace("²", "**2")
+    symbols = sorted(names, key=len, reverse=True)
+    placeholder = {s: f"_v{i}_" for i, s in enumerate(symbols)}
+    pattern = "(?<![\\w/])(" + "|".join(re.escape(s) for s in symbols) + ")(?!\\w)"
+    text = re.sub(pattern, lambda m: placeholder[m.group(1)], rhs)
+    for notes, python in (("ReLU'(", "gate("), ("ReLU(", "relu("), ("·", "*"), ("−", "-"), ("½", "0.5")):
+        text = text.replace(notes, python)
+    text = re.sub(r"e\^(_v\d+_)", r"exp(\1)", text)
+    text = re.sub(r"log (_v\d+_)", r"log(\1)", text)
+    return text, {placeholder[s]: key for s, key in names.items()}
+
+
+def value_of_printed_formula(step, v, names):
+    text, keys = formula_as_python(step, names)
+    scope = {"gate": on, "relu": lambda z: max(z, 0.0), "exp": math.exp, "log": math.log}
+    scope.update({ph: dict.__getitem__(v, key) for ph, key in keys.items() if key in v})
+    return eval(text, scope)   # noqa: S307  our own formula text, read back
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_every_printed_formula_computes_what_its_step_computes(network):
+    """The formula a sheet and the feedback print, read back as arithmetic, gives the step's rule's value: on the
+    right page and on pages whose earlier values are off, so that a formula printed from one expression and a rule
+    taken from another could not agree by chance."""
+    rng = random.Random(len(network))
+    for sid in ids_for(network)[:5]:
+        p = byhand.problem(network, sid)
+        right = personal.right_values(p)
+        for scale in (None, 0.6, 1.3):
+            v, names = p.givens(), {"η": "eta", **{k: k for k in p.givens() if k != "eta"}}
+            for s in byhand.steps(network, p.target):
+                assert value_of_printed_formula(s, v, names) == pytest.approx(s.rule(v), rel=1e-12, abs=1e-15), (
+                    s.formula)
+                names[s.name] = s.key
+                v[s.key] = right[s.key] * (1 if scale is None else scale * rng.uniform(0.9, 1.1))
+
+
+class Nudged(networks.Plain):
+    """The forward pass with h added to one ReLU node's sum (before="pre") or to its output (after)."""
+
+    def __init__(self, node, where, h):
+        self.node, self.where, self.h = node, where, h
+
+    def relu(self, node, z):
+        if node != self.node:
+            return super().relu(node, z)
+        return super().relu(node, z + self.h) if self.where == "pre" else super().relu(node, z) + self.h
+
+
+def loss_derivative(p, node, where, h=1e-6):
+    """dLoss/d(node's sum) or dLoss/d(node's output) by a central difference through gradelib.networks."""
+    net = NETWORKS[p.network]
+    up, down = (float(net.forward(p.x, p.params, p.target, Nudged(node, where, s * h))["Loss"]) for s in (1, -1))
+    return (up - down) / (2 * h)
+
+
+def independent_values(p):
+    """Every step's value from gradelib.networks and gradelib.oracle alone: the forward pass, the gradient, the
+    derivatives with respect to the nodes (δ = −dLoss/dz of notes 000), and one step of gradient descent."""
+    net = NETWORKS[p.network]
+    values = p.forward()
+    g = oracle.numerical_gradient(p.network, p.x, p.params, p.target)
+    values.update({f"dLoss/d{q}": g[q] for q in net.params})
+    values.update({f"new {q}": p.params[q] - p.eta * g[q] for q in net.params})
+    for u, relu in net.relus.items():
+        values[f"delta{u[1:]}"] = -loss_derivative(p, u, "pre")
+        values[f"dLoss/d{u}"] = loss_derivative(p, u, "post")
+    for node in net.output_nodes if net.classes else ():
+        (bias,) = [q for q in net.in_edges(node) if net.edges[q].src is None]   # Y_k moves as its bias does
+        values[f"dLoss/d{node}"] = g[bias]
+    return values
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_every_steps_expression_gives_what_the_networks_and_the_oracle_give(network):
+    """For every step of every network, its expression computed from the right earlier values equals the value
+    gradelib.networks' forward pass and gradelib.oracle's numerical differentiation give, on random problems."""
+    for sid in random_ids(4, len(network) + 77):
+        p = byhand.problem(network, sid)
+        truth, v = independent_values(p), p.givens()
+        for s in byhand.steps(network, p.target):
+            assert s.rule(v) == pytest.approx(truth[s.key], abs=1e-6), (sid, s.key)
+            v[s.key] = truth[s.key]
+
+
+def test_an_expression_prints_brackets_where_the_notes_need_them_and_computes_left_to_right():
+    a, b, c = (expr.Sym(k) for k in "abc")
+    v = steps_module.Values(a=2.0, b=3.0, c=5.0)
+    cases = [(a - (b - c), "a − (b − c)", 2 - (3 - 5)), (a - b - c, "a − b − c", 2 - 3 - 5),
+             (a * (b + c), "a·(b + c)", 2 * 8), (-(a + b) * c, "−(a + b)·c", -25), (-a * b, "−a·b", -6),
+             ((a + b) / (b + c), "(a + b) / (b + c)", 5 / 8), (expr.exp(a) / (expr.exp(a) + expr.exp(b)),
+             "e^a / (e^a + e^b)", math.exp(2) / (math.exp(2) + math.exp(3))), (expr.HALF * expr.square(a - b),
+             "½·(a − b)²", 0.5), (a / (b - b), "a / (b − b)", math.nan)]
+    for e, text, value in cases:
+        assert e.text() == text
+        assert e.value(v) == pytest.approx(value, nan_ok=True)
+    v.read = []
+    (c * expr.gate(a) + b).value(v)
+    assert v.read == list((c * expr.gate(a) + b).names()) == ["c", "a", "b"]   # what marking says a step read
+
+
+@pytest.mark.parametrize("network", NETS)
+def test_the_right_values_are_computed_once_per_problem(network, monkeypatch):
+    """Marking a page computes each step's rule once (the value the student's own earlier numbers give): the right
+    values come from the problem, computed when it was made, and again only once its numbers change."""
+    calls = []
+    rule = steps_module.Step.rule
+    monkeypatch.setattr(steps_module.Step, "rule", lambda s, v: calls.append(s.key) or rule(s, v))
+    p = byhand.problem(network, "ada")
+    right = personal.right_values(p)
+    n = len(byhand.steps(network, p.target))
+    calls.clear()
+    byhand.mark(p, right, steps="all")
+    assert sorted(calls) == sorted(s.key for s in byhand.steps(network, p.target))
+    calls.clear()
+    assert personal.right_values(p) == right and calls == []
+    first = next(iter(p.params))
+    p.params[first] += 0.5   # a problem written over by hand: its values are computed again
+    assert personal.right_values(p) != right and 0 < len(calls) <= n

@@ -10,7 +10,9 @@
     byhand.tolerance(1.548)                          # how close a written value must be: max(0.005, 1%)
 
 The modules, one idea each: personal (the problem made from an id), steps
-(each network's steps and how each follows from the earlier ones), reading
+(each network's steps and how each follows from the earlier ones, built from
+gradelib.networks' topology), expr (a step's formula written once: it prints
+and it computes), reading
 (one typed value, and how close it must be), marking (error carried forward
 and the words for the first wrong step), sheet (the printable HTML page),
 form (the ipywidgets form), graded (the nbgrader task: my_id, grade_by_hand).

@@ -286,10 +286,10 @@ def _why(step, given, expected, v, read):
             f"{step.formula} cannot be computed from your earlier numbers, so your {step.name} was compared "
             "with the right value only, and it is not that either"
         )
-    for slip in step.slips:
-        value = _safe(slip.rule, v)
-        if agrees(given, value) and not agrees(value, expected) and (slip.holds is None or slip.holds(v)):
-            return slip.sentence
+    for slip in step.slips:  # by priority: the first that gives the student's number names the slip
+        value = _safe(slip.gives, v)
+        if agrees(given, value) and not agrees(value, expected) and slip.applies(v):
+            return slip.sentence()
     if expected != 0 and agrees(given, -expected):
         return f"your {step.name} has the wrong sign: {step.formula}"
     if abs(given) <= tolerance(0.0) < abs(expected):
@@ -333,6 +333,15 @@ def _lent_zeros(zeroed, read, expected, v):
     return []
 
 
+class _Expected(NamedTuple):
+    """What one step should be on this page."""
+
+    right: float  # its right value
+    value: float  # what the student's own earlier numbers give; the right value when nothing is carried
+    read: list  # the names its rule read, in order; [] when nothing is carried (the rule is not asked)
+    carried: bool  # whether the student's own earlier numbers changed what it should be
+
+
 def _judge(p, steps, page, right, carry, reveal, graded):
     """Mark every step in order; carry says whether expected values come from the student's own earlier numbers.
 
@@ -347,58 +356,54 @@ def _judge(p, steps, page, right, carry, reveal, graded):
         r = right[step.key]
         v.read = []
         expected = _safe(step.rule, v) if carry else r
-        read = list(v.read)
-        carried = carry and not agrees(expected, r) if math.isfinite(expected) else carry
+        e = _Expected(
+            r, expected, list(v.read), carry and not agrees(expected, r) if math.isfinite(expected) else carry
+        )
         reading = page.readings.get(step.key)
         if step.key not in graded and (reading is None or reading.status != "ok"):
             reading = Reading(expected if math.isfinite(expected) else r, "ok", "")
-        if reading is None:
-            status, given, v[step.key] = "missing", None, r
-            sentence = f"{step.name} is not answered{REPLACED}"
-        elif reading.status != "ok":
-            status, given, v[step.key] = "unreadable", None, r
-            sentence = f"{step.name}: {reading.sentence}{REPLACED}"
-        else:
-            given = reading.value
-            v[step.key] = given
-            lent = _lent_zeros(zeroed, read, expected, v)
-            if agrees(given, r) or (agrees(given, expected) and not lent):
-                status = "right"
-                sentence = (
-                    "right, from your own earlier numbers (error carried forward)"
-                    if carried and not agrees(given, r)
-                    else "right"
-                )
-            elif agrees(given, expected):
-                status = "wrong"
-                sentence = (
-                    f"{step.formula} does give this from your {join_and(_label(n, v) for n in lent)}, "
-                    f"but {'that is' if len(lent) == 1 else 'those are'} 0 only because of an earlier slip: "
-                    "a slip that turns a value into 0 takes the work out of the steps after it, so they "
-                    "earn nothing from it"
-                )
-            else:
-                status = "wrong"
-                sentence = _why(step, given, expected, v, read) if carry else _not_these_numbers(step, p)
+        status, given, sentence = _verdict(step, reading, e, v, zeroed, p, carry)
         v.step_names[step.key] = step.name
         if given is not None and _carries_a_zero(given, r):
             zeroed.add(step.key)
         shown = expected if math.isfinite(expected) else r
         followed = given is not None and agrees(given, expected)
-        marks.append(
-            StepMark(
-                step.key,
-                given,
-                status,
-                shown if (reveal or status == "right") else None,
-                sentence,
-                step.name,
-                bool(carried),
-                followed,
-            )
+        revealed = shown if (reveal or status == "right") else None
+        marks.append(StepMark(step.key, given, status, revealed, sentence, step.name, bool(e.carried), followed))
+        reads.append(set(e.read))
+    return _say_what_stood_in(marks, reads)
+
+
+def _verdict(step, reading, e, v, zeroed, p, carry):
+    """(status, the value given or None, the sentence) for one step; puts the value later steps read into v."""
+    if reading is None:
+        v[step.key] = e.right
+        return "missing", None, f"{step.name} is not answered{REPLACED}"
+    if reading.status != "ok":
+        v[step.key] = e.right
+        return "unreadable", None, f"{step.name}: {reading.sentence}{REPLACED}"
+    given = v[step.key] = reading.value
+    lent = _lent_zeros(zeroed, e.read, e.value, v)
+    if agrees(given, e.right) or (agrees(given, e.value) and not lent):
+        own = e.carried and not agrees(given, e.right)
+        return "right", given, "right, from your own earlier numbers (error carried forward)" if own else "right"
+    if agrees(given, e.value):
+        return (
+            "wrong",
+            given,
+            (
+                f"{step.formula} does give this from your {join_and(_label(n, v) for n in lent)}, "
+                f"but {'that is' if len(lent) == 1 else 'those are'} 0 only because of an earlier slip: "
+                "a slip that turns a value into 0 takes the work out of the steps after it, so they "
+                "earn nothing from it"
+            ),
         )
-        reads.append(set(read))
-    # a missing or unreadable value stood in for by its right value: say so only where a later step used it
+    return "wrong", given, _why(step, given, e.value, v, e.read) if carry else _not_these_numbers(step, p)
+
+
+def _say_what_stood_in(marks, reads):
+    """Each sentence ended; a missing or unreadable value stood in for by its right value is said so only where a
+    later step used it."""
     out = []
     for i, m in enumerate(marks):
         later_use = any(m.key in r for r in reads[i + 1 :])
@@ -422,20 +427,17 @@ class _Reads(NamedTuple):
 
 
 def _reads_problem(p, steps):
-    v = p.givens()
-    names = set(v)
+    """Which steps read the problem's own numbers, from what each step's expression reads (no rule is computed)."""
+    names = set(p.givens())
     distinctive = names - {"eta", "target"}
     forward = set(p.forward())
-    right = personal.right_values(p)
     reads = _Reads(set(), set())
     for step in steps:
-        v.read = []
-        _safe(step.rule, v)
-        if names & set(v.read):
+        read = set(step.expr.names())
+        if names & read:
             reads.problem.add(step.key)
-        if step.key in forward and distinctive & set(v.read):
+        if step.key in forward and distinctive & read:
             reads.forward.add(step.key)
-        v[step.key] = right[step.key]
     return reads
 
 
@@ -547,35 +549,40 @@ def mark(p: Any, answers: Any, *, reveal: bool = False, steps: Any = None) -> Ma
         )
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:  # a problem written by hand (the notebook's worked example, say) may hold anything
-            find_network(p.network, "byhand.mark").validate(p.x, p.params, p.target)
-            right = personal.right_values(p)
-        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
-            return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"], available=False)
-        try:
-            graded = set(steps_module.graded_steps(p.network, steps))
-        except ValueError as err:
-            return Marking(p.network, p.student_id, messages=[str(err)], available=False)
-        every = steps_module.steps(p.network, p.target)
-        page = _read_page(every, answers, p.network)
-        marks = [m for m in _judge(p, every, page, right, True, reveal, graded) if m.key in graded]
-        foreign, wrong, judged = _foreign(marks, _reads_problem(p, every))
-        note = ""
-        if foreign:
-            marks = [
-                _no_evidence(m) if abs(right[m.key]) <= SLACK else m
-                for m in _judge(p, every, page, right, False, reveal, graded)
-                if m.key in graded
-            ]
-            note = (
-                f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
-                f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
-                f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
-                "notebook, the id in MY_ID). Every step was marked against the right values only, without "
-                "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
-                "a page."
-            )
-        return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
+        return _mark_page(p, answers, reveal, steps)
+
+
+def _mark_page(p, answers, reveal, steps):
+    """mark() once it may: the right values, the page read and judged, and a page of other numbers told apart."""
+    try:  # a problem written by hand (the notebook's worked example, say) may hold anything
+        find_network(p.network, "byhand.mark").validate(p.x, p.params, p.target)
+        right = personal.right_values(p)
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as err:
+        return Marking(str(p.network)[:40], "", messages=[f"This problem cannot be marked: {err}"], available=False)
+    try:
+        graded = set(steps_module.graded_steps(p.network, steps))
+    except ValueError as err:
+        return Marking(p.network, p.student_id, messages=[str(err)], available=False)
+    every = steps_module.steps(p.network, p.target)
+    page = _read_page(every, answers, p.network)
+    marks = [m for m in _judge(p, every, page, right, True, reveal, graded) if m.key in graded]
+    foreign, wrong, judged = _foreign(marks, _reads_problem(p, every))
+    if not foreign:
+        return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, ""))
+    marks = [
+        _no_evidence(m) if abs(right[m.key]) <= SLACK else m
+        for m in _judge(p, every, page, right, False, reveal, graded)
+        if m.key in graded
+    ]
+    note = (
+        f"This page looks worked on other numbers than those of student id {p.student_id!r}: "
+        f"{wrong} of the {judged} steps that use the problem's own numbers disagree with them. "
+        f"Check that you used the numbers of byhand.problem({p.network!r}, {p.student_id!r}) (in the "
+        "notebook, the id in MY_ID). Every step was marked against the right values only, without "
+        "error carried forward, and a 0 that is right here (a node that is off) earns nothing on such "
+        "a page."
+    )
+    return Marking(p.network, p.student_id, marks, _messages(marks, page.notes, note))
 
 
 def _no_evidence(m):

@@ -22,7 +22,7 @@ What makes a problem fit for paper (candidates are drawn until all hold):
   * every probability is at least MIN_P and every logit at most MAX_LOGIT in
     size, so e^Y stays a number a calculator shows plainly;
   * every nonzero step value is at least MIN_STEP in size, and every slip
-    the marker knows (steps.Slip) lands either exactly on the right value
+    the marker knows (a step's slips) lands either exactly on the right value
     (then it is no slip here, e.g. a forgotten ReLU' of a node that is on) or
     at least SEPARATION tolerances away from it, so that a slip is never
     taken for rounding and rounding never for a slip.
@@ -144,48 +144,36 @@ def problem(network: str, student_id: str) -> PersonalProblem:
     net = find_network(network, "byhand.problem")
     sid = check_id(student_id)
     draws = Draws(f"gradelib.byhand\0{VERSION}\0{net.name}\0{sid}")
-    make = {"single_neuron": _single_neuron, "relu_chain": _relu_chain, "softmax_223": _softmax_223}[net.name]
-    shape = _shape(net.name, draws)
+    shape = _shape(net, draws)
     for _ in range(ATTEMPTS):
-        x, params, target, eta = make(draws, shape)
+        x, params, target, eta = _candidate(net, draws, shape)
         p = PersonalProblem(net.name, sid, x, params, target, eta)
         if fit_for_paper(p, shape):
             return p
     raise RuntimeError(f"no problem fit for paper was found for {sid!r} in {ATTEMPTS} tries; please report this.")
 
 
-def _shape(network, d):
+def _shape(net, d):
     """What the id decides once, before any candidate: for the 2-2-3 net, the node that is off and the target."""
-    if network == "softmax_223":
-        return {"off": d.choice(("z3", "z4")), "target": d.choice((5, 6, 7))}
+    if net.classes:
+        return {"off": d.choice(tuple(relu.pre for relu in net.relus.values())), "target": d.choice(net.classes)}
     return {}
 
 
-def _single_neuron(d, shape):
-    """A candidate (x, params, O_b, η): inputs and weights away from 0, so every term of z counts."""
-    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
-    params = {"w1": d.tenths(-1.5, 1.5, 0.2), "w2": d.tenths(-1.5, 1.5, 0.2), "b": d.tenths(-1, 1, 0.1)}
-    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
+# Where each network's given weights and biases are drawn from, as (lo, hi, least size): weights away from 0, so
+# every term of a sum counts; the chain's |w12| ≥ 0.3, so that δ2 visibly changes on its way back to δ1.
+WEIGHTS = {"single_neuron": (-1.5, 1.5, 0.2), "relu_chain": (-2, 2, 0.3), "softmax_223": (-1, 1, 0.1)}
+BIASES = {"single_neuron": (-1, 1, 0.1), "relu_chain": (-1, 1, 0.1), "softmax_223": (-0.5, 0.5, 0.0)}
 
 
-def _relu_chain(d, shape):
-    """A candidate (x, params, O_b2, η); |w12| ≥ 0.3, so that δ2 visibly changes on its way back to δ1."""
-    x = (d.tenths(-2, 2, 0.5),)
-    params = {
-        "w11": d.tenths(-2, 2, 0.3),
-        "b1": d.tenths(-1, 1, 0.1),
-        "w12": d.tenths(-2, 2, 0.3),
-        "b2": d.tenths(-1, 1, 0.1),
-    }
-    return x, params, d.tenths(0.5, 3), d.choice(ETAS)
-
-
-def _softmax_223(d, shape):
-    """A candidate (x, params, target node, η) with the target the id decided."""
-    net = find_network("softmax_223", "byhand")
-    x = (d.tenths(-2, 2, 0.5), d.tenths(-2, 2, 0.5))
-    params = {p: d.tenths(-1, 1, 0.1) if p.startswith("W") else d.tenths(-0.5, 0.5) for p in net.params}
-    return x, params, shape["target"], d.choice(ETAS)
+def _candidate(net, d, shape):
+    """A candidate (x, params, target, η): the inputs, then each parameter in the notes' order, then the regression
+    target (a classifier's target node is the one the id decided), then η."""
+    x = tuple(d.tenths(-2, 2, 0.5) for _ in net.inputs)
+    weights, biases = WEIGHTS[net.name], BIASES[net.name]
+    params = {p: d.tenths(*(weights if net.edges[p].src else biases)) for p in net.params}
+    target = shape["target"] if net.classes else d.tenths(0.5, 3)
+    return x, params, target, d.choice(ETAS)
 
 
 def right_values(p: PersonalProblem) -> dict[str, float]:
@@ -202,18 +190,26 @@ def right_values(p: PersonalProblem) -> dict[str, float]:
     return _values(p)
 
 
-def _values(p):
+def _values(p, state=None):
     """Every step's right value: the forward steps from gradelib.networks, the rest by the steps' rules.
 
+    Computed once per problem: kept on p with the numbers they were computed from, so that fit_for_paper,
+    mark and the marker's evidence of whose page it is share one computation, and a problem whose numbers
+    were changed since (p.params is a dict) is computed again.  state: p.forward(), when the caller has it.
     Unguarded, for fit_for_paper: a problem must be made in the grader's harness too.
     """
-    state = p.forward()
+    numbers = repr((p.network, tuple(p.x), sorted(p.params.items()), p.target, p.eta))
+    kept = p.__dict__.get("_right")
+    if kept is not None and kept[0] == numbers:
+        return dict(kept[1])
+    state = p.forward() if state is None else state
     v = p.givens()
     out = {}
     for step in steps_module.steps(p.network, p.target):
         value = state[step.key] if step.key in state else float(step.rule(v))
         v[step.key] = out[step.key] = value
-    return out
+    object.__setattr__(p, "_right", (numbers, out))  # a frozen record's cache, not one of its fields
+    return dict(out)
 
 
 def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
@@ -224,14 +220,14 @@ def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
     if any(abs(z) < MARGIN for z in zs.values()):
         return False
     wanted_off = (shape or {}).get("off")
-    if net.name == "softmax_223":
+    if net.classes:
         if wanted_off is None or any((z < 0) != (pre == wanted_off) for pre, z in zs.items()):
             return False
-        if any(state[f"P{k}"] < MIN_P or abs(state[f"Y{k}"]) > MAX_LOGIT for k in net.classes):
+        if any(state[P] < MIN_P or abs(state[Y]) > MAX_LOGIT for Y, P in net.probability_of.items()):
             return False
     elif any(z < 0 for z in zs.values()):
         return False
-    right = _values(p)
+    right = _values(p, state)
     v = p.givens()
     for step in steps_module.steps(p.network, p.target):
         r = right[step.key]
@@ -239,7 +235,7 @@ def fit_for_paper(p: PersonalProblem, shape: Any = None) -> bool:
             return False
         for slip in step.slips:
             try:
-                s = float(slip.rule(v))
+                s = float(slip.gives(v))
             except (ArithmeticError, ValueError):
                 continue
             if math.isfinite(s) and abs(s - r) > 1e-9 and abs(s - r) < SEPARATION * max(tolerance(r), tolerance(s)):
@@ -268,8 +264,8 @@ def givens_html(p: Any) -> str:
     """The problem's given numbers in the notes' symbols, as the HTML table the sheet and the form show."""
     net = find_network(p.network, "byhand.personal")
     rows = [("inputs", ", ".join(f"{symbol_html(n)} = {_number(v)}" for n, v in zip(net.inputs, p.x)))]
-    if net.name == "softmax_223":
-        hidden = [k for k in net.params if net.edges[k].dst in ("Y3", "Y4")]
+    if net.classes:
+        hidden = [k for k in net.params if k in net.hidden_params]  # in the notes' order, weights first
         output = [k for k in net.params if k not in hidden]
         rows.append(("hidden layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in hidden)))
         rows.append(("output layer", ", ".join(f"{symbol_html(k)} = {_number(p.params[k])}" for k in output)))

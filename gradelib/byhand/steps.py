@@ -7,10 +7,17 @@ rules never reach back past what the student wrote: Y = ReLU(z) reads the
 student's z, δ = Err·ReLU'(z) the student's Err and z, new w1 = w1 − η·dLoss/dw1
 the student's gradient.
 
-Each step also lists its Slips: a wrong rule a student is known to follow,
-with the words that name it ("your δ1 uses ReLU'(z2) where neuron 1's own
-ReLU'(z1) belongs").  A slip is computed from the same earlier values, so it
-is recognised on the student's own numbers too.
+Each step's formula is written once, as an expression (gradelib.byhand.expr)
+that gives both the formula the sheet and the feedback print and the rule
+marking computes; the steps are built from the network's topology
+(gradelib.networks: which edges go into a node, which nodes feed it).
+
+Each step also lists its slips (gradelib.slips.Slip, the record the whole
+library shares): a wrong rule a student is known to follow, with the words
+that name it ("your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1)
+belongs"), and a priority that says which slip names the mistake when two give
+the same number.  A slip is computed from the same earlier values, so it is
+recognised on the student's own numbers too.
 
 The keys are the names the notebooks use in code (z1, Y1, Err2, delta2,
 dLoss/dw12, new w12); marking also accepts the notes' symbols and small
@@ -31,9 +38,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..exercises import find_network
+from ..networks import SOFTMAX_223, Network, find_network
+from ..slips import Slip, by_priority
+from .expr import HALF, ONE, Expr, Num, ReLU, Sym, absolute, exp, gate, gate_value, log, log10, note, square, total
+
+gate_of = gate_value  # ReLU'(z) of a number, for the rules written as functions below
+OUTPUTS = SOFTMAX_223.classes
+# What a 2-2-3 step is, the same words for every target: the target node is drawn per id, and the words appear
+# where no id is known (the notebook's template) as well as on a sheet, so they never name it.
+OUTPUT_ERROR_WORDS = "the error at output node {k}"
+SHOWN = {"delta": "δ", "delta1": "δ1", "delta2": "δ2", "eta": "η"}  # the notes' symbols that are not the keys
 
 
 class Values(dict):
@@ -43,60 +59,60 @@ class Values(dict):
     step was computed from without a second list to keep in step with the rule.
     """
 
-    def __init__(self, *args, **kw):
+    def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.read = []
+        self.read: list[str] = []
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> Any:
         if key not in self.read:
             self.read.append(key)
         return dict.__getitem__(self, key)
 
-    def __getattr__(self, key):
+    def __getattr__(self, key: str) -> Any:
         try:
             return self[key]
         except KeyError:
             raise AttributeError(key) from None
 
 
-def gate(z: float) -> float:
-    """ReLU'(z): 1 when the neuron is on (z > 0), 0 when it is off."""
-    return 1.0 if z > 0 else 0.0
-
-
-def relu(z: float) -> float:
-    return z if z > 0 else 0.0
-
-
-class Slip(NamedTuple):
-    """A wrong rule a student is known to follow at a step, and the words that name it."""
-
-    name: str  # a short name, e.g. "delta1_gate_of_neuron_2"
-    rule: Callable  # Values -> float: what the slip gives from the same earlier values
-    sentence: str  # what the student did, in the notes' symbols, for the student
-    holds: Callable | None = None  # Values -> bool: what the sentence states besides the slip ("node 3 is
-    # off"), when the slip's value alone does not imply it; None if it does
-
-
-def node_off(z: str) -> Any:
-    """A Slip.holds for a sentence that says the node whose sum is z is off."""
+def node_off(z: str) -> Callable[[Values], bool]:
+    """A slip's ``when`` for a sentence that says the node whose sum is z is off."""
     return lambda v: v[z] <= 0
 
 
 @dataclass(frozen=True)
 class Step:
-    """One box of the hand calculation."""
+    """One box of the hand calculation: its formula written once, as an expression that prints and computes."""
 
     key: str  # what the student types as the dict key: plain ASCII ("delta2", "dLoss/dw12")
     name: str  # the notes' symbol in plain text, for sentences ("δ2", "dLoss/dw12", "new w12")
     symbol: str  # the notes' symbol in LaTeX
     words: str  # what it is, short
-    formula: str  # how it is computed from earlier steps, in the notes' symbols (plain text)
-    rule: Callable = field(repr=False, compare=False)  # Values -> float, the formula itself
-    slips: tuple = field(default=(), repr=False, compare=False)
+    expr: Expr = field(repr=False, compare=False)  # how it is computed from earlier steps (gradelib.byhand.expr)
+    slips: tuple[Slip[Values], ...] = field(default=(), repr=False, compare=False)  # by priority
+
+    @property
+    def formula(self) -> str:
+        """How it is computed, in the notes' symbols: "δ1 = δ2·w12·ReLU'(z1)"."""
+        return f"{self.name} = {self.expr.text()}"
+
+    def rule(self, v: Any) -> float:
+        """Its value from the earlier values in v (a Values, or any mapping by the notes' names)."""
+        return self.expr.value(v)
 
 
-def _tex_name(name):
+def sym(key: str) -> Sym:
+    """An earlier value or a given number, printed in the notes' symbol."""
+    return Sym(key, SHOWN.get(key, ""))
+
+
+def step(key: str, symbol: str, words: str, expr: Expr, slips: list[Any]) -> Step:
+    """A Step; slips are rows (priority, name, what it gives: an Expr or a function of the Values, words[, when])."""
+    made = [Slip(name, g.value if isinstance(g, Expr) else g, w, pri, *when) for pri, name, g, w, *when in slips]
+    return Step(key, SHOWN.get(key, key), symbol, words, expr, tuple(by_priority(made)))
+
+
+def _tex_name(name: str) -> str:
     """'w12' -> 'w_{12}', 'W35' -> 'W_{35}', 'O_b2' -> 'O_{b2}', 'b' -> 'b'."""
     head = name.rstrip("0123456789")
     digits = name[len(head) :]
@@ -106,838 +122,450 @@ def _tex_name(name):
     return f"{head}_{{{digits}}}" if digits else head
 
 
-def _grad_tex(p):
+def _grad_tex(p: str) -> str:
     return rf"\frac{{d\text{{Loss}}}}{{d{_tex_name(p)}}}"
 
 
-def _update_steps(params, gradient_key):
-    """The steps 'new p' = p − η·dLoss/dp for each parameter, with the update slips."""
-    out = []
-    for p in params:
-        g = gradient_key(p)
+def grad(p: str) -> Sym:
+    """The step dLoss/dp."""
+    return Sym(f"dLoss/d{p}")
 
-        def rule(v, p=p, g=g):
-            return v[p] - v.eta * v[g]
 
-        out.append(
-            Step(
-                f"new {p}",
-                f"new {p}",
-                rf"{_tex_name(p)}^{{\text{{new}}}}",
-                f"{p} after one step of gradient descent",
-                f"new {p} = {p} − η·dLoss/d{p}",
-                rule,
-                (
-                    Slip(
-                        "update_plus",
-                        lambda v, p=p, g=g: v[p] + v.eta * v[g],
-                        f"your new {p} adds η·dLoss/d{p}, which climbs the loss: gradient descent subtracts the "
-                        f'gradient, new {p} = {p} − η·dLoss/d{p} (the notes\' "+" belongs with δ, which is minus '
-                        "the gradient, never with the gradient itself)",
-                    ),
-                    Slip(
-                        "update_no_eta",
-                        lambda v, p=p, g=g: v[p] - v[g],
-                        f"your new {p} subtracts the whole gradient: the step is η times it, {p} − η·dLoss/d{p}",
-                    ),
-                    Slip(
-                        "update_no_old_value",
-                        lambda v, g=g: -v.eta * v[g],
-                        f"your new {p} is only the step −η·dLoss/d{p}: add it to the old {p}",
-                    ),
-                    Slip(
-                        "update_step_only_plus",
-                        lambda v, g=g: v.eta * v[g],
-                        f"your new {p} is only η·dLoss/d{p}: new {p} = {p} − η·dLoss/d{p}",
-                    ),
-                ),
-            )
-        )
+def weighted_sum(net: Network, node: str, **change: Any) -> Expr:
+    """node's sum from its edges, w·y + ... + b, or a slip's version of it.
+
+    change: use={name: Expr} (a weight, a source or the bias replaced), drop={weights or bias left out},
+    minus={the weights or bias whose term is subtracted}.
+    """
+    use, drop, minus = change.get("use", {}), change.get("drop", ()), change.get("minus", ())
+    out: Expr | None = None
+    for p in net.in_edges(node):
+        if p in drop:
+            continue
+        src = net.edges[p].src
+        term = use.get(p, sym(p)) if src is None else use.get(p, sym(p)) * use.get(src, sym(src))
+        if out is None:
+            out = -term if p in minus else term
+        else:
+            out = out - term if p in minus else out + term
+    assert out is not None, node
     return out
 
 
-def _relu_step(key, zkey, label):
-    """Y = ReLU(z) for the node called label ("the neuron", "neuron 1", "node 3")."""
-    return Step(
-        key,
-        key,
-        _tex_name(key),
-        f"the output of {label}",
-        f"{key} = ReLU({zkey})",
-        lambda v: relu(v[zkey]),
-        (
-            Slip(
-                "relu_forgotten",
-                lambda v: v[zkey],
-                f"your {key} is {zkey} itself, but {zkey} < 0: {label} is off and {key} = ReLU({zkey}) = 0",
-            ),
-            Slip(
-                "relu_off_when_on",
-                lambda v: 0.0,
-                f"your {key} is 0, but {zkey} > 0: {label} is on and {key} = ReLU({zkey}) = {zkey}",
-            ),
-            Slip(
-                "relu_negated",
-                lambda v: max(-v[zkey], 0.0),
-                f"your {key} is ReLU(−{zkey}): ReLU passes a positive {zkey} unchanged and turns a negative one into 0",
-            ),
-        ),
-    )
+def weights_into(net: Network, node: str) -> list[tuple[str, str]]:
+    """(weight, the node it comes from) for each weighted edge into node, in the notes' order."""
+    return [(p, src) for p in net.in_edges(node) for src in [net.edges[p].src] if src is not None]
 
 
-def _half_square_loss(err):
-    return Step(
-        "Loss",
-        "Loss",
-        r"\text{Loss}",
-        "the loss",
-        f"Loss = ½·{err}²",
-        lambda v: 0.5 * v[err] ** 2,
-        (
-            Slip("loss_no_half", lambda v: v[err] ** 2, f"your Loss is {err}² without the ½: Loss = ½·{err}²"),
-            Slip("loss_not_squared", lambda v: 0.5 * v[err], f"your Loss is ½·{err}, not squared: Loss = ½·{err}²"),
-            Slip("loss_abs", lambda v: abs(v[err]), f"your Loss is |{err}|: Loss = ½·{err}²"),
-        ),
-    )
+def sum_step(net: Network, node: str, words: str, slips: list[Any]) -> Step:
+    """The sum into node from its edges: z3 = W13·X1 + W23·X2 + b3, or a linear node's Y5 = W35·Y3 + W45·Y4 + b5."""
+    key = net.pre(node)
+    return step(key, f"{key[0]}_{key[1:]}" if key[1:] else key, words, weighted_sum(net, node), slips)
 
 
-def _single_neuron():
-    err_slips = (
-        Slip(
-            "err_reversed",
-            lambda v: v.Y - v.O_b,
-            "your Err is Y − O_b; the notes' error is the target minus the prediction, Err = O_b − Y",
-        ),
-        Slip("err_uses_z", lambda v: v.O_b - v.z, "your Err uses z where the prediction Y = ReLU(z) belongs"),
-    )
+def bias_slips(net: Network, node: str) -> list[Any]:
+    """The slips with the bias that every ReLU's sum is checked for: left out, or subtracted."""
+    key, (bias,) = net.pre(node), [p for p in net.in_edges(node) if net.edges[p].src is None]
+    return [
+        (10, "z_no_bias", weighted_sum(net, node, drop={bias}), f"your {key} leaves out the bias {bias}"),
+        (20, "z_bias_subtracted", weighted_sum(net, node, minus={bias}),
+         f"your {key} subtracts the bias: {key} = {weighted_sum(net, node).text()}"),
+    ]  # fmt: skip
+
+
+def relu_step(net: Network, node: str) -> Step:
+    """Y = ReLU(z) for a ReLU node of net."""
+    z, label = net.relus[node].pre, net.relus[node].label
+    return step(node, _tex_name(node), f"the output of {label}", ReLU(sym(z)), [
+        (10, "relu_forgotten", sym(z), f"your {node} is {z} itself, but {z} < 0: {label} is off and "
+         f"{node} = ReLU({z}) = 0"),
+        (20, "relu_off_when_on", Num(0.0, "0"), f"your {node} is 0, but {z} > 0: {label} is on and "
+         f"{node} = ReLU({z}) = {z}"),
+        (30, "relu_negated", lambda v: max(-v[z], 0.0), f"your {node} is ReLU(−{z}): ReLU passes a positive {z} "
+         f"unchanged and turns a negative one into 0"),
+    ])  # fmt: skip
+
+
+def half_square_loss(err: str) -> Step:
+    """Loss = ½·Err²."""
+    e = sym(err)
+    return step("Loss", r"\text{Loss}", "the loss", HALF * square(e), [
+        (10, "loss_no_half", square(e), f"your Loss is {err}² without the ½: Loss = ½·{err}²"),
+        (20, "loss_not_squared", HALF * e, f"your Loss is ½·{err}, not squared: Loss = ½·{err}²"),
+        (30, "loss_abs", absolute(e), f"your Loss is |{err}|: Loss = ½·{err}²"),
+    ])  # fmt: skip
+
+
+def update_steps(params: list[str]) -> list[Step]:
+    """The steps 'new p' = p − η·dLoss/dp for each parameter, with the update slips."""
+    eta = sym("eta")
+    return [
+        step(f"new {p}", rf"{_tex_name(p)}^{{\text{{new}}}}", f"{p} after one step of gradient descent",
+             sym(p) - eta * grad(p), [
+            (10, "update_plus", sym(p) + eta * grad(p), f"your new {p} adds η·dLoss/d{p}, which climbs the loss: "
+             f"gradient descent subtracts the gradient, new {p} = {p} − η·dLoss/d{p} (the notes' \"+\" belongs "
+             "with δ, which is minus the gradient, never with the gradient itself)"),
+            (20, "update_no_eta", sym(p) - grad(p), f"your new {p} subtracts the whole gradient: the step is η "
+             f"times it, {p} − η·dLoss/d{p}"),
+            (30, "update_no_old_value", -eta * grad(p), f"your new {p} is only the step −η·dLoss/d{p}: add it to "
+             f"the old {p}"),
+            (40, "update_step_only_plus", eta * grad(p), f"your new {p} is only η·dLoss/d{p}: new {p} = {p} − "
+             f"η·dLoss/d{p}"),
+        ])
+        for p in params
+    ]  # fmt: skip
+
+
+def backward_order(net: Network) -> list[str]:
+    """The parameters in the order the notes take their gradients: the last layer's first, each in the notes' order."""
+    return sorted(net.params, key=lambda p: -net.depth(net.edges[p].dst))
+
+
+def grad_step(p: str, expr: Expr, slips: list[Any]) -> Step:
+    """The step dLoss/dp."""
+    return step(f"dLoss/d{p}", _grad_tex(p), f"the gradient of the loss with respect to {p}", expr, slips)
+
+
+def _single_neuron() -> tuple[Step, ...]:
+    """Notes 000's single neuron: z, Y, Err, Loss, δ, its gradients, the updates."""
+    net = find_network("single_neuron", "byhand.steps")
+    (w1, x1), (w2, x2) = weights_into(net, "Y")
+    z, Y, target, Err, delta = sym("z"), sym("Y"), sym(net.target_symbol), sym("Err"), sym("delta")
     steps = [
-        Step(
-            "z",
-            "z",
-            "z",
-            "the sum inside the ReLU",
-            "z = w1·x1 + w2·x2 + b",
-            lambda v: v.w1 * v.x1 + v.w2 * v.x2 + v.b,
-            (
-                Slip("z_no_bias", lambda v: v.w1 * v.x1 + v.w2 * v.x2, "your z leaves out the bias b"),
-                Slip(
-                    "z_bias_subtracted",
-                    lambda v: v.w1 * v.x1 + v.w2 * v.x2 - v.b,
-                    "your z subtracts the bias: z = w1·x1 + w2·x2 + b",
-                ),
-                Slip("z_no_w1_term", lambda v: v.w2 * v.x2 + v.b, "your z leaves out the term w1·x1"),
-                Slip("z_no_w2_term", lambda v: v.w1 * v.x1 + v.b, "your z leaves out the term w2·x2"),
-                Slip(
-                    "z_w1_term_sign",
-                    lambda v: -v.w1 * v.x1 + v.w2 * v.x2 + v.b,
-                    "your z has the wrong sign for the term w1·x1: mind the signs of w1 and x1",
-                ),
-                Slip(
-                    "z_w2_term_sign",
-                    lambda v: v.w1 * v.x1 - v.w2 * v.x2 + v.b,
-                    "your z has the wrong sign for the term w2·x2: mind the signs of w2 and x2",
-                ),
-                Slip(
-                    "z_inputs_swapped",
-                    lambda v: v.w1 * v.x2 + v.w2 * v.x1 + v.b,
-                    "your z pairs w1 with x2 and w2 with x1: w1 multiplies x1, w2 multiplies x2",
-                ),
-            ),
-        ),
-        _relu_step("Y", "z", "the neuron"),
-        Step("Err", "Err", r"\text{Err}", "the error", "Err = O_b − Y", lambda v: v.O_b - v.Y, err_slips),
-        _half_square_loss("Err"),
-        Step(
-            "delta",
-            "δ",
-            r"\delta",
-            "the error let through the gate (minus dLoss/dz)",
-            "δ = Err·ReLU'(z)",
-            lambda v: v.Err * gate(v.z),
-            (
-                Slip(
-                    "delta_sign",
-                    lambda v: -v.Err * gate(v.z),
-                    "your δ has the sign of dLoss/dz = −Err·ReLU'(z); the notes' δ = Err·ReLU'(z) is minus it",
-                ),
-                Slip(
-                    "delta_no_gate",
-                    lambda v: v.Err,
-                    "your δ leaves out ReLU'(z): the neuron is off (z < 0), so ReLU'(z) = 0 and δ = 0",
-                ),
-                Slip("delta_times_z", lambda v: v.Err * v.z, "your δ multiplies Err by z where ReLU'(z) belongs"),
-                Slip("delta_times_Y", lambda v: v.Err * v.Y, "your δ multiplies Err by Y where ReLU'(z) belongs"),
-            ),
-        ),
-    ]
-    for p, factor, other in (("w1", "x1", "x2"), ("w2", "x2", "x1")):
-        steps.append(
-            Step(
-                f"dLoss/d{p}",
-                f"dLoss/d{p}",
-                _grad_tex(p),
-                f"the gradient of the loss with respect to {p}",
-                f"dLoss/d{p} = −δ·{factor}",
-                lambda v, f=factor: -v.delta * v[f],
-                (
-                    Slip(
-                        "grad_sign",
-                        lambda v, f=factor: v.delta * v[f],
-                        f"your dLoss/d{p} is +δ·{factor}: δ is minus the gradient with respect to z, so "
-                        f"dLoss/d{p} = −δ·{factor}",
-                    ),
-                    Slip(
-                        "grad_no_input",
-                        lambda v: -v.delta,
-                        f"your dLoss/d{p} leaves out {factor}, what {p} multiplies in z",
-                    ),
-                    Slip(
-                        "grad_other_input",
-                        lambda v, o=other: -v.delta * v[o],
-                        f"your dLoss/d{p} uses {other}; {p} multiplies {factor} in z, so dLoss/d{p} = −δ·{factor}",
-                    ),
-                    Slip(
-                        "grad_weight_for_input",
-                        lambda v, p=p: -v.delta * v[p],
-                        f"your dLoss/d{p} multiplies δ by the weight {p} where its input {factor} belongs",
-                    ),
-                ),
-            )
-        )
-    steps.append(
-        Step(
-            "dLoss/db",
-            "dLoss/db",
-            _grad_tex("b"),
-            "the gradient of the loss with respect to b",
-            "dLoss/db = −δ",
-            lambda v: -v.delta,
-            (
-                Slip(
-                    "grad_sign",
-                    lambda v: v.delta,
-                    "your dLoss/db is +δ: δ is minus the gradient with respect to z, so dLoss/db = −δ",
-                ),
-                Slip(
-                    "grad_bias_times_input",
-                    lambda v: -v.delta * v.x1,
-                    "your dLoss/db multiplies by x1: the bias enters z with factor 1, so dLoss/db = −δ",
-                ),
-            ),
-        )
-    )
-    return tuple(steps + _update_steps(("w1", "w2", "b"), lambda p: f"dLoss/d{p}"))
+        sum_step(net, "Y", "the sum inside the ReLU", bias_slips(net, "Y") + [
+            (30, "z_no_w1_term", weighted_sum(net, "Y", drop={w1}), f"your z leaves out the term {w1}·{x1}"),
+            (40, "z_no_w2_term", weighted_sum(net, "Y", drop={w2}), f"your z leaves out the term {w2}·{x2}"),
+            (50, "z_w1_term_sign", weighted_sum(net, "Y", minus={w1}), f"your z has the wrong sign for the term "
+             f"{w1}·{x1}: mind the signs of {w1} and {x1}"),
+            (60, "z_w2_term_sign", weighted_sum(net, "Y", minus={w2}), f"your z has the wrong sign for the term "
+             f"{w2}·{x2}: mind the signs of {w2} and {x2}"),
+            (70, "z_inputs_swapped", weighted_sum(net, "Y", use={x1: sym(x2), x2: sym(x1)}), f"your z pairs {w1} "
+             f"with {x2} and {w2} with {x1}: {w1} multiplies {x1}, {w2} multiplies {x2}"),
+        ]),
+        relu_step(net, "Y"),
+        step("Err", r"\text{Err}", "the error", target - Y, [
+            (10, "err_reversed", Y - target, "your Err is Y − O_b; the notes' error is the target minus the "
+             "prediction, Err = O_b − Y"),
+            (20, "err_uses_z", target - z, "your Err uses z where the prediction Y = ReLU(z) belongs"),
+        ]),
+        half_square_loss("Err"),
+        step("delta", r"\delta", "the error let through the gate (minus dLoss/dz)", Err * gate(z), [
+            (10, "delta_sign", -Err * gate(z), "your δ has the sign of dLoss/dz = −Err·ReLU'(z); the notes' "
+             "δ = Err·ReLU'(z) is minus it"),
+            (20, "delta_no_gate", Err, "your δ leaves out ReLU'(z): the neuron is off (z < 0), so ReLU'(z) = 0 and "
+             "δ = 0"),
+            (30, "delta_times_z", Err * z, "your δ multiplies Err by z where ReLU'(z) belongs"),
+            (40, "delta_times_Y", Err * Y, "your δ multiplies Err by Y where ReLU'(z) belongs"),
+        ]),
+    ]  # fmt: skip
+    for p, x, other in ((w1, x1, x2), (w2, x2, x1)):
+        steps.append(grad_step(p, -delta * sym(x), [
+            (10, "grad_sign", delta * sym(x), f"your dLoss/d{p} is +δ·{x}: δ is minus the gradient with respect "
+             f"to z, so dLoss/d{p} = −δ·{x}"),
+            (20, "grad_no_input", -delta, f"your dLoss/d{p} leaves out {x}, what {p} multiplies in z"),
+            (30, "grad_other_input", -delta * sym(other), f"your dLoss/d{p} uses {other}; {p} multiplies {x} in z, "
+             f"so dLoss/d{p} = −δ·{x}"),
+            (40, "grad_weight_for_input", -delta * sym(p), f"your dLoss/d{p} multiplies δ by the weight {p} where "
+             f"its input {x} belongs"),
+        ]))  # fmt: skip
+    steps.append(grad_step("b", -delta, [
+        (10, "grad_sign", delta, "your dLoss/db is +δ: δ is minus the gradient with respect to z, so dLoss/db = −δ"),
+        (20, "grad_bias_times_input", -delta * sym(x1), "your dLoss/db multiplies by x1: the bias enters z with "
+         "factor 1, so dLoss/db = −δ"),
+    ]))  # fmt: skip
+    return tuple(steps + update_steps(backward_order(net)))
 
 
-def _relu_chain():
+def _relu_chain() -> tuple[Step, ...]:
+    """Notes 000's chain of two ReLU neurons: z1, Y1, z2, Y2, Err2, Loss, δ2, δ1, the gradients, the updates."""
+    net = find_network("relu_chain", "byhand.steps")
+    target, Err2 = sym(net.target_symbol), sym("Err2")
+    (w11, b1), (w12, b2) = net.in_edges("Y1"), net.in_edges("Y2")
+    z1, z2, Y1, Y2, x1 = sym("z1"), sym("z2"), sym("Y1"), sym("Y2"), sym("x1")
     steps = [
-        Step(
-            "z1",
-            "z1",
-            "z_1",
-            "the sum inside neuron 1",
-            "z1 = w11·x1 + b1",
-            lambda v: v.w11 * v.x1 + v.b1,
-            (
-                Slip("z_no_bias", lambda v: v.w11 * v.x1, "your z1 leaves out the bias b1"),
-                Slip(
-                    "z_bias_subtracted", lambda v: v.w11 * v.x1 - v.b1, "your z1 subtracts the bias: z1 = w11·x1 + b1"
-                ),
-                Slip("z_wrong_bias", lambda v: v.w11 * v.x1 + v.b2, "your z1 uses b2: neuron 1's own bias is b1"),
-                Slip(
-                    "z_wrong_weight",
-                    lambda v: v.w12 * v.x1 + v.b1,
-                    "your z1 uses w12: the weight from x1 into neuron 1 is w11",
-                ),
-            ),
-        ),
-        _relu_step("Y1", "z1", "neuron 1"),
-        Step(
-            "z2",
-            "z2",
-            "z_2",
-            "the sum inside neuron 2",
-            "z2 = w12·Y1 + b2",
-            lambda v: v.w12 * v.Y1 + v.b2,
-            (
-                Slip("z_no_bias", lambda v: v.w12 * v.Y1, "your z2 leaves out the bias b2"),
-                Slip(
-                    "z_bias_subtracted", lambda v: v.w12 * v.Y1 - v.b2, "your z2 subtracts the bias: z2 = w12·Y1 + b2"
-                ),
-                Slip(
-                    "z_wrong_bias",
-                    lambda v: v.w12 * v.Y1 + v.b1,
-                    "your z2 uses b1: neuron 2's own bias is b2 (one line of the notes has this slip)",
-                ),
-                Slip(
-                    "z_input_for_Y1",
-                    lambda v: v.w12 * v.x1 + v.b2,
-                    "your z2 uses x1: neuron 2's input is Y1, the output of neuron 1",
-                ),
-                Slip(
-                    "z_uses_z1",
-                    lambda v: v.w12 * v.z1 + v.b2,
-                    "your z2 uses z1 where Y1 = ReLU(z1) belongs: neuron 1 is off, so Y1 = 0",
-                    node_off("z1"),
-                ),
-                Slip(
-                    "z_wrong_weight",
-                    lambda v: v.w11 * v.Y1 + v.b2,
-                    "your z2 uses w11: the weight from neuron 1 into neuron 2 is w12",
-                ),
-            ),
-        ),
-        _relu_step("Y2", "z2", "neuron 2"),
-        Step(
-            "Err2",
-            "Err2",
-            r"\text{Err}_2",
-            "the error at the output",
-            "Err2 = O_b2 − Y2",
-            lambda v: v.O_b2 - v.Y2,
-            (
-                Slip(
-                    "err_reversed",
-                    lambda v: v.Y2 - v.O_b2,
-                    "your Err2 is Y2 − O_b2; the error is the target minus the prediction, Err2 = O_b2 − Y2",
-                ),
-                Slip(
-                    "err_wrong_output",
-                    lambda v: v.O_b2 - v.Y1,
-                    "your Err2 uses Y1: the prediction is neuron 2's output Y2",
-                ),
-                Slip("err_uses_z", lambda v: v.O_b2 - v.z2, "your Err2 uses z2 where Y2 = ReLU(z2) belongs"),
-            ),
-        ),
-        _half_square_loss("Err2"),
-        Step(
-            "delta2",
-            "δ2",
-            r"\delta_2",
-            "neuron 2's error let through its gate (minus dLoss/dz2)",
-            "δ2 = Err2·ReLU'(z2)",
-            lambda v: v.Err2 * gate(v.z2),
-            (
-                Slip(
-                    "delta_sign",
-                    lambda v: -v.Err2 * gate(v.z2),
-                    "your δ2 has the sign of dLoss/dz2; the notes' δ2 = Err2·ReLU'(z2) is minus it",
-                ),
-                Slip(
-                    "delta_gate_of_other_node",
-                    lambda v: v.Err2 * gate(v.z1),
-                    "your δ2 uses ReLU'(z1) where neuron 2's own ReLU'(z2) belongs",
-                ),
-                Slip(
-                    "delta_no_gate",
-                    lambda v: v.Err2,
-                    "your δ2 leaves out ReLU'(z2): neuron 2 is off (z2 < 0), so ReLU'(z2) = 0 and δ2 = 0",
-                ),
-            ),
-        ),
-        Step(
-            "delta1",
-            "δ1",
-            r"\delta_1",
-            "the error sent back to neuron 1 (minus dLoss/dz1)",
-            "δ1 = δ2·w12·ReLU'(z1)",
-            lambda v: v.delta2 * v.w12 * gate(v.z1),
-            (
-                Slip(
-                    "delta1_no_weight",
-                    lambda v: v.delta2 * gate(v.z1),
-                    "your δ1 leaves out w12: the error reaches neuron 1 through the edge w12, δ1 = δ2·w12·ReLU'(z1)",
-                ),
-                Slip(
-                    "delta1_gate_of_neuron_2",
-                    lambda v: v.delta2 * v.w12 * gate(v.z2),
-                    "your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1) belongs",
-                ),
-                Slip(
-                    "delta_no_gate",
-                    lambda v: v.delta2 * v.w12,
-                    "your δ1 leaves out ReLU'(z1): neuron 1 is off (z1 < 0), so ReLU'(z1) = 0 and δ1 = 0",
-                ),
-                Slip(
-                    "delta1_wrong_weight",
-                    lambda v: v.delta2 * v.w11 * gate(v.z1),
-                    "your δ1 uses w11: the error comes back through the edge it went forward on, w12",
-                ),
-                Slip(
-                    "delta1_value_for_weight",
-                    lambda v: v.delta2 * v.Y1 * gate(v.z1),
-                    "your δ1 multiplies by Y1 where the weight w12 belongs",
-                ),
-                Slip(
-                    "delta_sign",
-                    lambda v: -v.delta2 * v.w12 * gate(v.z1),
-                    "your δ1 has the wrong sign: δ1 = δ2·w12·ReLU'(z1), no minus sign",
-                ),
-                Slip(
-                    "delta1_from_err",
-                    lambda v: v.Err2 * v.w12 * gate(v.z1),
-                    "your δ1 starts from Err2 where δ2 = Err2·ReLU'(z2) belongs: neuron 2's gate counts too",
-                ),
-            ),
-        ),
-    ]
-    for p, delta, factor, other_delta, wrong_factor in (
-        ("w12", "delta2", "Y1", "delta1", "x1"),
-        ("b2", "delta2", None, "delta1", None),
-        ("w11", "delta1", "x1", "delta2", "Y1"),
-        ("b1", "delta1", None, "delta2", None),
-    ):
-        d, od = ("δ2", "δ1") if delta == "delta2" else ("δ1", "δ2")
-        neuron = "neuron 2" if delta == "delta2" else "neuron 1"
-        times = f"·{factor}" if factor else ""
-
-        def rule(v, delta=delta, factor=factor):
-            return -v[delta] * (v[factor] if factor else 1.0)
-
-        slips = [
-            Slip(
-                "grad_sign",
-                lambda v, delta=delta, factor=factor: v[delta] * (v[factor] if factor else 1.0),
-                f"your dLoss/d{p} is +{d}{times}: δ is minus the gradient with respect to z, so "
-                f"dLoss/d{p} = −{d}{times}",
-            ),
-            Slip(
-                "grad_other_delta",
-                lambda v, od=other_delta, factor=factor: -v[od] * (v[factor] if factor else 1.0),
-                f"your dLoss/d{p} uses {od} where {d} belongs: {p} sits on {neuron}",
-            ),
-        ]
-        if factor:
-            slips += [
-                Slip(
-                    "grad_no_input",
-                    lambda v, delta=delta: -v[delta],
-                    f"your dLoss/d{p} leaves out {factor}, the input of the edge {p}",
-                ),
-                Slip(
-                    "grad_other_input",
-                    lambda v, delta=delta, w=wrong_factor: -v[delta] * v[w],
-                    f"your dLoss/d{p} uses {wrong_factor}; the input of the edge {p} is {factor}",
-                ),
-                Slip(
-                    "grad_weight_for_input",
-                    lambda v, delta=delta, p=p: -v[delta] * v[p],
-                    f"your dLoss/d{p} multiplies by the weight {p} where its input {factor} belongs",
-                ),
-            ]
-        steps.append(
-            Step(
-                f"dLoss/d{p}",
-                f"dLoss/d{p}",
-                _grad_tex(p),
-                f"the gradient of the loss with respect to {p}",
-                f"dLoss/d{p} = −{d}{times}",
-                rule,
-                tuple(slips),
-            )
-        )
-    return tuple(steps + _update_steps(("w12", "b2", "w11", "b1"), lambda p: f"dLoss/d{p}"))
+        sum_step(net, "Y1", "the sum inside neuron 1", bias_slips(net, "Y1") + [
+            (30, "z_wrong_bias", weighted_sum(net, "Y1", use={b1: sym(b2)}), "your z1 uses b2: neuron 1's own bias "
+             "is b1"),
+            (40, "z_wrong_weight", weighted_sum(net, "Y1", use={w11: sym(w12)}), "your z1 uses w12: the weight from "
+             "x1 into neuron 1 is w11"),
+        ]),
+        relu_step(net, "Y1"),
+        sum_step(net, "Y2", "the sum inside neuron 2", bias_slips(net, "Y2") + [
+            (30, "z_wrong_bias", weighted_sum(net, "Y2", use={b2: sym(b1)}), "your z2 uses b1: neuron 2's own bias "
+             "is b2 (one line of the notes has this slip)"),
+            (40, "z_input_for_Y1", weighted_sum(net, "Y2", use={"Y1": x1}), "your z2 uses x1: neuron 2's input is "
+             "Y1, the output of neuron 1"),
+            (50, "z_uses_z1", weighted_sum(net, "Y2", use={"Y1": z1}), "your z2 uses z1 where Y1 = ReLU(z1) "
+             "belongs: neuron 1 is off, so Y1 = 0", node_off("z1")),
+            (60, "z_wrong_weight", weighted_sum(net, "Y2", use={w12: sym(w11)}), "your z2 uses w11: the weight from "
+             "neuron 1 into neuron 2 is w12"),
+        ]),
+        relu_step(net, "Y2"),
+        step("Err2", r"\text{Err}_2", "the error at the output", target - Y2, [
+            (10, "err_reversed", Y2 - target, "your Err2 is Y2 − O_b2; the error is the target minus the prediction, "
+             "Err2 = O_b2 − Y2"),
+            (20, "err_wrong_output", target - Y1, "your Err2 uses Y1: the prediction is neuron 2's output Y2"),
+            (30, "err_uses_z", target - z2, "your Err2 uses z2 where Y2 = ReLU(z2) belongs"),
+        ]),
+        half_square_loss("Err2"),
+        step("delta2", r"\delta_2", "neuron 2's error let through its gate (minus dLoss/dz2)", Err2 * gate(z2), [
+            (10, "delta_sign", -Err2 * gate(z2), "your δ2 has the sign of dLoss/dz2; the notes' δ2 = Err2·ReLU'(z2) "
+             "is minus it"),
+            (20, "delta_gate_of_other_node", Err2 * gate(z1), "your δ2 uses ReLU'(z1) where neuron 2's own "
+             "ReLU'(z2) belongs"),
+            (30, "delta_no_gate", Err2, "your δ2 leaves out ReLU'(z2): neuron 2 is off (z2 < 0), so ReLU'(z2) = 0 "
+             "and δ2 = 0"),
+        ]),
+        _delta1(net),
+    ]  # fmt: skip
+    for p in backward_order(net):
+        steps.append(_chain_gradient(net, p))
+    return tuple(steps + update_steps(backward_order(net)))
 
 
-OUTPUTS = (5, 6, 7)
-# What a 2-2-3 step is, the same words for every target: the target node is drawn per id, and the words appear
-# where no id is known (the notebook's template) as well as on a sheet, so they never name it.
-OUTPUT_ERROR_WORDS = "the error at output node {k}"
-HIDDEN = (3, 4)
-INPUTS = (1, 2)
+def _delta1(net: Network) -> Step:
+    """δ1 = δ2·w12·ReLU'(z1): neuron 2's δ sent back along the edge out of neuron 1, through neuron 1's gate."""
+    ((w12, _),) = [(p, net.edges[p].dst) for p in net.out_edges("Y1")]
+    d2, z1, z2, w = sym("delta2"), sym("z1"), sym("z2"), sym(w12)
+    return step("delta1", r"\delta_1", "the error sent back to neuron 1 (minus dLoss/dz1)", d2 * w * gate(z1), [
+        (10, "delta1_no_weight", d2 * gate(z1), "your δ1 leaves out w12: the error reaches neuron 1 through the edge "
+         "w12, δ1 = δ2·w12·ReLU'(z1)"),
+        (20, "delta1_gate_of_neuron_2", d2 * w * gate(z2), "your δ1 uses ReLU'(z2) where neuron 1's own ReLU'(z1) "
+         "belongs"),
+        (30, "delta_no_gate", d2 * w, "your δ1 leaves out ReLU'(z1): neuron 1 is off (z1 < 0), so ReLU'(z1) = 0 "
+         "and δ1 = 0"),
+        (40, "delta1_wrong_weight", d2 * sym("w11") * gate(z1), "your δ1 uses w11: the error comes back through "
+         "the edge it went forward on, w12"),
+        (50, "delta1_value_for_weight", d2 * sym("Y1") * gate(z1), "your δ1 multiplies by Y1 where the weight w12 "
+         "belongs"),
+        (60, "delta_sign", -d2 * w * gate(z1), "your δ1 has the wrong sign: δ1 = δ2·w12·ReLU'(z1), no minus sign"),
+        (70, "delta1_from_err", sym("Err2") * w * gate(z1), "your δ1 starts from Err2 where δ2 = Err2·ReLU'(z2) "
+         "belongs: neuron 2's gate counts too"),
+    ])  # fmt: skip
 
 
-def _softmax_223(target):
+def _chain_gradient(net: Network, p: str) -> Step:
+    """dLoss/dp = −δ·(what p multiplies): δ of the neuron p leads into, as notes 000 write it."""
+    node, src = net.edges[p].dst, net.edges[p].src
+    other = next(u for u in net.relus if u != node)
+    d, od = sym(f"delta{node[1:]}"), sym(f"delta{other[1:]}")
+    times = f"·{src}" if src else ""
+    rows = [
+        (10, "grad_sign", d * sym(src) if src else d, f"your dLoss/d{p} is +{d.text()}{times}: δ is minus the "
+         f"gradient with respect to z, so dLoss/d{p} = −{d.text()}{times}"),
+        (20, "grad_other_delta", -od * sym(src) if src else -od, f"your dLoss/d{p} uses {od.text()} where "
+         f"{d.text()} belongs: {p} sits on {net.relus[node].label}"),
+    ]  # fmt: skip
+    if src:
+        ((_, wrong),) = weights_into(net, other)
+        rows += [
+            (30, "grad_no_input", -d, f"your dLoss/d{p} leaves out {src}, the input of the edge {p}"),
+            (40, "grad_other_input", -d * sym(wrong), f"your dLoss/d{p} uses {wrong}; the input of the edge {p} is "
+             f"{src}"),
+            (50, "grad_weight_for_input", -d * sym(p), f"your dLoss/d{p} multiplies by the weight {p} where its "
+             f"input {src} belongs"),
+        ]  # fmt: skip
+    return grad_step(p, -d * sym(src) if src else -d, rows)
+
+
+def times(e: Expr, src: str | None) -> Expr:
+    """e·src for a weight's edge, e alone for a bias's (it enters its sum with factor 1)."""
+    return e * sym(src) if src else e
+
+
+def _softmax_223(t: int) -> tuple[Step, ...]:
     """The 2-2-3 net's steps for this target node (5, 6 or 7): the output errors depend on it.
 
     In notes 002's order (forward pass, output errors, output-layer gradients, hidden errors, hidden-layer
     gradients), except that every update comes after every gradient: notes 002 update the output layer before
     sending the error back, and dLoss/dY3, dLoss/dY4 need its weights from before the update.
     """
-    other_h = {3: 4, 4: 3}
-    steps = []
-    for j in HIDDEN:
-        o = other_h[j]
-        steps.append(
-            Step(
-                f"z{j}",
-                f"z{j}",
-                f"z_{j}",
-                f"the sum inside node {j}",
-                f"z{j} = W1{j}·X1 + W2{j}·X2 + b{j}",
-                lambda v, j=j: v[f"W1{j}"] * v.X1 + v[f"W2{j}"] * v.X2 + v[f"b{j}"],
-                (
-                    Slip(
-                        "z_no_bias",
-                        lambda v, j=j: v[f"W1{j}"] * v.X1 + v[f"W2{j}"] * v.X2,
-                        f"your z{j} leaves out the bias b{j}",
-                    ),
-                    Slip(
-                        "z_bias_subtracted",
-                        lambda v, j=j: v[f"W1{j}"] * v.X1 + v[f"W2{j}"] * v.X2 - v[f"b{j}"],
-                        f"your z{j} subtracts the bias: z{j} = W1{j}·X1 + W2{j}·X2 + b{j}",
-                    ),
-                    Slip(
-                        "z_inputs_swapped",
-                        lambda v, j=j: v[f"W1{j}"] * v.X2 + v[f"W2{j}"] * v.X1 + v[f"b{j}"],
-                        f"your z{j} pairs W1{j} with X2 and W2{j} with X1: W_ij is the weight from node i, so "
-                        f"W1{j} multiplies X1",
-                    ),
-                    Slip(
-                        "z_weights_of_other_node",
-                        lambda v, j=j, o=o: v[f"W1{o}"] * v.X1 + v[f"W2{o}"] * v.X2 + v[f"b{j}"],
-                        f"your z{j} uses W1{o} and W2{o}, the weights into node {o}: node {j}'s are W1{j} and W2{j}",
-                    ),
-                    Slip(
-                        "z_no_first_term",
-                        lambda v, j=j: v[f"W2{j}"] * v.X2 + v[f"b{j}"],
-                        f"your z{j} leaves out the term W1{j}·X1",
-                    ),
-                    Slip(
-                        "z_no_second_term",
-                        lambda v, j=j: v[f"W1{j}"] * v.X1 + v[f"b{j}"],
-                        f"your z{j} leaves out the term W2{j}·X2",
-                    ),
-                ),
-            )
-        )
-    steps += [_relu_step(f"Y{j}", f"z{j}", f"node {j}") for j in HIDDEN]
-    for k in OUTPUTS:
-        steps.append(
-            Step(
-                f"Y{k}",
-                f"Y{k}",
-                f"Y_{k}",
-                f"the output (logit) of node {k}",
-                f"Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}",
-                lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"],
-                (
-                    Slip(
-                        "logit_uses_z3",
-                        lambda v, k=k: v[f"W3{k}"] * v.z3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"],
-                        f"your Y{k} uses z3 where Y3 = ReLU(z3) belongs: node 3 is off, so Y3 = 0",
-                        node_off("z3"),
-                    ),
-                    Slip(
-                        "logit_uses_z4",
-                        lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.z4 + v[f"b{k}"],
-                        f"your Y{k} uses z4 where Y4 = ReLU(z4) belongs: node 4 is off, so Y4 = 0",
-                        node_off("z4"),
-                    ),
-                    Slip(
-                        "logit_no_bias",
-                        lambda v, k=k: v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4,
-                        f"your Y{k} leaves out the bias b{k}",
-                    ),
-                    Slip(
-                        "logit_relu",
-                        lambda v, k=k: relu(v[f"W3{k}"] * v.Y3 + v[f"W4{k}"] * v.Y4 + v[f"b{k}"]),
-                        f"your Y{k} went through a ReLU: the output nodes are linear, "
-                        f"Y{k} = W3{k}·Y3 + W4{k}·Y4 + b{k}, "
-                        "negative or not",
-                    ),
-                    Slip(
-                        "logit_weights_swapped",
-                        lambda v, k=k: v[f"W4{k}"] * v.Y3 + v[f"W3{k}"] * v.Y4 + v[f"b{k}"],
-                        f"your Y{k} pairs W3{k} with Y4: W3{k} is the weight from node 3, so it multiplies Y3",
-                    ),
-                ),
-            )
-        )
-
-    def exp_sum(v):
-        return sum(math.exp(min(v[f"Y{k}"], 700.0)) for k in OUTPUTS)
-
-    for k in OUTPUTS:
-        steps.append(
-            Step(
-                f"P{k}",
-                f"P{k}",
-                f"P_{k}",
-                f"the probability of class {k} (softmax)",
-                f"P{k} = e^Y{k} / (e^Y5 + e^Y6 + e^Y7)",
-                lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)) / exp_sum(v),
-                (
-                    Slip(
-                        "softmax_not_divided",
-                        lambda v, k=k: math.exp(min(v[f"Y{k}"], 700.0)),
-                        f"your P{k} is e^Y{k} alone: divide by the sum e^Y5 + e^Y6 + e^Y7, "
-                        "so that the three add up to 1",
-                    ),
-                    Slip(
-                        "softmax_no_exp",
-                        lambda v, k=k: v[f"Y{k}"] / (v.Y5 + v.Y6 + v.Y7 or math.nan),
-                        f"your P{k} divides the logit Y{k} by Y5 + Y6 + Y7: "
-                        f"softmax divides e^Y{k} by e^Y5 + e^Y6 + e^Y7",
-                    ),
-                    Slip(
-                        "softmax_negated",
-                        lambda v, k=k: math.exp(-v[f"Y{k}"]) / sum(math.exp(-v[f"Y{m}"]) for m in OUTPUTS),
-                        f"your P{k} uses e^(−Y{k}): the largest logit must get the largest probability",
-                    ),
-                ),
-            )
-        )
-    t = target
-    others = [k for k in OUTPUTS if k != t]
-    steps.append(
-        Step(
-            "Loss",
-            "Loss",
-            r"\text{Loss}",
-            "the loss, −log of the target node's probability",
-            f"Loss = −log P{t} (natural log)",
-            lambda v: -math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan,
-            (
-                Slip(
-                    "loss_sign",
-                    lambda v: math.log(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan,
-                    f"your Loss is log P{t}: the loss is minus it, Loss = −log P{t}, a positive number",
-                ),
-                Slip(
-                    "loss_log10",
-                    lambda v: -math.log10(v[f"P{t}"]) if v[f"P{t}"] > 0 else math.nan,
-                    f"your Loss uses log base 10: the notes' log is the natural log, Loss = −ln P{t}",
-                ),
-                *(
-                    Slip(
-                        "loss_other_class",
-                        lambda v, m=m: -math.log(v[f"P{m}"]) if v[f"P{m}"] > 0 else math.nan,
-                        f"your Loss is −log P{m}: the target is node {t}, so Loss = −log P{t}",
-                    )
-                    for m in others
-                ),
-                Slip(
-                    "loss_one_minus", lambda v: 1.0 - v[f"P{t}"], f"your Loss is 1 − P{t}: the loss is Loss = −log P{t}"
-                ),
-            ),
-        )
+    net = SOFTMAX_223
+    order = backward_order(net)
+    out_params = [p for p in order if net.edges[p].dst in net.output_nodes]
+    return tuple(
+        [_hidden_sum(net, u) for u in net.hidden_nodes]
+        + [relu_step(net, u) for u in net.hidden_nodes]
+        + [_logit(net, node) for node in net.output_nodes]
+        + [_probability(net, node) for node in net.output_nodes]
+        + [_cross_entropy(net, t)]
+        + [_output_error(net, node, t) for node in net.output_nodes]
+        + [_output_gradient(net, p, t) for p in out_params]
+        + [_hidden_error(net, u, t) for u in net.hidden_nodes]
+        + [_hidden_gradient(net, p) for p in order if p not in out_params]
+        + update_steps(order)
     )
-    for k in OUTPUTS:
-        if k == t:
-            steps.append(
-                Step(
-                    f"dLoss/dY{k}",
-                    f"dLoss/dY{k}",
-                    rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                    OUTPUT_ERROR_WORDS.format(k=k),
-                    f"dLoss/dY{k} = P{k} − 1",
-                    lambda v, k=k: v[f"P{k}"] - 1.0,
-                    (
-                        Slip(
-                            "target_error_no_one",
-                            lambda v, k=k: v[f"P{k}"],
-                            f"your dLoss/dY{k} is P{k}, where P{k} − 1 belongs: node {k} is the target, "
-                            f"so its error is P{k} − 1",
-                        ),
-                        Slip(
-                            "error_sign",
-                            lambda v, k=k: 1.0 - v[f"P{k}"],
-                            f"your dLoss/dY{k} is 1 − P{k}: the error is what the net predicted minus what it should, "
-                            f"P{k} − 1",
-                        ),
-                    ),
-                )
-            )
-        else:
-            steps.append(
-                Step(
-                    f"dLoss/dY{k}",
-                    f"dLoss/dY{k}",
-                    rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}",
-                    OUTPUT_ERROR_WORDS.format(k=k),
-                    f"dLoss/dY{k} = P{k}",
-                    lambda v, k=k: v[f"P{k}"],
-                    (
-                        Slip(
-                            "other_error_minus_one",
-                            lambda v, k=k: v[f"P{k}"] - 1.0,
-                            f"your dLoss/dY{k} is P{k} − 1: only the target node {t} has the −1, so dLoss/dY{k} = P{k}",
-                        ),
-                        Slip(
-                            "error_sign",
-                            lambda v, k=k: -v[f"P{k}"],
-                            f"your dLoss/dY{k} is −P{k}: raising Y{k} raises P{k} and with it the loss, "
-                            f"dLoss/dY{k} = P{k}",
-                        ),
-                        Slip(
-                            "other_error_zero",
-                            lambda v: 0.0,
-                            f"your dLoss/dY{k} is 0: node {k} is not the target, but through the softmax's shared "
-                            f"denominator Y{k} still moves P{t}; dLoss/dY{k} = P{k}",
-                        ),
-                    ),
-                )
-            )
 
-    def err(v, k):
-        return v[f"dLoss/dY{k}"]
 
-    # notes 002's order: the output layer's gradients, then the errors sent back to the hidden nodes
-    output_params = [(f"W{j}{k}", k, f"Y{j}") for k in OUTPUTS for j in HIDDEN] + [(f"b{k}", k, None) for k in OUTPUTS]
-    for p, k, y in output_params:
-        times = f"·{y}" if y else ""
-        slips = [
-            Slip(
-                "grad_sign",
-                lambda v, k=k, y=y: -err(v, k) * (v[y] if y else 1.0),
-                f"your dLoss/d{p} has the wrong sign: dLoss/d{p} = dLoss/dY{k}{times}",
-            )
-        ]
-        if k == t:
-            slips.append(
-                Slip(
-                    "grad_probability_for_error",
-                    lambda v, k=k, y=y: v[f"P{k}"] * (v[y] if y else 1.0),
-                    f"your dLoss/d{p} uses P{k} where the target's error P{k} − 1 belongs",
-                )
-            )
-        if y:
-            j = int(y[1])
-            o = other_h[j]
-            slips += [
-                Slip(
-                    "grad_no_input",
-                    lambda v, k=k: err(v, k),
-                    f"your dLoss/d{p} leaves out {y}, the value the edge {p} carries",
-                ),
-                Slip(
-                    "grad_other_hidden_value",
-                    lambda v, k=k, o=o: err(v, k) * v[f"Y{o}"],
-                    f"your dLoss/d{p} uses Y{o}: the edge {p} comes from node {j}, so it carries Y{j}",
-                ),
-                Slip(
-                    "grad_z_for_value",
-                    lambda v, k=k, j=j: err(v, k) * v[f"z{j}"],
-                    f"your dLoss/d{p} uses z{j} where Y{j} = ReLU(z{j}) belongs: node {j} is off, so Y{j} = 0",
-                    node_off(f"z{j}"),
-                ),
-                Slip(
-                    "grad_weight_for_input",
-                    lambda v, k=k, p=p: err(v, k) * v[p],
-                    f"your dLoss/d{p} multiplies by the weight {p} where the value it carries, {y}, belongs",
-                ),
-            ]
-        else:
-            slips.append(
-                Slip(
-                    "grad_bias_times_value",
-                    lambda v, k=k: err(v, k) * v.Y3,
-                    f"your dLoss/d{p} multiplies by Y3: a bias enters Y{k} with factor 1",
-                )
-            )
-        steps.append(
-            Step(
-                f"dLoss/d{p}",
-                f"dLoss/d{p}",
-                _grad_tex(p),
-                f"the gradient of the loss with respect to {p}",
-                f"dLoss/d{p} = dLoss/dY{k}{times}",
-                lambda v, k=k, y=y: err(v, k) * (v[y] if y else 1.0),
-                tuple(slips),
-            )
-        )
-    for j in HIDDEN:
-        o = other_h[j]
-        sum_text = " + ".join(f"dLoss/dY{k}·W{j}{k}" for k in OUTPUTS)
-        steps.append(
-            Step(
-                f"dLoss/dY{j}",
-                f"dLoss/dY{j}",
-                rf"\frac{{d\text{{Loss}}}}{{dY_{j}}}",
-                f"the error at hidden node {j}, summed over its parents",
-                f"dLoss/dY{j} = {sum_text}",
-                lambda v, j=j: sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
-                (
-                    Slip(
-                        "hidden_target_path_only",
-                        lambda v, j=j: err(v, t) * v[f"W{j}{t}"],
-                        f"your dLoss/dY{j} keeps only the path through the target node {t}: node {j} feeds all three "
-                        f"outputs, so dLoss/dY{j} = {sum_text}",
-                    ),
-                    Slip(
-                        "hidden_weights_of_other_node",
-                        lambda v, o=o: sum(err(v, k) * v[f"W{o}{k}"] for k in OUTPUTS),
-                        f"your dLoss/dY{j} uses W{o}5, W{o}6, W{o}7, the weights out of node {o}: node {j}'s are "
-                        f"W{j}5, W{j}6, W{j}7",
-                    ),
-                    Slip(
-                        "hidden_probabilities",
-                        lambda v, j=j: sum(v[f"P{k}"] * v[f"W{j}{k}"] for k in OUTPUTS),
-                        f"your dLoss/dY{j} uses P{t} where the target's error P{t} − 1 belongs",
-                    ),
-                    Slip(
-                        "hidden_gated",
-                        lambda v, j=j: gate(v[f"z{j}"]) * sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
-                        f"your dLoss/dY{j} is 0 because node {j} is off; but dLoss/dY{j} comes before the gate: "
-                        f"ReLU'(z{j}) enters node {j}'s gradients, not dLoss/dY{j}",
-                    ),
-                    Slip(
-                        "hidden_error_sign",
-                        lambda v, j=j: -sum(err(v, k) * v[f"W{j}{k}"] for k in OUTPUTS),
-                        f"your dLoss/dY{j} has the wrong sign: dLoss/dY{j} = {sum_text}, no minus sign",
-                    ),
-                ),
-            )
-        )
-    hidden_params = [(f"W{i}{j}", j, f"X{i}") for j in HIDDEN for i in INPUTS] + [(f"b{j}", j, None) for j in HIDDEN]
-    for p, j, x in hidden_params:
-        o = other_h[j]
-        times = f"·{x}" if x else ""
+def _other(net: Network, u: str) -> str:
+    """The other hidden node of the 2-2-3 net."""
+    (o,) = [h for h in net.hidden_nodes if h != u]
+    return o
 
-        def rule(v, j=j, x=x):
-            return v[f"dLoss/dY{j}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0)
 
-        slips = [
-            Slip(
-                "grad_no_gate",
-                lambda v, j=j, x=x: v[f"dLoss/dY{j}"] * (v[x] if x else 1.0),
-                f"your dLoss/d{p} leaves out ReLU'(z{j}): node {j} is off (z{j} < 0), so ReLU'(z{j}) = 0 stops "
-                f"the flow and dLoss/d{p} = 0",
-            ),
-            Slip(
-                "grad_sign",
-                lambda v, j=j, x=x: -v[f"dLoss/dY{j}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0),
-                f"your dLoss/d{p} has the wrong sign: dLoss/d{p} = dLoss/dY{j}·ReLU'(z{j}){times}",
-            ),
-            Slip(
-                "grad_other_hidden_error",
-                lambda v, j=j, o=o, x=x: v[f"dLoss/dY{o}"] * gate(v[f"z{j}"]) * (v[x] if x else 1.0),
-                f"your dLoss/d{p} uses dLoss/dY{o}: {p} leads into node {j}, so it takes dLoss/dY{j}",
-            ),
-            Slip(
-                "grad_gate_of_other_node",
-                lambda v, j=j, o=o, x=x: v[f"dLoss/dY{j}"] * gate(v[f"z{o}"]) * (v[x] if x else 1.0),
-                f"your dLoss/d{p} uses ReLU'(z{o}) where node {j}'s own ReLU'(z{j}) belongs",
-            ),
-        ]
-        if x:
-            other_x = "X2" if x == "X1" else "X1"
-            slips += [
-                Slip(
-                    "grad_no_input",
-                    lambda v, j=j: v[f"dLoss/dY{j}"] * gate(v[f"z{j}"]),
-                    f"your dLoss/d{p} leaves out {x}, the input of the edge {p}",
-                ),
-                Slip(
-                    "grad_other_input",
-                    lambda v, j=j, ox=other_x: v[f"dLoss/dY{j}"] * gate(v[f"z{j}"]) * v[ox],
-                    f"your dLoss/d{p} uses {other_x}: the edge {p} comes from node {x[1]}, so it carries {x}",
-                ),
-            ]
-        steps.append(
-            Step(
-                f"dLoss/d{p}",
-                f"dLoss/d{p}",
-                _grad_tex(p),
-                f"the gradient of the loss with respect to {p}",
-                f"dLoss/d{p} = dLoss/dY{j}·ReLU'(z{j}){times}",
-                rule,
-                tuple(slips),
-            )
-        )
-    order = [p for p, _, _ in output_params] + [p for p, _, _ in hidden_params]
-    return tuple(steps + _update_steps(order, lambda p: f"dLoss/d{p}"))
+def _hidden_sum(net: Network, u: str) -> Step:
+    """z3 = W13·X1 + W23·X2 + b3."""
+    j, o = u[1:], _other(net, u)[1:]
+    (wa, xa), (wb, xb) = weights_into(net, u)
+    (oa, _), (ob, _) = weights_into(net, _other(net, u))
+    return sum_step(net, u, f"the sum inside {net.relus[u].label}", bias_slips(net, u) + [
+        (30, "z_inputs_swapped", weighted_sum(net, u, use={xa: sym(xb), xb: sym(xa)}), f"your z{j} pairs {wa} with "
+         f"{xb} and {wb} with {xa}: W_ij is the weight from node i, so {wa} multiplies {xa}"),
+        (40, "z_weights_of_other_node", weighted_sum(net, u, use={wa: sym(oa), wb: sym(ob)}), f"your z{j} uses {oa} "
+         f"and {ob}, the weights into node {o}: node {j}'s are {wa} and {wb}"),
+        (50, "z_no_first_term", weighted_sum(net, u, drop={wa}), f"your z{j} leaves out the term {wa}·{xa}"),
+        (60, "z_no_second_term", weighted_sum(net, u, drop={wb}), f"your z{j} leaves out the term {wb}·{xb}"),
+    ])  # fmt: skip
+
+
+def _logit(net: Network, node: str) -> Step:
+    """Y5 = W35·Y3 + W45·Y4 + b5: an output node is linear."""
+    k, (wa, wb, b) = node[1:], net.in_edges(node)
+    rows = [
+        (10 * i, f"logit_uses_{r.pre}", weighted_sum(net, node, use={u: sym(r.pre)}), f"your {node} uses {r.pre} "
+         f"where {u} = ReLU({r.pre}) belongs: {r.label} is off, so {u} = 0", node_off(r.pre))
+        for i, (u, r) in enumerate(net.relus.items(), 1)
+    ]  # fmt: skip
+    return sum_step(net, node, f"the output (logit) of node {k}", rows + [
+        (30, "logit_no_bias", weighted_sum(net, node, drop={b}), f"your {node} leaves out the bias {b}"),
+        (40, "logit_relu", ReLU(weighted_sum(net, node)), f"your {node} went through a ReLU: the output nodes are "
+         f"linear, {node} = {weighted_sum(net, node).text()}, negative or not"),
+        (50, "logit_weights_swapped", weighted_sum(net, node, use={wa: sym(wb), wb: sym(wa)}), f"your {node} pairs "
+         f"{wa} with Y4: {wa} is the weight from node 3, so it multiplies Y3"),
+    ])  # fmt: skip
+
+
+def _softmax_negated(k: int) -> Callable[[Values], float]:
+    """e^(−Yk) / Σ e^(−Ym): computed without the clamp of e^Y, so a huge −Y is no slip anybody made."""
+    return lambda v: math.exp(-v[f"Y{k}"]) / sum(math.exp(-v[f"Y{m}"]) for m in OUTPUTS)
+
+
+def _probability(net: Network, node: str) -> Step:
+    """P5 = e^Y5 / (e^Y5 + e^Y6 + e^Y7)."""
+    k, ys = int(node[1:]), [sym(y) for y in net.output_nodes]
+    exps = " + ".join(f"e^{y}" for y in net.output_nodes)
+    return step(f"P{k}", f"P_{k}", f"the probability of class {k} (softmax)", exp(sym(node)) / total(
+        [exp(y) for y in ys]), [
+        (10, "softmax_not_divided", exp(sym(node)), f"your P{k} is e^{node} alone: divide by the sum {exps}, so that "
+         "the three add up to 1"),
+        (20, "softmax_no_exp", sym(node) / total(ys), f"your P{k} divides the logit {node} by "
+         f"{total(ys).text()}: softmax divides e^{node} by {exps}"),
+        (30, "softmax_negated", _softmax_negated(k), f"your P{k} uses e^(−{node}): the largest logit must get the "
+         "largest probability"),
+    ])  # fmt: skip
+
+
+def _cross_entropy(net: Network, t: int) -> Step:
+    """Loss = −log P_t, the natural log."""
+    P = sym(f"P{t}")
+    others = [(30 + i, f"loss_other_class_{m}", -log(sym(f"P{m}")), f"your Loss is −log P{m}: the target is node "
+               f"{t}, so Loss = −log P{t}") for i, m in enumerate(k for k in net.classes if k != t)]  # fmt: skip
+    return step("Loss", r"\text{Loss}", "the loss, −log of the target node's probability", note(
+        -log(P), "(natural log)"), [
+        (10, "loss_sign", log(P), f"your Loss is log P{t}: the loss is minus it, Loss = −log P{t}, a positive number"),
+        (20, "loss_log10", -log10(P), f"your Loss uses log base 10: the notes' log is the natural log, "
+         f"Loss = −ln P{t}"),
+        *others,
+        (50, "loss_one_minus", ONE - P, f"your Loss is 1 − P{t}: the loss is Loss = −log P{t}"),
+    ])  # fmt: skip
+
+
+def _output_error(net: Network, node: str, t: int) -> Step:
+    """dLoss/dY_k = P_k − 1 at the target node, P_k at the others."""
+    k = int(node[1:])
+    P, symbol, words = sym(f"P{k}"), rf"\frac{{d\text{{Loss}}}}{{dY_{k}}}", OUTPUT_ERROR_WORDS.format(k=k)
+    if k == t:
+        return step(f"dLoss/dY{k}", symbol, words, P - ONE, [
+            (10, "target_error_no_one", P, f"your dLoss/dY{k} is P{k}, where P{k} − 1 belongs: node {k} is the "
+             f"target, so its error is P{k} − 1"),
+            (20, "error_sign", ONE - P, f"your dLoss/dY{k} is 1 − P{k}: the error is what the net predicted minus "
+             f"what it should, P{k} − 1"),
+        ])  # fmt: skip
+    return step(f"dLoss/dY{k}", symbol, words, P, [
+        (10, "other_error_minus_one", P - ONE, f"your dLoss/dY{k} is P{k} − 1: only the target node {t} has the −1, "
+         f"so dLoss/dY{k} = P{k}"),
+        (20, "error_sign", -P, f"your dLoss/dY{k} is −P{k}: raising Y{k} raises P{k} and with it the loss, "
+         f"dLoss/dY{k} = P{k}"),
+        (30, "other_error_zero", Num(0.0, "0"), f"your dLoss/dY{k} is 0: node {k} is not the target, but through "
+         f"the softmax's shared denominator Y{k} still moves P{t}; dLoss/dY{k} = P{k}"),
+    ])  # fmt: skip
+
+
+def _output_gradient(net: Network, p: str, t: int) -> Step:
+    """dLoss/dW35 = dLoss/dY5·Y3, dLoss/db5 = dLoss/dY5: the output error times what the edge carries."""
+    node, y = net.edges[p].dst, net.edges[p].src
+    k, err = int(node[1:]), sym(f"dLoss/d{node}")
+    formula = f"dLoss/d{p} = {times(err, y).text()}"
+    rows: list[Any] = [(10, "grad_sign", times(-err, y), f"your dLoss/d{p} has the wrong sign: {formula}")]
+    if k == t:
+        rows.append((20, "grad_probability_for_error", times(sym(f"P{k}"), y), f"your dLoss/d{p} uses P{k} where "
+                     f"the target's error P{k} − 1 belongs"))  # fmt: skip
+    if y is None:
+        first = net.hidden_nodes[0]
+        return grad_step(p, err, rows + [(30, "grad_bias_times_value", err * sym(first), f"your dLoss/d{p} "
+                                          f"multiplies by {first}: a bias enters {node} with factor 1")])  # fmt: skip
+    j, o, z = y[1:], _other(net, y), net.relus[y].pre
+    return grad_step(p, err * sym(y), rows + [
+        (30, "grad_no_input", err, f"your dLoss/d{p} leaves out {y}, the value the edge {p} carries"),
+        (40, "grad_other_hidden_value", err * sym(o), f"your dLoss/d{p} uses {o}: the edge {p} comes from node {j}, "
+         f"so it carries {y}"),
+        (50, "grad_z_for_value", err * sym(z), f"your dLoss/d{p} uses {z} where {y} = ReLU({z}) belongs: node {j} "
+         f"is off, so {y} = 0", node_off(z)),
+        (60, "grad_weight_for_input", err * sym(p), f"your dLoss/d{p} multiplies by the weight {p} where the value "
+         f"it carries, {y}, belongs"),
+    ])  # fmt: skip
+
+
+def _sent_back(net: Network, u: str, factor: Callable[[str], Expr]) -> Expr:
+    """Σ over u's out-edges p (into node d) of factor(d)·p: what reaches u from its parents."""
+    return total([factor(net.edges[p].dst) * sym(p) for p in net.out_edges(u)])
+
+
+def _hidden_error(net: Network, u: str, t: int) -> Step:
+    """dLoss/dY3 = dLoss/dY5·W35 + dLoss/dY6·W36 + dLoss/dY7·W37: the error summed over node 3's parents."""
+    j, o, z = u[1:], _other(net, u), sym(net.relus[u].pre)
+    err = _sent_back(net, u, lambda d: grad(d))
+    formula = f"dLoss/d{u} = {err.text()}"
+    (to_t,) = [p for p in net.out_edges(u) if net.edges[p].dst == f"Y{t}"]
+    return step(f"dLoss/d{u}", rf"\frac{{d\text{{Loss}}}}{{dY_{j}}}", f"the error at hidden node {j}, summed over "
+                f"its parents", err, [
+        (10, "hidden_target_path_only", grad(f"Y{t}") * sym(to_t), f"your dLoss/d{u} keeps only the path through "
+         f"the target node {t}: node {j} feeds all three outputs, so {formula}"),
+        (20, "hidden_weights_of_other_node", _sent_back(net, o, lambda d: grad(d)), f"your dLoss/d{u} uses "
+         f"{', '.join(net.out_edges(o))}, the weights out of node {o[1:]}: node {j}'s are "
+         f"{', '.join(net.out_edges(u))}"),
+        (30, "hidden_probabilities", _sent_back(net, u, lambda d: sym(net.probability_of[d])), f"your dLoss/d{u} "
+         f"uses P{t} where the target's error P{t} − 1 belongs"),
+        (40, "hidden_gated", gate(z) * err, f"your dLoss/d{u} is 0 because node {j} is off; but dLoss/d{u} comes "
+         f"before the gate: ReLU'({z.text()}) enters node {j}'s gradients, not dLoss/d{u}"),
+        (50, "hidden_error_sign", -err, f"your dLoss/d{u} has the wrong sign: {formula}, no minus sign"),
+    ])  # fmt: skip
+
+
+def _hidden_gradient(net: Network, p: str) -> Step:
+    """dLoss/dW13 = dLoss/dY3·ReLU'(z3)·X1: the hidden error let through the node's gate, times what p carries."""
+    u, x = net.edges[p].dst, net.edges[p].src
+    j, o = u[1:], _other(net, u)
+    err, z, zo = grad(u), sym(net.relus[u].pre), sym(net.relus[o].pre)
+    expr = times(err * gate(z), x)
+    formula = f"dLoss/d{p} = {expr.text()}"
+    rows: list[Any] = [
+        (10, "grad_no_gate", times(err, x), f"your dLoss/d{p} leaves out ReLU'({z.text()}): node {j} is off "
+         f"({z.text()} < 0), so ReLU'({z.text()}) = 0 stops the flow and dLoss/d{p} = 0"),
+        (20, "grad_sign", times(-err * gate(z), x), f"your dLoss/d{p} has the wrong sign: {formula}"),
+        (30, "grad_other_hidden_error", times(grad(o) * gate(z), x), f"your dLoss/d{p} uses dLoss/d{o}: {p} leads "
+         f"into node {j}, so it takes dLoss/d{u}"),
+        (40, "grad_gate_of_other_node", times(err * gate(zo), x), f"your dLoss/d{p} uses ReLU'({zo.text()}) where "
+         f"node {j}'s own ReLU'({z.text()}) belongs"),
+    ]  # fmt: skip
+    if x:
+        (other_x,) = [i for i in net.inputs if i != x]
+        rows += [
+            (50, "grad_no_input", err * gate(z), f"your dLoss/d{p} leaves out {x}, the input of the edge {p}"),
+            (60, "grad_other_input", err * gate(z) * sym(other_x), f"your dLoss/d{p} uses {other_x}: the edge {p} "
+             f"comes from node {x[1]}, so it carries {x}"),
+        ]  # fmt: skip
+    return grad_step(p, expr, rows)
 
 
 _SINGLE = _single_neuron()
