@@ -886,3 +886,19 @@ def test_the_right_values_are_computed_once_per_problem(network, monkeypatch):
     first = next(iter(p.params))
     p.params[first] += 0.5   # a problem written over by hand: its values are computed again
     assert personal.right_values(p) != right and 0 < len(calls) <= n
+
+
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+def test_the_sheet_in_a_notebook_styles_only_itself(network):
+    """Shown in a notebook, the sheet's CSS must not restyle JupyterLab's page (its body, headings, tables): every
+    rule's selector starts inside the sheet's own <div>. The standalone page may style its body."""
+    sheet = byhand.sheet(network, "learner")
+    shown = sheet._repr_html_()
+    css = "\n".join(re.findall(r"<style>(.*?)</style>", shown, re.S))
+    rules = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules = re.sub(r"@media[^{]*\{", "", rules)  # a media query's rules are checked as the others
+    selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", rules) for s in block.split(",") if s.strip()]
+    assert selectors, "the sheet has no CSS to check"
+    assert all(s.startswith(".gradelib-byhand-sheet") for s in selectors), selectors
+    assert 'class="gradelib-byhand-sheet"' in shown
+    assert re.search(r"body\s*\{", sheet.html())  # the standalone page keeps its own page margins

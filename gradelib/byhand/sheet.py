@@ -40,20 +40,27 @@ TITLES = {
     "softmax_223": "The 2-2-3 softmax network (notes 002)",
 }
 
+# The sheet's rules, scoped to its own <div>: shown in a notebook, the sheet sits inside JupyterLab's page (and an
+# nbconvert export's), whose body, headings and tables an unscoped rule would restyle.
 STYLE = """
-body { font-family: Georgia, 'Times New Roman', serif; margin: 1.5em auto; max-width: 52em; color: #111; }
-h1 { font-size: 1.35em; margin-bottom: 0.2em; }
-.who { color: #444; margin-top: 0; }
-.givens td { padding: 1px 10px 1px 0; }
-.drawing svg { max-width: 100%; height: auto; }
-table.steps { border-collapse: collapse; width: 100%; }
-table.steps th, table.steps td { border: 1px solid #999; padding: 4px 6px; text-align: left; vertical-align: middle; }
-table.steps td.box { width: 9em; height: 1.9em; }
-table.steps tr { page-break-inside: avoid; }
-.how { font-size: 0.92em; color: #333; }
-code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on white: WCAG AA for small text */
-@media print { body { margin: 0.5cm; } .drawing svg { max-height: 9cm; } }
+.gradelib-byhand-sheet { font-family: Georgia, 'Times New Roman', serif; max-width: 52em; color: #111; }
+.gradelib-byhand-sheet h1 { font-size: 1.35em; margin-bottom: 0.2em; }
+.gradelib-byhand-sheet .who { color: #444; margin-top: 0; }
+.gradelib-byhand-sheet .givens td { padding: 1px 10px 1px 0; }
+.gradelib-byhand-sheet .drawing svg { max-width: 100%; height: auto; }
+.gradelib-byhand-sheet table.steps { border-collapse: collapse; width: 100%; }
+.gradelib-byhand-sheet table.steps th, .gradelib-byhand-sheet table.steps td {
+  border: 1px solid #999; padding: 4px 6px; text-align: left; vertical-align: middle; }
+.gradelib-byhand-sheet table.steps td.box { width: 9em; height: 1.9em; }
+.gradelib-byhand-sheet table.steps tr { page-break-inside: avoid; }
+.gradelib-byhand-sheet .how { font-size: 0.92em; color: #333; }
+.gradelib-byhand-sheet code.key { font-size: 0.8em; color: #595959; margin-left: 0.6em; }   /* 7:1 on white: AA */
+@media print { .gradelib-byhand-sheet .drawing svg { max-height: 9cm; } }
 """
+PAGE_STYLE = """
+body { margin: 1.5em auto; max-width: 52em; }
+@media print { body { margin: 0.5cm; } }
+"""  # the standalone page's own body: only html() has one
 
 
 def drawing_svg(p: Any) -> str:
@@ -138,7 +145,7 @@ class Sheet:
         title = html.escape(f"Backprop by hand: {p.network}, {p.student_id}")
         return (
             f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
-            f"<style>{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
+            f"<style>{PAGE_STYLE}{STYLE}</style>\n</head>\n<body>\n{self.fragment()}\n</body>\n</html>\n"
         )
 
     def save(self, path: str | os.PathLike[str]) -> Any:
