@@ -1145,12 +1145,9 @@ def _explained(c: Case, ways: Sequence[Way]) -> list[Cause]:
         matches = np.all(agree(c.St, A), axis=2)
         changes = touches & ~np.all(agree(A, c.Gt), axis=2)
     explains = changes & matches & c.is_wrong
-    refuted = np.any(changes & ~c.is_wrong, axis=1)
-    found = []
-    for way, row, no in zip(ways, explains, refuted):
-        if row.any() and (not no or way.slip.each_alone or way.gives.each_alone):
-            found.append(Cause(*way, [k for k, x in zip(c.params, row) if x]))
-    return found
+    alone = np.array([w.slip.each_alone or w.gives.each_alone for w in ways])
+    kept = np.any(explains, axis=1) & (alone | ~np.any(changes & ~c.is_wrong, axis=1))
+    return [Cause(*ways[i], [c.params[j] for j in np.flatnonzero(explains[i])]) for i in np.flatnonzero(kept)]
 
 
 def _first_ways(c: Case) -> tuple[list[Way], list[Cause]]:
