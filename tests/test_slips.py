@@ -101,3 +101,19 @@ def test_a_lower_priority_names_the_mistake_when_two_slips_give_the_same_numbers
                if s in (left_out, other) else s for s in diagnose.SLIPS]
     monkeypatch.setattr(diagnose, "SLIPS", by_priority(swapped))
     assert named() == {"wrong_relu_derivative"}
+
+
+def test_a_second_slip_through_a_first_ones_factor_may_touch_fewer_parameters():
+    """The error sent back without the target (a factor, in the hidden layer only) and, on top, the weight in place
+    of x1 in dLoss/dw11: both named.  The second slip gives no dLoss/db1, which once raised a KeyError."""
+    def fn(x, p, t):
+        (x1,) = x
+        z1 = p["w11"] * x1 + p["b1"]
+        z2 = p["w12"] * max(z1, 0.0) + p["b2"]
+        d2, d2_back = (max(z2, 0.0) - t) * (z2 > 0), max(z2, 0.0) * (z2 > 0)
+        d1 = d2_back * p["w12"] * (z1 > 0)
+        return {"w11": d1 * p["w11"], "b1": d1, "w12": d2 * max(z1, 0.0), "b2": d2}
+
+    for seed in (0, 1):
+        r = gradelib.check("relu_chain", fn, seed=seed)
+        assert set(r.mistakes) == {"output_error_without_target", "weight_for_input"}, str(r)
