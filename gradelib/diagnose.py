@@ -35,7 +35,6 @@ Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -89,6 +88,7 @@ class Shape:
     weights: tuple[str, ...]  # the parameters on an edge from a node (not a bias)
     biases: dict[str, str]  # node -> its bias
     below: dict[str, list[str]]  # ReLU node -> the hidden parameters whose error flows back through it
+    through: dict[str, Any]  # node -> a mask (m,) of the parameters whose error flows back through it (or into it)
     every: Any  # masks (m,) of every parameter, of the hidden ones and of the output layer's
     hidden: Any
     output: Any
@@ -148,6 +148,7 @@ def _shape(net: Network) -> Shape:
         weights=tuple(p for p, (src, _) in net.edges.items() if src is not None),
         biases={dst: p for p, (src, dst) in net.edges.items() if src is None},
         below={u: [k for k in hidden_params if u in net.downstream(net.edges[k].dst)] for u in net.relus},
+        through={u: np.array([u == dst or u in net.downstream(dst) for _, dst in net.edges.values()]) for u in nodes},
         every=np.ones(len(net.params), bool),
         hidden=np.array([k in hidden_params for k in net.params]),
         output=np.array([k in output_params for k in net.params]),
@@ -167,32 +168,62 @@ class Job:
     T: Any = None  # the targets; None: the test points' own
     patch: dict[int, Any] = field(default_factory=dict)  # row -> values set by hand (the output layer's own)
     rows: Any = None  # the gradient, a table (m, n) in the order of the params, once Jobs.run has run
+    moves: Any = None  # what reach() found, once asked
 
     def gradient(self) -> Any:
         if self.rows is None:
             raise RuntimeError("a changed network's gradient was read before Jobs.run")
         return self.rows
 
+    def reach(self, shape: Shape) -> Any:
+        """A mask (m,) of the parameters whose gradient the change can move: those whose error flows back through a
+        changed node or edge, those set by hand; every one when the point itself moves.  Elsewhere the gradient is
+        the plain one, up to the oracle's error (below 1e-9, far inside the checker's tolerance)."""
+        if self.moves is None:
+            self.moves = shape.every if self.P is not None or self.T is not None else self._reach(shape)
+        return self.moves
+
+    def _reach(self, shape: Shape) -> Any:
+        reach = np.zeros(len(shape.params), bool)
+        for node in [*self.slopes, *(shape.net.edges[e].src for e in self.back)]:
+            reach |= shape.through[node]
+        reach[list(self.patch)] = True
+        return reach
+
 
 class Jobs:
-    """The changed networks asked for and not differentiated yet: run() differentiates them in one oracle call."""
+    """The changed networks asked for and not differentiated yet: run() differentiates them in one oracle call.
+
+    Every job of one batch (those asked until the waiting ones have all run) is differentiated with the local
+    derivatives of the whole batch written out (gradelib.surgery), even when only some of them run: so a job's
+    numbers, to the last bit, do not depend on which others ran with it.
+    """
 
     def __init__(self, net: Network, pts: Any) -> None:
         self.net, self.pts = net, pts
         self.waiting: list[Job] = []
+        self.batch: list[Job] = []  # the jobs asked since the waiting ones last all ran
 
     def ask(self, slopes: Any = None, back: Any = None, P: Any = None, T: Any = None) -> Job:
         job = Job(dict(slopes or {}), dict(back or {}), P, T)
         self.waiting.append(job)
+        self.batch.append(job)
         return job
 
-    def run(self) -> None:
-        jobs, self.waiting = self.waiting, []
+    def run(self, only: Iterable[Job] | None = None) -> None:
+        """Differentiate the waiting jobs, or those of them among only, in one oracle call."""
+        chosen = {id(j) for j in (self.waiting if only is None else only)}
+        jobs = [j for j in self.waiting if id(j) in chosen]
+        self.waiting = [j for j in self.waiting if id(j) not in chosen]
         if not jobs:
             return
-        pts = self.pts
+        pts, batch = self.pts, self.batch
+        if not self.waiting:
+            self.batch = []
         blocks = [(pts.P if j.P is None else j.P, pts.T if j.T is None else j.T, j.slopes, j.back) for j in jobs]
-        X, P, T, ops = stack(self.net, pts.X, blocks)
+        nodes = list(dict.fromkeys(u for j in batch for u in j.slopes))
+        edges = list(dict.fromkeys(e for j in batch for e in j.back))
+        X, P, T, ops = stack(self.net, pts.X, blocks, nodes, edges)
         V = loss_gradients(self.net, X, P, T, ops)
         table = np.stack([V[k] for k in self.net.params]).reshape(len(self.net.params), len(jobs), len(pts))
         for i, job in enumerate(jobs):
@@ -219,7 +250,7 @@ class Gives:
 
     def only(self, mask: Any, each_alone: bool = False) -> Gives:
         """The same values, for the parameters of mask only: the slip leaves the others as they are."""
-        return dataclasses.replace(self, touches=self.touches & mask, each_alone=each_alone)
+        return Gives(self.table, self.touches & mask, each_alone, self.factor, self.job)
 
 
 # ------------------------------------------------------------------ one diagnosis: the student's numbers
@@ -1133,10 +1164,10 @@ def _ways(c: Case) -> Iterator[Way]:
                 yield Way(slip, detail, gives)
 
 
-def _explained(c: Case, ways: Sequence[Way]) -> list[Cause]:
-    """The ways that explain wrong parameters (matching the student at every test point where the right gradient
-    differs), unless they change a parameter the student has right where a slip is one change to the whole
-    computation; all judged at once."""
+def _explained(c: Case, ways: Sequence[Way]) -> list[Cause | None]:
+    """For each way, what it explains: the wrong parameters where it matches the student at every test point and
+    differs from the right gradient; None when that is none, or when it changes a parameter the student has right
+    and the slip is one change to the whole computation.  All judged at once."""
     if not ways:
         return []
     A = np.stack([w.gives.table() for w in ways])  # (ways, m, n)
@@ -1147,25 +1178,59 @@ def _explained(c: Case, ways: Sequence[Way]) -> list[Cause]:
     explains = changes & matches & c.is_wrong
     alone = np.array([w.slip.each_alone or w.gives.each_alone for w in ways])
     kept = np.any(explains, axis=1) & (alone | ~np.any(changes & ~c.is_wrong, axis=1))
-    return [Cause(*ways[i], [c.params[j] for j in np.flatnonzero(explains[i])]) for i in np.flatnonzero(kept)]
+    return [
+        Cause(*w, [c.params[j] for j in np.flatnonzero(row)]) if k else None for w, row, k in zip(ways, explains, kept)
+    ]
 
 
 def _first_ways(c: Case) -> tuple[list[Way], list[Cause]]:
-    """Every way, and those that explain wrong parameters; the changed networks differentiated in one oracle call,
-    and not at all when a way before the first that needs them explains every wrong parameter (then only the
-    ways up to it are returned)."""
-    ways, head, rest = _ways(c), [], []
+    """Every way, and those that explain wrong parameters, in the table's order.
+
+    Only as few changed networks are differentiated as that takes: none when a way before the first that needs
+    one explains every wrong parameter (then only the ways up to it are returned); else first those that can move
+    every wrong parameter (Job.reach) and come before the first way without one that explains them all, since
+    only these can name the mistake alone; the others only when none of these does (each batch in one call).
+    """
+    ways, asked = _ways(c), []
     for way in ways:
+        asked.append(way)
         if way.gives.job is not None:
-            rest.append(way)
             break
-        head.append(way)
-    found = _explained(c, head)
-    if any(len(f.params) == len(c.wrong) for f in found) or not rest:
-        return head, found
-    rest += ways
-    c.jobs.run()
-    return head + rest, found + _explained(c, rest)
+    judged: dict[int, Cause | None] = {}
+    _judge(c, asked, judged, [i for i, w in enumerate(asked) if w.gives.job is None])
+    if _full(c, judged) is not None or not asked or asked[-1].gives.job is None:
+        return asked, _found(asked, judged)
+    asked += ways
+    _judge(c, asked, judged, [i for i, w in enumerate(asked) if w.gives.job is None and i not in judged])
+    first = _full(c, judged)
+    able = [i for i, w in enumerate(asked[:first]) if i not in judged and _can_explain_all(c, w)]
+    c.jobs.run(job for i in able if (job := asked[i].gives.job) is not None)
+    _judge(c, asked, judged, able)
+    if _full(c, judged) is None:
+        c.jobs.run()
+        _judge(c, asked, judged, [i for i in range(len(asked)) if i not in judged])
+    return asked, _found(asked, judged)
+
+
+def _can_explain_all(c: Case, way: Way) -> bool:
+    """Whether the way, which reads a changed network, can move every wrong parameter."""
+    assert way.gives.job is not None
+    return bool(np.all(way.gives.touches & way.gives.job.reach(c.shape) | ~c.is_wrong))
+
+
+def _judge(c: Case, asked: list[Way], judged: dict[int, Cause | None], which: list[int]) -> None:
+    judged.update(zip(which, _explained(c, [asked[i] for i in which])))
+
+
+def _full(c: Case, judged: dict[int, Cause | None]) -> int | None:
+    """The place of the first way judged that explains every wrong parameter, or None."""
+    full = [i for i, f in judged.items() if f is not None and len(f.params) == len(c.wrong)]
+    return min(full) if full else None
+
+
+def _found(asked: list[Way], judged: dict[int, Cause | None]) -> list[Cause]:
+    """What the ways judged explain, in the table's order."""
+    return [f for i, f in sorted(judged.items()) if f is not None]
 
 
 def _cover(found: list[Cause], wrong: list[str]) -> list[Cause]:

@@ -71,13 +71,15 @@ def record(net: Any, X: Any, P: Any, T: Any) -> Any:
     return rec, state
 
 
-def stack(net: Any, X: Any, blocks: Sequence[Any]) -> Any:
+def stack(net: Any, X: Any, blocks: Sequence[Any], nodes: Sequence[str] = (), edges: Sequence[str] = ()) -> Any:
     """Many changed networks differentiated in one oracle call: the points repeated once per block.
 
     blocks: [(P, T, slopes, back)], P a dict of arrays (n,), T (n,), slopes and back
     {node or edge: scalar or (n, 1)}.  Returns (X, P, T, ops) over n·len(blocks)
     rows.  A node or edge a block leaves alone keeps its own local derivative
-    (ReLU'(z) at its base z, its own weight): the same gradient as the plain network.
+    (ReLU'(z) at its base z, its own weight): the same gradient as the plain network,
+    computed the way a changed one is where any block changes it, or it is among
+    nodes and edges (so that a block's numbers do not depend on the other blocks).
     """
     n = len(blocks[0][1])
     Xs = tuple(np.tile(np.asarray(x, float), len(blocks)) for x in X)
@@ -87,8 +89,8 @@ def stack(net: Any, X: Any, blocks: Sequence[Any]) -> Any:
     Ts = np.concatenate([np.asarray(b[1]) for b in blocks])
     base, _ = record(net, Xs, Ps, Ts)
     # a block's own rows where it changes the node or edge; elsewhere the plain network's ReLU'(z) and weight
-    slope = {u: (base.z[u] > 0) * 1.0 for u in dict.fromkeys(u for b in blocks for u in b[2])}
-    back = {e: column(Ps[e]).copy() for e in dict.fromkeys(e for b in blocks for e in b[3])}
+    slope = {u: (base.z[u] > 0) * 1.0 for u in dict.fromkeys([*nodes, *(u for b in blocks for u in b[2])])}
+    back = {e: column(Ps[e]).copy() for e in dict.fromkeys([*edges, *(e for b in blocks for e in b[3])])}
     for i, b in enumerate(blocks):
         for changed, values in ((slope, b[2]), (back, b[3])):
             for key, value in values.items():
