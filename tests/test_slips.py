@@ -1,10 +1,19 @@
-"""gradelib.slips: the one record of a known mistake, and the order in which slips name one."""
+"""gradelib.slips: the one record of a known mistake, the order in which slips name one, and the diagnosis's table of them."""
 
 import dataclasses
+import random
+import sys
+from functools import partial
+from pathlib import Path
 
 import pytest
 
+import gradelib
+from gradelib import diagnose
 from gradelib.slips import Slip, by_priority
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import handwritten as hw  # noqa: E402
 
 
 def test_priority_not_list_position_decides_the_order():
@@ -38,18 +47,6 @@ def test_counts_as_names_the_mistake_a_slip_is_counted_under():
 
 
 # ------------------------------------------------------------------ the diagnosis's table of slips
-
-import random  # noqa: E402
-import sys  # noqa: E402
-from functools import partial  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import gradelib  # noqa: E402
-from gradelib import diagnose  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import handwritten as hw  # noqa: E402
-
 
 def relu_chain_other_slope(x, p, t):
     """ReLU'(z2) where ReLU'(z1) belongs: since δ2 carries ReLU'(z2) already, it is also ReLU'(z1) left out."""
