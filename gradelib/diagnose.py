@@ -1203,7 +1203,7 @@ def _first_ways(c: Case) -> tuple[list[Way], list[Cause]]:
     asked += ways
     _judge(c, asked, judged, [i for i, w in enumerate(asked) if w.gives.job is None and i not in judged])
     first = _full(c, judged)
-    able = [i for i, w in enumerate(asked[:first]) if i not in judged and _can_explain_all(c, w)]
+    able = _able(c, [i for i in range(len(asked[:first])) if i not in judged], asked)
     c.jobs.run(job for i in able if (job := asked[i].gives.job) is not None)
     _judge(c, asked, judged, able)
     if _full(c, judged) is None:
@@ -1212,10 +1212,18 @@ def _first_ways(c: Case) -> tuple[list[Way], list[Cause]]:
     return asked, _found(asked, judged)
 
 
-def _can_explain_all(c: Case, way: Way) -> bool:
-    """Whether the way, which reads a changed network, can move every wrong parameter."""
-    assert way.gives.job is not None
-    return bool(np.all(way.gives.touches & way.gives.job.reach(c.shape) | ~c.is_wrong))
+def _able(c: Case, which: list[int], asked: list[Way]) -> list[int]:
+    """Those of the ways asked[which], each reading a changed network, that can move every wrong parameter."""
+    if not which:
+        return []
+    moves = np.stack([asked[i].gives.touches & _job(asked[i]).reach(c.shape) for i in which])
+    return [i for i, ok in zip(which, np.all(moves | ~c.is_wrong, axis=1)) if ok]
+
+
+def _job(way: Way) -> Job:
+    if way.gives.job is None:
+        raise ValueError(f"the way {way.slip.name} {way.detail} reads no changed network")
+    return way.gives.job
 
 
 def _judge(c: Case, asked: list[Way], judged: dict[int, Cause | None], which: list[int]) -> None:
