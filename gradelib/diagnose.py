@@ -26,9 +26,11 @@ explains every wrong parameter wins; else the fewest that explain the most
 forward-pass state.
 
 Speed: every way is a table (parameters × test points), so whether it explains
-the student is a few array operations over all of them at once; the changed
-networks are differentiated together, in one oracle call (Jobs.run), and not
-at all when a slip that needs none already explains every wrong parameter.
+the student is a few array operations over all of them at once.  The changed
+networks are differentiated together, one oracle call per batch (Jobs.run):
+none when a slip that needs none already explains every wrong parameter; else
+first those that can move every wrong parameter (Job.reach), and the others
+only when none of these explains them all (_first_ways).
 
 Agreement uses the checker's tolerance: |s − g| ≤ ATOL + RTOL·|g|.
 """
