@@ -125,19 +125,29 @@ def loss_gradients(net: Any, X: Any, P: Any, T: Any, ops: Any = PLAIN) -> dict[s
     state = net.forward(Xc, Pp, np.asarray(T)[:, None], ops)
     L = state["Loss"]
     on = [state[relu.pre] > 0 for relu in net.relus.values()]
-    return {k: quotient(L, on, j, h[k]) for j, k in enumerate(net.params)}
+    g = quotients(L, on, np.stack([h[k] for k in net.params], axis=1))
+    return {k: g[:, j].copy() for j, k in enumerate(net.params)}
 
 
 def quotient(L: Any, on: Any, j: Any, h: Any) -> Any:
-    """The difference quotient of the loss along columns 2j (+h) and 2j+1 (−h), the last column the base.
+    """The difference quotient of the loss along columns 2j (+h) and 2j+1 (−h), the last column the base
+    (see quotients); h a number or one per point (n,)."""
+    cols = np.concatenate([L[:, 2 * j : 2 * j + 2], L[:, -1:]], axis=1)
+    switched = [np.concatenate([s[:, 2 * j : 2 * j + 2], s[:, -1:]], axis=1) for s in on]
+    return quotients(cols, switched, np.reshape(h, (-1, 1)))[:, 0].copy()
 
-    L: losses (n, 2m + 1); on: for each ReLU, whether it is on (n, 2m + 1).  Central,
-    (L+ − L−)/2h, except where the move to one side switched a ReLU and the other
-    did not: then the one-sided quotient on the side where none switched.
+
+def quotients(L: Any, on: Any, h: Any) -> Any:
+    """The difference quotients of the loss along every pair of columns 2j (+h_j), 2j+1 (−h_j), the last column the
+    base: an array (n, m).
+
+    L: losses (n, 2m + 1); on: for each ReLU, whether it is on (n, 2m + 1); h: the steps (n, m) (or (1, 1)).
+    Central, (L+ − L−)/2h, except where the move to one side switched a ReLU and the other did not: then the
+    one-sided quotient on the side where none switched.
     """
-    plus, minus, base = L[:, 2 * j], L[:, 2 * j + 1], L[:, -1]
-    moved_plus = np.any([s[:, 2 * j] != s[:, -1] for s in on], axis=0)
-    moved_minus = np.any([s[:, 2 * j + 1] != s[:, -1] for s in on], axis=0)
+    plus, minus, base = L[:, 0:-1:2], L[:, 1:-1:2], L[:, -1:]
+    moved_plus = np.any([s[:, 0:-1:2] != s[:, -1:] for s in on], axis=0)
+    moved_minus = np.any([s[:, 1:-1:2] != s[:, -1:] for s in on], axis=0)
     g = (plus - minus) / (2 * h)
     g = np.where(moved_plus & ~moved_minus, (base - minus) / h, g)
     return np.where(moved_minus & ~moved_plus, (plus - base) / h, g)

@@ -35,6 +35,10 @@ class Slip(Generic[Known]):
     #                                learner recomputed them on their own
     each_alone: bool = False  # the slip may be made in each parameter on its own, so a right parameter does not
     #                           refute it (a sign, a factor); False: one change to the whole computation
+    counts_as: str | Callable[..., str] | None = None  # the mistake's name the report counts when it is not ``name``:
+    #   one several slips share (two ways of returning the step), or one that depends on where the slip is made (a
+    #   sign flipped everywhere, or in the hidden layer only), then a function of the same arguments as ``words``;
+    #   None: ``name`` itself
 
     def applies(self, known: Known) -> bool:
         """Whether the slip may name the mistake here."""
@@ -43,6 +47,12 @@ class Slip(Generic[Known]):
     def sentence(self, *numbers: Any) -> str:
         """The words, with the numbers they quote when they quote any."""
         return self.words(*numbers) if callable(self.words) else self.words
+
+    def counted(self, *numbers: Any) -> str:
+        """The mistake's name the report counts, where ``words`` says it with these arguments."""
+        if self.counts_as is None:
+            return self.name
+        return self.counts_as(*numbers) if callable(self.counts_as) else self.counts_as
 
 
 def by_priority(slips: Iterable[Slip[Known]]) -> list[Slip[Known]]:

@@ -71,38 +71,30 @@ def record(net: Any, X: Any, P: Any, T: Any) -> Any:
     return rec, state
 
 
-def stack(net: Any, X: Any, blocks: Sequence[Any]) -> Any:
+def stack(net: Any, X: Any, blocks: Sequence[Any], nodes: Sequence[str] = (), edges: Sequence[str] = ()) -> Any:
     """Many changed networks differentiated in one oracle call: the points repeated once per block.
 
     blocks: [(P, T, slopes, back)], P a dict of arrays (n,), T (n,), slopes and back
     {node or edge: scalar or (n, 1)}.  Returns (X, P, T, ops) over n·len(blocks)
     rows.  A node or edge a block leaves alone keeps its own local derivative
-    (ReLU'(z) at its base z, its own weight): the same gradient as the plain network.
+    (ReLU'(z) at its base z, its own weight): the same gradient as the plain network,
+    computed the way a changed one is where any block changes it, or it is among
+    nodes and edges (so that a block's numbers do not depend on the other blocks).
     """
     n = len(blocks[0][1])
     Xs = tuple(np.tile(np.asarray(x, float), len(blocks)) for x in X)
-    Ps = {k: np.concatenate([np.asarray(b[0][k], float) for b in blocks]) for k in net.params}
+    tables = {id(b[0]): np.array([b[0][k] for k in net.params], float) for b in blocks}  # most blocks share one P
+    P = np.stack([tables[id(b[0])] for b in blocks], axis=1).reshape(len(net.params), -1)
+    Ps = dict(zip(net.params, P))
     Ts = np.concatenate([np.asarray(b[1]) for b in blocks])
     base, _ = record(net, Xs, Ps, Ts)
-    nodes = list(dict.fromkeys(u for b in blocks for u in b[2]))
-    edges = list(dict.fromkeys(e for b in blocks for e in b[3]))
-
-    def rows(i, value):
-        return np.broadcast_to(np.asarray(value, float), (n, 1)) if np.ndim(value) < 2 else value
-
-    slope = {
-        u: np.concatenate(
-            [
-                rows(i, b[2][u]) if u in b[2] else (base.z[u][i * n : (i + 1) * n] > 0) * 1.0
-                for i, b in enumerate(blocks)
-            ]
-        )
-        for u in nodes
-    }
-    back = {
-        e: np.concatenate([rows(i, b[3][e]) if e in b[3] else column(b[0][e]) for i, b in enumerate(blocks)])
-        for e in edges
-    }
+    # a block's own rows where it changes the node or edge; elsewhere the plain network's ReLU'(z) and weight
+    slope = {u: (base.z[u] > 0) * 1.0 for u in dict.fromkeys([*nodes, *(u for b in blocks for u in b[2])])}
+    back = {e: column(Ps[e]).copy() for e in dict.fromkeys([*edges, *(e for b in blocks for e in b[3])])}
+    for i, b in enumerate(blocks):
+        for changed, values in ((slope, b[2]), (back, b[3])):
+            for key, value in values.items():
+                changed[key][i * n : (i + 1) * n] = value
     return Xs, Ps, Ts, Surgery(base, slope=slope, back=back)
 
 
